@@ -1,0 +1,1 @@
+"""Media library: probe, validate, transcode, posters, demo clips (PyAV, no web imports)."""

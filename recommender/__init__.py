@@ -1,0 +1,1 @@
+"""Recommender library: numpy + scikit-learn, arrays in, arrays out."""

@@ -1,0 +1,1 @@
+"""Shortstack server: Litestar app on SQLite."""

@@ -1,0 +1,3 @@
+"""Shortstack: a self-hostable short-video platform."""
+
+__version__ = "0.1.0"

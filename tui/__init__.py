@@ -1,0 +1,1 @@
+"""Textual terminal client; talks to the server over HTTP only."""
