@@ -1,0 +1,369 @@
+"""Transcode one upload into an H.264/AAC MP4 rendition ladder in a single decode pass.
+
+Choices:
+
+- Video: libx264, yuv420p, even sizes, CRF (default 26) with a 2 s keyframe interval. Rotation
+  from the display matrix is applied to the pixels (``transpose``; ``hflip,vflip`` for 180°)
+  and no display matrix is written, so every player shows the same picture. Anamorphic pixels
+  are squared. Timestamps keep the source's time base, so variable frame rate stays variable
+  and every frame keeps its own time; non-increasing timestamps are dropped.
+- 10-bit, HEVC, VP9, 4:4:4 sources are converted to 8-bit 4:2:0. HDR (HLG/PQ) sources are not
+  tone-mapped (this FFmpeg build has no zscale): they come out flat and washed out but
+  playable.
+- Audio: AAC-LC stereo 48 kHz. A source without sound gets a silent AAC track of the same
+  length, so every rendition has the same shape (players and the client never special-case
+  "no audio"; the cost is ~1 kB/s).
+- Files: ``movflags=+faststart`` (moov before mdat); written under a temporary name in
+  ``out_dir``, fsynced, then renamed to ``out_dir/{name}.mp4`` only when every rendition is
+  complete. On failure the temporary files are removed and TranscodeError is raised.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.filter
+import numpy as np
+
+from .errors import InvalidMedia, MediaError, TranscodeError
+from .probe import ProbeResult, probe
+
+AUDIO_RATE = 48_000
+_SILENCE_CHUNK = 1024
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """One finished output file."""
+
+    name: str
+    width: int
+    height: int
+    path: Path
+    bytes: int
+    duration_s: float
+
+
+def _even(x: float) -> int:
+    return max(2, int(round(x / 2.0)) * 2)
+
+
+def plan_ladder(info: ProbeResult, short_sides: Sequence[int]) -> list[tuple[str, int, int]]:
+    """(name, width, height) per rendition, largest first; never upscales, keeps the aspect ratio.
+
+    Names are the short side ("360p"). Sides above the source's short side are dropped; if all
+    are, one rendition at the source's own (even) short side is planned.
+    """
+    w, h = info.width, info.height
+    short, long_ = min(w, h), max(w, h)
+    sides = sorted({int(s) for s in short_sides if s > 0 and s <= short}, reverse=True)
+    if not sides:
+        sides = [max(2, short // 2 * 2)]
+    plan = []
+    for side in sides:
+        side = max(2, side // 2 * 2)
+        other = _even(long_ * side / short)
+        width, height = (side, other) if w <= h else (other, side)
+        plan.append((f"{side}p", width, height))
+    return plan
+
+
+def _rotation_filters(rotation: int) -> list[tuple[str, str]]:
+    # rotation is counter-clockwise (display matrix); the pixels must turn the same way.
+    if rotation == 90:
+        return [("transpose", "cclock")]
+    if rotation == 270:
+        return [("transpose", "clock")]
+    if rotation == 180:
+        return [("hflip", ""), ("vflip", "")]
+    return []
+
+
+class _VideoGraph:
+    """buffer -> rotate -> split -> (scale -> format=yuv420p -> sink) per rendition."""
+
+    def __init__(self, stream: av.VideoStream, first: av.VideoFrame, rotation: int, sizes):
+        self.graph = av.filter.Graph()
+        src = self.graph.add_buffer(
+            width=first.width,
+            height=first.height,
+            format=first.format.name,
+            time_base=stream.time_base,
+        )
+        node = src
+        for name, args in _rotation_filters(rotation):
+            nxt = self.graph.add(name, args) if args else self.graph.add(name)
+            node.link_to(nxt)
+            node = nxt
+        split = self.graph.add("split", str(len(sizes)))
+        node.link_to(split)
+        self.sinks = []
+        for i, (w, h) in enumerate(sizes):
+            scale = self.graph.add("scale", f"{w}:{h}:flags=bicubic")
+            sar = self.graph.add("setsar", "1")
+            fmt = self.graph.add("format", "yuv420p")
+            sink = self.graph.add("buffersink")
+            split.link_to(scale, i, 0)
+            scale.link_to(sar)
+            sar.link_to(fmt)
+            fmt.link_to(sink)
+            self.sinks.append(sink)
+        self.graph.configure()
+        self.src = src
+
+    def push(self, frame: av.VideoFrame | None) -> list[list[av.VideoFrame]]:
+        self.src.push(frame)
+        out: list[list[av.VideoFrame]] = []
+        for sink in self.sinks:
+            frames = []
+            while True:
+                try:
+                    frames.append(sink.pull())
+                except (av.error.BlockingIOError, av.error.EOFError):
+                    break
+            out.append(frames)
+        return out
+
+
+class _Output:
+    """One rendition being written: container, video and audio encoders."""
+
+    def __init__(self, tmp: Path, width: int, height: int, rate, time_base, opts: dict):
+        self.tmp = tmp
+        self.container = av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"})
+        vs = self.container.add_stream("libx264", rate=rate)
+        vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
+        vs.codec_context.time_base = time_base
+        vs.thread_type = "AUTO"
+        vs.codec_context.gop_size = max(1, int(round(float(rate or 30) * 2)))
+        vs.options = {"preset": opts["preset"], "crf": str(opts["crf"])}
+        aus = self.container.add_stream("aac", rate=AUDIO_RATE)
+        aus.layout = "stereo"
+        aus.bit_rate = opts["audio_bitrate"]
+        self.video, self.audio = vs, aus
+        self.last_pts: int | None = None
+        self.end_pts = 0
+
+    def encode_video(self, frame: av.VideoFrame | None) -> None:
+        if frame is not None:
+            if frame.pts is None or (self.last_pts is not None and frame.pts <= self.last_pts):
+                return
+            self.last_pts = frame.pts
+            frame.pict_type = av.video.frame.PictureType.NONE
+        for packet in self.video.encode(frame):
+            self.container.mux(packet)
+
+    def encode_audio(self, frame: av.AudioFrame | None) -> None:
+        for packet in self.audio.encode(frame):
+            self.container.mux(packet)
+
+    def close(self) -> None:
+        self.container.close()
+
+
+def _remove(paths) -> None:
+    for p in paths:
+        with contextlib.suppress(OSError):
+            os.unlink(p)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def transcode(
+    src: Path,
+    out_dir: Path,
+    short_sides: Sequence[int] = (360, 240),
+    *,
+    progress: Callable[[float], None] | None = None,
+    preset: str = "veryfast",
+    crf: int = 26,
+    audio_bitrate: int = 96_000,
+    info: ProbeResult | None = None,
+) -> list[Rendition]:
+    """Transcode ``src`` into ``out_dir/{name}.mp4`` per planned rendition, in one decode pass.
+
+    Raises InvalidMedia when ``src`` is not a video we accept (if ``info`` is not given it is
+    probed first) and TranscodeError when writing fails; no partial file is left either way.
+    ``progress(fraction)`` is called with values rising from 0.0 to 1.0.
+    """
+    src, out_dir = Path(src), Path(out_dir)
+    if info is None:
+        info = probe(src)
+    plan = plan_ladder(info, short_sides)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    token = uuid.uuid4().hex[:12]
+    tmps = [out_dir / f".{name}.{token}.part.mp4" for name, _, _ in plan]
+    opts = {"preset": preset, "crf": int(crf), "audio_bitrate": int(audio_bitrate)}
+    report = progress or (lambda _f: None)
+    try:
+        report(0.0)
+        durations = _run(src, info, plan, tmps, opts, report)
+        finals = []
+        for (name, w, h), tmp, dur in zip(plan, tmps, durations, strict=True):
+            _fsync(tmp)
+            final = out_dir / f"{name}.mp4"
+            os.replace(tmp, final)
+            finals.append(Rendition(name, w, h, final, final.stat().st_size, dur))
+        with contextlib.suppress(OSError):
+            _fsync(out_dir)
+        report(1.0)
+        return finals
+    except MediaError:
+        _remove(tmps)
+        raise
+    except (av.error.FFmpegError, OSError, ValueError, RuntimeError) as exc:
+        _remove(tmps)
+        raise TranscodeError(f"Transcoding failed: {exc}") from exc
+    except BaseException:
+        _remove(tmps)
+        raise
+
+
+class _AudioTimeline:
+    """Audio for every output on one sample clock: aligned to the video start, capped at its end."""
+
+    def __init__(self, outputs: list[_Output], limit_s: float):
+        self.outputs = outputs
+        self.limit = int(round(limit_s * AUDIO_RATE))
+        self.written = 0
+        self.skip = 0  # source samples to drop (audio that starts before the video)
+        self.aligned = False
+        self.resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE)
+
+    def align(self, start_s: float) -> None:
+        """Place the first source sample at ``start_s`` on the output timeline."""
+        self.aligned = True
+        offset = int(round(start_s * AUDIO_RATE))
+        if offset > AUDIO_RATE // 100:
+            self.pad_to(offset)
+        elif offset < 0:
+            self.skip = -offset
+
+    def add(self, frame: av.AudioFrame | None) -> None:
+        for out_frame in self.resampler.resample(frame):
+            self._write(out_frame.to_ndarray())
+
+    def pad_to(self, samples: int) -> None:
+        while self.written < min(samples, self.limit):
+            n = min(_SILENCE_CHUNK, samples - self.written)
+            self._write(np.zeros((2, n), dtype=np.float32))
+
+    def _write(self, data: np.ndarray) -> None:
+        if self.skip:
+            cut = min(self.skip, data.shape[1])
+            data, self.skip = data[:, cut:], self.skip - cut
+        data = data[:, : max(0, self.limit - self.written)]
+        if data.shape[1] == 0:
+            return
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(data, dtype=np.float32), format="fltp", layout="stereo"
+        )
+        frame.sample_rate = AUDIO_RATE
+        frame.time_base = Fraction(1, AUDIO_RATE)
+        frame.pts = self.written
+        self.written += data.shape[1]
+        for out in self.outputs:
+            out.encode_audio(frame)
+
+
+def _run(src, info, plan, tmps, opts, report) -> list[float]:
+    try:
+        container = av.open(str(src), options={"max_pixels": str(8192 * 8192)})
+    except av.error.FFmpegError as exc:
+        raise InvalidMedia("The file is not a video we can read.") from exc
+    outputs: list[_Output] = []
+    try:
+        vstream = container.streams.video[0]
+        vstream.thread_type = "AUTO"
+        astream = container.streams.audio[0] if container.streams.audio else None
+        tb = vstream.time_base or Fraction(1, 90_000)
+        rate = vstream.average_rate or vstream.guessed_rate or Fraction(30)
+        rate = Fraction(rate).limit_denominator(1001)
+        outputs = [
+            _Output(tmp, w, h, rate, tb, opts) for (_, w, h), tmp in zip(plan, tmps, strict=True)
+        ]
+        # the probed duration is measured from the packets, so it also caps a truncated file
+        audio = _AudioTimeline(outputs, limit_s=max(info.duration_s, 0.05))
+        graph: _VideoGraph | None = None
+        origin = 0  # first video pts: the output's zero
+        video_end = 0.0  # seconds of video written (end of the last frame)
+        expected = max(info.duration_s, 1e-3)
+        last_report = 0.0
+        frame_dur = float(1 / rate)
+        pending_audio: list[av.AudioFrame] = []
+        streams = [vstream] + ([astream] if astream is not None else [])
+        for packet in container.demux(*streams):
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError:
+                continue  # a damaged packet (e.g. the cut end of a truncated file)
+            for frame in frames:
+                if isinstance(frame, av.VideoFrame):
+                    if frame.pts is None:
+                        continue
+                    if graph is None:
+                        origin = frame.pts
+                        sizes = [(w, h) for _, w, h in plan]
+                        graph = _VideoGraph(vstream, frame, info.rotation, sizes)
+                        for af in pending_audio:
+                            _feed_audio(audio, af, origin * tb)
+                        pending_audio.clear()
+                    frame.pts -= origin
+                    start = float(frame.pts * tb)
+                    dur = float(frame.duration * tb) if frame.duration else frame_dur
+                    video_end = max(video_end, start + dur)
+                    _push(graph, outputs, frame)
+                    if astream is None:
+                        audio.pad_to(int(video_end * AUDIO_RATE))
+                    done = min(0.99, video_end / expected)
+                    if done - last_report >= 0.01:
+                        last_report = done
+                        report(done)
+                elif graph is None:
+                    pending_audio.append(frame)
+                else:
+                    _feed_audio(audio, frame, origin * tb)
+        if graph is None:
+            raise InvalidMedia("No video frame could be decoded; the file is damaged.")
+        _push(graph, outputs, None)
+        audio.limit = min(audio.limit, int(round(video_end * AUDIO_RATE)))
+        if audio.aligned:
+            audio.add(None)
+        audio.pad_to(audio.limit)  # same length as the video (silence if the sound ran short)
+        for out in outputs:
+            out.encode_video(None)
+            out.encode_audio(None)
+        for out in outputs:
+            out.close()
+        return [round(video_end, 3)] * len(outputs)
+    finally:
+        for out in outputs:
+            with contextlib.suppress(Exception):
+                out.close()
+        container.close()
+
+
+def _feed_audio(audio: _AudioTimeline, frame: av.AudioFrame, origin_s: Fraction) -> None:
+    if not audio.aligned:
+        start = float(frame.pts * frame.time_base - origin_s) if frame.pts is not None else 0.0
+        audio.align(start)
+    audio.add(frame)
+
+
+def _push(graph: _VideoGraph, outputs: list[_Output], frame: av.VideoFrame | None) -> None:
+    for out, frames in zip(outputs, graph.push(frame), strict=True):
+        for f in frames:
+            out.encode_video(f)
