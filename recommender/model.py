@@ -1,0 +1,372 @@
+"""The Recommender estimator: fit on a catalogue and interaction log, then rank feeds per request."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+import numpy as np
+import scipy.sparse as sp
+
+from .candidates import SourceScores, explore_pool, merge_candidates, sample_explore, top_n
+from .collaborative import CollaborativeChoice, fit_collaborative, item_cosine
+from .content import ContentModel
+from .data import Catalogue, Events, Reason, Recommendation, UserState
+from .diversity import mmr_rerank
+from .explain import Explainer, top_source
+from .ranking import BlendWeights, blend, negative_penalty, source_scales
+from .signals import SignalWeights, aggregate
+from .trending import TrendingModel, freshness
+
+
+def _valid_items(items: Iterable[int], n: int) -> np.ndarray:
+    arr = np.fromiter((int(i) for i in items), dtype=np.int64)
+    return arr[(arr >= 0) & (arr < n)]
+
+
+class Recommender:
+    """Hybrid short-video recommender (scikit-learn style: configure, ``fit``, then rank).
+
+    ``fit`` learns everything that needs the whole log (collaborative item model, TF-IDF
+    vocabulary, trending, exposure); ``recommend`` builds the user's taste on the fly from
+    the fitted history plus the request's ``UserState``, so a like, a completed watch or a
+    not-interested changes the very next page without a refit. Same inputs and ``seed``
+    give the same page.
+    """
+
+    def __init__(
+        self,
+        signal_weights: SignalWeights = SignalWeights(),
+        *,
+        trending_half_life_h: float = 24.0,
+        freshness_half_life_h: float = 48.0,
+        history_half_life: float = 20.0,
+        max_history: int = 200,
+        ease_max_items: int = 6000,
+        ease_l2: float | None = None,
+        svd_components: int = 64,
+        candidates_per_source: int = 300,
+        diversity: float = 0.2,
+        max_per_creator: int = 2,
+        negative_strength: float = 1.0,
+        negative_radius: float = 0.35,
+        explore_quantile: float = 0.25,
+        visual_weight: float = 0.5,
+        random_state: int = 0,
+    ) -> None:
+        self.signal_weights = signal_weights
+        self.trending_half_life_h = trending_half_life_h
+        self.freshness_half_life_h = freshness_half_life_h
+        self.history_half_life = history_half_life
+        self.max_history = max_history
+        self.ease_max_items = ease_max_items
+        self.ease_l2 = ease_l2
+        self.svd_components = svd_components
+        self.candidates_per_source = candidates_per_source
+        self.diversity = diversity
+        self.max_per_creator = max_per_creator
+        self.negative_strength = negative_strength
+        self.negative_radius = negative_radius
+        self.explore_quantile = explore_quantile
+        self.visual_weight = visual_weight
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, catalogue: Catalogue, events: Events, n_users: int, now: float) -> Recommender:
+        """Learn from the whole log; ``events`` may be empty and ``catalogue`` may be empty."""
+        n_items = catalogue.n_items
+        n_users = max(int(n_users), int(events.user.max()) + 1 if len(events) else 0, 0)
+        inter = aggregate(events, n_users, n_items, catalogue.duration_s, self.signal_weights)
+        self.n_users_ = n_users
+        self.x_ = inter.positives
+        self.x_ts_ = inter.last_ts
+        self.collab_, self.collab_choice_ = fit_collaborative(
+            self.x_,
+            ease_max_items=self.ease_max_items,
+            ease_l2=self.ease_l2,
+            svd_components=self.svd_components,
+            random_state=self.random_state,
+        )
+        self.x_csc_ = sp.csc_matrix(self.x_)
+        self.x_norms_ = np.sqrt(np.asarray(self.x_csc_.multiply(self.x_csc_).sum(axis=0)).ravel())
+        self.content_ = ContentModel(visual_weight=self.visual_weight).fit(catalogue)
+        self.trending_ = TrendingModel(self.trending_half_life_h).fit(
+            inter.engagement_item, inter.engagement_ts, inter.engagement_weight, n_items, now
+        )
+        self.exposure_ = inter.exposure
+        self.fit_item_ids_ = list(catalogue.item_ids)
+        self.fitted_at_ = float(now)
+        self._set_catalogue(catalogue, np.arange(n_items, dtype=np.int64))
+        return self
+
+    def update_catalogue(self, catalogue: Catalogue) -> Recommender:
+        """Switch to a newer catalogue (uploads, deletions) without refitting.
+
+        Items are matched to the fitted ones by ``item_ids``; new items get content
+        vectors from the fitted vocabulary, zero exposure (so exploration finds them) and
+        no collaborative signal until the next ``fit``.
+        """
+        if not hasattr(self, "catalogue_"):
+            now = float(catalogue.created_at.max()) if catalogue.n_items else 0.0
+            return self.fit(catalogue, Events.empty(), 0, now)
+        position = {item_id: n for n, item_id in enumerate(catalogue.item_ids)}
+        fit_to_cur = np.array([position.get(i, -1) for i in self.fit_item_ids_], dtype=np.int64)
+        prev_to_cur = np.array(
+            [position.get(i, -1) for i in self.catalogue_.item_ids], dtype=np.int64
+        )
+        self.trending_.resize(prev_to_cur, catalogue.n_items)
+        exposure = np.zeros(catalogue.n_items)
+        keep = prev_to_cur >= 0
+        exposure[prev_to_cur[keep]] = self.exposure_[keep]
+        self.exposure_ = exposure
+        self.content_.transform(catalogue)
+        self._set_catalogue(catalogue, fit_to_cur)
+        return self
+
+    def _set_catalogue(self, catalogue: Catalogue, fit_to_cur: np.ndarray) -> None:
+        self.catalogue_ = catalogue
+        self.fit_to_cur_ = fit_to_cur
+        cur_to_fit = np.full(catalogue.n_items, -1, dtype=np.int64)
+        ok = fit_to_cur >= 0
+        cur_to_fit[fit_to_cur[ok]] = np.flatnonzero(ok)
+        self.cur_to_fit_ = cur_to_fit
+        self.hashtag_trend_ = self.trending_.hashtag_scores(catalogue)
+        self.explore_mask_ = explore_pool(self.exposure_, self.explore_quantile)
+
+    @property
+    def collaborative_choice(self) -> CollaborativeChoice:
+        return self.collab_choice_
+
+    # ------------------------------------------------------------------ request helpers
+    def _history(self, user: int | None, state: UserState) -> tuple[np.ndarray, np.ndarray]:
+        """The user's positive items (current indices) and recency-decayed weights."""
+        n = self.catalogue_.n_items
+        hist: dict[int, float] = {}
+        if user is not None and 0 <= user < self.n_users_ and self.x_.nnz:
+            a, b = self.x_.indptr[user], self.x_.indptr[user + 1]
+            order = np.argsort(self.x_ts_.data[a:b], kind="stable")
+            cur = self.fit_to_cur_[self.x_.indices[a:b][order]]
+            w = self.x_.data[a:b][order]
+            for item, weight in zip(cur.tolist(), w.tolist(), strict=True):
+                if item >= 0:
+                    hist[item] = weight
+        for item, weight in state.positives.items():
+            item = int(item)
+            if 0 <= item < n and np.isfinite(weight) and weight > 0:
+                hist.pop(item, None)
+                hist[item] = float(weight)
+        for item in state.negatives:
+            hist.pop(int(item), None)
+        items = np.fromiter(hist.keys(), dtype=np.int64, count=len(hist))[-self.max_history :]
+        weights = np.fromiter(hist.values(), dtype=np.float64, count=len(hist))[-self.max_history :]
+        if len(items) and self.history_half_life:
+            rank_from_newest = np.arange(len(items))[::-1]
+            weights = weights * np.exp2(-rank_from_newest / self.history_half_life)
+        return items, weights
+
+    def _collab_scores(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        n = self.catalogue_.n_items
+        out = np.zeros(n, dtype=np.float32)
+        if self.collab_ is None or len(items) == 0:
+            return out
+        fit_items = self.cur_to_fit_[items]
+        ok = fit_items >= 0
+        if not ok.any():
+            return out
+        s_fit = self.collab_.scores(fit_items[ok], weights[ok])
+        mapped = self.fit_to_cur_ >= 0
+        out[self.fit_to_cur_[mapped]] = s_fit[mapped]
+        return out
+
+    def _item_similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """max(content cosine, co-engagement cosine) between current-index item sets."""
+        sim = self.content_.similarity(a, b)
+        if self.x_csc_.nnz and len(a) and len(b):
+            fa, fb = self.cur_to_fit_[a], self.cur_to_fit_[b]
+            oa, ob = np.flatnonzero(fa >= 0), np.flatnonzero(fb >= 0)
+            if len(oa) and len(ob):
+                co = item_cosine(self.x_csc_, self.x_norms_, fa[oa], fb[ob])
+                sim[np.ix_(oa, ob)] = np.maximum(sim[np.ix_(oa, ob)], co)
+        return sim
+
+    def _sources(
+        self, items: np.ndarray, weights: np.ndarray, followed: Collection[int], now: float
+    ) -> SourceScores:
+        cat = self.catalogue_
+        n = cat.n_items
+        fresh = freshness(cat.created_at, now, self.freshness_half_life_h)
+        following = np.zeros(n)
+        if followed:
+            mask = np.isin(cat.creators, np.fromiter((int(c) for c in followed), dtype=np.int64))
+            following[mask] = 0.5 + 0.5 * fresh[mask]
+        return SourceScores(
+            content=self.content_.profile_scores(items, weights),
+            collaborative=self._collab_scores(items, weights),
+            following=following,
+            trending=self.trending_.scores(now),
+            freshness=fresh,
+            explore=self.explore_mask_.astype(np.float64),
+        )
+
+    # ------------------------------------------------------------------ ranking
+    def recommend(
+        self,
+        user: int | None,
+        state: UserState,
+        *,
+        k: int,
+        weights: BlendWeights = BlendWeights(),
+        now: float,
+        exclude: Collection[int] = frozenset(),
+        seed: int = 0,
+    ) -> list[Recommendation]:
+        """The next ``k`` For You items for ``user`` (None = anonymous), best first.
+
+        Never returns an item in ``exclude``, ``state.seen``, ``state.negatives`` or one
+        the user already engaged with; items near a not-interested item sink.
+        """
+        if not hasattr(self, "catalogue_") or k <= 0 or self.catalogue_.n_items == 0:
+            return []
+        cat = self.catalogue_
+        n = cat.n_items
+        items, hist_w = self._history(user, state)
+        negatives = _valid_items(state.negatives, n)
+        allowed = np.ones(n, dtype=bool)
+        allowed[_valid_items(state.seen, n)] = False
+        allowed[_valid_items(exclude, n)] = False
+        allowed[negatives] = False
+        allowed[items] = False
+        if not allowed.any():
+            return []
+        src = self._sources(items, hist_w, state.followed_creators, now)
+        active = weights.blend_items()
+        cands = merge_candidates(src, allowed, per_source=self.candidates_per_source, active=active)
+        if len(cands) < k:  # every weight zero or too few signals: fill by trending + freshness
+            fallback = src.trending / (src.trending.max() or 1.0) + src.freshness + 1e-9
+            extra = top_n(fallback, allowed, k)
+            cands = np.unique(np.concatenate([cands, extra]))
+        trending_max = float(self.trending_.score_.max()) if n else 0.0
+        scales = source_scales(cands, src, trending_max=trending_max)
+        score, parts = blend(cands, src, weights, scales)
+        if len(negatives) and len(cands):
+            sim_neg = self._item_similarity(negatives, cands).max(axis=0)
+            near = np.clip(sim_neg / max(self.negative_radius, 1e-6), 0.0, 1.0)
+            score = score - negative_penalty(near, weights, self.negative_strength)
+
+        n_explore = int(round(k * float(np.clip(weights.explore, 0.0, 1.0))))
+        n_explore = min(n_explore, k)
+        pool = min(len(cands), max(4 * k, 50))
+        order = np.argsort(-score, kind="stable")[:pool]
+        top = cands[order]
+        sim = self._item_similarity(top, top) if self.diversity > 0 else np.zeros((pool, pool))
+        picked_pos = mmr_rerank(
+            np.arange(pool),
+            score[order],
+            sim,
+            cat.creators[top],
+            k,
+            relevance=1.0 - self.diversity,
+            max_per_creator=max(1, self.max_per_creator * max(1, k // 10)),
+        )
+        rng = np.random.default_rng(
+            [self.random_state, int(seed) & 0x7FFFFFFF, (user + 1) if user is not None else 0]
+        )
+        explore_allowed = allowed.copy()
+        explore_allowed[top[picked_pos]] = False
+        preference = src.content + 0.5 * src.freshness
+        explored = sample_explore(self.explore_mask_, explore_allowed, preference, n_explore, rng)
+        main = top[picked_pos][: k - len(explored)]
+        main_score = score[order][picked_pos][: k - len(explored)]
+        main_parts = {name: p[order][picked_pos] for name, p in parts.items()}
+
+        ex_score, ex_parts = blend(explored, src, weights, scales)
+        final: list[tuple[int, float, dict[str, float], bool]] = [
+            (int(it), float(s), {nm: float(p[j]) for nm, p in main_parts.items()}, False)
+            for j, (it, s) in enumerate(zip(main, main_score, strict=True))
+        ]
+        positions = (
+            np.sort(rng.choice(np.arange(1, k), size=len(explored), replace=False))
+            if len(explored) and k > 1 and len(explored) < k
+            else np.arange(len(explored))
+        )
+        for j, (pos, it) in enumerate(zip(positions.tolist(), explored.tolist(), strict=True)):
+            contrib = {nm: float(p[j]) for nm, p in ex_parts.items()}
+            contrib["explore"] = float(weights.explore)
+            final.insert(
+                min(pos, len(final)), (int(it), float(ex_score[j] + weights.explore), contrib, True)
+            )
+        return self._explain(final, items, hist_w, now)
+
+    def _explain(
+        self,
+        final: list[tuple[int, float, dict[str, float], bool]],
+        hist_items: np.ndarray,
+        hist_w: np.ndarray,
+        now: float,
+    ) -> list[Recommendation]:
+        targets = np.array([f[0] for f in final], dtype=np.int64)
+        collab_src = np.full(len(targets), -1, dtype=np.int64)
+        content_src = np.full(len(targets), -1, dtype=np.int64)
+        if len(hist_items) and len(targets):
+            csim = self.content_.similarity(hist_items, targets) * hist_w[:, None].astype(
+                np.float32
+            )
+            content_src = top_source(csim, hist_items)
+            if self.collab_ is not None:
+                fh, ft = self.cur_to_fit_[hist_items], self.cur_to_fit_[targets]
+                oh, ot = np.flatnonzero(fh >= 0), np.flatnonzero(ft >= 0)
+                if len(oh) and len(ot):
+                    contrib = self.collab_.contributions(fh[oh], ft[ot]) * hist_w[oh, None]
+                    collab_src[ot] = top_source(np.asarray(contrib), hist_items[oh])
+        explainer = Explainer(
+            self.catalogue_,
+            hashtag_trend=self.hashtag_trend_,
+            trending_half_life_h=self.trending_half_life_h,
+            now=now,
+        )
+        out = []
+        for j, (item, score, contrib, _explored) in enumerate(final):
+            reasons, sentence = explainer.reasons(
+                item,
+                contrib,
+                collab_source=int(collab_src[j]) if collab_src[j] >= 0 else None,
+                content_source=int(content_src[j]) if content_src[j] >= 0 else None,
+            )
+            out.append(Recommendation(item, round(score, 6), reasons, sentence))
+        return out
+
+    def trending(
+        self, *, k: int, now: float, exclude: Collection[int] = frozenset()
+    ) -> list[Recommendation]:
+        """Time-decayed engagement ranking (newest first when nothing has engagement yet)."""
+        if not hasattr(self, "catalogue_") or k <= 0 or self.catalogue_.n_items == 0:
+            return []
+        cat = self.catalogue_
+        n = cat.n_items
+        allowed = np.ones(n, dtype=bool)
+        allowed[_valid_items(exclude, n)] = False
+        trend = self.trending_.scores(now)
+        fresh = freshness(cat.created_at, now, self.freshness_half_life_h)
+        key = np.where(allowed, trend + 1e-9 * fresh, -np.inf)
+        m = min(k, int(allowed.sum()))
+        if m == 0:
+            return []
+        idx = np.argpartition(-key, m - 1)[:m] if m < n else np.arange(n)
+        idx = idx[np.argsort(-key[idx], kind="stable")]
+        explainer = Explainer(
+            cat,
+            hashtag_trend=self.hashtag_trend_,
+            trending_half_life_h=self.trending_half_life_h,
+            now=now,
+        )
+        top = float(trend.max()) or 1.0
+        out = []
+        for item in idx.tolist():
+            kind = "trending" if trend[item] > 0 else "freshness"
+            weight = (
+                float(np.log1p(trend[item]) / np.log1p(top))
+                if trend[item] > 0
+                else float(fresh[item])
+            )
+            text = explainer.text(kind, item)
+            out.append(Recommendation(item, round(weight, 6), [Reason(kind, weight, text)], text))
+        return out
