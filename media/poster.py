@@ -1,0 +1,209 @@
+"""Poster images and cheap visual feature vectors from a few sampled frames."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from .errors import InvalidMedia, MediaError
+
+FEATURE_LENGTH = 24
+_FEATURE_SIDE = 48  # frames are shrunk to about this size before any statistics
+
+
+def _rotate(rgb: np.ndarray, rotation: int) -> np.ndarray:
+    """Turn pixels counter-clockwise by the display-matrix rotation."""
+    turns = (round((rotation or 0) / 90.0)) % 4
+    return np.ascontiguousarray(np.rot90(rgb, k=turns)) if turns else rgb
+
+
+def _sample_frames(src: Path, count: int, *, width: int | None = None, pairs: bool = False):
+    """Yield (time_s, rgb ndarray, next_rgb or None) at ``count`` points spread over the clip.
+
+    Seeks to each point and takes the first frame there (plus the one after it when ``pairs``,
+    for motion). Rotation is applied. Falls back to the first frames when seeking fails.
+    """
+    try:
+        container = av.open(str(src), options={"max_pixels": str(8192 * 8192)})
+    except (av.error.FFmpegError, OSError) as exc:
+        raise InvalidMedia("The file is not a video we can read.") from exc
+    with container:
+        if not container.streams.video:
+            raise InvalidMedia("The file has no video track.")
+        stream = container.streams.video[0]
+        duration = None
+        if stream.duration is not None and stream.time_base is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration:
+            duration = container.duration / 1_000_000
+
+        def to_rgb(frame: av.VideoFrame) -> np.ndarray:
+            if width and frame.width > width:
+                h = max(2, round(frame.height * width / frame.width))
+                frame = frame.reformat(width=width, height=h, format="rgb24")
+            return _rotate(frame.to_ndarray(format="rgb24"), frame.rotation)
+
+        out = []
+        points = [(i + 0.5) / count for i in range(count)] if duration else []
+        start = stream.start_time or 0
+        for frac in points:
+            try:
+                target = start + int(frac * duration / stream.time_base)
+                container.seek(target, stream=stream, backward=True, any_frame=False)
+                frames = container.decode(stream)
+                first = next(frames)
+                second = None
+                if pairs:
+                    for _, f in zip(range(3), frames, strict=False):
+                        second = f
+                out.append(
+                    (float(first.time or 0), to_rgb(first), to_rgb(second) if second else None)
+                )
+            except (StopIteration, av.error.FFmpegError):
+                continue
+        if not out:
+            try:
+                container.seek(0)
+            except av.error.FFmpegError:
+                pass
+            prev = None
+            for i, frame in enumerate(container.decode(stream)):
+                rgb = to_rgb(frame)
+                if prev is not None:
+                    out.append((float(frame.time or 0), prev, rgb if pairs else None))
+                prev = rgb
+                if i >= count:
+                    break
+            if not out and prev is not None:
+                out.append((0.0, prev, None))
+        if not out:
+            raise InvalidMedia("No video frame could be decoded; the file is damaged.")
+        return out
+
+
+def _score(rgb: np.ndarray) -> float:
+    """Prefer well-exposed, contrasty frames; near-black or flat frames score ~0."""
+    luma = rgb[::4, ::4].astype(np.float32).mean(axis=2) / 255.0
+    mean, std = float(luma.mean()), float(luma.std())
+    if mean < 0.06 or mean > 0.97:
+        return 0.0
+    exposure = 1.0 - min(1.0, abs(mean - 0.5) * 1.6)
+    return std * (0.3 + exposure)
+
+
+def _encode_jpeg(rgb: np.ndarray, quality: int = 4) -> bytes:
+    h, w = rgb.shape[:2]
+    w2, h2 = w - w % 2, h - h % 2
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[:h2, :w2]), format="rgb24")
+    frame = frame.reformat(format="yuvj420p")
+    cc = av.CodecContext.create("mjpeg", "w")
+    cc.width, cc.height, cc.pix_fmt = w2, h2, "yuvj420p"
+    cc.time_base = Fraction(1, 25)
+    cc.qscale = quality
+    cc.flags |= av.codec.context.Flags.qscale
+    cc.global_quality = quality * 118  # FF_QP2LAMBDA
+    packets = cc.encode(frame) + cc.encode(None)
+    return b"".join(bytes(p) for p in packets)
+
+
+def _write_atomic(dest: Path, data: bytes) -> None:
+    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:12]}.part")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def make_poster(src: Path, dest: Path, *, max_width: int = 720) -> Path:
+    """Write a JPEG of a representative frame of ``src`` to ``dest`` (atomically) and return it.
+
+    Samples a few frames over the clip and keeps the best exposed, most contrasty one, so a
+    black or blank opening frame is not chosen. Rotation is applied; width is at most
+    ``max_width`` (of the displayed picture).
+    """
+    src, dest = Path(src), Path(dest)
+    frames = _sample_frames(src, 5, width=None)
+    best = max(frames, key=lambda item: _score(item[1]))[1]
+    h, w = best.shape[:2]
+    if w > max_width:
+        nh = max(2, round(h * max_width / w))
+        frame = av.VideoFrame.from_ndarray(best, format="rgb24")
+        best = frame.reformat(width=max_width, height=nh, format="rgb24").to_ndarray()
+    try:
+        data = _encode_jpeg(best)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(dest, data)
+    except MediaError:
+        raise
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise MediaError(f"Could not write the poster: {exc}") from exc
+    return dest
+
+
+def _hsv(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    x = rgb.astype(np.float32) / 255.0
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    mx, mn = x.max(axis=2), x.min(axis=2)
+    delta = mx - mn
+    safe = np.where(delta > 1e-6, delta, 1.0)
+    h = np.where(
+        mx == r, ((g - b) / safe) % 6.0, np.where(mx == g, (b - r) / safe + 2.0, (r - g) / safe + 4.0)
+    )
+    h = np.where(delta > 1e-6, h / 6.0, 0.0)
+    s = np.where(mx > 1e-6, delta / np.where(mx > 1e-6, mx, 1.0), 0.0)
+    return h, s, mx
+
+
+def visual_features(src: Path) -> np.ndarray:
+    """A fixed-length (24) float32 description of how a clip looks, L2-normalised.
+
+    Layout: 12-bin hue histogram weighted by saturation x value, 4-bin saturation histogram,
+    4-bin value histogram, then mean brightness, brightness contrast, mean saturation and
+    motion energy. Cheap: 4 seek points x 2 frames, shrunk to ~48 px wide.
+    """
+    samples = _sample_frames(Path(src), 4, width=_FEATURE_SIDE * 2, pairs=True)
+    hue_hist = np.zeros(12, np.float64)
+    sat_hist = np.zeros(4, np.float64)
+    val_hist = np.zeros(4, np.float64)
+    brightness, contrast, saturation, motion = [], [], [], []
+    for _, rgb, nxt in samples:
+        h, s, v = _hsv(rgb[::2, ::2])
+        weight = (s * v).ravel()
+        hue_hist += np.bincount(
+            np.minimum((h.ravel() * 12).astype(int), 11), weights=weight, minlength=12
+        )
+        sat_hist += np.bincount(np.minimum((s.ravel() * 4).astype(int), 3), minlength=4)
+        val_hist += np.bincount(np.minimum((v.ravel() * 4).astype(int), 3), minlength=4)
+        luma = rgb.astype(np.float32).mean(axis=2) / 255.0
+        brightness.append(luma.mean())
+        contrast.append(luma.std())
+        saturation.append(s.mean())
+        if nxt is not None and nxt.shape == rgb.shape:
+            diff = np.abs(nxt.astype(np.float32) - rgb.astype(np.float32)).mean() / 255.0
+            motion.append(diff)
+    hue_hist /= max(hue_hist.sum(), 1e-9)
+    sat_hist /= max(sat_hist.sum(), 1e-9)
+    val_hist /= max(val_hist.sum(), 1e-9)
+    stats = np.array(
+        [
+            np.mean(brightness),
+            np.mean(contrast) * 2.0,
+            np.mean(saturation),
+            min(1.0, (np.mean(motion) if motion else 0.0) * 10.0),
+        ]
+    )
+    vec = np.concatenate([hue_hist, sat_hist * 0.5, val_hist * 0.5, stats]).astype(np.float32)
+    norm = float(np.linalg.norm(vec))
+    return vec / norm if norm > 0 else vec

@@ -1,0 +1,140 @@
+"""create_app(config): wires the store, job runner, feed engine, controllers and middleware."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.config.response_cache import ResponseCacheConfig
+from litestar.di import Provide
+from litestar.logging import LoggingConfig
+from litestar.middleware.logging import LoggingMiddlewareConfig
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.problem_details import ProblemDetailsPlugin
+from litestar.stores.memory import MemoryStore
+from litestar.stores.registry import StoreRegistry
+
+from shortstack import __version__
+from shortstack.config import Config, default_data_dir
+
+from .auth import AuthController, login_rate_limit
+from .broker import Broker
+from .comments import CommentsController
+from .deps import DEPENDENCIES
+from .errors import internal_error_handler, problem_details_config
+from .events import EventsController
+from .feed import FeedController
+from .health import healthz
+from .interactions import InteractionsController
+from .jobs import JobRunner
+from .recommend import FeedEngine
+from .search import SearchController
+from .storage import LocalStorage
+from .store.db import Database
+from .store.videos import all_video_ids
+from .users import UsersController
+from .videos import VideosController
+
+log = logging.getLogger("shortstack.server")
+
+
+def create_app(config: Config | None = None, data_dir: Path | None = None) -> Litestar:
+    """The Shortstack ASGI app over one SQLite file in data_dir."""
+    config = config or Config()
+    data_dir = Path(data_dir or default_data_dir())
+    db = Database(data_dir / "shortstack.db", readers=config.server.read_connections)
+    storage = LocalStorage(data_dir)
+    broker = Broker()
+    runner = JobRunner(db, storage, broker, config)
+    engine = FeedEngine(db, config)
+    runner.on_ready = lambda _vid: engine.notify_event()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        broker.bind(asyncio.get_running_loop())
+        await db.open()
+        swept = storage.sweep(await all_video_ids(db))
+        if any(swept.values()):
+            log.info("start-up sweep removed %s", swept)
+        await runner.start()
+        await engine.start()
+        try:
+            yield
+        finally:
+            await engine.stop()
+            await runner.stop()
+            await db.close()
+
+    api_limit = RateLimitConfig(
+        rate_limit=("minute", config.limits.api_rate_per_minute),
+        exclude=["/healthz", "/schema", "/api/events"],
+    )
+    middleware = [api_limit.middleware, login_rate_limit(config).middleware]
+    if config.server.log_requests:
+        middleware.append(
+            LoggingMiddlewareConfig(
+                request_log_fields=("method", "path"),
+                response_log_fields=("status_code",),
+                exclude=["/healthz"],
+            ).middleware
+        )
+
+    dependencies = dict(DEPENDENCIES)
+    dependencies.update(
+        storage=Provide(lambda: storage, sync_to_thread=False),
+        jobs=Provide(lambda: runner, sync_to_thread=False),
+        engine=Provide(lambda: engine, sync_to_thread=False),
+        chains=Provide(lambda: chains, sync_to_thread=False),
+    )
+    chains = MemoryStore()
+
+    app = Litestar(
+        route_handlers=[
+            AuthController,
+            UsersController,
+            VideosController,
+            InteractionsController,
+            CommentsController,
+            FeedController,
+            SearchController,
+            EventsController,
+            healthz,
+        ],
+        dependencies=dependencies,
+        middleware=middleware,
+        plugins=[ProblemDetailsPlugin(problem_details_config())],
+        exception_handlers={Exception: internal_error_handler},
+        lifespan=[lifespan],
+        stores=StoreRegistry(default_factory=lambda _name: MemoryStore()),
+        response_cache_config=ResponseCacheConfig(),
+        request_max_body_size=config.limits.max_json_kb * 1024,
+        openapi_config=OpenAPIConfig(
+            title="Shortstack",
+            version=__version__,
+            path="/schema",
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
+            ),
+            security=[{"bearer": []}],
+        ),
+        logging_config=LoggingConfig(
+            root={"level": "INFO", "handlers": ["queue_listener"]},
+            loggers={"shortstack": {"level": "INFO", "propagate": True}},
+            log_exceptions="debug",
+        ),
+        debug=False,
+    )
+    app.state.config = config
+    app.state.db = db
+    app.state.broker = broker
+    app.state.storage = storage
+    app.state.jobs = runner
+    app.state.engine = engine
+    app.state.data_dir = data_dir
+    return app

@@ -1,0 +1,63 @@
+"""In-process publish/subscribe for Server-Sent Events; safe to publish from worker threads."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(eq=False)
+class Subscription:
+    user_id: int | None
+    queue: asyncio.Queue[tuple[int, str, Any]] = field(
+        default_factory=lambda: asyncio.Queue(maxsize=500)
+    )
+
+
+class Broker:
+    """Fan-out of (event, data) to subscribers; events with a user_id go only to that user."""
+
+    def __init__(self) -> None:
+        self._subs: set[Subscription] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ids = itertools.count(1)
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def subscribe(self, user_id: int | None) -> Subscription:
+        sub = Subscription(user_id)
+        self._subs.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subs.discard(sub)
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subs)
+
+    def publish(self, event: str, data: Any, *, user_id: int | None = None) -> None:
+        """Publish from the event loop or from any thread."""
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._deliver(event, data, user_id)
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(self._deliver, event, data, user_id)
+
+    def _deliver(self, event: str, data: Any, user_id: int | None) -> None:
+        msg = (next(self._ids), event, data)
+        for sub in list(self._subs):
+            if user_id is not None and sub.user_id != user_id:
+                continue
+            if sub.queue.full():  # a slow reader loses its oldest events, never blocks the rest
+                sub.queue.get_nowait()
+            sub.queue.put_nowait(msg)

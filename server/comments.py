@@ -1,0 +1,119 @@
+"""Threaded comments on videos."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, delete, get, post
+from litestar.di import NamedDependency
+from litestar.params import Parameter
+
+from shortstack.config import Config
+
+from .broker import Broker
+from .errors import problem
+from .interactions import VideoId
+from .pagination import Cursor, Limit, encode_cursor, keyset_cursor
+from .schemas import CommentOut, Page, comment_out
+from .store import comments as store
+from .store import videos as videos_store
+from .store.db import Database
+from .store.errors import Forbidden
+from .store.users import User
+
+
+class CommentIn(msgspec.Struct, forbid_unknown_fields=True):
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=20_000)]
+    parent_id: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+
+
+class CommentsController(Controller):
+    path = "/api"
+    tags = ["comments"]
+
+    @get(
+        "/videos/{video_id:str}/comments",
+        operation_id="list_comments",
+        summary="Comments (top level or replies)",
+    )
+    async def list_comments(
+        self,
+        video_id: VideoId,
+        db: NamedDependency[Database],
+        limit: Limit = 10,
+        cursor: Cursor = None,
+        parent_id: Annotated[
+            str | None, Parameter(max_length=32, description="List replies to this comment")
+        ] = None,
+    ) -> Page[CommentOut]:
+        after = keyset_cursor(cursor)
+        records = await store.list_comments(
+            db, video_id, parent_id=parent_id, limit=limit + 1, after=after
+        )
+        more = len(records) > limit
+        records = records[:limit]
+        nxt = encode_cursor([records[-1].created_at, records[-1].id]) if more else None
+        return Page(items=[comment_out(c) for c in records], next_cursor=nxt)
+
+    @post(
+        "/videos/{video_id:str}/comments", operation_id="post_comment", summary="Comment or reply"
+    )
+    async def post_comment(
+        self,
+        video_id: VideoId,
+        data: CommentIn,
+        user: NamedDependency[User],
+        db: NamedDependency[Database],
+        broker: NamedDependency[Broker],
+        config: NamedDependency[Config],
+    ) -> CommentOut:
+        body = data.body.strip()
+        if not body:
+            raise problem(422, "Empty comment", "the comment body is empty")
+        if len(body) > config.limits.comment_max_chars:
+            raise problem(
+                422,
+                "Comment too long",
+                f"a comment is at most {config.limits.comment_max_chars} characters",
+            )
+        record, notify_ids = await store.add_comment(db, video_id, user.id, body, data.parent_id)
+        out = comment_out(record)
+        video = await videos_store.get_video(db, video_id)
+        broker.publish("counts", {"video_id": video_id, "comments": video.comments})
+        for uid in notify_ids:
+            kind = "reply" if data.parent_id and uid != video.author_id else "comment"
+            broker.publish(
+                "notification",
+                {
+                    "kind": kind,
+                    "actor": user.handle,
+                    "actor_name": user.display_name,
+                    "video_id": video_id,
+                    "comment_id": record.id,
+                },
+                user_id=uid,
+            )
+        return out
+
+    @delete(
+        "/comments/{comment_id:str}",
+        operation_id="delete_comment",
+        summary="Delete a comment and its replies",
+    )
+    async def delete_comment(
+        self,
+        comment_id: Annotated[str, Parameter(max_length=32)],
+        user: NamedDependency[User],
+        db: NamedDependency[Database],
+        broker: NamedDependency[Broker],
+    ) -> None:
+        comment = await store.get_comment(db, comment_id)
+        video = await videos_store.get_video(db, comment.video_id)
+        if not (user.is_admin or user.id == comment.author_id or user.id == video.author_id):
+            raise Forbidden(
+                "only the comment's author, the video's owner or an admin can delete it"
+            )
+        await store.delete_comment(db, comment_id)
+        updated = await videos_store.get_video(db, comment.video_id)
+        broker.publish("counts", {"video_id": comment.video_id, "comments": updated.comments})

@@ -1,0 +1,67 @@
+"""Dependencies injected into handlers: config, database, broker, the caller."""
+
+from __future__ import annotations
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotAuthorizedException
+
+from shortstack.config import Config
+
+from .broker import Broker
+from .store.db import Database
+from .store.users import User, user_for_token
+
+
+def provide_config(state: State) -> Config:
+    return state.config
+
+
+def provide_db(state: State) -> Database:
+    return state.db
+
+
+def provide_broker(state: State) -> Broker:
+    return state.broker
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def provide_viewer(request: Request, db: NamedDependency[Database]) -> User | None:
+    """The caller if a valid token came with the request; a bad token is a 401, no token is None."""
+    token = bearer_token(request)
+    if token is None:
+        if request.headers.get("authorization"):
+            raise NotAuthorizedException(detail="use 'Authorization: Bearer <token>'")
+        return None
+    if len(token) > 200:
+        raise NotAuthorizedException(detail="the token is not valid or has been revoked")
+    user = await user_for_token(db, token)
+    if user is None:
+        raise NotAuthorizedException(detail="the token is not valid or has been revoked")
+    return user
+
+
+async def provide_user(viewer: NamedDependency[User | None]) -> User:
+    """The caller, who must be logged in (401 otherwise)."""
+    if viewer is None:
+        raise NotAuthorizedException(
+            detail="log in first: this needs 'Authorization: Bearer <token>'"
+        )
+    return viewer
+
+
+DEPENDENCIES = {
+    "config": Provide(provide_config, sync_to_thread=False),
+    "db": Provide(provide_db, sync_to_thread=False),
+    "broker": Provide(provide_broker, sync_to_thread=False),
+    "viewer": Provide(provide_viewer),
+    "user": Provide(provide_user),
+}

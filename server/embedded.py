@@ -1,0 +1,64 @@
+"""Run the server in a background thread on a free loopback port (for `shortstack demo` and tests)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import uvicorn
+
+from shortstack.config import Config
+
+from .app import create_app
+
+
+class EmbeddedServer:
+    """A real uvicorn server for the app, started in a daemon thread; `url` once started."""
+
+    def __init__(
+        self, config: Config, data_dir: Path, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.config = config
+        self.data_dir = Path(data_dir)
+        self.app = create_app(config, self.data_dir)
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))
+        self.host, self.port = self._sock.getsockname()[:2]
+        self.url = f"http://{self.host}:{self.port}"
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                self.app,
+                log_level="warning",
+                access_log=False,
+                lifespan="on",
+                timeout_graceful_shutdown=2,
+            )
+        )
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
+
+    def start(self, timeout: float = 20.0) -> EmbeddedServer:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("the embedded server failed to start")
+            if time.monotonic() > deadline:
+                raise TimeoutError("the embedded server did not start in time")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(15)
+        self._sock.close()
+
+    def __enter__(self) -> EmbeddedServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

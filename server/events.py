@@ -1,0 +1,50 @@
+"""Server-Sent Events: count changes, notifications and transcode progress, live."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+
+import msgspec
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from .broker import Broker
+from .store.users import User
+
+KEEPALIVE_S = 15.0
+
+
+class EventsController(Controller):
+    path = "/api/events"
+    tags = ["events"]
+
+    @get(
+        operation_id="events",
+        summary="Live events (SSE): video.progress, video.ready, video.failed, counts, notification",
+    )
+    async def events(
+        self, broker: NamedDependency[Broker], viewer: NamedDependency[User | None]
+    ) -> ServerSentEvent:
+        sub = broker.subscribe(viewer.id if viewer else None)
+
+        async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
+            try:
+                yield ServerSentEventMessage(
+                    event="hello",
+                    data=msgspec.json.encode({"user": viewer.handle if viewer else None}).decode(),
+                )
+                while True:
+                    try:
+                        msg_id, event, data = await asyncio.wait_for(sub.queue.get(), KEEPALIVE_S)
+                    except TimeoutError:
+                        yield ServerSentEventMessage(comment="keep-alive")
+                        continue
+                    yield ServerSentEventMessage(
+                        id=str(msg_id), event=event, data=msgspec.json.encode(data).decode()
+                    )
+            finally:
+                broker.unsubscribe(sub)
+
+        return ServerSentEvent(stream())

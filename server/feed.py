@@ -1,0 +1,192 @@
+"""Feeds: For You, Following, Trending, and each user's blend weights."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, get, put
+from litestar.di import NamedDependency
+from litestar.stores.base import Store
+
+from shortstack.config import Config, FeedWeights
+
+from .pagination import Cursor, Limit, decode_cursor, encode_cursor, keyset_cursor
+from .recommend import FeedEngine, FeedItem
+from .schemas import Page, VideoOut, video_out
+from .store import feeds as store
+from .store import videos as videos_store
+from .store.db import Database
+from .store.users import User
+
+Weight = Annotated[float, msgspec.Meta(ge=0.0, le=10.0)]
+
+
+class ReasonOut(msgspec.Struct):
+    kind: str
+    weight: float
+    text: str
+
+
+class FeedItemOut(msgspec.Struct):
+    video: VideoOut
+    score: float
+    reasons: list[ReasonOut]
+    explanation: str
+
+
+class WeightsIn(msgspec.Struct, forbid_unknown_fields=True):
+    content: Weight | None = None
+    collaborative: Weight | None = None
+    following: Weight | None = None
+    trending: Weight | None = None
+    freshness: Weight | None = None
+    explore: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] | None = None
+
+
+async def user_weights(
+    db: NamedDependency[Database],
+    config: NamedDependency[Config],
+    user: NamedDependency[User] | None,
+) -> FeedWeights:
+    defaults = config.feed.weights
+    if user is None:
+        return defaults
+    stored = await store.get_weights(db, user.id)
+    if not stored:
+        return defaults
+    return msgspec.structs.replace(
+        defaults, **{k: v for k, v in stored.items() if hasattr(defaults, k)}
+    )
+
+
+class _Chain:
+    """What one For You / Trending cursor chain has served, kept in a Litestar store with a TTL."""
+
+    def __init__(self, chains: NamedDependency[Store], ttl: float) -> None:
+        self.chains = chains
+        self.ttl = int(ttl)
+
+    async def load(self, cursor: str | None) -> tuple[str, list[str]]:
+        value = decode_cursor(cursor, str)
+        if value is None:
+            return secrets.token_urlsafe(12), []
+        raw = await self.chains.get(value)
+        if raw is None:
+            return value, []  # expired chain: keep going without the memory
+        return value, msgspec.json.decode(raw, type=list[str])
+
+    async def save(self, chain_id: str, served: list[str]) -> None:
+        await self.chains.set(chain_id, msgspec.json.encode(served[-2000:]), expires_in=self.ttl)
+
+
+async def _page(
+    items: list[FeedItem], db: NamedDependency[Database], viewer: NamedDependency[User | None]
+) -> list[FeedItemOut]:
+    records = await videos_store.get_videos(
+        db, [i.video_id for i in items], viewer.id if viewer else None
+    )
+    out = []
+    for item in items:
+        record = records.get(item.video_id)
+        if record is None or record.status != "ready":
+            continue
+        out.append(
+            FeedItemOut(
+                video=video_out(record),
+                score=round(item.score, 4),
+                reasons=[ReasonOut(r.kind, round(r.weight, 4), r.text) for r in item.reasons],
+                explanation=item.explanation,
+            )
+        )
+    return out
+
+
+class FeedController(Controller):
+    path = "/api/feed"
+    tags = ["feeds"]
+
+    @get(
+        "/for-you", operation_id="feed_for_you", summary="Your ranked feed (works without a token)"
+    )
+    async def for_you(
+        self,
+        db: NamedDependency[Database],
+        config: NamedDependency[Config],
+        engine: NamedDependency[FeedEngine],
+        chains: NamedDependency[Store],
+        viewer: NamedDependency[User | None],
+        limit: Limit = 10,
+        cursor: Cursor = None,
+    ) -> Page[FeedItemOut]:
+        chain = _Chain(chains, config.feed.chain_ttl_s)
+        chain_id, served = await chain.load(cursor)
+        weights = await user_weights(db, config, viewer)
+        items = await engine.for_you(viewer, weights, k=limit, exclude=set(served))
+        page = await _page(items, db, viewer)
+        served += [i.video.id for i in page]
+        await chain.save(chain_id, served)
+        return Page(items=page, next_cursor=encode_cursor(chain_id) if page else None)
+
+    @get("/trending", operation_id="feed_trending", summary="Time-decayed engagement")
+    async def trending(
+        self,
+        db: NamedDependency[Database],
+        config: NamedDependency[Config],
+        engine: NamedDependency[FeedEngine],
+        chains: NamedDependency[Store],
+        viewer: NamedDependency[User | None],
+        limit: Limit = 10,
+        cursor: Cursor = None,
+    ) -> Page[FeedItemOut]:
+        chain = _Chain(chains, config.feed.chain_ttl_s)
+        chain_id, served = await chain.load(cursor)
+        items = await engine.trending(k=limit, exclude=set(served))
+        page = await _page(items, db, viewer)
+        served += [i.video.id for i in page]
+        await chain.save(chain_id, served)
+        return Page(items=page, next_cursor=encode_cursor(chain_id) if len(page) == limit else None)
+
+    @get("/following", operation_id="feed_following", summary="Newest videos of people you follow")
+    async def following(
+        self,
+        db: NamedDependency[Database],
+        engine: NamedDependency[FeedEngine],
+        user: NamedDependency[User],
+        limit: Limit = 10,
+        cursor: Cursor = None,
+    ) -> Page[FeedItemOut]:
+        before = keyset_cursor(cursor)
+        rows = await store.following_ids(db, user.id, limit=limit + 1, before=before)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = await engine.explain_following([vid for vid, _ in rows])
+        page = await _page(items, db, user)
+        nxt = encode_cursor([rows[-1][1], rows[-1][0]]) if more else None
+        return Page(items=page, next_cursor=nxt)
+
+    @get("/weights", operation_id="get_weights", summary="Your blend weights")
+    async def get_weights(
+        self,
+        db: NamedDependency[Database],
+        config: NamedDependency[Config],
+        user: NamedDependency[User],
+    ) -> FeedWeights:
+        return await user_weights(db, config, user)
+
+    @put(
+        "/weights", operation_id="put_weights", summary="Change your blend weights (partial update)"
+    )
+    async def put_weights(
+        self,
+        data: WeightsIn,
+        db: NamedDependency[Database],
+        config: NamedDependency[Config],
+        user: NamedDependency[User],
+    ) -> FeedWeights:
+        current = await user_weights(db, config, user)
+        changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
+        updated = msgspec.structs.replace(current, **changes)
+        await store.put_weights(db, user.id, msgspec.structs.asdict(updated))
+        return updated

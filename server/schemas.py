@@ -1,0 +1,143 @@
+"""Response Structs shared by several controllers (videos, pages) and their builders."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Generic, TypeVar
+
+import msgspec
+
+from .store.comments import CommentRecord
+from .store.users import User
+from .store.videos import VideoRecord
+
+T = TypeVar("T")
+
+
+def iso(ts: float) -> str:
+    return (
+        dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    )
+
+
+class Author(msgspec.Struct):
+    handle: str
+    display_name: str
+
+
+class Counts(msgspec.Struct):
+    likes: int
+    comments: int
+    shares: int
+    views: int
+
+
+class RenditionOut(msgspec.Struct):
+    name: str
+    width: int
+    height: int
+    bytes: int
+    url: str
+
+
+class VideoOut(msgspec.Struct):
+    id: str
+    author: Author
+    caption: str
+    hashtags: list[str]
+    status: str
+    progress: float
+    error: str | None
+    duration_s: float | None
+    width: int | None
+    height: int | None
+    created_at: str
+    counts: Counts
+    liked_by_me: bool
+    renditions: list[RenditionOut]
+    poster_url: str | None
+    url: str
+    fps: float | None = None
+
+
+def video_out(v: VideoRecord) -> VideoOut:
+    base = f"/api/videos/{v.id}"
+    return VideoOut(
+        id=v.id,
+        author=Author(v.author_handle, v.author_name),
+        caption=v.caption,
+        hashtags=v.hashtags,
+        status=v.status,
+        progress=round(v.progress, 4),
+        error=v.error,
+        duration_s=v.duration_s,
+        width=v.width,
+        height=v.height,
+        created_at=iso(v.created_at),
+        counts=Counts(v.likes, v.comments, v.shares, v.views),
+        liked_by_me=v.liked_by_me,
+        renditions=[
+            RenditionOut(r.name, r.width, r.height, r.bytes, f"{base}/media/{r.name}")
+            for r in v.renditions
+        ]
+        if v.status == "ready"
+        else [],
+        poster_url=f"{base}/poster" if v.has_poster else None,
+        url=base,
+        fps=v.fps,
+    )
+
+
+class UserOut(msgspec.Struct):
+    handle: str
+    display_name: str
+    bio: str
+    followers: int
+    following: int
+    videos: int
+    likes_received: int
+    is_admin: bool
+    created_at: str
+    is_following: bool | None = None
+
+
+def user_out(u: User, *, is_following: bool | None = None) -> UserOut:
+    return UserOut(
+        handle=u.handle,
+        display_name=u.display_name,
+        bio=u.bio,
+        followers=u.followers,
+        following=u.following,
+        videos=u.videos,
+        likes_received=u.likes_received,
+        is_admin=u.is_admin,
+        created_at=iso(u.created_at),
+        is_following=is_following,
+    )
+
+
+class CommentOut(msgspec.Struct):
+    id: str
+    video_id: str
+    author: Author
+    body: str
+    parent_id: str | None
+    created_at: str
+    reply_count: int
+
+
+def comment_out(c: CommentRecord) -> CommentOut:
+    return CommentOut(
+        id=c.id,
+        video_id=c.video_id,
+        author=Author(c.author_handle, c.author_name),
+        body=c.body,
+        parent_id=c.parent_id,
+        created_at=iso(c.created_at),
+        reply_count=c.reply_count,
+    )
+
+
+class Page(msgspec.Struct, Generic[T]):
+    items: list[T]
+    next_cursor: str | None

@@ -1,0 +1,87 @@
+"""All media file access: paths derived from video ids, atomic writes, deletes and the orphan sweep.
+
+Local data dir today; an object-storage backend would implement the same methods."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+_ID_RE = re.compile(r"^[A-Za-z0-9_-]{6,32}$")
+_NAME_RE = re.compile(r"^[a-z0-9]{1,16}$")
+
+
+class LocalStorage:
+    """Media files under DATA/media/<id[:2]>/<id>/; uploads staged in DATA/tmp/."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = data_dir / "media"
+        self.tmp = data_dir / "tmp"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.tmp.mkdir(parents=True, exist_ok=True)
+
+    def video_dir(self, video_id: str) -> Path:
+        if not _ID_RE.match(video_id):
+            raise ValueError(f"not a video id: {video_id!r}")
+        return self.root / video_id[:2] / video_id
+
+    def source_path(self, video_id: str) -> Path:
+        return self.video_dir(video_id) / "source"
+
+    def rendition_path(self, video_id: str, name: str) -> Path:
+        if not _NAME_RE.match(name):
+            raise ValueError(f"not a rendition name: {name!r}")
+        return self.video_dir(video_id) / f"{name}.mp4"
+
+    def poster_path(self, video_id: str) -> Path:
+        return self.video_dir(video_id) / "poster.jpg"
+
+    def new_temp(self, suffix: str = "") -> Path:
+        """A fresh empty temp file inside the data dir (same filesystem as the media)."""
+        fd, name = tempfile.mkstemp(dir=self.tmp, prefix="upload-", suffix=suffix)
+        os.close(fd)
+        return Path(name)
+
+    def adopt_source(self, temp: Path, video_id: str) -> Path:
+        """Move a finished upload into place as the video's source file (atomic rename)."""
+        dest = self.source_path(video_id)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with open(temp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(temp, dest)
+        return dest
+
+    def delete_video(self, video_id: str) -> None:
+        shutil.rmtree(self.video_dir(video_id), ignore_errors=True)
+
+    def video_ids_on_disk(self) -> Iterable[str]:
+        if not self.root.exists():
+            return
+        for shard in self.root.iterdir():
+            if shard.is_dir():
+                for d in shard.iterdir():
+                    if d.is_dir():
+                        yield d.name
+
+    def sweep(self, known_ids: set[str]) -> dict[str, int]:
+        """Remove media folders no video row owns and stale temp files; report what went."""
+        orphans = 0
+        for video_id in list(self.video_ids_on_disk()):
+            if video_id not in known_ids:
+                shutil.rmtree(self.root / video_id[:2] / video_id, ignore_errors=True)
+                orphans += 1
+        temps = 0
+        for path in self.tmp.iterdir() if self.tmp.exists() else []:
+            try:
+                path.unlink() if path.is_file() else shutil.rmtree(path)
+                temps += 1
+            except OSError:
+                pass
+        for path in self.root.glob("*/*/.*.tmp*"):
+            path.unlink(missing_ok=True)
+            temps += 1
+        return {"orphans": orphans, "temp_files": temps}

@@ -1,0 +1,130 @@
+"""Threaded comments with reply counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .db import Database
+from .errors import NotFound, Unprocessable
+from .events import log_event, notify
+from .ids import new_id, now
+
+
+@dataclass(slots=True)
+class CommentRecord:
+    id: str
+    video_id: str
+    author_id: int
+    author_handle: str
+    author_name: str
+    body: str
+    parent_id: str | None
+    created_at: float
+    reply_count: int
+
+
+_SELECT = (
+    "SELECT c.id, c.video_id, c.author_id, u.handle, u.display_name, c.body, c.parent_id, c.created_at,"
+    " c.reply_count FROM comments c JOIN users u ON u.id = c.author_id"
+)
+
+
+def _record(row) -> CommentRecord:
+    return CommentRecord(*row)
+
+
+async def list_comments(
+    db: Database,
+    video_id: str,
+    *,
+    parent_id: str | None,
+    limit: int,
+    after: tuple[float, str] | None,
+) -> list[CommentRecord]:
+    if await db.fetchone("SELECT 1 FROM videos WHERE id = ?", (video_id,)) is None:
+        raise NotFound(f"no video {video_id!r}")
+    params: list[object] = [video_id]
+    where = "c.video_id = ?"
+    if parent_id is None:
+        where += " AND c.parent_id IS NULL"
+    else:
+        where += " AND c.parent_id = ?"
+        params.append(parent_id)
+    if after is not None:
+        where += " AND (c.created_at, c.id) > (?, ?)"
+        params += [after[0], after[1]]
+    rows = await db.fetchall(
+        f"{_SELECT} WHERE {where} ORDER BY c.created_at, c.id LIMIT ?", [*params, limit]
+    )
+    return [_record(r) for r in rows]
+
+
+async def get_comment(db: Database, comment_id: str) -> CommentRecord:
+    row = await db.fetchone(f"{_SELECT} WHERE c.id = ?", (comment_id,))
+    if row is None:
+        raise NotFound(f"no comment {comment_id!r}")
+    return _record(row)
+
+
+async def add_comment(
+    db: Database, video_id: str, author_id: int, body: str, parent_id: str | None
+) -> tuple[CommentRecord, list[int]]:
+    """Insert a comment; returns it and the users to notify."""
+    comment_id = new_id()
+    notify_ids: list[int] = []
+    async with db.write() as conn:
+        async with conn.execute("SELECT author_id FROM videos WHERE id = ?", (video_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"no video {video_id!r}")
+        owner = row[0]
+        if parent_id is not None:
+            async with conn.execute(
+                "SELECT video_id, author_id FROM comments WHERE id = ?", (parent_id,)
+            ) as cur:
+                parent = await cur.fetchone()
+            if parent is None or parent[0] != video_id:
+                raise Unprocessable(f"parent_id {parent_id!r} is not a comment on this video")
+            await conn.execute(
+                "UPDATE comments SET reply_count = reply_count + 1 WHERE id = ?", (parent_id,)
+            )
+            await notify(conn, parent[1], "reply", author_id, video_id, comment_id)
+            if parent[1] != author_id:
+                notify_ids.append(parent[1])
+        await conn.execute(
+            "INSERT INTO comments (id, video_id, author_id, parent_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (comment_id, video_id, author_id, parent_id, body, now()),
+        )
+        await conn.execute("UPDATE videos SET comments = comments + 1 WHERE id = ?", (video_id,))
+        await log_event(conn, author_id, video_id, "comment")
+        await notify(conn, owner, "comment", author_id, video_id, comment_id)
+        if owner != author_id and owner not in notify_ids:
+            notify_ids.append(owner)
+    return await get_comment(db, comment_id), notify_ids
+
+
+async def delete_comment(db: Database, comment_id: str) -> str:
+    """Delete a comment and its replies; returns the video id. Counters follow."""
+    async with db.write() as conn:
+        async with conn.execute(
+            "SELECT video_id, parent_id FROM comments WHERE id = ?", (comment_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"no comment {comment_id!r}")
+        video_id, parent_id = row
+        async with conn.execute(
+            "WITH RECURSIVE sub(id) AS (SELECT ? UNION ALL SELECT c.id FROM comments c JOIN sub ON c.parent_id = sub.id)"
+            " SELECT COUNT(*) FROM sub",
+            (comment_id,),
+        ) as cur:
+            removed = (await cur.fetchone())[0]
+        await conn.execute("DELETE FROM comments WHERE id = ?", (comment_id,))
+        await conn.execute(
+            "UPDATE videos SET comments = comments - ? WHERE id = ?", (removed, video_id)
+        )
+        if parent_id is not None:
+            await conn.execute(
+                "UPDATE comments SET reply_count = reply_count - 1 WHERE id = ?", (parent_id,)
+            )
+    return video_id

@@ -1,0 +1,33 @@
+"""Domain errors raised by the store; the server maps each to an HTTP problem-details status."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base of domain errors; str(exc) is a user-facing detail."""
+
+    title = "Error"
+
+
+class NotFound(StoreError):
+    """The thing asked for does not exist."""
+
+    title = "Not found"
+
+
+class Conflict(StoreError):
+    """The request clashes with what exists (e.g. a taken handle)."""
+
+    title = "Conflict"
+
+
+class Forbidden(StoreError):
+    """The caller may not do this to this thing."""
+
+    title = "Forbidden"
+
+
+class Unprocessable(StoreError):
+    """The request is well-formed but not acceptable."""
+
+    title = "Unprocessable"

@@ -1,0 +1,114 @@
+"""Durable jobs: claim with a lease, heartbeat, finish or fail with attempts counted."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from .db import Database
+from .ids import now
+
+
+@dataclass(slots=True)
+class Job:
+    id: int
+    kind: str
+    video_id: str | None
+    attempts: int
+    max_attempts: int
+    payload: dict
+
+
+async def recover(db: Database) -> int:
+    """At start-up nothing can be running: put interrupted jobs back in the queue."""
+    async with db.write() as conn:
+        cur = await conn.execute(
+            "UPDATE jobs SET status = 'queued', lease_until = NULL, updated_at = ? WHERE status = 'running'",
+            (now(),),
+        )
+        return cur.rowcount
+
+
+async def claim(db: Database, lease_s: float) -> Job | None:
+    ts = now()
+    async with db.write() as conn:
+        async with conn.execute(
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = ?, heartbeat_at = ?,"
+            " updated_at = ? WHERE id = (SELECT id FROM jobs WHERE status = 'queued'"
+            " OR (status = 'running' AND lease_until < ?) ORDER BY created_at, id LIMIT 1)"
+            " RETURNING id, kind, video_id, attempts, max_attempts, payload",
+            (ts + lease_s, ts, ts, ts),
+        ) as cur:
+            row = await cur.fetchone()
+    if row is None:
+        return None
+    return Job(row[0], row[1], row[2], row[3], row[4], json.loads(row[5] or "{}"))
+
+
+async def heartbeat(
+    db: Database, job_id: int, lease_s: float, progress: float | None, video_id: str | None
+) -> None:
+    ts = now()
+    async with db.write() as conn:
+        await conn.execute(
+            "UPDATE jobs SET lease_until = ?, heartbeat_at = ?, updated_at = ? WHERE id = ?",
+            (ts + lease_s, ts, ts, job_id),
+        )
+        if progress is not None and video_id is not None:
+            await conn.execute(
+                "UPDATE videos SET progress = ? WHERE id = ? AND status = 'processing'",
+                (progress, video_id),
+            )
+
+
+async def complete_transcode(db: Database, job: Job, result: dict) -> None:
+    """Renditions, metadata, poster and the ready status land in one transaction."""
+    ts = now()
+    async with db.write() as conn:
+        await conn.execute("DELETE FROM renditions WHERE video_id = ?", (job.video_id,))
+        for r in result["renditions"]:
+            await conn.execute(
+                "INSERT INTO renditions (video_id, name, width, height, bytes) VALUES (?, ?, ?, ?, ?)",
+                (job.video_id, r["name"], r["width"], r["height"], r["bytes"]),
+            )
+        info = result["info"]
+        await conn.execute(
+            "UPDATE videos SET status = 'ready', progress = 1, error = NULL, duration_s = ?, width = ?, height = ?,"
+            " fps = ?, video_codec = ?, audio_codec = ?, poster = ?, features = ? WHERE id = ?",
+            (
+                result.get("duration_s") or info.get("duration_s"),
+                info.get("width"),
+                info.get("height"),
+                info.get("fps"),
+                info.get("video_codec"),
+                info.get("audio_codec"),
+                result.get("poster"),
+                result.get("features"),
+                job.video_id,
+            ),
+        )
+        await conn.execute(
+            "UPDATE jobs SET status = 'done', error = NULL, updated_at = ? WHERE id = ?",
+            (ts, job.id),
+        )
+
+
+async def fail_attempt(db: Database, job: Job, error: str) -> bool:
+    """Record a failed attempt; returns True when the job has now failed for good."""
+    final = job.attempts >= job.max_attempts
+    ts = now()
+    async with db.write() as conn:
+        await conn.execute(
+            "UPDATE jobs SET status = ?, error = ?, lease_until = NULL, updated_at = ? WHERE id = ?",
+            ("failed" if final else "queued", error, ts, job.id),
+        )
+        if final and job.video_id is not None:
+            await conn.execute(
+                "UPDATE videos SET status = 'failed', error = ? WHERE id = ?", (error, job.video_id)
+            )
+    return final
+
+
+async def counts(db: Database) -> dict[str, int]:
+    rows = await db.fetchall("SELECT status, COUNT(*) FROM jobs GROUP BY status")
+    return {r[0]: r[1] for r in rows}

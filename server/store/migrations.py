@@ -1,0 +1,222 @@
+"""Schema migrations, applied in order and recorded in the database (sqlite-utils registry)."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("shortstack")
+
+
+@migrations(name="0001_core")
+def m0001_core(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            handle TEXT NOT NULL UNIQUE,
+            display_name TEXT NOT NULL,
+            bio TEXT NOT NULL DEFAULT '',
+            password_hash TEXT NOT NULL,
+            is_admin INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL,
+            followers INTEGER NOT NULL DEFAULT 0,
+            following INTEGER NOT NULL DEFAULT 0,
+            videos INTEGER NOT NULL DEFAULT 0,
+            likes_received INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE tokens (
+            hash TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            created_at REAL NOT NULL,
+            revoked_at REAL
+        );
+        CREATE INDEX tokens_user ON tokens(user_id);
+        CREATE TABLE videos (
+            id TEXT PRIMARY KEY,
+            author_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            caption TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'processing'
+                CHECK (status IN ('processing', 'ready', 'failed')),
+            progress REAL NOT NULL DEFAULT 0,
+            error TEXT,
+            duration_s REAL,
+            width INTEGER,
+            height INTEGER,
+            fps REAL,
+            video_codec TEXT,
+            audio_codec TEXT,
+            source_bytes INTEGER,
+            content_hash TEXT,
+            created_at REAL NOT NULL,
+            likes INTEGER NOT NULL DEFAULT 0,
+            comments INTEGER NOT NULL DEFAULT 0,
+            shares INTEGER NOT NULL DEFAULT 0,
+            views INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX videos_author ON videos(author_id, created_at);
+        CREATE INDEX videos_created ON videos(created_at);
+        CREATE INDEX videos_hash ON videos(content_hash);
+        CREATE TABLE renditions (
+            video_id TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            bytes INTEGER NOT NULL,
+            PRIMARY KEY (video_id, name)
+        );
+        CREATE TABLE likes (
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            video_id TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (user_id, video_id)
+        );
+        CREATE INDEX likes_video ON likes(video_id);
+        CREATE TABLE views (
+            id INTEGER PRIMARY KEY,
+            video_id TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+            user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            viewer_key TEXT NOT NULL,
+            watch_ms INTEGER NOT NULL,
+            counted INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX views_video ON views(video_id);
+        CREATE UNIQUE INDEX views_counted_once ON views(video_id, viewer_key) WHERE counted = 1;
+        CREATE TABLE shares (
+            id INTEGER PRIMARY KEY,
+            video_id TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+            user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX shares_video ON shares(video_id);
+        CREATE TABLE comments (
+            id TEXT PRIMARY KEY,
+            video_id TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+            author_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            parent_id TEXT REFERENCES comments(id) ON DELETE CASCADE,
+            body TEXT NOT NULL,
+            reply_count INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX comments_video ON comments(video_id, parent_id, created_at);
+        CREATE INDEX comments_parent ON comments(parent_id);
+        CREATE TABLE follows (
+            follower_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            followee_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (follower_id, followee_id),
+            CHECK (follower_id != followee_id)
+        );
+        CREATE INDEX follows_followee ON follows(followee_id);
+        CREATE TABLE not_interested (
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            video_id TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (user_id, video_id)
+        );
+        CREATE TABLE hashtags (
+            id INTEGER PRIMARY KEY,
+            tag TEXT NOT NULL UNIQUE,
+            videos INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE video_hashtags (
+            video_id TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+            hashtag_id INTEGER NOT NULL REFERENCES hashtags(id) ON DELETE CASCADE,
+            PRIMARY KEY (video_id, hashtag_id)
+        );
+        CREATE INDEX video_hashtags_tag ON video_hashtags(hashtag_id);
+        -- Append-only interaction log the recommender learns from. No foreign keys on purpose:
+        -- it outlives deleted videos and users; loaders join against what still exists.
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            ts REAL NOT NULL,
+            user_id INTEGER,
+            video_id TEXT,
+            kind TEXT NOT NULL,
+            value REAL NOT NULL DEFAULT 1
+        );
+        CREATE INDEX events_user ON events(user_id, ts);
+        CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            video_id TEXT REFERENCES videos(id) ON DELETE CASCADE,
+            status TEXT NOT NULL DEFAULT 'queued'
+                CHECK (status IN ('queued', 'running', 'done', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            max_attempts INTEGER NOT NULL DEFAULT 3,
+            lease_until REAL,
+            heartbeat_at REAL,
+            error TEXT,
+            payload TEXT NOT NULL DEFAULT '{}',
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE INDEX jobs_status ON jobs(status, created_at);
+        """
+    )
+
+
+@migrations(name="0002_notifications_and_weights")
+def m0002_notifications_and_weights(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE notifications (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            actor_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
+            video_id TEXT REFERENCES videos(id) ON DELETE CASCADE,
+            comment_id TEXT REFERENCES comments(id) ON DELETE CASCADE,
+            created_at REAL NOT NULL,
+            read_at REAL
+        );
+        CREATE INDEX notifications_user ON notifications(user_id, created_at);
+        CREATE TABLE feed_weights (
+            user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            weights TEXT NOT NULL
+        );
+        """
+    )
+
+
+@migrations(name="0003_search")
+def m0003_search(db: Database) -> None:
+    # Full-text search over captions, hashtags and handles; rows are kept in step by the store.
+    db.executescript(
+        """
+        CREATE VIRTUAL TABLE videos_fts USING fts5(
+            video_id UNINDEXED, caption, hashtags, handle, tokenize = 'unicode61'
+        );
+        CREATE VIRTUAL TABLE users_fts USING fts5(
+            user_id UNINDEXED, handle, display_name, tokenize = 'unicode61'
+        );
+        INSERT INTO users_fts (user_id, handle, display_name)
+            SELECT id, handle, display_name FROM users;
+        INSERT INTO videos_fts (video_id, caption, hashtags, handle)
+            SELECT v.id, v.caption,
+                   COALESCE((SELECT group_concat(h.tag, ' ') FROM video_hashtags vh
+                             JOIN hashtags h ON h.id = vh.hashtag_id WHERE vh.video_id = v.id), ''),
+                   u.handle
+            FROM videos v JOIN users u ON u.id = v.author_id;
+        """
+    )
+
+
+@migrations(name="0004_visual_features")
+def m0004_visual_features(db: Database) -> None:
+    db["videos"].add_column("features", bytes)
+    db["videos"].add_column("poster", str)
+
+
+def migrate(path: str, *, stop_before: str | None = None) -> list[str]:
+    """Apply pending migrations to the database file; returns the names applied."""
+    db = Database(path)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        pending = [m.name for m in migrations.pending(db)]
+        migrations.apply(db, stop_before=stop_before)
+        return [name for name in pending if name not in {m.name for m in migrations.pending(db)}]
+    finally:
+        db.close()

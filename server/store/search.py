@@ -1,0 +1,67 @@
+"""Full-text search (FTS5) over captions, hashtags and handles."""
+
+from __future__ import annotations
+
+import re
+
+from .db import Database
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def fts_query(text: str) -> str | None:
+    """Turn user text into a safe FTS5 query: each word quoted, prefix-matched, AND-ed.
+
+    FTS syntax in the input ("", *, NEAR(, ', AND/OR) is treated as plain words."""
+    words = _WORD.findall(text)[:8]
+    if not words:
+        return None
+    return " ".join(f'"{w}"*' for w in words)
+
+
+async def search_videos(
+    db: Database, text: str, *, limit: int, ready_only: bool = True
+) -> list[str]:
+    query = fts_query(text)
+    if query is None:
+        return []
+    rows = await db.fetchall(
+        "SELECT f.video_id FROM videos_fts f JOIN videos v ON v.id = f.video_id"
+        f" WHERE videos_fts MATCH ? {'AND v.status = ' + repr('ready') if ready_only else ''}"
+        " ORDER BY bm25(videos_fts, 0, 1.0, 2.0, 1.0), v.likes DESC LIMIT ?",
+        (query, limit),
+    )
+    return [r[0] for r in rows]
+
+
+async def videos_with_tag(db: Database, tag: str, *, limit: int) -> list[str]:
+    rows = await db.fetchall(
+        "SELECT v.id FROM videos v JOIN video_hashtags vh ON vh.video_id = v.id JOIN hashtags h ON h.id = vh.hashtag_id"
+        " WHERE h.tag = ? AND v.status = 'ready' ORDER BY v.likes DESC, v.created_at DESC LIMIT ?",
+        (tag.lower(), limit),
+    )
+    return [r[0] for r in rows]
+
+
+async def search_users(db: Database, text: str, *, limit: int) -> list[int]:
+    query = fts_query(text)
+    if query is None:
+        return []
+    rows = await db.fetchall(
+        "SELECT f.user_id FROM users_fts f JOIN users u ON u.id = f.user_id WHERE users_fts MATCH ?"
+        " ORDER BY (u.handle = ?) DESC, bm25(users_fts), u.followers DESC LIMIT ?",
+        (query, text.lower(), limit),
+    )
+    return [r[0] for r in rows]
+
+
+async def search_hashtags(db: Database, text: str, *, limit: int) -> list[tuple[str, int]]:
+    words = _WORD.findall(text.lower())
+    if not words:
+        return []
+    prefix = words[0]
+    rows = await db.fetchall(
+        "SELECT tag, videos FROM hashtags WHERE tag >= ? AND tag < ? AND videos > 0 ORDER BY videos DESC, tag LIMIT ?",
+        (prefix, prefix + "\uffff", limit),
+    )
+    return [(r[0], r[1]) for r in rows]

@@ -1,0 +1,218 @@
+"""Users, passwords, tokens and follows."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+import aiosqlite
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from .db import Database
+from .errors import Conflict, NotFound, Unprocessable
+from .events import log_event, notify
+from .ids import hash_token, new_token, now
+
+_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    handle: str
+    display_name: str
+    bio: str
+    is_admin: bool
+    followers: int
+    following: int
+    videos: int
+    likes_received: int
+    created_at: float
+
+
+USER_COLS = "id, handle, display_name, bio, is_admin, followers, following, videos, likes_received, created_at"
+
+
+def user_from_row(row: aiosqlite.Row | sqlite3.Row) -> User:
+    return User(
+        id=row["id"],
+        handle=row["handle"],
+        display_name=row["display_name"],
+        bio=row["bio"],
+        is_admin=bool(row["is_admin"]),
+        followers=row["followers"],
+        following=row["following"],
+        videos=row["videos"],
+        likes_received=row["likes_received"],
+        created_at=row["created_at"],
+    )
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def create_user(
+    db: Database,
+    handle: str,
+    password_hash: str,
+    display_name: str | None = None,
+    *,
+    is_admin: bool = False,
+) -> User:
+    async with db.write() as conn:
+        try:
+            cur = await conn.execute(
+                "INSERT INTO users (handle, display_name, password_hash, is_admin, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (handle, display_name or handle, password_hash, int(is_admin), now()),
+            )
+        except sqlite3.IntegrityError:
+            raise Conflict(f"the handle @{handle} is taken") from None
+        user_id = cur.lastrowid
+        await conn.execute(
+            "INSERT INTO users_fts (user_id, handle, display_name) VALUES (?, ?, ?)",
+            (user_id, handle, display_name or handle),
+        )
+        async with conn.execute(f"SELECT {USER_COLS} FROM users WHERE id = ?", (user_id,)) as c:
+            row = await c.fetchone()
+    assert row is not None
+    return user_from_row(row)
+
+
+async def check_login(db: Database, handle: str, password: str) -> User | None:
+    row = await db.fetchone(
+        f"SELECT {USER_COLS}, password_hash FROM users WHERE handle = ?", (handle,)
+    )
+    if row is None:
+        verify_password(_DUMMY_HASH, password)  # same cost whether or not the handle exists
+        return None
+    if not verify_password(row["password_hash"], password):
+        return None
+    return user_from_row(row)
+
+
+async def issue_token(db: Database, user_id: int) -> str:
+    token, digest = new_token()
+    async with db.write() as conn:
+        await conn.execute(
+            "INSERT INTO tokens (hash, user_id, created_at) VALUES (?, ?, ?)",
+            (digest, user_id, now()),
+        )
+    return token
+
+
+async def revoke_token(db: Database, token: str) -> None:
+    async with db.write() as conn:
+        await conn.execute(
+            "UPDATE tokens SET revoked_at = ? WHERE hash = ? AND revoked_at IS NULL",
+            (now(), hash_token(token)),
+        )
+
+
+async def user_for_token(db: Database, token: str) -> User | None:
+    row = await db.fetchone(
+        f"SELECT {', '.join('u.' + c.strip() for c in USER_COLS.split(','))} FROM tokens t"
+        " JOIN users u ON u.id = t.user_id WHERE t.hash = ? AND t.revoked_at IS NULL",
+        (hash_token(token),),
+    )
+    return user_from_row(row) if row else None
+
+
+async def get_user(db: Database, handle: str) -> User:
+    row = await db.fetchone(f"SELECT {USER_COLS} FROM users WHERE handle = ?", (handle,))
+    if row is None:
+        raise NotFound(f"no user @{handle}")
+    return user_from_row(row)
+
+
+async def get_user_by_id(db: Database, user_id: int) -> User | None:
+    row = await db.fetchone(f"SELECT {USER_COLS} FROM users WHERE id = ?", (user_id,))
+    return user_from_row(row) if row else None
+
+
+async def is_following(db: Database, follower_id: int, followee_id: int) -> bool:
+    row = await db.fetchone(
+        "SELECT 1 FROM follows WHERE follower_id = ? AND followee_id = ?",
+        (follower_id, followee_id),
+    )
+    return row is not None
+
+
+async def set_follow(db: Database, follower: User, handle: str, follow: bool) -> User:
+    """Follow or unfollow @handle (idempotent); counters change in the same transaction."""
+    target = await get_user(db, handle)
+    if target.id == follower.id:
+        raise Unprocessable("you cannot follow yourself")
+    async with db.write() as conn:
+        if follow:
+            cur = await conn.execute(
+                "INSERT OR IGNORE INTO follows (follower_id, followee_id, created_at) VALUES (?, ?, ?)",
+                (follower.id, target.id, now()),
+            )
+        else:
+            cur = await conn.execute(
+                "DELETE FROM follows WHERE follower_id = ? AND followee_id = ?",
+                (follower.id, target.id),
+            )
+        if cur.rowcount:
+            delta = 1 if follow else -1
+            await conn.execute(
+                "UPDATE users SET followers = followers + ? WHERE id = ?", (delta, target.id)
+            )
+            await conn.execute(
+                "UPDATE users SET following = following + ? WHERE id = ?", (delta, follower.id)
+            )
+            await log_event(
+                conn, follower.id, None, "follow" if follow else "unfollow", float(target.id)
+            )
+            if follow:
+                await notify(conn, target.id, "follow", follower.id)
+    return target
+
+
+async def make_admin(db: Database, handle: str) -> User:
+    async with db.write() as conn:
+        cur = await conn.execute("UPDATE users SET is_admin = 1 WHERE handle = ?", (handle,))
+        if not cur.rowcount:
+            raise NotFound(f"no user @{handle}")
+    return await get_user(db, handle)
+
+
+async def delete_user(db: Database, user_id: int) -> None:
+    """Remove a user; their tokens, videos, likes and comments go with them (cascades)."""
+    async with db.write() as conn:
+        await conn.execute("DELETE FROM users_fts WHERE user_id = ?", (user_id,))
+        await conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
+
+
+async def followed_ids(db: Database, user_id: int) -> list[int]:
+    rows = await db.fetchall("SELECT followee_id FROM follows WHERE follower_id = ?", (user_id,))
+    return [r[0] for r in rows]
+
+
+async def update_profile(
+    db: Database, user_id: int, *, display_name: str | None, bio: str | None
+) -> User:
+    async with db.write() as conn:
+        if display_name is not None:
+            await conn.execute(
+                "UPDATE users SET display_name = ? WHERE id = ?", (display_name, user_id)
+            )
+            await conn.execute(
+                "UPDATE users_fts SET display_name = ? WHERE user_id = ?", (display_name, user_id)
+            )
+        if bio is not None:
+            await conn.execute("UPDATE users SET bio = ? WHERE id = ?", (bio, user_id))
+    user = await get_user_by_id(db, user_id)
+    assert user is not None
+    return user

@@ -1,0 +1,271 @@
+"""Videos, renditions and hashtags: rows in, records out."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass, field
+
+import aiosqlite
+
+from .db import Database
+from .errors import NotFound
+from .ids import new_id, now
+
+HASHTAG_RE = re.compile(r"#(\w{1,50})", re.UNICODE)
+
+
+def new_video_id() -> str:
+    return new_id()
+
+
+def parse_hashtags(caption: str) -> list[str]:
+    """Lower-cased #hashtags of a caption, in order, without repeats."""
+    seen: dict[str, None] = {}
+    for match in HASHTAG_RE.finditer(caption):
+        seen.setdefault(match.group(1).lower(), None)
+    return list(seen)[:30]
+
+
+@dataclass(slots=True)
+class RenditionRecord:
+    name: str
+    width: int
+    height: int
+    bytes: int
+
+
+@dataclass(slots=True)
+class VideoRecord:
+    id: str
+    author_id: int
+    author_handle: str
+    author_name: str
+    caption: str
+    status: str
+    progress: float
+    error: str | None
+    duration_s: float | None
+    width: int | None
+    height: int | None
+    created_at: float
+    likes: int
+    comments: int
+    shares: int
+    views: int
+    fps: float | None = None
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    hashtags: list[str] = field(default_factory=list)
+    renditions: list[RenditionRecord] = field(default_factory=list)
+    liked_by_me: bool = False
+    has_poster: bool = False
+
+
+VIDEO_SELECT = (
+    "SELECT v.id, v.author_id, u.handle AS author_handle, u.display_name AS author_name, v.caption,"
+    " v.status, v.progress, v.error, v.duration_s, v.width, v.height, v.created_at, v.likes, v.comments,"
+    " v.shares, v.views, v.fps, v.video_codec, v.audio_codec, v.poster"
+    " FROM videos v JOIN users u ON u.id = v.author_id"
+)
+
+
+def _record(row: aiosqlite.Row | sqlite3.Row) -> VideoRecord:
+    return VideoRecord(
+        id=row["id"],
+        author_id=row["author_id"],
+        author_handle=row["author_handle"],
+        author_name=row["author_name"],
+        caption=row["caption"],
+        status=row["status"],
+        progress=row["progress"],
+        error=row["error"],
+        duration_s=row["duration_s"],
+        width=row["width"],
+        height=row["height"],
+        created_at=row["created_at"],
+        likes=row["likes"],
+        comments=row["comments"],
+        shares=row["shares"],
+        views=row["views"],
+        fps=row["fps"],
+        video_codec=row["video_codec"],
+        audio_codec=row["audio_codec"],
+        has_poster=bool(row["poster"]),
+    )
+
+
+async def _attach(db: Database, records: list[VideoRecord], viewer_id: int | None) -> None:
+    if not records:
+        return
+    by_id = {r.id: r for r in records}
+    marks = ",".join("?" * len(by_id))
+    ids = list(by_id)
+    async with db.read() as conn:
+        async with conn.execute(
+            f"SELECT vh.video_id, h.tag FROM video_hashtags vh JOIN hashtags h ON h.id = vh.hashtag_id"
+            f" WHERE vh.video_id IN ({marks}) ORDER BY vh.rowid",
+            ids,
+        ) as cur:
+            for row in await cur.fetchall():
+                by_id[row[0]].hashtags.append(row[1])
+        async with conn.execute(
+            f"SELECT video_id, name, width, height, bytes FROM renditions WHERE video_id IN ({marks})"
+            " ORDER BY height * width DESC",
+            ids,
+        ) as cur:
+            for row in await cur.fetchall():
+                by_id[row[0]].renditions.append(RenditionRecord(row[1], row[2], row[3], row[4]))
+        if viewer_id is not None:
+            async with conn.execute(
+                f"SELECT video_id FROM likes WHERE user_id = ? AND video_id IN ({marks})",
+                [viewer_id, *ids],
+            ) as cur:
+                for row in await cur.fetchall():
+                    by_id[row[0]].liked_by_me = True
+
+
+async def get_video(db: Database, video_id: str, viewer_id: int | None = None) -> VideoRecord:
+    row = await db.fetchone(f"{VIDEO_SELECT} WHERE v.id = ?", (video_id,))
+    if row is None:
+        raise NotFound(f"no video {video_id!r}")
+    record = _record(row)
+    await _attach(db, [record], viewer_id)
+    return record
+
+
+async def get_videos(
+    db: Database, video_ids: list[str], viewer_id: int | None = None
+) -> dict[str, VideoRecord]:
+    """Records for the ids that exist (missing ones are simply absent)."""
+    if not video_ids:
+        return {}
+    out: dict[str, VideoRecord] = {}
+    for start in range(0, len(video_ids), 500):
+        chunk = video_ids[start : start + 500]
+        rows = await db.fetchall(
+            f"{VIDEO_SELECT} WHERE v.id IN ({','.join('?' * len(chunk))})", chunk
+        )
+        out.update((r["id"], _record(r)) for r in rows)
+    await _attach(db, list(out.values()), viewer_id)
+    return out
+
+
+async def list_user_videos(
+    db: Database,
+    author_id: int,
+    *,
+    limit: int,
+    before: tuple[float, str] | None,
+    viewer_id: int | None,
+    include_unready: bool,
+) -> list[VideoRecord]:
+    params: list[object] = [author_id]
+    where = "v.author_id = ?"
+    if not include_unready:
+        where += " AND v.status = 'ready'"
+    if before is not None:
+        where += " AND (v.created_at, v.id) < (?, ?)"
+        params += [before[0], before[1]]
+    rows = await db.fetchall(
+        f"{VIDEO_SELECT} WHERE {where} ORDER BY v.created_at DESC, v.id DESC LIMIT ?",
+        [*params, limit],
+    )
+    records = [_record(r) for r in rows]
+    await _attach(db, records, viewer_id)
+    return records
+
+
+async def create_video(
+    db: Database,
+    author_id: int,
+    caption: str,
+    *,
+    video_id: str | None = None,
+    content_hash: str | None = None,
+    source_bytes: int | None = None,
+    info: dict | None = None,
+    job_payload: str = "{}",
+    max_attempts: int = 3,
+) -> str:
+    """Insert a processing video, its hashtags, search row and transcode job in one transaction."""
+    video_id = video_id or new_id()
+    info = info or {}
+    ts = now()
+    async with db.write() as conn:
+        await conn.execute(
+            "INSERT INTO videos (id, author_id, caption, status, created_at, content_hash, source_bytes,"
+            " duration_s, width, height, fps, video_codec, audio_codec)"
+            " VALUES (?, ?, ?, 'processing', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                video_id,
+                author_id,
+                caption,
+                ts,
+                content_hash,
+                source_bytes,
+                info.get("duration_s"),
+                info.get("width"),
+                info.get("height"),
+                info.get("fps"),
+                info.get("video_codec"),
+                info.get("audio_codec"),
+            ),
+        )
+        tags = parse_hashtags(caption)
+        for tag in tags:
+            await conn.execute(
+                "INSERT INTO hashtags (tag, videos) VALUES (?, 1) ON CONFLICT(tag) DO UPDATE SET videos = videos + 1",
+                (tag,),
+            )
+            await conn.execute(
+                "INSERT OR IGNORE INTO video_hashtags (video_id, hashtag_id) SELECT ?, id FROM hashtags WHERE tag = ?",
+                (video_id, tag),
+            )
+        async with conn.execute("SELECT handle FROM users WHERE id = ?", (author_id,)) as cur:
+            handle = (await cur.fetchone())[0]
+        await conn.execute(
+            "INSERT INTO videos_fts (video_id, caption, hashtags, handle) VALUES (?, ?, ?, ?)",
+            (video_id, caption, " ".join(tags), handle),
+        )
+        await conn.execute("UPDATE users SET videos = videos + 1 WHERE id = ?", (author_id,))
+        await conn.execute(
+            "INSERT INTO jobs (kind, video_id, status, max_attempts, payload, created_at, updated_at)"
+            " VALUES ('transcode', ?, 'queued', ?, ?, ?, ?)",
+            (video_id, max_attempts, job_payload, ts, ts),
+        )
+    return video_id
+
+
+async def delete_video(db: Database, video_id: str) -> None:
+    """Delete a video's rows (renditions, likes, comments cascade) and fix the counters."""
+    async with db.write() as conn:
+        async with conn.execute(
+            "SELECT author_id, likes FROM videos WHERE id = ?", (video_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"no video {video_id!r}")
+        await conn.execute(
+            "UPDATE hashtags SET videos = videos - 1 WHERE id IN"
+            " (SELECT hashtag_id FROM video_hashtags WHERE video_id = ?)",
+            (video_id,),
+        )
+        await conn.execute(
+            "UPDATE users SET videos = videos - 1, likes_received = likes_received - ? WHERE id = ?",
+            (row["likes"], row["author_id"]),
+        )
+        await conn.execute("DELETE FROM videos_fts WHERE video_id = ?", (video_id,))
+        await conn.execute("DELETE FROM videos WHERE id = ?", (video_id,))
+
+
+async def find_by_hash(db: Database, author_id: int, content_hash: str) -> str | None:
+    row = await db.fetchone(
+        "SELECT id FROM videos WHERE author_id = ? AND content_hash = ? AND status != 'failed'",
+        (author_id, content_hash),
+    )
+    return row[0] if row else None
+
+
+async def all_video_ids(db: Database) -> set[str]:
+    return {r[0] for r in await db.fetchall("SELECT id FROM videos")}

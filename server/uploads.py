@@ -1,0 +1,118 @@
+"""Streaming multipart upload: the file part goes to a temp file, size enforced as bytes arrive."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from litestar import Request
+from multipart import MultipartSegment, ParserError, PushMultipartParser, parse_options_header
+
+from .errors import problem
+from .storage import LocalStorage
+
+MAX_FIELD_BYTES = 16 * 1024
+
+
+@dataclass
+class ReceivedUpload:
+    path: Path
+    size: int
+    sha256: str
+    filename: str | None
+    content_type: str | None
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+async def receive_upload(
+    request: Request, storage: LocalStorage, *, max_bytes: int
+) -> ReceivedUpload:
+    """Read a multipart/form-data body with one `file` part into a temp file in the data dir.
+
+    Raises problem details: 415 not multipart, 413 too big, 422 no file / malformed.
+    The temp file is removed on every error path."""
+    ctype, options = parse_options_header(request.headers.get("content-type", ""))
+    if ctype != "multipart/form-data" or not options.get("boundary"):
+        raise problem(
+            415,
+            "Unsupported media type",
+            "upload the video as multipart/form-data with a 'file' field",
+        )
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes + 64 * 1024:
+        raise problem(
+            413, "Upload too large", f"the upload limit is {max_bytes // (1024 * 1024)} MiB"
+        )
+    temp = storage.new_temp(".upload")
+    digest = hashlib.sha256()
+    size = 0
+    fields: dict[str, str] = {}
+    filename = content_type = None
+    seen_file = False
+    current: MultipartSegment | None = None
+    buf = bytearray()
+    out = open(temp, "wb")  # noqa: SIM115 - closed in finally
+    ok = False
+    try:
+        with PushMultipartParser(
+            options["boundary"], max_segment_count=16, max_header_size=8192
+        ) as parser:
+            async for chunk in request.stream():
+                if not chunk:
+                    continue
+                for event in parser.parse(chunk):
+                    if isinstance(event, MultipartSegment):
+                        current = event
+                        buf.clear()
+                        if event.name == "file" and event.filename is not None:
+                            if seen_file:
+                                raise problem(422, "Too many files", "send exactly one 'file' part")
+                            seen_file = True
+                            filename, content_type = event.filename, event.content_type
+                    elif event:
+                        if (
+                            current is not None
+                            and current.name == "file"
+                            and current.filename is not None
+                        ):
+                            size += len(event)
+                            if size > max_bytes:
+                                raise problem(
+                                    413,
+                                    "Upload too large",
+                                    f"the upload limit is {max_bytes // (1024 * 1024)} MiB",
+                                )
+                            digest.update(event)
+                            out.write(event)
+                        else:
+                            buf += event
+                            if len(buf) > MAX_FIELD_BYTES:
+                                raise problem(
+                                    422,
+                                    "Field too large",
+                                    f"form field {current.name!r} is too long"
+                                    if current
+                                    else "form field too long",
+                                )
+                    else:  # end of a segment
+                        if current is not None and not (
+                            current.name == "file" and current.filename is not None
+                        ):
+                            fields[current.name] = buf.decode("utf-8", "replace")
+                        current = None
+        if not seen_file:
+            raise problem(422, "No file", "the upload has no 'file' part")
+        if size == 0:
+            raise problem(422, "Empty file", "the uploaded file is empty")
+        out.flush()
+        os.fsync(out.fileno())
+        ok = True
+    except ParserError as exc:
+        raise problem(422, "Malformed upload", f"the multipart body is malformed: {exc}") from None
+    finally:
+        out.close()
+        if not ok:
+            temp.unlink(missing_ok=True)
+    return ReceivedUpload(temp, size, digest.hexdigest(), filename, content_type, fields)

@@ -1,0 +1,132 @@
+"""Profiles, a user's videos, follows and notifications."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, delete, get, put
+from litestar.di import NamedDependency
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_204_NO_CONTENT
+
+from .broker import Broker
+from .pagination import Cursor, Limit, decode_cursor, encode_cursor, keyset_cursor
+from .schemas import Page, UserOut, VideoOut, iso, user_out, video_out
+from .store import events as events_store
+from .store import users as store
+from .store import videos as videos_store
+from .store.db import Database
+from .store.users import User
+
+HandlePath = Annotated[str, Parameter(max_length=64, description="A user's handle")]
+
+
+class NotificationOut(msgspec.Struct):
+    id: int
+    kind: str
+    actor: str | None
+    actor_name: str | None
+    video_id: str | None
+    comment_id: str | None
+    created_at: str
+    read: bool
+
+
+class UsersController(Controller):
+    path = "/api"
+    tags = ["users"]
+
+    @get("/users/{handle:str}", operation_id="get_user", summary="A user's profile")
+    async def get_user(
+        self,
+        handle: HandlePath,
+        db: NamedDependency[Database],
+        viewer: NamedDependency[User | None],
+    ) -> UserOut:
+        target = await store.get_user(db, handle.lower())
+        following = None
+        if viewer is not None and viewer.id != target.id:
+            following = await store.is_following(db, viewer.id, target.id)
+        return user_out(target, is_following=following)
+
+    @get(
+        "/users/{handle:str}/videos",
+        operation_id="user_videos",
+        summary="A user's videos, newest first",
+    )
+    async def user_videos(
+        self,
+        handle: HandlePath,
+        db: NamedDependency[Database],
+        viewer: NamedDependency[User | None],
+        limit: Limit = 10,
+        cursor: Cursor = None,
+    ) -> Page[VideoOut]:
+        target = await store.get_user(db, handle.lower())
+        before = keyset_cursor(cursor)
+        own = viewer is not None and (viewer.id == target.id or viewer.is_admin)
+        records = await videos_store.list_user_videos(
+            db,
+            target.id,
+            limit=limit + 1,
+            before=before,
+            viewer_id=viewer.id if viewer else None,
+            include_unready=own,
+        )
+        more = len(records) > limit
+        records = records[:limit]
+        nxt = encode_cursor([records[-1].created_at, records[-1].id]) if more else None
+        return Page(items=[video_out(r) for r in records], next_cursor=nxt)
+
+    @put(
+        "/users/{handle:str}/follow",
+        operation_id="follow",
+        summary="Follow a user",
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def follow(
+        self,
+        handle: HandlePath,
+        user: NamedDependency[User],
+        db: NamedDependency[Database],
+        broker: NamedDependency[Broker],
+    ) -> None:
+        target = await store.set_follow(db, user, handle.lower(), True)
+        broker.publish(
+            "notification",
+            {"kind": "follow", "actor": user.handle, "actor_name": user.display_name},
+            user_id=target.id,
+        )
+
+    @delete("/users/{handle:str}/follow", operation_id="unfollow", summary="Stop following a user")
+    async def unfollow(
+        self, handle: HandlePath, user: NamedDependency[User], db: NamedDependency[Database]
+    ) -> None:
+        await store.set_follow(db, user, handle.lower(), False)
+
+    @get("/notifications", operation_id="notifications", summary="Your notifications, newest first")
+    async def notifications(
+        self,
+        user: NamedDependency[User],
+        db: NamedDependency[Database],
+        limit: Limit = 10,
+        cursor: Cursor = None,
+    ) -> Page[NotificationOut]:
+        before = decode_cursor(cursor, int)
+        rows = await events_store.list_notifications(db, user.id, limit=limit + 1, before=before)
+        items = [
+            NotificationOut(
+                id=r["id"],
+                kind=r["kind"],
+                actor=r["actor_handle"],
+                actor_name=r["actor_name"],
+                video_id=r["video_id"],
+                comment_id=r["comment_id"],
+                created_at=iso(r["created_at"]),
+                read=r["read_at"] is not None,
+            )
+            for r in rows[:limit]
+        ]
+        nxt = encode_cursor(items[-1].id) if len(rows) > limit else None
+        return Page(items=items, next_cursor=nxt)

@@ -1,0 +1,183 @@
+"""Videos: upload, metadata, delete, media streaming with Range, posters."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, head, post
+from litestar.di import NamedDependency
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_202_ACCEPTED
+
+from shortstack.config import Config
+
+from .errors import problem
+from .interactions import VideoId
+from .jobs import JobRunner
+from .ranges import file_response
+from .schemas import VideoOut, video_out
+from .storage import LocalStorage
+from .store import videos as store
+from .store.db import Database
+from .store.errors import Forbidden
+from .store.users import User
+from .uploads import receive_upload
+
+CAPTION_MAX = 2200
+RenditionName = Annotated[str, Parameter(max_length=16, pattern=r"^[a-z0-9]+$")]
+
+
+class VideosController(Controller):
+    path = "/api/videos"
+    tags = ["videos"]
+
+    @post(
+        operation_id="upload_video",
+        summary="Upload a video (multipart: file, caption)",
+        description="Streams the file to disk, probes it, and queues the transcode. 202 with status processing.",
+        status_code=HTTP_202_ACCEPTED,
+    )
+    async def upload(
+        self,
+        request: Request,
+        user: NamedDependency[User],
+        db: NamedDependency[Database],
+        config: NamedDependency[Config],
+        storage: NamedDependency[LocalStorage],
+        jobs: NamedDependency[JobRunner],
+    ) -> VideoOut:
+        from shortstack.media.errors import InvalidMedia
+        from shortstack.media.probe import probe
+
+        received = await receive_upload(
+            request, storage, max_bytes=config.limits.max_upload_mb * 1024 * 1024
+        )
+        temp = received.path
+        try:
+            caption = received.fields.get("caption", "").strip()
+            if len(caption) > CAPTION_MAX:
+                raise problem(
+                    422, "Caption too long", f"a caption is at most {CAPTION_MAX} characters"
+                )
+            existing = await store.find_by_hash(db, user.id, received.sha256)
+            if existing is not None:
+                raise problem(
+                    409, "Already uploaded", f"you already posted this file as video {existing}"
+                )
+            try:
+                info = await asyncio.to_thread(
+                    probe,
+                    temp,
+                    max_dimension=config.limits.max_dimension,
+                    max_duration_s=config.limits.max_duration_s,
+                )
+            except InvalidMedia as exc:
+                raise problem(422, "Not a playable video", str(exc)) from None
+            video_id = store.new_video_id()
+            storage.adopt_source(temp, video_id)
+            try:
+                await store.create_video(
+                    db,
+                    user.id,
+                    caption,
+                    video_id=video_id,
+                    content_hash=received.sha256,
+                    source_bytes=received.size,
+                    info=msgspec.structs.asdict(info)
+                    if isinstance(info, msgspec.Struct)
+                    else vars(info),
+                    max_attempts=config.media.job_max_attempts,
+                )
+            except BaseException:
+                storage.delete_video(video_id)
+                raise
+        finally:
+            temp.unlink(missing_ok=True)
+        jobs.wake()
+        return video_out(await store.get_video(db, video_id, user.id))
+
+    @get("/{video_id:str}", operation_id="get_video", summary="A video")
+    async def get_video(
+        self, video_id: VideoId, db: NamedDependency[Database], viewer: NamedDependency[User | None]
+    ) -> VideoOut:
+        return video_out(await store.get_video(db, video_id, viewer.id if viewer else None))
+
+    @delete(
+        "/{video_id:str}", operation_id="delete_video", summary="Delete a video (owner or admin)"
+    )
+    async def delete_video(
+        self,
+        video_id: VideoId,
+        user: NamedDependency[User],
+        db: NamedDependency[Database],
+        storage: NamedDependency[LocalStorage],
+    ) -> None:
+        video = await store.get_video(db, video_id)
+        if not (user.is_admin or user.id == video.author_id):
+            raise Forbidden("only the video's owner or an admin can delete it")
+        await store.delete_video(db, video_id)
+        storage.delete_video(video_id)
+
+    async def _media(
+        self,
+        request: Request,
+        video_id: str,
+        rendition: str,
+        db: NamedDependency[Database],
+        storage: NamedDependency[LocalStorage],
+        head_only: bool,
+    ) -> Response:
+        video = await store.get_video(db, video_id)
+        if video.status != "ready" or rendition not in {r.name for r in video.renditions}:
+            names = ", ".join(r.name for r in video.renditions) or "none yet"
+            raise problem(404, "No such rendition", f"video {video_id} has renditions: {names}")
+        path = storage.rendition_path(video_id, rendition)
+        if not path.exists():
+            raise problem(404, "Media missing", "the rendition file is missing on the server")
+        return file_response(request, path, "video/mp4", head=head_only)
+
+    @get(
+        "/{video_id:str}/media/{rendition:str}",
+        operation_id="get_media",
+        summary="Stream a rendition (Range supported)",
+    )
+    async def media(
+        self,
+        request: Request,
+        video_id: VideoId,
+        rendition: RenditionName,
+        db: NamedDependency[Database],
+        storage: NamedDependency[LocalStorage],
+    ) -> Response:
+        return await self._media(request, video_id, rendition, db, storage, False)
+
+    @head(
+        "/{video_id:str}/media/{rendition:str}",
+        operation_id="head_media",
+        summary="Rendition headers",
+    )
+    async def media_head(
+        self,
+        request: Request,
+        video_id: VideoId,
+        rendition: RenditionName,
+        db: NamedDependency[Database],
+        storage: NamedDependency[LocalStorage],
+    ) -> Response[None]:
+        return await self._media(request, video_id, rendition, db, storage, True)
+
+    @get("/{video_id:str}/poster", operation_id="get_poster", summary="The poster image (JPEG)")
+    async def poster(
+        self,
+        request: Request,
+        video_id: VideoId,
+        db: NamedDependency[Database],
+        storage: NamedDependency[LocalStorage],
+    ) -> Response:
+        video = await store.get_video(db, video_id)
+        path = storage.poster_path(video_id)
+        if not video.has_poster or not path.exists():
+            raise problem(404, "No poster yet", "the poster is made when the video is processed")
+        return file_response(request, path, "image/jpeg")

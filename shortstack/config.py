@@ -1,0 +1,206 @@
+"""Typed configuration: config.toml -> msgspec Structs, with SHORTSTACK_* environment overrides."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+import platformdirs
+
+APP_NAME = "shortstack"
+
+
+class ConfigError(Exception):
+    """A configuration file or override is invalid; the message names the file and key."""
+
+
+class ServerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    host: str = "127.0.0.1"
+    """Address `shortstack serve` binds to."""
+    port: int = 8000
+    """Port `shortstack serve` listens on."""
+    public_url: str = ""
+    """Base URL used in share links; empty means http://HOST:PORT."""
+    registration: Literal["open", "closed"] = "open"
+    """Whether anyone may register ("open") or only admins create accounts ("closed")."""
+    workers: int = 1
+    """Transcode worker processes running beside the server."""
+    read_connections: int = 4
+    """SQLite read connections in the pool (writes always go through one writer)."""
+    log_requests: bool = True
+    """Log one line per HTTP request."""
+
+
+class LimitsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    max_upload_mb: int = 200
+    """Largest accepted upload, in MiB (413 beyond)."""
+    max_duration_s: float = 180.0
+    """Longest accepted video, in seconds (422 beyond)."""
+    max_dimension: int = 8192
+    """Largest accepted width or height in pixels (422 beyond)."""
+    max_json_kb: int = 64
+    """Largest accepted JSON request body, in KiB (413 beyond)."""
+    api_rate_per_minute: int = 1200
+    """Requests per minute per client address for the whole API (429 beyond)."""
+    login_rate_per_minute: int = 10
+    """Login and register attempts per minute per client address (429 beyond)."""
+    comment_max_chars: int = 2000
+    """Longest comment body in characters."""
+
+
+class MediaConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    renditions: list[int] = msgspec.field(default_factory=lambda: [360, 240])
+    """Short sides of the rendition ladder; never upscaled."""
+    preset: str = "veryfast"
+    """libx264 preset for renditions."""
+    crf: int = 26
+    """libx264 constant rate factor (lower is better quality, bigger files)."""
+    audio_bitrate: int = 96000
+    """AAC bitrate in bits per second."""
+    job_max_attempts: int = 3
+    """Attempts before a transcode job is marked failed."""
+    job_timeout_s: float = 600.0
+    """Hard timeout for one transcode attempt, in seconds."""
+    job_lease_s: float = 30.0
+    """How long a worker's claim on a job lasts without a heartbeat."""
+
+
+class FeedWeights(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    content: float = 1.0
+    """Weight of content similarity (captions, hashtags, visual features)."""
+    collaborative: float = 1.0
+    """Weight of collaborative filtering (people who liked this also liked)."""
+    following: float = 0.8
+    """Weight of videos from creators you follow."""
+    trending: float = 0.5
+    """Weight of time-decayed engagement."""
+    freshness: float = 0.3
+    """Weight of how recently a video was posted."""
+    explore: float = 0.15
+    """Share of each page given to under-exposed videos (0..1)."""
+
+
+class SignalsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    like: float = 4.0
+    """Implicit-feedback weight of a like."""
+    comment: float = 3.0
+    """Weight of a comment."""
+    share: float = 5.0
+    """Weight of a share."""
+    complete: float = 2.0
+    """Weight of a watch that reached the end (scaled by completion)."""
+    skip: float = -1.0
+    """Weight of a skip (watched < 2 s)."""
+    not_interested: float = -8.0
+    """Weight of "not interested"."""
+    follow: float = 2.0
+    """Weight added to a creator's videos when you follow them."""
+
+
+class FeedConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    weights: FeedWeights = msgspec.field(default_factory=FeedWeights)
+    """Default blend weights for users who have not set their own."""
+    signals: SignalsConfig = msgspec.field(default_factory=SignalsConfig)
+    """How each interaction turns into implicit feedback."""
+    trending_half_life_h: float = 24.0
+    """Half-life of engagement in the trending score, in hours."""
+    refit_every_events: int = 200
+    """Refit the recommender after this many new events."""
+    refit_interval_s: float = 300.0
+    """Refit the recommender at least this often, in seconds (when there are new events)."""
+    chain_ttl_s: float = 3600.0
+    """How long a feed cursor chain remembers what it served."""
+
+
+class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    server: ServerConfig = msgspec.field(default_factory=ServerConfig)
+    """HTTP server."""
+    limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
+    """Sizes, durations and rate limits."""
+    media: MediaConfig = msgspec.field(default_factory=MediaConfig)
+    """Transcoding."""
+    feed: FeedConfig = msgspec.field(default_factory=FeedConfig)
+    """Recommender and feeds."""
+
+    @property
+    def base_url(self) -> str:
+        return self.server.public_url.rstrip("/") or f"http://{self.server.host}:{self.server.port}"
+
+
+def default_config_path() -> Path:
+    """The config file used when none is named: $SHORTSTACK_CONFIG, else the user config dir."""
+    env = os.environ.get("SHORTSTACK_CONFIG")
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def default_data_dir() -> Path:
+    """The data dir used when none is named: $SHORTSTACK_DATA, else the user data dir."""
+    env = os.environ.get("SHORTSTACK_DATA")
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    """SHORTSTACK_SECTION__KEY=value (e.g. SHORTSTACK_LIMITS__MAX_UPLOAD_MB=50) as a nested dict."""
+    out: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith("SHORTSTACK_") or "__" not in name:
+            continue
+        parts = name[len("SHORTSTACK_") :].lower().split("__")
+        try:
+            value: Any = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return out
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_config(path: Path | None = None, *, environ: dict[str, str] | None = None) -> Config:
+    """Read a TOML config file (missing default file = defaults) and apply env overrides."""
+    explicit = path is not None
+    path = path if path is not None else default_config_path()
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    elif explicit:
+        raise ConfigError(f"{path}: no such config file")
+    data = _merge(data, _env_overrides(dict(os.environ if environ is None else environ)))
+    try:
+        return msgspec.convert(data, Config, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{path}: {_explain(exc)}") from None
+
+
+def _explain(exc: msgspec.ValidationError) -> str:
+    text = str(exc)
+    # msgspec says e.g. "Object contains unknown field `prot` - at `$.server`"
+    if "unknown field" in text:
+        return (
+            text.replace("Object contains", "unknown key:")
+            + " (see config.toml for the known keys)"
+        )
+    return text

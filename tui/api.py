@@ -1,0 +1,360 @@
+"""The only HTTP client of the terminal client: one async method per endpoint of docs api.md."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+FEED_KINDS = ("for-you", "following", "trending")
+UPLOAD_CHUNK = 64 * 1024
+
+
+class ApiError(Exception):
+    """The server answered with a problem-details error."""
+
+    def __init__(self, status: int, title: str, detail: str = "") -> None:
+        self.status = status
+        self.title = title
+        self.detail = detail
+        super().__init__(f"{status} {title}: {detail}" if detail else f"{status} {title}")
+
+    @property
+    def message(self) -> str:
+        """A one-line human message for a toast."""
+        return self.detail or self.title or f"HTTP {self.status}"
+
+
+class ServerUnavailable(Exception):
+    """The server could not be reached or did not answer in time."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerEvent:
+    """One Server-Sent Event from ``/api/events``."""
+
+    event: str
+    data: Any
+    id: str | None = None
+
+
+def _quote(segment: str) -> str:
+    return quote(str(segment), safe="")
+
+
+def _problem(response: httpx.Response) -> ApiError:
+    title = response.reason_phrase or "Error"
+    detail = ""
+    try:
+        body = response.json()
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if isinstance(body, dict):
+        title = str(body.get("title") or title)
+        raw = body.get("detail")
+        if raw is None and "extra" in body:
+            raw = body.get("extra")
+        detail = raw if isinstance(raw, str) else (json.dumps(raw) if raw is not None else "")
+    return ApiError(response.status_code, title, detail)
+
+
+class ApiClient:
+    """Async client for the Shortstack HTTP API; raises ApiError or ServerUnavailable."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            transport=transport,
+            follow_redirects=True,
+        )
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if extra:
+            headers.update(extra)
+        return headers
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = self._headers(kwargs.pop("headers", None))
+        try:
+            response = await self._http.request(method, path, headers=headers, **kwargs)
+        except (httpx.TransportError, httpx.TimeoutException) as exc:
+            raise ServerUnavailable(f"cannot reach {self.base_url}: {exc}") from exc
+        if response.status_code >= 400:
+            raise _problem(response)
+        return response
+
+    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self._send(method, path, **kwargs)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ApiError(response.status_code, "Bad response", "not JSON") from exc
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    def media_url(self, url: str) -> str:
+        """Absolute URL for a server-relative media or poster URL."""
+        if url.startswith(("http://", "https://")):
+            return url
+        return f"{self.base_url}/{url.lstrip('/')}"
+
+    # -- health and accounts ------------------------------------------------------------------
+
+    async def health(self) -> dict[str, Any]:
+        """GET /healthz."""
+        return await self._json("GET", "/healthz")
+
+    async def register(
+        self, handle: str, password: str, display_name: str | None = None
+    ) -> dict[str, Any]:
+        """POST /api/auth/register; keeps the returned token."""
+        body: dict[str, Any] = {"handle": handle, "password": password}
+        if display_name:
+            body["display_name"] = display_name
+        answer = await self._json("POST", "/api/auth/register", json=body)
+        self.token = answer["token"]
+        return answer
+
+    async def login(self, handle: str, password: str) -> dict[str, Any]:
+        """POST /api/auth/login; keeps the returned token."""
+        answer = await self._json(
+            "POST", "/api/auth/login", json={"handle": handle, "password": password}
+        )
+        self.token = answer["token"]
+        return answer
+
+    async def logout(self) -> None:
+        """POST /api/auth/logout; forgets the token."""
+        try:
+            await self._json("POST", "/api/auth/logout")
+        finally:
+            self.token = None
+
+    async def me(self) -> dict[str, Any]:
+        """GET /api/me."""
+        return await self._json("GET", "/api/me")
+
+    async def user(self, handle: str) -> dict[str, Any]:
+        """GET /api/users/{handle}."""
+        return await self._json("GET", f"/api/users/{_quote(handle)}")
+
+    async def user_videos(
+        self, handle: str, cursor: str | None = None, limit: int = 10
+    ) -> dict[str, Any]:
+        """GET /api/users/{handle}/videos."""
+        return await self._json(
+            "GET", f"/api/users/{_quote(handle)}/videos", params=_page(cursor, limit)
+        )
+
+    async def follow(self, handle: str) -> None:
+        """PUT /api/users/{handle}/follow."""
+        await self._json("PUT", f"/api/users/{_quote(handle)}/follow")
+
+    async def unfollow(self, handle: str) -> None:
+        """DELETE /api/users/{handle}/follow."""
+        await self._json("DELETE", f"/api/users/{_quote(handle)}/follow")
+
+    # -- videos -------------------------------------------------------------------------------
+
+    async def upload(
+        self,
+        path: Path | str,
+        caption: str,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, Any]:
+        """POST /api/videos (multipart); ``progress(sent, total)`` follows the bytes sent."""
+        path = Path(path).expanduser()
+        total = path.stat().st_size
+        boundary = os.urandom(12).hex()
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="caption"\r\n\r\n'
+            f"{caption}\r\n"
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{_quote(path.name)}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        ).encode()
+        tail = f"\r\n--{boundary}--\r\n".encode()
+
+        async def body() -> AsyncIterator[bytes]:
+            yield head
+            sent = 0
+            with path.open("rb") as fh:
+                while chunk := fh.read(UPLOAD_CHUNK):
+                    sent += len(chunk)
+                    yield chunk
+                    if progress is not None:
+                        progress(sent, total)
+            yield tail
+
+        headers = {
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Content-Length": str(len(head) + total + len(tail)),
+        }
+        return await self._json(
+            "POST", "/api/videos", content=body(), headers=headers, timeout=120.0
+        )
+
+    async def video(self, video_id: str) -> dict[str, Any]:
+        """GET /api/videos/{id}."""
+        return await self._json("GET", f"/api/videos/{_quote(video_id)}")
+
+    async def delete_video(self, video_id: str) -> None:
+        """DELETE /api/videos/{id}."""
+        await self._json("DELETE", f"/api/videos/{_quote(video_id)}")
+
+    async def fetch_bytes(self, url: str, start: int = 0, end: int | None = None) -> bytes:
+        """GET a media or poster URL, optionally a byte range (``end`` inclusive)."""
+        headers: dict[str, str] = {}
+        if start or end is not None:
+            headers["Range"] = f"bytes={start}-{'' if end is None else end}"
+        try:
+            response = await self._send("GET", self.media_url(url), headers=headers)
+        except ApiError as exc:
+            if exc.status == 416:
+                return b""
+            raise
+        if start and response.status_code == 200:
+            # the server ignored the range: cut it ourselves
+            return response.content[start : None if end is None else end + 1]
+        return response.content
+
+    async def rendition(self, url: str, start: int = 0, end: int | None = None) -> bytes:
+        """Rendition bytes with a Range request (``end`` inclusive)."""
+        return await self.fetch_bytes(url, start, end)
+
+    # -- interactions -------------------------------------------------------------------------
+
+    async def like(self, video_id: str) -> dict[str, Any]:
+        """PUT /api/videos/{id}/like -> {liked, likes}."""
+        return await self._json("PUT", f"/api/videos/{_quote(video_id)}/like")
+
+    async def unlike(self, video_id: str) -> dict[str, Any]:
+        """DELETE /api/videos/{id}/like -> {liked, likes}."""
+        return await self._json("DELETE", f"/api/videos/{_quote(video_id)}/like")
+
+    async def view(self, video_id: str, watch_ms: int) -> None:
+        """POST /api/videos/{id}/views."""
+        await self._json(
+            "POST", f"/api/videos/{_quote(video_id)}/views", json={"watch_ms": int(watch_ms)}
+        )
+
+    async def share(self, video_id: str) -> dict[str, Any]:
+        """POST /api/videos/{id}/share -> {url, shares}."""
+        return await self._json("POST", f"/api/videos/{_quote(video_id)}/share")
+
+    async def not_interested(self, video_id: str) -> None:
+        """POST /api/videos/{id}/not-interested."""
+        await self._json("POST", f"/api/videos/{_quote(video_id)}/not-interested")
+
+    async def comments(
+        self, video_id: str, cursor: str | None = None, limit: int = 50
+    ) -> dict[str, Any]:
+        """GET /api/videos/{id}/comments."""
+        return await self._json(
+            "GET", f"/api/videos/{_quote(video_id)}/comments", params=_page(cursor, limit)
+        )
+
+    async def post_comment(
+        self, video_id: str, body: str, parent_id: str | None = None
+    ) -> dict[str, Any]:
+        """POST /api/videos/{id}/comments."""
+        payload: dict[str, Any] = {"body": body}
+        if parent_id:
+            payload["parent_id"] = parent_id
+        return await self._json("POST", f"/api/videos/{_quote(video_id)}/comments", json=payload)
+
+    async def delete_comment(self, comment_id: str) -> None:
+        """DELETE /api/comments/{id}."""
+        await self._json("DELETE", f"/api/comments/{_quote(comment_id)}")
+
+    # -- feeds, search, events ----------------------------------------------------------------
+
+    async def feed(
+        self, kind: str = "for-you", cursor: str | None = None, limit: int = 10
+    ) -> dict[str, Any]:
+        """GET /api/feed/{kind} with kind one of for-you, following, trending."""
+        if kind not in FEED_KINDS:
+            raise ValueError(f"unknown feed {kind!r}")
+        return await self._json("GET", f"/api/feed/{kind}", params=_page(cursor, limit))
+
+    async def get_weights(self) -> dict[str, float]:
+        """GET /api/feed/weights."""
+        return await self._json("GET", "/api/feed/weights")
+
+    async def put_weights(self, weights: dict[str, float]) -> dict[str, float]:
+        """PUT /api/feed/weights (the server may take a partial set)."""
+        return await self._json("PUT", "/api/feed/weights", json=weights)
+
+    async def search(self, query: str) -> dict[str, Any]:
+        """GET /api/search?q= -> {videos, users, hashtags}."""
+        return await self._json("GET", "/api/search", params={"q": query})
+
+    async def events(self) -> AsyncIterator[ServerEvent]:
+        """Iterate over the Server-Sent Events of ``/api/events`` until the stream ends."""
+        headers = self._headers({"Accept": "text/event-stream"})
+        timeout = httpx.Timeout(10.0, read=None)
+        try:
+            async with self._http.stream(
+                "GET", "/api/events", headers=headers, timeout=timeout
+            ) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise _problem(response)
+                event, data, event_id = "message", [], None
+                async for line in response.aiter_lines():
+                    if not line:
+                        if data:
+                            yield ServerEvent(event, _decode(data), event_id)
+                        event, data = "message", []
+                        continue
+                    if line.startswith(":"):
+                        continue
+                    field, _, value = line.partition(":")
+                    value = value[1:] if value.startswith(" ") else value
+                    if field == "event":
+                        event = value
+                    elif field == "data":
+                        data.append(value)
+                    elif field == "id":
+                        event_id = value
+        except (httpx.TransportError, httpx.TimeoutException) as exc:
+            raise ServerUnavailable(f"event stream lost: {exc}") from exc
+
+
+def _decode(lines: list[str]) -> Any:
+    text = "\n".join(lines)
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _page(cursor: str | None, limit: int) -> dict[str, Any]:
+    params: dict[str, Any] = {"limit": limit}
+    if cursor:
+        params["cursor"] = cursor
+    return params

@@ -1,0 +1,427 @@
+"""The Shortstack terminal app: global bindings, modes, session, server events and error handling."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.theme import Theme
+
+from shortstack.tui.api import ApiClient, ApiError, ServerEvent, ServerUnavailable
+from shortstack.tui.commands import Command, CommandError, parse_command
+from shortstack.tui.media_cache import MediaCache
+from shortstack.tui.palette import ActionsProvider
+from shortstack.tui.plain_text import clean
+from shortstack.tui.screens.command_bar import CommandBarScreen
+from shortstack.tui.screens.feed import FeedScreen
+from shortstack.tui.screens.help import HelpScreen
+from shortstack.tui.screens.login import LoginScreen
+from shortstack.tui.screens.notifications import NotificationsScreen
+from shortstack.tui.screens.profile import ProfileScreen
+from shortstack.tui.screens.search import SearchScreen
+from shortstack.tui.screens.upload import UploadScreen
+from shortstack.tui.session import Session
+
+T = TypeVar("T")
+
+BACKOFF_START_S = 1.0
+BACKOFF_MAX_S = 30.0
+MAX_NOTIFICATIONS = 200
+
+# Colours picked from the xterm-256 palette so the theme looks the same in 256-colour terminals.
+SHORTSTACK_THEME = Theme(
+    name="shortstack",
+    primary="#ff5f87",
+    secondary="#5fd7ff",
+    accent="#ffaf00",
+    foreground="#e4e4e4",
+    background="#121212",
+    surface="#1c1c1c",
+    panel="#303030",
+    success="#5faf5f",
+    warning="#ffaf00",
+    error="#d75f5f",
+    dark=True,
+)
+
+
+class ShortstackApp(App[None]):
+    """Terminal client for a Shortstack server."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Shortstack"
+    COMMANDS = App.COMMANDS | {ActionsProvider}
+    MODES = {
+        "feed": FeedScreen,
+        "search": SearchScreen,
+        "upload": UploadScreen,
+        "notifications": NotificationsScreen,
+        "profile": ProfileScreen,
+    }
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", id="app.help", tooltip="List every key"),
+        Binding("colon", "command_bar", "Command", id="app.command", tooltip="Type a command"),
+        Binding("slash", "search", "Search", id="app.search", tooltip="Videos, #tags, @users"),
+        Binding("g", "home", "Feed", id="app.feed", tooltip="Back to the feed"),
+        Binding("u", "upload", "Upload", id="app.upload", tooltip="Upload a video"),
+        Binding("p", "my_profile", "Profile", id="app.profile", tooltip="Your profile"),
+        Binding("i", "notifications", "Inbox", id="app.notifications", tooltip="Notifications"),
+        Binding("ctrl+l", "logout", "Log out", show=False, id="app.logout", tooltip="Forget the token"),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave Shortstack"),
+    ]
+
+    connection: reactive[str] = reactive("connecting")
+    user: reactive[dict[str, Any] | None] = reactive(None, always_update=True)
+
+    class EventReceived(Message):
+        """A Server-Sent Event, forwarded to subscribed screens."""
+
+        def __init__(self, event: ServerEvent) -> None:
+            super().__init__()
+            self.event = event
+
+    def __init__(
+        self,
+        server_url: str,
+        *,
+        token: str | None = None,
+        config_dir: Path | None = None,
+        events: bool = True,
+        media_dir: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.server_url = server_url
+        self.session = Session(config_dir)
+        self._token_given = token is not None
+        self.api = ApiClient(server_url, token or self.session.load_token())
+        self.media = MediaCache(self.api, media_dir)
+        self.history: list[str] = self.session.load_history()
+        self.notifications: list[dict[str, Any]] = []
+        self.known_handles: set[str] = set()
+        self._subscribers: list[Screen[Any]] = []
+        self._events_enabled = events
+        self._reconnecting = False
+        self._login_open = False
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.register_theme(SHORTSTACK_THEME)
+        self.theme = "shortstack"
+        keymap = self.session.load_keymap()
+        if keymap:
+            self.set_keymap(keymap)
+        self.start()
+
+    @work(exclusive=True, group="start")
+    async def start(self) -> None:
+        """Check the token, then open the feed (or the login screen)."""
+        if self.api.token:
+            user = await self.call(self.api.me(), quiet=True)
+            if user is not None:
+                self.signed_in(user)
+                await self.switch_mode("feed")
+                return
+        if self.connection == "online" or self.api.token is None:
+            await self.switch_mode("feed")
+            self.need_login()
+        else:
+            await self.switch_mode("feed")
+
+    async def on_unmount(self) -> None:
+        self.session.save_history(self.history)
+        self.media.close()
+        await self.api.aclose()
+
+    def signed_in(self, user: dict[str, Any], token: str | None = None) -> None:
+        """Remember the signed-in user (and store a new token, 0600)."""
+        if token is not None:
+            self.api.token = token
+            self.session.save_token(token)
+        self.user = user
+        if self._events_enabled:
+            self.watch_events()
+
+    def need_login(self) -> None:
+        """Open the login screen (once) when there is no valid token."""
+        if self._login_open:
+            return
+        self._login_open = True
+
+        def closed(result: dict[str, Any] | None) -> None:
+            self._login_open = False
+
+        self.push_screen(LoginScreen(), closed)
+
+    # -- calling the server ---------------------------------------------------------------------
+
+    async def call(self, awaitable: Awaitable[T], *, quiet: bool = False) -> T | bool | None:
+        """Await an API call: errors become toasts, a lost server starts the reconnect loop.
+
+        Returns the result (True for empty answers), or None when the call failed.
+        """
+        try:
+            result = await awaitable
+        except ServerUnavailable:
+            self.server_unavailable()
+            return None
+        except ApiError as exc:
+            self.connection = "online"
+            if exc.status == 401:
+                self.api.token = None
+                if not self._token_given:
+                    self.session.clear_token()
+                self.user = None
+                self.need_login()
+                if not quiet:
+                    self.toast("Please log in", severity="warning")
+            elif exc.status == 429:
+                self.toast("Slow down: the server is rate limiting", severity="warning")
+            elif not quiet:
+                self.toast(exc.message, title=f"{exc.title} ({exc.status})", severity="error")
+            return None
+        self.connection = "online"
+        return True if result is None else result
+
+    def toast(self, message: str, *, title: str = "", severity: str = "information") -> None:
+        """A notification whose text is shown literally (never parsed as markup)."""
+        self.notify(
+            clean(message),
+            title=clean(title, single_line=True),
+            severity=severity,  # type: ignore[arg-type]
+            markup=False,
+        )
+
+    def server_unavailable(self) -> None:
+        """Mark the server as unreachable and retry with backoff."""
+        if not self._reconnecting:
+            self._reconnecting = True
+            self.connection = "server unreachable"
+            self.reconnect()
+
+    @work(exclusive=True, group="reconnect")
+    async def reconnect(self) -> None:
+        """Ping /healthz with exponential backoff until the server answers."""
+        delay = BACKOFF_START_S
+        try:
+            while True:
+                for left in range(int(delay), 0, -1):
+                    self.connection = f"server unreachable: retrying in {left} s"
+                    await asyncio.sleep(1)
+                self.connection = "server unreachable: retrying now…"
+                try:
+                    await self.api.health()
+                except (ServerUnavailable, ApiError):
+                    delay = min(delay * 2, BACKOFF_MAX_S)
+                    continue
+                break
+        finally:
+            self._reconnecting = False
+        self.connection = "online"
+        self.toast("Connected to the server again")
+        if self.user is None and self.api.token:
+            user = await self.call(self.api.me(), quiet=True)
+            if user is not None:
+                self.signed_in(user)
+
+    # -- server events --------------------------------------------------------------------------
+
+    def subscribe(self, screen: Screen[Any]) -> None:
+        """Forward server events to ``screen`` as EventReceived messages."""
+        if screen not in self._subscribers:
+            self._subscribers.append(screen)
+
+    def unsubscribe(self, screen: Screen[Any]) -> None:
+        """Stop forwarding events to ``screen``."""
+        if screen in self._subscribers:
+            self._subscribers.remove(screen)
+
+    @work(exclusive=True, group="events")
+    async def watch_events(self) -> None:
+        """Follow /api/events for as long as the app runs, reconnecting with backoff."""
+        delay = BACKOFF_START_S
+        while True:
+            try:
+                async for event in self.api.events():
+                    delay = BACKOFF_START_S
+                    self.dispatch_event(event)
+            except (ServerUnavailable, ApiError):
+                pass
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, BACKOFF_MAX_S)
+
+    def dispatch_event(self, event: ServerEvent) -> None:
+        """Handle app-wide events (notifications) and forward all to subscribers."""
+        if event.event == "notification":
+            data = event.data if isinstance(event.data, dict) else {"text": str(event.data)}
+            self.notifications.insert(0, data)
+            del self.notifications[MAX_NOTIFICATIONS:]
+            self.toast(notification_text(data), title="Notification")
+        for screen in list(self._subscribers):
+            screen.post_message(self.EventReceived(event))
+
+    # -- actions --------------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_command_bar(self) -> None:
+        if isinstance(self.screen, CommandBarScreen):
+            return
+        self.push_screen(CommandBarScreen(self.history, self.known_handles), self._command_done)
+
+    def _command_done(self, line: str | None) -> None:
+        if not line or not line.strip():
+            return
+        line = line.strip()
+        if not self.history or self.history[-1] != line:
+            self.history.append(line)
+        self.run_command_line(line)
+
+    def run_command_line(self, line: str) -> None:
+        """Parse and run one command-bar line; problems show as toasts."""
+        try:
+            command = parse_command(line)
+        except CommandError as exc:
+            self.toast(str(exc), severity="warning")
+            return
+        self.run_command(command)
+
+    def run_command(self, command: Command) -> None:
+        """Run a parsed command: the active screen first, then app-wide commands."""
+        handler = getattr(self.screen, "handle_command", None)
+        if handler is not None and handler(command):
+            return
+        name, args = command.name, command.args
+        if name == "search":
+            self.open_search(args["query"])
+        elif name == "upload":
+            self.open_upload(args.get("path"), args.get("caption"), start=True)
+        elif name == "profile":
+            self.open_profile(args.get("handle"))
+        elif name == "feed":
+            self.open_feed(args["kind"])
+        elif name == "notifications":
+            self.action_notifications()
+        elif name == "weights":
+            self.set_weights(args["weights"])
+        elif name == "help":
+            self.action_help()
+        elif name == "logout":
+            self.action_logout()
+        elif name == "quit":
+            self.exit()
+        elif name in ("follow", "unfollow") and args.get("handle"):
+            self.follow_handle(args["handle"], name == "follow")
+        else:
+            self.toast(f"`{name}` needs a video on screen: open the feed (g) first", severity="warning")
+
+    async def action_search(self) -> None:
+        self.open_search(None)
+
+    def open_search(self, query: str | None) -> None:
+        """Switch to search, optionally running ``query``."""
+
+        async def go() -> None:
+            await self.switch_mode("search")
+            if query and isinstance(self.screen, SearchScreen):
+                self.screen.run_search(query)
+
+        self.call_later(go)
+
+    async def action_home(self) -> None:
+        await self.switch_mode("feed")
+
+    def open_feed(self, kind: str) -> None:
+        """Switch to the feed and to the ``kind`` tab."""
+
+        async def go() -> None:
+            await self.switch_mode("feed")
+            if isinstance(self.screen, FeedScreen):
+                self.screen.switch_feed(kind)
+
+        self.call_later(go)
+
+    async def action_upload(self) -> None:
+        await self.switch_mode("upload")
+
+    def open_upload(self, path: str | None, caption: str | None, *, start: bool = False) -> None:
+        """Switch to the upload screen with the fields filled (and start when asked)."""
+
+        async def go() -> None:
+            await self.switch_mode("upload")
+            if isinstance(self.screen, UploadScreen):
+                self.screen.fill(path, caption, start=start)
+
+        self.call_later(go)
+
+    async def action_my_profile(self) -> None:
+        await self.switch_mode("profile")
+
+    def open_profile(self, handle: str | None) -> None:
+        """Open a profile: yours (a mode) or someone else's (pushed on top)."""
+        me = (self.user or {}).get("handle")
+        if handle is None or handle == me:
+            self.call_later(self.switch_mode, "profile")
+        else:
+            self.push_screen(ProfileScreen(handle))
+
+    async def action_notifications(self) -> None:
+        await self.switch_mode("notifications")
+
+    def action_logout(self) -> None:
+        self.logout()
+
+    @work(exclusive=True, group="session")
+    async def logout(self) -> None:
+        """Log out on the server, forget the token and show the login screen."""
+        if self.api.token:
+            await self.call(self.api.logout(), quiet=True)
+        self.api.token = None
+        self.session.clear_token()
+        self.user = None
+        self.toast("Logged out")
+        self.need_login()
+
+    @work(group="follow")
+    async def follow_handle(self, handle: str, follow: bool) -> None:
+        """Follow or unfollow ``handle``."""
+        call = self.api.follow(handle) if follow else self.api.unfollow(handle)
+        if await self.call(call) is not None:
+            self.toast(f"{'Following' if follow else 'Unfollowed'} @{handle}")
+
+    @work(group="weights")
+    async def set_weights(self, weights: dict[str, float]) -> None:
+        """Show or update the feed blend weights."""
+        if weights:
+            result = await self.call(self.api.put_weights(weights))
+        else:
+            result = await self.call(self.api.get_weights())
+        if isinstance(result, dict):
+            shown = "  ".join(f"{k}={float(v):.2f}" for k, v in result.items())
+            self.toast(shown, title="Feed weights" + (" updated" if weights else ""))
+
+
+def notification_text(data: dict[str, Any]) -> str:
+    """A one-line text for a notification payload (whatever fields it has)."""
+    for key in ("text", "message", "body"):
+        if data.get(key):
+            return str(data[key])
+    actor = data.get("actor") or data.get("from") or {}
+    who = actor.get("handle") if isinstance(actor, dict) else actor
+    kind = data.get("kind") or data.get("type") or "activity"
+    return f"@{who} {kind}" if who else str(kind)
+
+
+def run(server_url: str, *, token: str | None = None) -> None:
+    """Run the terminal client against ``server_url`` until the user quits."""
+    ShortstackApp(server_url, token=token).run()

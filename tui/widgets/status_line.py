@@ -1,0 +1,46 @@
+"""One-line status bar: connection state, playback state and a key hint."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widgets import Static
+
+
+class StatusLine(Static):
+    """Shows the app's connection state next to this screen's playback status."""
+
+    DEFAULT_CSS = """
+    StatusLine {
+        dock: bottom;
+        height: 1;
+        background: $panel;
+        color: $text-muted;
+        padding: 0 1;
+    }
+    StatusLine.-offline {
+        background: $error 40%;
+        color: $text;
+    }
+    """
+
+    status: reactive[str] = reactive("")
+    connection: reactive[str] = reactive("")
+
+    def on_mount(self) -> None:
+        if hasattr(self.app, "connection"):
+            self.watch(self.app, "connection", self._on_connection, init=True)
+
+    def _on_connection(self, value: str) -> None:
+        self.connection = value
+        self.set_class(value != "online", "-offline")
+
+    def render(self) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if self.connection and self.connection != "online":
+            text.append(f"● {self.connection}", style="bold")
+            text.append("  ")
+        text.append(self.status)
+        if not self.status:
+            text.append("? help  : command  / search  ^p palette", style="dim")
+        return text

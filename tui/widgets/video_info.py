@@ -1,0 +1,87 @@
+"""The text beside a video: author, caption, hashtags, counts; all user text shown literally."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import Static
+
+from shortstack.tui.plain_text import clean, plain
+
+
+def count_label(n: int | None, word: str) -> str:
+    """``1.2k likes`` style label."""
+    n = int(n or 0)
+    if n >= 1_000_000:
+        value = f"{n / 1_000_000:.1f}M"
+    elif n >= 10_000:
+        value = f"{n // 1000}k"
+    elif n >= 1000:
+        value = f"{n / 1000:.1f}k"
+    else:
+        value = str(n)
+    return f"{value} {word}"
+
+
+def video_text(video: dict[str, Any], *, following: bool | None = None) -> Text:
+    """Rich Text for one video; user-provided strings never parsed as markup."""
+    author = video.get("author") or {}
+    text = Text()
+    text.append("@")
+    text.append(clean(author.get("handle", "?"), single_line=True), style="bold")
+    name = author.get("display_name")
+    if name:
+        text.append("  ")
+        text.append_text(plain(name, "dim", single_line=True))
+    if following is not None:
+        text.append("  ✓ following" if following else "  + follow (f)", style="italic")
+    text.append("\n\n")
+    caption = video.get("caption") or ""
+    text.append_text(plain(caption) if caption else Text("(no caption)", style="dim italic"))
+    tags = video.get("hashtags") or []
+    if tags:
+        text.append("\n")
+        text.append_text(
+            plain(" ".join(f"#{clean(t, single_line=True).lstrip('#')}" for t in tags), "bold")
+        )
+    counts = video.get("counts") or {}
+    liked = bool(video.get("liked_by_me"))
+    text.append("\n\n")
+    text.append("♥ " if liked else "♡ ", style="bold red" if liked else "")
+    text.append(count_label(counts.get("likes"), "likes"))
+    text.append("   ")
+    text.append(count_label(counts.get("comments"), "comments"))
+    text.append("\n")
+    text.append(count_label(counts.get("shares"), "shares"))
+    text.append("   ")
+    text.append(count_label(counts.get("views"), "views"))
+    status = video.get("status")
+    if status and status != "ready":
+        text.append("\n\n")
+        if status == "processing":
+            text.append(f"processing {int(float(video.get('progress') or 0) * 100)}%", "italic")
+        else:
+            text.append_text(plain(f"failed: {video.get('error') or 'unknown error'}", "red"))
+    duration = video.get("duration_s")
+    if duration:
+        text.append(f"\n{float(duration):.1f} s", style="dim")
+    return text
+
+
+class VideoInfo(Static):
+    """Author, caption, hashtags and live counts of the current video."""
+
+    DEFAULT_CSS = """
+    VideoInfo {
+        height: auto;
+        padding: 0 1;
+    }
+    """
+
+    def show(self, video: dict[str, Any] | None, *, following: bool | None = None) -> None:
+        """Show ``video`` (None: an empty-feed message)."""
+        if video is None:
+            self.update(Text("Nothing here yet.", style="dim italic"))
+        else:
+            self.update(video_text(video, following=following))
