@@ -183,7 +183,9 @@ def demo_catalogue(n: int, seed: int = 0) -> list[DemoSpec]:
         topic = TOPICS[order.pop()]
         caption = topic.captions[int(rng.integers(len(topic.captions)))]
         k = int(rng.integers(2, 4))
-        tags = [topic.hashtags[j] for j in sorted(rng.choice(len(topic.hashtags), k, replace=False))]
+        tags = [
+            topic.hashtags[j] for j in sorted(rng.choice(len(topic.hashtags), k, replace=False))
+        ]
         specs.append(DemoSpec(topic.name, caption, tags, seed * 100_003 + i))
     return specs
 
@@ -238,15 +240,12 @@ class _Scene:
         self.s = min(w, h) / 360.0  # scale of shapes relative to a 360 px wide frame
         setup: Callable[[], None] = getattr(self, f"_setup_{topic.style}")
         setup()
-        self.buf = np.empty_like(self.bg)
         self.draw_style: Callable[[np.ndarray, int], None] = getattr(self, f"_draw_{topic.style}")
 
-    def draw(self, i: int) -> np.ndarray:
-        """Frame ``i``, drawn into one reused buffer (valid until the next call)."""
-        img = self.buf
-        np.copyto(img, self.bg)
-        self.draw_style(img, i)
-        return img
+    def draw(self, i: int, out: np.ndarray) -> None:
+        """Draw frame ``i`` into ``out`` (an H x W x 3 uint8 array, possibly a strided view)."""
+        np.copyto(out, self.bg)
+        self.draw_style(out, i)
 
     # bubbles (cooking): a pot and rising steam bubbles
     def _setup_bubbles(self) -> None:
@@ -396,7 +395,7 @@ class _Scene:
             y0 = r + k * int(16 * s)
             stripes[y0 : y0 + max(2, int((2 + k) * s))] = False
         sun &= stripes[:, None]
-        _paste(self.bg, sun, w // 2 - r, self.horizon - r - int(30 * s), colours)
+        _paste(self.bg[: self.horizon], sun, w // 2 - r, self.horizon - r - int(30 * s), colours)
         yy, xx = np.mgrid[0 : h - self.horizon, 0:w]
         depth = (yy + 4.0) / (h - self.horizon)
         lines = np.zeros_like(depth, bool)
@@ -470,7 +469,11 @@ class _Scene:
     def _setup_city(self) -> None:
         w, h, s = self.w, self.h, self.s
         _dots(
-            self.bg, self.rng.uniform(0, w, 60), self.rng.uniform(0, h * 0.4, 60), (230, 230, 255), 2
+            self.bg,
+            self.rng.uniform(0, w, 60),
+            self.rng.uniform(0, h * 0.4, 60),
+            (230, 230, 255),
+            2,
         )
         tile = np.zeros((h, 2 * w, 3), np.uint8)
         mask = np.zeros((h, 2 * w), bool)
@@ -607,11 +610,17 @@ def make_demo_clip(
             aus = out.add_stream("aac", rate=48_000)
             aus.layout = "stereo"
             aus.bit_rate = 96_000
+            aus.options = {"aac_coder": "fast"}
             chunk = 48_000 // fps
+            # one RGB frame reused for every picture: the encoder converts it to a new yuv420p
+            # frame before x264 sees it, and skipping per-frame allocation halves the cost
+            frame = av.VideoFrame(width, height, "rgb24")
+            plane = frame.planes[0]
+            view = np.frombuffer(plane, np.uint8).reshape(height, plane.line_size)
+            img = view[:, : width * 3].reshape(height, width, 3)
             for i in range(n):
-                img = scene.draw(i)
+                scene.draw(i, img)
                 caption.draw(img)
-                frame = av.VideoFrame.from_ndarray(img, format="rgb24")
                 frame.pts = i
                 for packet in vs.encode(frame):
                     out.mux(packet)

@@ -68,10 +68,8 @@ def _sample_frames(src: Path, count: int, *, width: int | None = None, pairs: bo
             except (StopIteration, av.error.FFmpegError):
                 continue
         if not out:
-            try:
+            with contextlib.suppress(av.error.FFmpegError):
                 container.seek(0)
-            except av.error.FFmpegError:
-                pass
             prev = None
             for i, frame in enumerate(container.decode(stream)):
                 rgb = to_rgb(frame)
@@ -159,7 +157,9 @@ def _hsv(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     delta = mx - mn
     safe = np.where(delta > 1e-6, delta, 1.0)
     h = np.where(
-        mx == r, ((g - b) / safe) % 6.0, np.where(mx == g, (b - r) / safe + 2.0, (r - g) / safe + 4.0)
+        mx == r,
+        ((g - b) / safe) % 6.0,
+        np.where(mx == g, (b - r) / safe + 2.0, (r - g) / safe + 4.0),
     )
     h = np.where(delta > 1e-6, h / 6.0, 0.0)
     s = np.where(mx > 1e-6, delta / np.where(mx > 1e-6, mx, 1.0), 0.0)
