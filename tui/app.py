@@ -411,15 +411,24 @@ class ShortstackApp(App[None]):
             self.toast(shown, title="Feed weights" + (" updated" if weights else ""))
 
 
+NOTIFICATION_VERBS = {
+    "like": "liked your video",
+    "comment": "commented on your video",
+    "reply": "replied to your comment",
+    "follow": "followed you",
+}
+
+
 def notification_text(data: dict[str, Any]) -> str:
     """A one-line text for a notification payload (whatever fields it has)."""
     for key in ("text", "message", "body"):
         if data.get(key):
             return str(data[key])
-    actor = data.get("actor") or data.get("from") or {}
+    actor = data.get("actor") or data.get("from") or ""
     who = actor.get("handle") if isinstance(actor, dict) else actor
-    kind = data.get("kind") or data.get("type") or "activity"
-    return f"@{who} {kind}" if who else str(kind)
+    kind = str(data.get("kind") or data.get("type") or "activity")
+    verb = NOTIFICATION_VERBS.get(kind, kind)
+    return f"@{who} {verb}" if who else verb
 
 
 def run(server_url: str, *, token: str | None = None) -> None:

@@ -1,0 +1,61 @@
+"""Notifications received from the server's event stream during this session."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Label, ListItem, ListView, Static
+
+from shortstack.tui.plain_text import plain
+from shortstack.tui.widgets.status_line import StatusLine
+
+if TYPE_CHECKING:
+    from shortstack.tui.app import ShortstackApp
+
+
+class NotificationsScreen(Screen[None]):
+    """Newest first; refreshed whenever a `notification` event arrives."""
+
+    BINDINGS = [Binding("escape", "app.home", "Feed", id="notifications.back")]
+
+    def compose(self) -> ComposeResult:
+        yield Label(Text("Notifications", style="bold"), id="notifications-title")
+        yield ListView(id="notifications-list")
+        yield StatusLine()
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        app: ShortstackApp = self.app  # type: ignore[assignment]
+        app.subscribe(self)
+        self.fill()
+
+    def on_unmount(self) -> None:
+        self.app.unsubscribe(self)  # type: ignore[attr-defined]
+
+    def on_screen_resume(self) -> None:
+        self.fill()
+
+    def fill(self) -> None:
+        """Show the notifications kept by the app."""
+        from shortstack.tui.app import notification_text
+
+        items: list[dict[str, Any]] = self.app.notifications  # type: ignore[attr-defined]
+        view = self.query_one(ListView)
+        view.clear()
+        if not items:
+            view.append(ListItem(Static(Text("Nothing yet: likes, comments and follows show up here.", style="dim italic"))))
+            return
+        for data in items:
+            line = plain(notification_text(data))
+            when = data.get("created_at")
+            if when:
+                line.append(f"  {when}", style="dim")
+            view.append(ListItem(Static(line)))
+
+    def on_shortstack_app_event_received(self, message: Any) -> None:
+        if message.event.event == "notification":
+            self.fill()
