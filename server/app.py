@@ -44,8 +44,34 @@ from .videos import VideosController
 log = logging.getLogger("shortstack.server")
 
 
-def create_app(config: Config | None = None, data_dir: Path | None = None) -> Litestar:
-    """The Shortstack ASGI app over one SQLite file in data_dir."""
+def _logging_config(log_file: Path | None) -> LoggingConfig:
+    handlers: dict[str, dict] = {}
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handlers["file"] = {
+            "class": "logging.FileHandler",
+            "filename": str(log_file),
+            "formatter": "standard",
+        }
+    use = ["file"] if log_file is not None else ["queue_listener"]
+    return LoggingConfig(
+        handlers=handlers,
+        root={"level": "INFO", "handlers": use},
+        loggers={
+            "shortstack": {"level": "INFO", "propagate": True},
+            "httpx": {"level": "WARNING", "propagate": True},
+            "litestar": {"level": "INFO", "propagate": True},
+        },
+        log_exceptions="debug",
+        configure_root_logger=True,
+    )
+
+
+def create_app(config: Config | None = None, data_dir: Path | None = None, *, log_file: Path | None = None) -> Litestar:
+    """The Shortstack ASGI app over one SQLite file in data_dir.
+
+    Logs go to stderr, or to log_file when given (the embedded server of `shortstack demo`
+    must keep the terminal clean for the client)."""
     config = config or Config()
     data_dir = Path(data_dir or default_data_dir())
     db = Database(data_dir / "shortstack.db", readers=config.server.read_connections)
@@ -123,11 +149,7 @@ def create_app(config: Config | None = None, data_dir: Path | None = None) -> Li
             ),
             security=[{"bearer": []}],
         ),
-        logging_config=LoggingConfig(
-            root={"level": "INFO", "handlers": ["queue_listener"]},
-            loggers={"shortstack": {"level": "INFO", "propagate": True}},
-            log_exceptions="debug",
-        ),
+        logging_config=_logging_config(log_file),
         debug=False,
     )
     app.state.config = config

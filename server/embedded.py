@@ -22,7 +22,7 @@ class EmbeddedServer:
     ) -> None:
         self.config = config
         self.data_dir = Path(data_dir)
-        self.app = create_app(config, self.data_dir)
+        self.app = create_app(config, self.data_dir, log_file=self.data_dir / "server.log")
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))

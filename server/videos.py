@@ -38,6 +38,7 @@ class VideosController(Controller):
         summary="Upload a video (multipart: file, caption)",
         description="Streams the file to disk, probes it, and queues the transcode. 202 with status processing.",
         status_code=HTTP_202_ACCEPTED,
+        request_max_body_size=None,  # receive_upload enforces limits.max_upload_mb while streaming
     )
     async def upload(
         self,

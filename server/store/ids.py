@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import string
 import time
 
 
+_ALPHABET = string.ascii_letters + string.digits
+
+
 def new_id() -> str:
-    """An opaque, non-sequential 11-character id for videos and comments."""
-    return secrets.token_urlsafe(8)
+    """An opaque, non-sequential 11-character base62 id (~65 bits) for videos and comments.
+
+    Base62 so an id never starts with '-' and is safe as a command-line argument."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(11))
 
 
 def new_token() -> tuple[str, str]:

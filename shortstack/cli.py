@@ -1,0 +1,414 @@
+"""The `shortstack` command: serve, demo, tui, scriptable client commands, import, eval, backup, admin."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from shortstack import __version__
+
+DEFAULT_SERVER = "http://127.0.0.1:8000"
+
+
+class CliError(Exception):
+    """A user-facing command-line error: printed as one line on stderr, exit code 2."""
+
+
+# --------------------------------------------------------------------------- shared bits
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    from shortstack.config import default_data_dir
+
+    return Path(args.data).expanduser() if getattr(args, "data", None) else default_data_dir()
+
+
+def _config(args: argparse.Namespace):
+    from shortstack.config import ConfigError, load_config
+
+    try:
+        return load_config(
+            Path(args.config).expanduser() if getattr(args, "config", None) else None
+        )
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _server_url(args: argparse.Namespace) -> str:
+    return (args.server or os.environ.get("SHORTSTACK_SERVER") or DEFAULT_SERVER).rstrip("/")
+
+
+def _token(args: argparse.Namespace, *, required: bool = True) -> str | None:
+    from shortstack.tui.session import Session
+
+    token = (
+        getattr(args, "token", None) or os.environ.get("SHORTSTACK_TOKEN") or Session().load_token()
+    )
+    if required and not token:
+        raise CliError(
+            "not logged in: run `shortstack login HANDLE` or pass --token / SHORTSTACK_TOKEN"
+        )
+    return token
+
+
+def _call(args: argparse.Namespace, fn: Callable[[Any], Any], *, auth: bool = True) -> Any:
+    """Run fn(client) against the server; API errors become one-line CLI errors."""
+    from shortstack.tui.api import ApiClient, ApiError, ServerUnavailable
+
+    async def go() -> Any:
+        client = ApiClient(_server_url(args), _token(args, required=auth), timeout=60.0)
+        try:
+            return await fn(client)
+        finally:
+            await client.aclose()
+
+    try:
+        return asyncio.run(go())
+    except ApiError as exc:
+        raise CliError(
+            f"{exc.status} {exc.title}: {exc.detail}" if exc.detail else f"{exc.status} {exc.title}"
+        ) from None
+    except ServerUnavailable as exc:
+        raise CliError(f"{exc} (is `shortstack serve` running? use --server URL)") from None
+
+
+def _print(args: argparse.Namespace, data: Any, text: str) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        print(text)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+
+    from shortstack.server.app import create_app
+
+    config = _config(args)
+    host = args.host or config.server.host
+    port = args.port or config.server.port
+    data_dir = _data_dir(args)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    print(f"Shortstack {__version__} serving {data_dir} on http://{host}:{port}", file=sys.stderr)
+    uvicorn.run(
+        create_app(config, data_dir), host=host, port=port, log_level="warning", access_log=False
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from shortstack.demo import run_demo
+
+    return run_demo(
+        videos=args.videos,
+        data_dir=Path(args.data).expanduser() if args.data else None,
+        no_tui=args.no_tui,
+        port=args.port,
+    )
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from shortstack.tui.app import run
+
+    run(_server_url(args), token=getattr(args, "token", None) or os.environ.get("SHORTSTACK_TOKEN"))
+    return 0
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    import getpass
+
+    from shortstack.tui.session import Session
+
+    password = (
+        sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Password: ")
+    )
+
+    async def go(client: Any) -> Any:
+        if args.register:
+            return await client.register(args.handle, password)
+        return await client.login(args.handle, password)
+
+    result = _call(args, go, auth=False)
+    Session().save_token(result["token"])
+    _print(args, result["user"], f"logged in as @{result['user']['handle']}")
+    return 0
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    path = Path(args.file).expanduser()
+    if not path.is_file():
+        raise CliError(f"{path}: no such file")
+
+    async def go(client: Any) -> Any:
+        video = await client.upload(path, args.caption)
+        if args.wait:
+            while video["status"] == "processing":
+                await asyncio.sleep(0.5)
+                video = await client.video(video["id"])
+        return video
+
+    video = _call(args, go)
+    _print(args, video, f"{video['id']}  {video['status']}  {video['caption']}")
+    return 0 if video["status"] != "failed" else 1
+
+
+def cmd_feed(args: argparse.Namespace) -> int:
+    page = _call(args, lambda c: c.feed(args.kind, None, args.limit), auth=args.kind == "following")
+    lines = [
+        f"{item['video']['id']}  {item['score']:.3f}  @{item['video']['author']['handle']}: "
+        f"{item['video']['caption'][:60]}\n    {item['explanation']}"
+        for item in page["items"]
+    ]
+    _print(args, page, "\n".join(lines) or "(the feed is empty)")
+    return 0
+
+
+def cmd_like(args: argparse.Namespace) -> int:
+    result = _call(args, lambda c: c.unlike(args.id) if args.undo else c.like(args.id))
+    _print(args, result, f"{'liked' if result['liked'] else 'not liked'} · {result['likes']} likes")
+    return 0
+
+
+def cmd_comment(args: argparse.Namespace) -> int:
+    result = _call(args, lambda c: c.post_comment(args.id, args.text, args.reply_to))
+    _print(args, result, f"comment {result['id']} posted")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from shortstack.importer import import_folder
+
+    folder = Path(args.dir).expanduser()
+    if not folder.is_dir():
+        raise CliError(f"{folder}: not a folder")
+    summary = import_folder(folder, _server_url(args), _token(args), caption=args.caption)
+    _print(
+        args,
+        summary,
+        f"imported {summary['uploaded']}, skipped {summary['skipped']} duplicates, "
+        f"{summary['failed']} failed",
+    )
+    return 0 if not summary["failed"] else 1
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from shortstack.evaluate import run_eval
+
+    if args.dataset and args.data:
+        raise CliError("give either --dataset FILE or --data DIR, not both")
+    if args.dataset:
+        source = Path(args.dataset).expanduser()
+        if not source.is_file():
+            raise CliError(f"{source}: no such file")
+    report = run_eval(
+        dataset=Path(args.dataset).expanduser() if args.dataset else None,
+        data_dir=None if args.dataset else _data_dir(args),
+        k=args.k,
+        min_rating=args.min_rating,
+    )
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        from shortstack.recommender.evaluation import format_table
+
+        print(format_table(report))
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    raise CliError("`shortstack simulate` is not built yet (the feed lab is a later release)")
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from shortstack.server.store.backup import backup
+
+    data_dir = _data_dir(args)
+    if not (data_dir / "shortstack.db").exists():
+        raise CliError(f"{data_dir}: no Shortstack database here (use --data DIR)")
+    result = backup(data_dir, Path(args.file).expanduser())
+    _print(
+        args,
+        result,
+        f"backed up {result['videos']} videos to {result['file']} "
+        f"(media manifest: {result['manifest']})",
+    )
+    return 0
+
+
+def cmd_admin_add(args: argparse.Namespace) -> int:
+    from shortstack.server.store.admin import make_admin_sync
+
+    data_dir = _data_dir(args)
+    if not (data_dir / "shortstack.db").exists():
+        raise CliError(f"{data_dir}: no Shortstack database here (use --data DIR)")
+    if not make_admin_sync(data_dir / "shortstack.db", args.handle.lstrip("@")):
+        raise CliError(f"no user @{args.handle.lstrip('@')}")
+    print(f"@{args.handle.lstrip('@')} is now an admin")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from shortstack.server.store.admin import doctor
+
+    data_dir = _data_dir(args)
+    if not (data_dir / "shortstack.db").exists():
+        raise CliError(f"{data_dir}: no Shortstack database here (use --data DIR)")
+    report = doctor(data_dir, fix=args.fix)
+    _print(args, report, "\n".join(f"{k}: {v}" for k, v in report.items()))
+    return 0 if report["integrity"] == "ok" else 1
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shortstack", description="Shortstack: self-hosted short videos."
+    )
+    parser.add_argument("--version", action="version", version=f"shortstack {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, fn: Callable, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=fn)
+        return p
+
+    def client_opts(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--server", help=f"server URL (default $SHORTSTACK_SERVER or {DEFAULT_SERVER})"
+        )
+        p.add_argument(
+            "--token", help="bearer token (default $SHORTSTACK_TOKEN or the saved login)"
+        )
+        p.add_argument("--json", action="store_true", help="print JSON")
+
+    def data_opts(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data", help="data dir (default $SHORTSTACK_DATA or the user data dir)")
+        p.add_argument(
+            "--config", help="config file (default $SHORTSTACK_CONFIG or the user config dir)"
+        )
+
+    p = add("serve", cmd_serve, "run the server and its transcode workers in one process")
+    p.add_argument("--host", help="address to bind (default from config: 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default from config: 8000)")
+    data_opts(p)
+
+    p = add(
+        "demo",
+        cmd_demo,
+        "embedded server + generated demo clips and users, then the terminal client",
+    )
+    p.add_argument("--videos", type=int, default=40, help="demo clips to generate (default 40)")
+    p.add_argument("--data", help="demo data dir (default: a 'demo' folder in the user data dir)")
+    p.add_argument(
+        "--port", type=int, default=0, help="port for the embedded server (default: a free one)"
+    )
+    p.add_argument(
+        "--no-tui", action="store_true", help="seed and serve only; print the URL and a token"
+    )
+
+    p = add("tui", cmd_tui, "the terminal client against a running server")
+    p.add_argument("--server", help=f"server URL (default $SHORTSTACK_SERVER or {DEFAULT_SERVER})")
+    p.add_argument("--token", help="bearer token (default: the saved login)")
+
+    p = add("login", cmd_login, "log in (or --register) and save the token for the other commands")
+    p.add_argument("handle")
+    p.add_argument("--register", action="store_true", help="create the account first")
+    p.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    client_opts(p)
+
+    p = add("upload", cmd_upload, "upload a video file")
+    p.add_argument("file")
+    p.add_argument("--caption", default="", help="caption; may hold #hashtags")
+    p.add_argument("--wait", action="store_true", help="wait until it is ready (or failed)")
+    client_opts(p)
+
+    p = add("feed", cmd_feed, "print a feed page")
+    p.add_argument("--kind", choices=["for-you", "following", "trending"], default="for-you")
+    p.add_argument("--limit", type=int, default=10, choices=range(1, 51), metavar="1..50")
+    client_opts(p)
+
+    p = add("like", cmd_like, "like a video")
+    p.add_argument("id")
+    p.add_argument("--undo", action="store_true", help="remove the like")
+    client_opts(p)
+
+    p = add("comment", cmd_comment, "comment on a video")
+    p.add_argument("id")
+    p.add_argument("text")
+    p.add_argument("--reply-to", help="id of the comment to reply to")
+    client_opts(p)
+
+    p = add(
+        "import", cmd_import, "upload every video in a folder (skips duplicates by content hash)"
+    )
+    p.add_argument("dir")
+    p.add_argument("--caption", default="", help="caption for every video (default: the file name)")
+    client_opts(p)
+
+    p = add("eval", cmd_eval, "offline recommender evaluation: ours vs popularity vs item-kNN")
+    p.add_argument("--dataset", help="interactions file: `user item [weight] timestamp` per line")
+    p.add_argument("--data", help="evaluate on this server data dir's logged interactions")
+    p.add_argument("--k", type=int, default=20, help="cut-off for Recall@k / NDCG@k (default 20)")
+    p.add_argument(
+        "--min-rating", type=float, default=4.0, help="ratings >= this are positives (default 4)"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = add("simulate", cmd_simulate, "synthetic-user lab with plots (not built yet)")
+
+    p = add("backup", cmd_backup, "online, consistent backup of the database (+ media manifest)")
+    p.add_argument("file")
+    data_opts(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = add(
+        "doctor",
+        cmd_doctor,
+        "check the database and media folder; --fix removes orphans and temp files",
+    )
+    p.add_argument("--fix", action="store_true")
+    data_opts(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    admin = sub.add_parser("admin", help="administration", description="administration")
+    admin_sub = admin.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
+    p = admin_sub.add_parser("add", help="make a user an admin", description="make a user an admin")
+    p.add_argument("handle")
+    data_opts(p)
+    p.set_defaults(func=cmd_admin_add)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        print(f"shortstack {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
