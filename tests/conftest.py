@@ -25,6 +25,7 @@ def _isolate_user_dirs(
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("SHORTSTACK_CONFIG", str(home / "config.toml"))
     monkeypatch.setenv("SHORTSTACK_DATA", str(home / "data"))
+    monkeypatch.setenv("SHORTSTACK_CONFIG_DIR", str(home / "client-config"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "xdg-data"))
     for name in list(os.environ):
