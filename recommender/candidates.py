@@ -67,15 +67,19 @@ def explore_pool(exposure: np.ndarray, quantile: float = 0.25) -> np.ndarray:
 def sample_explore(
     pool: np.ndarray,
     allowed: np.ndarray,
-    preference: np.ndarray,
+    weight: np.ndarray,
     n: int,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Seeded weighted draw of ``n`` under-exposed items (weights ~ 0.5 + preference)."""
+    """Seeded draw without replacement of ``n`` pool items with probability ~ ``weight``."""
     cand = np.flatnonzero(pool & allowed)
     if n <= 0 or len(cand) == 0:
         return np.zeros(0, dtype=np.int64)
-    p = 0.5 + np.clip(preference[cand], 0.0, None)
-    p = p / p.sum()
+    p = np.clip(np.nan_to_num(weight[cand]), 1e-9, None)
     n = min(n, len(cand))
-    return rng.choice(cand, size=n, replace=False, p=p)
+    return rng.choice(cand, size=n, replace=False, p=p / p.sum())
+
+
+def explore_weight(relevance: np.ndarray, fresh: np.ndarray, exposure: np.ndarray) -> np.ndarray:
+    """Exploration preference: relevant, fresh and rarely shown items first (new uploads)."""
+    return (0.2 + np.clip(relevance, 0.0, None)) * (0.2 + fresh) / np.sqrt(1.0 + exposure)

@@ -82,12 +82,15 @@ class ContentModel:
                 out += wv * (self.visual_ @ (vprof / vnorm))
         return out
 
-    def similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """(len(a), len(b)) content cosine between item sets."""
-        if len(a) == 0 or len(b) == 0:
-            return np.zeros((len(a), len(b)), dtype=np.float32)
+    def similarity(self, a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+        """(len(a), len(b)) content cosine between item sets (``b`` None = every item)."""
+        n_b = self.text_.shape[0] if b is None else len(b)
+        if len(a) == 0 or n_b == 0:
+            return np.zeros((len(a), n_b), dtype=np.float32)
         wt, wv = self._mix()
-        sim = wt * (self.text_[a] @ self.text_[b].T).toarray()
+        tb = self.text_ if b is None else self.text_[b]
+        sim = wt * (self.text_[a] @ tb.T).toarray()
         if self.visual_ is not None:
-            sim = sim + wv * (self.visual_[a] @ self.visual_[b].T)
+            vb = self.visual_ if b is None else self.visual_[b]
+            sim = sim + wv * (self.visual_[a] @ vb.T)
         return sim.astype(np.float32)

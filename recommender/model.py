@@ -7,7 +7,14 @@ from collections.abc import Collection, Iterable
 import numpy as np
 import scipy.sparse as sp
 
-from .candidates import SourceScores, explore_pool, merge_candidates, sample_explore, top_n
+from .candidates import (
+    SourceScores,
+    explore_pool,
+    explore_weight,
+    merge_candidates,
+    sample_explore,
+    top_n,
+)
 from .collaborative import CollaborativeChoice, fit_collaborative, item_cosine
 from .content import ContentModel
 from .data import Catalogue, Events, Reason, Recommendation, UserState
@@ -102,8 +109,9 @@ class Recommender:
         """Switch to a newer catalogue (uploads, deletions) without refitting.
 
         Items are matched to the fitted ones by ``item_ids``; new items get content
-        vectors from the fitted vocabulary, zero exposure (so exploration finds them) and
-        no collaborative signal until the next ``fit``.
+        vectors (the TF-IDF vocabulary is refitted: about a second per 50k items), zero
+        exposure (so exploration finds them) and no collaborative signal until the next
+        ``fit``. Deleted items simply disappear.
         """
         if not hasattr(self, "catalogue_"):
             now = float(catalogue.created_at.max()) if catalogue.n_items else 0.0
@@ -118,7 +126,8 @@ class Recommender:
         keep = prev_to_cur >= 0
         exposure[prev_to_cur[keep]] = self.exposure_[keep]
         self.exposure_ = exposure
-        self.content_.transform(catalogue)
+        # the vocabulary is refitted too, so hashtags first seen after the fit count at once
+        self.content_ = ContentModel(visual_weight=self.visual_weight).fit(catalogue)
         self._set_catalogue(catalogue, fit_to_cur)
         return self
 
@@ -237,6 +246,11 @@ class Recommender:
         allowed[items] = False
         if not allowed.any():
             return []
+        if len(negatives) and len(items):
+            # "less of this": history items close to a rejected one stop steering the feed
+            near_hist = self._item_similarity(negatives, items).max(axis=0)
+            hist_w = hist_w * (1.0 - np.clip(near_hist / max(self.negative_radius, 1e-6), 0, 1))
+            items, hist_w = items[hist_w > 0], hist_w[hist_w > 0]
         src = self._sources(items, hist_w, state.followed_creators, now)
         active = weights.blend_items()
         cands = merge_candidates(src, allowed, per_source=self.candidates_per_source, active=active)
@@ -272,7 +286,10 @@ class Recommender:
         )
         explore_allowed = allowed.copy()
         explore_allowed[top[picked_pos]] = False
-        preference = src.content + 0.5 * src.freshness
+        if len(negatives):  # do not explore right next to what the user just rejected
+            near_neg = self.content_.similarity(negatives).max(axis=0)
+            explore_allowed &= near_neg < self.negative_radius
+        preference = explore_weight(src.content, src.freshness, self.exposure_)
         explored = sample_explore(self.explore_mask_, explore_allowed, preference, n_explore, rng)
         main = top[picked_pos][: k - len(explored)]
         main_score = score[order][picked_pos][: k - len(explored)]

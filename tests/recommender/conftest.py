@@ -1,0 +1,17 @@
+"""Shared fixtures for the recommender tests: one small synthetic world, fitted once."""
+
+from __future__ import annotations
+
+import pytest
+from shortstack.recommender import Recommender
+from shortstack.recommender.synthetic import SyntheticWorld, make_world
+
+
+@pytest.fixture(scope="session")
+def world() -> SyntheticWorld:
+    return make_world(n_items=1500, n_users=250, n_topics=12, n_views=15_000, seed=7)
+
+
+@pytest.fixture(scope="session")
+def fitted(world: SyntheticWorld) -> Recommender:
+    return Recommender(random_state=0).fit(world.catalogue, world.events, world.n_users, world.now)
