@@ -15,6 +15,7 @@ from .errors import InvalidMedia, MediaError
 
 FEATURE_LENGTH = 24
 _FEATURE_SIDE = 48  # frames are shrunk to about this size before any statistics
+_MAX_FORWARD = 300  # frames decoded past a seek point at most (long GOPs)
 
 
 def _rotate(rgb: np.ndarray, rotation: int) -> np.ndarray:
@@ -52,12 +53,20 @@ def _sample_frames(src: Path, count: int, *, width: int | None = None, pairs: bo
         out = []
         points = [(i + 0.5) / count for i in range(count)] if duration else []
         start = stream.start_time or 0
+        tb = stream.time_base
         for frac in points:
+            want = start + int(frac * duration / tb)
             try:
-                target = start + int(frac * duration / stream.time_base)
-                container.seek(target, stream=stream, backward=True, any_frame=False)
+                container.seek(want, stream=stream, backward=True, any_frame=False)
                 frames = container.decode(stream)
-                first = next(frames)
+                # the seek lands on the keyframe before the point: decode forward to it
+                first = None
+                for _, frame in zip(range(_MAX_FORWARD), frames, strict=False):
+                    first = frame
+                    if frame.pts is None or frame.pts >= want:
+                        break
+                if first is None:
+                    continue
                 second = None
                 if pairs:
                     for _, f in zip(range(3), frames, strict=False):
@@ -65,7 +74,7 @@ def _sample_frames(src: Path, count: int, *, width: int | None = None, pairs: bo
                 out.append(
                     (float(first.time or 0), to_rgb(first), to_rgb(second) if second else None)
                 )
-            except (StopIteration, av.error.FFmpegError):
+            except av.error.FFmpegError:
                 continue
         if not out:
             with contextlib.suppress(av.error.FFmpegError):

@@ -135,7 +135,7 @@ def probe(path: Path, *, max_dimension: int = 8192, max_duration_s: float = 600.
             header_duration = float(stream.duration * stream.time_base)
         elif container.duration is not None:
             header_duration = container.duration / 1_000_000
-        if header_duration is not None and header_duration > max_duration_s + 1.0:
+        if header_duration is not None and header_duration > max_duration_s + 0.1:
             raise InvalidMedia(
                 f"The video is {header_duration:.0f} s long; the limit is {max_duration_s:.0f} s."
             )
@@ -166,7 +166,7 @@ def probe(path: Path, *, max_dimension: int = 8192, max_duration_s: float = 600.
         except av.error.FFmpegError:
             measured, vfr = None, False
         duration = measured if measured else (header_duration or 0.0)
-        if duration > max_duration_s + 1.0:
+        if duration > max_duration_s + 0.1:
             raise InvalidMedia(
                 f"The video is {duration:.0f} s long; the limit is {max_duration_s:.0f} s."
             )

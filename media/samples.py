@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fractions
+import struct
 from pathlib import Path
 
 import av
@@ -45,13 +46,15 @@ def write_test_video(
     audio: bool = True,
     container: str | None = None,
     vfr: bool = False,
+    black_until_s: float = 0.0,
 ) -> Path:
     """Write a small synthetic clip to ``path`` and return it.
 
     ``rotation`` is written as a display matrix (counter-clockwise degrees, as
     ``VideoFrame.rotation`` reads it back), so a 320x240 clip with ``rotation=90`` displays as
-    240x320. ``vfr=True`` gives frames irregular durations (millisecond time base). Audio is a
-    440 Hz tone: AAC, or Opus in WebM. The container defaults from the file suffix.
+    240x320. ``vfr=True`` gives frames irregular durations (millisecond time base). Frames before
+    ``black_until_s`` are black. Audio is a 440 Hz tone: AAC, or Opus in WebM. The container
+    defaults from the file suffix.
     """
     path = Path(path)
     fmt = container or _CONTAINER_BY_SUFFIX.get(path.suffix.lower(), "mp4")
@@ -79,7 +82,10 @@ def write_test_video(
         pts_ms = 0
         for i in range(n_frames):
             shift = (i * 4) % width
-            frame = av.VideoFrame.from_ndarray(pattern[:, shift : shift + width], format="rgb24")
+            picture = pattern[:, shift : shift + width]
+            if i < black_until_s * fps:
+                picture = np.zeros_like(picture)
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24")
             if vfr:
                 frame.pts = pts_ms
                 frame.time_base = fractions.Fraction(1, 1000)
@@ -146,3 +152,55 @@ def write_png(path: Path, *, width: int = 64, height: int = 48) -> Path:
         for packet in vs.encode():
             out.mux(packet)
     return path
+
+
+def write_pixel_bomb(path: Path, *, width: int = 16000, height: int = 16000) -> Path:
+    """Write a tiny AVI (a few kB) whose headers and JPEG frames claim ``width`` x ``height``.
+
+    A 16x16 MJPEG clip with its AVI and JPEG size fields patched: what a hostile upload looks
+    like. Decoding it naively would allocate a frame of the claimed size.
+    """
+    path = Path(path)
+    with av.open(str(path), "w", format="avi") as out:
+        vs = out.add_stream("mjpeg", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 16, 16, "yuvj420p"
+        for i in range(2):
+            frame = av.VideoFrame.from_ndarray(np.full((16, 16, 3), 128, np.uint8), format="rgb24")
+            frame.pts = i
+            for packet in vs.encode(frame):
+                out.mux(packet)
+        for packet in vs.encode():
+            out.mux(packet)
+    data = bytearray(path.read_bytes())
+    at = data.find(b"avih")
+    struct.pack_into("<II", data, at + 8 + 32, width, height)  # dwWidth, dwHeight
+    at = data.find(b"strf")
+    struct.pack_into("<ii", data, at + 8 + 4, width, height)  # biWidth, biHeight
+    at = data.find(b"\xff\xc0")  # JPEG SOF0: length(2) precision(1) height(2) width(2)
+    while at >= 0:
+        struct.pack_into(">HH", data, at + 5, height, width)
+        at = data.find(b"\xff\xc0", at + 2)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def truncate(src: Path, dest: Path, fraction: float = 0.5) -> Path:
+    """Copy the first ``fraction`` of ``src``'s bytes to ``dest`` (an interrupted upload)."""
+    data = Path(src).read_bytes()
+    Path(dest).write_bytes(data[: int(len(data) * fraction)])
+    return Path(dest)
+
+
+def faststart_copy(src: Path, dest: Path) -> Path:
+    """Remux ``src`` into an MP4 with the moov atom first (so a truncated copy still opens)."""
+    with (
+        av.open(str(src)) as inp,
+        av.open(str(dest), "w", format="mp4", options={"movflags": "+faststart"}) as out,
+    ):
+        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams}
+        for packet in inp.demux():
+            if packet.dts is None:
+                continue
+            packet.stream = streams[packet.stream.index]
+            out.mux(packet)
+    return Path(dest)

@@ -203,7 +203,10 @@ def transcode(
     if info is None:
         info = probe(src)
     plan = plan_ladder(info, short_sides)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TranscodeError(f"Cannot create the output folder: {exc}") from exc
     token = uuid.uuid4().hex[:12]
     tmps = [out_dir / f".{name}.{token}.part.mp4" for name, _, _ in plan]
     opts = {"preset": preset, "crf": int(crf), "audio_bitrate": int(audio_bitrate)}
