@@ -67,7 +67,9 @@ def _logging_config(log_file: Path | None) -> LoggingConfig:
     )
 
 
-def create_app(config: Config | None = None, data_dir: Path | None = None, *, log_file: Path | None = None) -> Litestar:
+def create_app(
+    config: Config | None = None, data_dir: Path | None = None, *, log_file: Path | None = None
+) -> Litestar:
     """The Shortstack ASGI app over one SQLite file in data_dir.
 
     Logs go to stderr, or to log_file when given (the embedded server of `shortstack demo`

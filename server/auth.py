@@ -8,6 +8,7 @@ import msgspec
 from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from shortstack.config import Config
@@ -68,7 +69,10 @@ class AuthController(Controller):
 
     @post("/auth/register", operation_id="register", summary="Create an account")
     async def register(
-        self, data: RegisterIn, db: NamedDependency[Database], config: NamedDependency[Config]
+        self,
+        data: JSONBody[RegisterIn],
+        db: NamedDependency[Database],
+        config: NamedDependency[Config],
     ) -> TokenOut:
         if config.server.registration == "closed":
             raise problem(
@@ -85,7 +89,7 @@ class AuthController(Controller):
         summary="Log in and get a token",
         status_code=HTTP_200_OK,
     )
-    async def login(self, data: LoginIn, db: NamedDependency[Database]) -> TokenOut:
+    async def login(self, data: JSONBody[LoginIn], db: NamedDependency[Database]) -> TokenOut:
         user = await store.check_login(db, data.handle, data.password)
         if user is None:
             raise problem(401, "Wrong handle or password", "the handle or the password is wrong")
@@ -111,7 +115,7 @@ class AuthController(Controller):
 
     @patch("/me", operation_id="update_me", summary="Change display name or bio")
     async def update_me(
-        self, data: ProfileIn, user: NamedDependency[User], db: NamedDependency[Database]
+        self, data: JSONBody[ProfileIn], user: NamedDependency[User], db: NamedDependency[Database]
     ) -> UserOut:
         updated = await store.update_profile(
             db, user.id, display_name=data.display_name, bio=data.bio

@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import JSONBody, Parameter
 
 from shortstack.config import Config
 
@@ -62,7 +62,7 @@ class CommentsController(Controller):
     async def post_comment(
         self,
         video_id: VideoId,
-        data: CommentIn,
+        data: JSONBody[CommentIn],
         user: NamedDependency[User],
         db: NamedDependency[Database],
         broker: NamedDependency[Broker],

@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, get, put
 from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from litestar.stores.base import Store
 
 from shortstack.config import Config, FeedWeights
@@ -180,7 +181,7 @@ class FeedController(Controller):
     )
     async def put_weights(
         self,
-        data: WeightsIn,
+        data: JSONBody[WeightsIn],
         db: NamedDependency[Database],
         config: NamedDependency[Config],
         user: NamedDependency[User],

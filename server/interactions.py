@@ -8,7 +8,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, Request, delete, post, put
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from shortstack.config import Config
@@ -101,7 +101,7 @@ class InteractionsController(Controller):
         self,
         request: Request,
         video_id: VideoId,
-        data: ViewIn,
+        data: JSONBody[ViewIn],
         viewer: NamedDependency[User | None],
         db: NamedDependency[Database],
         broker: NamedDependency[Broker],

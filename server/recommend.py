@@ -1,14 +1,30 @@
-"""The feed engine: turns the recommender library's output into feed items for the controllers."""
+"""The feed engine: loads the database into the recommender, refits in the background, ranks feeds."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import copy
+import logging
+import time
+import zlib
 from dataclasses import dataclass, field
+
+import numpy as np
+from shortstack.recommender.data import Catalogue, Events, UserState
+from shortstack.recommender.model import Recommender
+from shortstack.recommender.ranking import BlendWeights
+from shortstack.recommender.signals import SignalWeights
 
 from shortstack.config import Config, FeedWeights
 
 from .store import feeds as store
-from .store.db import Database
+from .store.db import Database, connect_sync
 from .store.users import User
+
+log = logging.getLogger("shortstack.feed")
+POLL_S = 2.0
+SYNC_FIT_MAX_VIDEOS = 5000
 
 
 @dataclass(slots=True)
@@ -26,23 +42,295 @@ class FeedItem:
     explanation: str = ""
 
 
+@dataclass(slots=True)
+class Snapshot:
+    """One fitted model with its id maps; swapped as a whole, never mutated after publishing."""
+
+    model: Recommender
+    item_ids: list[str]
+    item_index: dict[str, int]
+    user_index: dict[int, int]
+    creator_index: dict[int, int]
+    fitted_at: float
+    last_event_id: int
+    catalogue_version: tuple[int, float]
+
+
+def _catalogue(rows: list, creator_index: dict[int, int]) -> Catalogue:
+    dims = {len(r["features"]) // 4 for r in rows if r["features"]}
+    dim = max(dims) if dims else 0
+    visual = None
+    if dim:
+        visual = np.zeros((len(rows), dim), dtype=np.float32)
+        for i, r in enumerate(rows):
+            if r["features"] and len(r["features"]) == dim * 4:
+                visual[i] = np.frombuffer(r["features"], dtype=np.float32)
+    for r in rows:
+        creator_index.setdefault(r["author_id"], len(creator_index))
+    names = [""] * len(creator_index)
+    for r in rows:
+        names[creator_index[r["author_id"]]] = r["handle"]
+    return Catalogue(
+        item_ids=[r["id"] for r in rows],
+        captions=[r["caption"] for r in rows],
+        hashtags=[r["tags"].split() if r["tags"] else [] for r in rows],
+        creators=np.array([creator_index[r["author_id"]] for r in rows], dtype=np.int64),
+        created_at=np.array([r["created_at"] for r in rows], dtype=np.float64),
+        duration_s=np.array([r["duration_s"] for r in rows], dtype=np.float64),
+        visual=visual,
+        creator_names=names,
+    )
+
+
+def signal_weights(config: Config) -> SignalWeights:
+    s = config.feed.signals
+    return SignalWeights(**{name: getattr(s, name) for name in SignalWeights.__dataclass_fields__})
+
+
+def blend_weights(w: FeedWeights) -> BlendWeights:
+    return BlendWeights(
+        content=w.content,
+        collaborative=w.collaborative,
+        following=w.following,
+        trending=w.trending,
+        freshness=w.freshness,
+        explore=w.explore,
+    )
+
+
 class FeedEngine:
-    """Ranks feeds. Holds the fitted model; refits in the background."""
+    """Ranks feeds with the recommender; refits in a thread and swaps the model atomically."""
 
     def __init__(self, db: Database, config: Config) -> None:
         self.db = db
         self.config = config
+        self.snapshot: Snapshot | None = None
+        self._task: asyncio.Task | None = None
+        self._refit_lock = asyncio.Lock()
+        self._last_fit_monotonic = 0.0
+        self.fits = 0
 
+    # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
-        return None
+        """Fit before serving when the catalogue is small; else serve SQL trending until fitted."""
+        (count, _), _ = await asyncio.to_thread(self._versions)
+        if count <= SYNC_FIT_MAX_VIDEOS:
+            await self.refit()
+        self._task = asyncio.create_task(self._watch(), name="feed-refit")
 
     async def stop(self) -> None:
-        return None
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
     def notify_event(self) -> None:
-        return None
+        """Kept for callers that want to hint at new data; the watcher polls anyway."""
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(POLL_S)
+            try:
+                await self._maybe_refresh()
+            except Exception:
+                log.exception("feed refresh failed; serving the previous model")
+
+    async def _maybe_refresh(self) -> None:
+        snap = self.snapshot
+        if snap is None:
+            await self.refit()
+            return
+        version, newest_event = await asyncio.to_thread(self._versions)
+        new_events = newest_event - snap.last_event_id
+        due = time.monotonic() - self._last_fit_monotonic >= self.config.feed.refit_interval_s
+        if new_events >= self.config.feed.refit_every_events or (due and new_events > 0):
+            await self.refit()
+        elif version != snap.catalogue_version:
+            await self.refresh_catalogue()
+
+    def _versions(self) -> tuple[tuple[int, float], int]:
+        conn = connect_sync(self.db.path)
+        try:
+            return store.catalogue_version(conn), store.max_event_id(conn)
+        finally:
+            conn.close()
+
+    # ------------------------------------------------------------------ fitting
+    async def refit(self) -> None:
+        async with self._refit_lock:
+            snap = await asyncio.to_thread(self._fit)
+            self.snapshot = snap
+            self._last_fit_monotonic = time.monotonic()
+            self.fits += 1
+
+    def _fit(self) -> Snapshot:
+        started = time.perf_counter()
+        conn = connect_sync(self.db.path)
+        try:
+            version = store.catalogue_version(conn)
+            rows = store.load_catalogue_rows(conn)
+            events = store.load_event_rows(conn)
+        finally:
+            conn.close()
+        creator_index: dict[int, int] = {}
+        catalogue = _catalogue(rows, creator_index)
+        item_index = {vid: i for i, vid in enumerate(catalogue.item_ids)}
+        user_index: dict[int, int] = {}
+        users, items, kinds, values, stamps = [], [], [], [], []
+        last_event_id = 0
+        for e in events:
+            last_event_id = e["id"]
+            kind = e["kind"]
+            if kind in ("unfollow",):
+                continue
+            item = item_index.get(e["video_id"], -1) if e["video_id"] else -1
+            if item < 0 and kind != "follow":
+                continue
+            users.append(user_index.setdefault(e["user_id"], len(user_index)))
+            items.append(item)
+            kinds.append(kind)
+            values.append(e["value"] if kind == "view" else 1.0)
+            stamps.append(e["ts"])
+        log_events = (
+            Events(
+                np.array(users, dtype=np.int64),
+                np.array(items, dtype=np.int64),
+                np.array(kinds, dtype=str),
+                np.array(values, dtype=np.float64),
+                np.array(stamps, dtype=np.float64),
+            )
+            if users
+            else Events.empty()
+        )
+        now = time.time()
+        model = Recommender(
+            signal_weights(self.config), trending_half_life_h=self.config.feed.trending_half_life_h
+        ).fit(catalogue, log_events, len(user_index), now)
+        log.info(
+            "recommender fitted on %d videos, %d events, %d users in %.2f s",
+            catalogue.n_items,
+            len(log_events),
+            len(user_index),
+            time.perf_counter() - started,
+        )
+        return Snapshot(
+            model,
+            catalogue.item_ids,
+            item_index,
+            user_index,
+            creator_index,
+            now,
+            last_event_id,
+            version,
+        )
+
+    async def refresh_catalogue(self) -> None:
+        """New or deleted videos reach the feed without a refit (content + exploration only)."""
+        async with self._refit_lock:
+            snap = self.snapshot
+            if snap is None:
+                return
+            self.snapshot = await asyncio.to_thread(self._with_catalogue, snap)
+
+    def _with_catalogue(self, snap: Snapshot) -> Snapshot:
+        conn = connect_sync(self.db.path)
+        try:
+            version = store.catalogue_version(conn)
+            rows = store.load_catalogue_rows(conn)
+        finally:
+            conn.close()
+        creator_index = dict(snap.creator_index)
+        catalogue = _catalogue(rows, creator_index)
+        model = copy.copy(snap.model)
+        model.trending_ = copy.deepcopy(snap.model.trending_)
+        model.update_catalogue(catalogue)
+        return Snapshot(
+            model,
+            catalogue.item_ids,
+            {vid: i for i, vid in enumerate(catalogue.item_ids)},
+            snap.user_index,
+            creator_index,
+            snap.fitted_at,
+            snap.last_event_id,
+            version,
+        )
+
+    # ------------------------------------------------------------------ serving
+    def _items(self, snap: Snapshot, recs: list) -> list[FeedItem]:
+        return [
+            FeedItem(
+                snap.item_ids[r.item],
+                float(r.score),
+                [Reason(x.kind, float(x.weight), x.text) for x in r.reasons],
+                r.explanation,
+            )
+            for r in recs
+        ]
+
+    async def _state(self, snap: Snapshot, viewer: User | None, exclude: set[str]) -> UserState:
+        idx = snap.item_index
+        seen = {idx[v] for v in exclude if v in idx}
+        if viewer is None:
+            return UserState(seen=seen)
+        signals = await store.user_signals(self.db, viewer.id, snap.fitted_at)
+        sw = self.config.feed.signals
+        positives: dict[int, float] = {}
+        for video_id, kind, value in signals["recent"]:
+            item = idx.get(video_id)
+            if item is None:
+                continue
+            if kind == "view":
+                seen.add(item)
+                weight = sw.completion * min(float(value), 1.0) if value >= 0.5 else 0.0
+            else:
+                weight = {
+                    "like": sw.like,
+                    "comment": sw.comment,
+                    "share": sw.share,
+                    "unlike": -sw.like,
+                }.get(kind, 0.0)
+            if weight:
+                positives[item] = positives.get(item, 0.0) + weight
+        positives = {k: v for k, v in positives.items() if v > 0}
+        negatives = {idx[v] for v in signals["negatives"] if v in idx}
+        followed = {snap.creator_index[u] for u in signals["follows"] if u in snap.creator_index}
+        return UserState(
+            positives=positives, negatives=negatives, followed_creators=followed, seen=seen
+        )
+
+    async def for_you(
+        self, viewer: User | None, weights: FeedWeights, *, k: int, exclude: set[str]
+    ) -> list[FeedItem]:
+        snap = self.snapshot
+        if snap is None:
+            return await self._sql_trending(k=k, exclude=exclude)
+        state = await self._state(snap, viewer, exclude)
+        user = snap.user_index.get(viewer.id) if viewer else None
+        seed = zlib.crc32(",".join(sorted(exclude)).encode()) if exclude else 0
+        recs = await asyncio.to_thread(
+            snap.model.recommend,
+            user,
+            state,
+            k=k,
+            weights=blend_weights(weights),
+            now=time.time(),
+            seed=seed,
+        )
+        items = self._items(snap, recs)
+        await store.log_impressions(
+            self.db, viewer.id if viewer else None, [i.video_id for i in items]
+        )
+        return items
 
     async def trending(self, *, k: int, exclude: set[str]) -> list[FeedItem]:
+        snap = self.snapshot
+        if snap is None:
+            return await self._sql_trending(k=k, exclude=exclude)
+        ex = {snap.item_index[v] for v in exclude if v in snap.item_index}
+        recs = await asyncio.to_thread(snap.model.trending, k=k, now=time.time(), exclude=ex)
+        return self._items(snap, recs)
+
+    async def _sql_trending(self, *, k: int, exclude: set[str]) -> list[FeedItem]:
         rows = await store.trending_ids(
             self.db, half_life_h=self.config.feed.trending_half_life_h, limit=k, exclude=exclude
         )
@@ -52,11 +340,6 @@ class FeedEngine:
             )
             for vid, score in rows
         ]
-
-    async def for_you(
-        self, viewer: User | None, weights: FeedWeights, *, k: int, exclude: set[str]
-    ) -> list[FeedItem]:
-        return await self.trending(k=k, exclude=exclude)
 
     async def explain_following(self, video_ids: list[str]) -> list[FeedItem]:
         return [

@@ -75,29 +75,39 @@ class FeedWeights(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Weight of collaborative filtering (people who liked this also liked)."""
     following: float = 0.8
     """Weight of videos from creators you follow."""
-    trending: float = 0.5
+    trending: float = 0.3
     """Weight of time-decayed engagement."""
-    freshness: float = 0.3
+    freshness: float = 0.2
     """Weight of how recently a video was posted."""
     explore: float = 0.15
     """Share of each page given to under-exposed videos (0..1)."""
 
 
 class SignalsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    like: float = 4.0
-    """Implicit-feedback weight of a like."""
-    comment: float = 3.0
-    """Weight of a comment."""
-    share: float = 5.0
+    completion: float = 1.0
+    """A view adds completion x the watched fraction (capped at 1)."""
+    rewatch: float = 0.5
+    """Extra weight per additional full watch beyond the first."""
+    max_rewatches: float = 2.0
+    """Rewatch credit is capped at this many extra watches."""
+    skip: float = -0.5
+    """A view shorter than skip_seconds (a swipe away) adds this."""
+    skip_seconds: float = 2.0
+    """Watch time below which a view counts as a skip, in seconds."""
+    like: float = 2.0
+    """Weight of a like (an unlike subtracts it again)."""
+    comment: float = 1.5
+    """Weight of each comment."""
+    share: float = 3.0
     """Weight of a share."""
-    complete: float = 2.0
-    """Weight of a watch that reached the end (scaled by completion)."""
-    skip: float = -1.0
-    """Weight of a skip (watched < 2 s)."""
-    not_interested: float = -8.0
-    """Weight of "not interested"."""
-    follow: float = 2.0
-    """Weight added to a creator's videos when you follow them."""
+    follow: float = 3.0
+    """Following the creator from this video."""
+    not_interested: float = -5.0
+    """An explicit "not interested" (also sinks similar videos)."""
+    positive_threshold: float = 0.5
+    """A user-video total above this counts as a positive."""
+    max_weight: float = 8.0
+    """Per user-video totals are clipped to this."""
 
 
 class FeedConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -7,7 +7,6 @@ import secrets
 import string
 import time
 
-
 _ALPHABET = string.ascii_letters + string.digits
 
 
