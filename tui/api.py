@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import AsyncIterator, Callable
@@ -271,12 +272,30 @@ class ApiClient:
         await self._json("POST", f"/api/videos/{_quote(video_id)}/not-interested")
 
     async def comments(
-        self, video_id: str, cursor: str | None = None, limit: int = 50
+        self,
+        video_id: str,
+        cursor: str | None = None,
+        limit: int = 50,
+        *,
+        parent_id: str | None = None,
     ) -> dict[str, Any]:
-        """GET /api/videos/{id}/comments."""
+        """GET /api/videos/{id}/comments (top level, or the replies to ``parent_id``)."""
+        params = _page(cursor, limit)
+        if parent_id:
+            params["parent_id"] = parent_id
         return await self._json(
-            "GET", f"/api/videos/{_quote(video_id)}/comments", params=_page(cursor, limit)
+            "GET", f"/api/videos/{_quote(video_id)}/comments", params=params
         )
+
+    async def thread(self, video_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        """Top-level comments plus the replies of those that have any (one level deep)."""
+        top = (await self.comments(video_id, limit=limit)).get("items") or []
+        parents = [c for c in top if c.get("reply_count")][:20]
+        pages = await asyncio.gather(
+            *(self.comments(video_id, limit=limit, parent_id=c["id"]) for c in parents)
+        )
+        replies = [r for page in pages for r in page.get("items") or []]
+        return top + replies
 
     async def post_comment(
         self, video_id: str, body: str, parent_id: str | None = None
@@ -290,6 +309,10 @@ class ApiClient:
     async def delete_comment(self, comment_id: str) -> None:
         """DELETE /api/comments/{id}."""
         await self._json("DELETE", f"/api/comments/{_quote(comment_id)}")
+
+    async def notifications(self, cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
+        """GET /api/notifications (newest first)."""
+        return await self._json("GET", "/api/notifications", params=_page(cursor, limit))
 
     # -- feeds, search, events ----------------------------------------------------------------
 

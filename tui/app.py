@@ -70,12 +70,12 @@ class ShortstackApp(App[None]):
         Binding("question_mark", "help", "Help", id="app.help", tooltip="List every key"),
         Binding("colon", "command_bar", "Command", id="app.command", tooltip="Type a command"),
         Binding("slash", "search", "Search", id="app.search", tooltip="Videos, #tags, @users"),
-        Binding("g", "home", "Feed", id="app.feed", tooltip="Back to the feed"),
-        Binding("u", "upload", "Upload", id="app.upload", tooltip="Upload a video"),
-        Binding("p", "my_profile", "Profile", id="app.profile", tooltip="Your profile"),
-        Binding("i", "notifications", "Inbox", id="app.notifications", tooltip="Notifications"),
+        Binding("g", "home", "Feed", show=False, id="app.feed", tooltip="Back to the feed"),
+        Binding("u", "upload", "Upload", show=False, id="app.upload", tooltip="Upload a video"),
+        Binding("p", "my_profile", "Profile", show=False, id="app.profile", tooltip="Your profile"),
+        Binding("i", "notifications", "Inbox", show=False, id="app.notifications", tooltip="Notifications"),
         Binding("ctrl+l", "logout", "Log out", show=False, id="app.logout", tooltip="Forget the token"),
-        Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave Shortstack"),
+        Binding("q", "quit", "Quit", show=False, id="app.quit", tooltip="Leave Shortstack"),
     ]
 
     connection: reactive[str] = reactive("connecting")
@@ -96,6 +96,7 @@ class ShortstackApp(App[None]):
         config_dir: Path | None = None,
         events: bool = True,
         media_dir: Path | None = None,
+        autoplay: bool = True,
     ) -> None:
         super().__init__()
         self.server_url = server_url
@@ -108,6 +109,7 @@ class ShortstackApp(App[None]):
         self.known_handles: set[str] = set()
         self._subscribers: list[Screen[Any]] = []
         self._events_enabled = events
+        self.autoplay = autoplay
         self._reconnecting = False
         self._login_open = False
 

@@ -183,6 +183,7 @@ class Playback:
         last_shown = -1.0
         skip_until = 0.0
         last_frame: av.VideoFrame | None = None
+        first = True  # even a clip started paused shows its first frame
         while not self._stop.is_set():
             # commands
             redraw = False
@@ -205,7 +206,7 @@ class Playback:
                     origin = time.monotonic() - self._position
                 elif command == "redraw" and last_frame is not None:
                     self._show(reformatter, last_frame, self._position)
-            if self._paused and not redraw:
+            if self._paused and not redraw and not first:
                 try:
                     command, value = self._commands.get(timeout=0.5)
                 except queue.Empty:
@@ -227,6 +228,7 @@ class Playback:
             if t < skip_until:
                 continue
             last_frame = frame
+            first = False
             if self._paused:  # a seek while paused shows one frame
                 self._position = t
                 self._show(reformatter, frame, t)

@@ -66,8 +66,8 @@ class FeedScreen(Screen[None]):
         Binding("right", "seek(1)", "+2s", show=False, id="feed.seek_forward", tooltip="Forward 2 s"),
         Binding("l", "like", "Like", id="feed.like", tooltip="Like or unlike"),
         Binding("c", "comments", "Comments", id="feed.comments", tooltip="Show or hide comments"),
-        Binding("f", "follow", "Follow", id="feed.follow", tooltip="Follow or unfollow the author"),
-        Binding("s", "share", "Share", id="feed.share", tooltip="Copy the link"),
+        Binding("f", "follow", "Follow", show=False, id="feed.follow", tooltip="Follow or unfollow the author"),
+        Binding("s", "share", "Share", show=False, id="feed.share", tooltip="Copy the link"),
         Binding("n", "not_interested", "Not interested", show=False, id="feed.not_interested", tooltip="Show fewer like this"),
         Binding("w", "why", "Why", id="feed.why", tooltip="Why this video"),
         Binding("a", "author", "Author", show=False, id="feed.author", tooltip="Open the author's profile"),
@@ -267,7 +267,7 @@ class FeedScreen(Screen[None]):
         if path is None or path is True:
             self.video_view.clear("no playable rendition")
             return
-        self.video_view.play(path)  # type: ignore[arg-type]
+        self.video_view.play(path, paused=not self.ss_app.autoplay)  # type: ignore[arg-type]
 
     @work(exclusive=True, group="prefetch")
     async def prefetch_next(self) -> None:
@@ -541,9 +541,9 @@ class FeedScreen(Screen[None]):
         if video is None:
             return
         panel.set_loading()
-        page = await self.ss_app.call(self.ss_app.api.comments(video["id"]))
-        if isinstance(page, dict) and video is self.current_video:
-            panel.set_comments(page.get("items") or [])
+        thread = await self.ss_app.call(self.ss_app.api.thread(video["id"]))
+        if isinstance(thread, list) and video is self.current_video:
+            panel.set_comments(thread)
 
     @on(CommentsPanel.Post)
     def _post_from_panel(self, message: CommentsPanel.Post) -> None:
@@ -608,9 +608,9 @@ class FeedScreen(Screen[None]):
         """Reply to comment ``number`` as numbered in the comments panel."""
         panel = self.query_one("#comments", CommentsPanel)
         if not panel.numbered:
-            page = await self.ss_app.call(self.ss_app.api.comments(video["id"]))
-            if isinstance(page, dict):
-                panel.set_comments(page.get("items") or [])
+            thread = await self.ss_app.call(self.ss_app.api.thread(video["id"]))
+            if isinstance(thread, list):
+                panel.set_comments(thread)
         target = panel.comment_number(number)
         if target is None:
             self.ss_app.toast(f"There is no comment #{number} (open comments with c)", severity="warning")

@@ -12,7 +12,6 @@ class StatusLine(Static):
 
     DEFAULT_CSS = """
     StatusLine {
-        dock: bottom;
         height: 1;
         background: $panel;
         color: $text-muted;

@@ -1,0 +1,127 @@
+"""TUI fixtures: a live server seeded with tiny PyAV clips, and an app factory pointed at it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shortstack.media.samples import write_test_video
+from shortstack.tui.app import ShortstackApp
+
+PASSWORD = "password123"
+
+
+def make_clip(path: Path, variant: int = 0) -> Path:
+    """A tiny portrait clip (64x112, 1 s), different bytes per variant."""
+    return write_test_video(
+        path, width=64, height=112, duration_s=1.0, fps=20 + variant, audio=False
+    )
+
+
+def wait_ready(live_server: Any, token: str, video_id: str, timeout: float = 60.0) -> dict:
+    """Poll until the server has transcoded the video."""
+    deadline = time.monotonic() + timeout
+    while True:
+        video = live_server.client.get(f"/api/videos/{video_id}", headers=live_server.auth(token)).json()
+        if video["status"] in ("ready", "failed") or time.monotonic() > deadline:
+            assert video["status"] == "ready", video
+            return video
+        time.sleep(0.1)
+
+
+def wait_in_feed(live_server: Any, video_ids: list[str], timeout: float = 20.0) -> None:
+    """Poll the anonymous For You feed until it lists every one of ``video_ids``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        items = live_server.client.get("/api/feed/for-you", params={"limit": 50}).json()["items"]
+        if set(video_ids) <= {i["video"]["id"] for i in items}:
+            return
+        assert time.monotonic() < deadline, "seeded videos never reached the feed"
+        time.sleep(0.1)
+
+
+@dataclass
+class Seeded:
+    """A server with an author (ana), a viewer (bob) and ready videos by ana."""
+
+    server: Any
+    tokens: dict[str, str]
+    videos: list[dict] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def get(self, path: str, user: str = "bob") -> Any:
+        response = self.server.client.get(path, headers=self.server.auth(self.tokens[user]))
+        response.raise_for_status()
+        return response.json()
+
+
+def upload(live_server: Any, token: str, path: Path, caption: str) -> dict:
+    with path.open("rb") as fh:
+        response = live_server.client.post(
+            "/api/videos",
+            files={"file": (path.name, fh, "video/mp4")},
+            data={"caption": caption},
+            headers=live_server.auth(token),
+        )
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def seed(live_server: Any, tmp_path: Path, captions: list[str]) -> Seeded:
+    tokens = {
+        "ana": live_server.register("ana", PASSWORD, display_name="Ana"),
+        "bob": live_server.register("bob", PASSWORD, display_name="Bob"),
+    }
+    seeded = Seeded(live_server, tokens)
+    pending = [
+        upload(live_server, tokens["ana"], make_clip(tmp_path / f"clip{i}.mp4", i), caption)
+        for i, caption in enumerate(captions)
+    ]
+    seeded.videos = [wait_ready(live_server, tokens["ana"], v["id"]) for v in pending]
+    wait_in_feed(live_server, [v["id"] for v in seeded.videos])
+    return seeded
+
+
+@pytest.fixture
+def seeded_one(live_server: Any, tmp_path: Path) -> Seeded:
+    """One ready video by @ana."""
+    return seed(live_server, tmp_path, ["first light #cats"])
+
+
+@pytest.fixture
+def seeded(live_server: Any, tmp_path: Path) -> Seeded:
+    """Three ready videos by @ana."""
+    return seed(live_server, tmp_path, ["first light #cats", "second #dogs", "third #cats #sea"])
+
+
+@pytest.fixture
+def make_app(tmp_path: Path):
+    """Factory: a ShortstackApp with its own config dir (token file) under tmp_path."""
+
+    def _make(url: str, token: str | None = None, **kwargs: Any) -> ShortstackApp:
+        return ShortstackApp(url, token=token, config_dir=tmp_path / "config", **kwargs)
+
+    return _make
+
+
+@pytest.fixture
+def clip_file(tmp_path: Path):
+    """Factory: write a tiny clip (variant changes the bytes) and return its path."""
+
+    def _make(name: str = "clip.mp4", variant: int = 0) -> Path:
+        return make_clip(tmp_path / name, variant)
+
+    return _make
+
+
+@pytest.fixture
+def feed_waiter(live_server: Any):
+    """Call with video ids: returns once the For You feed lists them."""
+    return lambda ids: wait_in_feed(live_server, list(ids))
