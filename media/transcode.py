@@ -313,6 +313,10 @@ def _run(src, info, plan, tmps, opts, report) -> list[float]:
                 frames = packet.decode()
             except av.error.InvalidDataError:
                 continue  # a damaged packet (e.g. the cut end of a truncated file)
+            except av.error.FFmpegError:
+                if packet.stream is vstream:
+                    raise
+                continue  # undecodable sound: the track is padded with silence instead
             for frame in frames:
                 if isinstance(frame, av.VideoFrame):
                     if frame.pts is None:
