@@ -1,4 +1,9 @@
-"""Candidate generation: per-source scores and the merged candidate pool for one request."""
+"""Candidate generation: per-source scores and the merged candidate pool for one request.
+
+Only the two personal sources (content, collaborative) are scored over the whole
+catalogue per request; trending, freshness, following and exploration walk orders that
+are precomputed once per catalogue (``CatalogueIndex``), so a request touches O(k) of them.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +11,81 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .trending import freshness
+
 SOURCES = ("content", "collaborative", "following", "trending", "freshness", "explore")
+
+
+class CatalogueIndex:
+    """Precomputed orders over a catalogue: newest first, trending first, items per creator."""
+
+    def __init__(
+        self,
+        created_at: np.ndarray,
+        creators: np.ndarray,
+        trending: np.ndarray,
+        exposure: np.ndarray,
+        *,
+        explore_quantile: float,
+    ) -> None:
+        n = len(created_at)
+        self.created_at = created_at
+        self.creators = creators
+        self.trending = trending
+        self.newest = np.argsort(-created_at, kind="stable")
+        hot = np.flatnonzero(trending > 0)
+        self.hottest = hot[np.argsort(-trending[hot], kind="stable")]
+        self.trending_max = float(trending.max()) if n else 0.0
+        by_creator = np.lexsort((-created_at, creators)) if n else np.zeros(0, dtype=np.int64)
+        self.by_creator = by_creator
+        self.creator_sorted = creators[by_creator]
+        self.explore_mask = explore_pool(exposure, explore_quantile)
+        self.explore_items = np.flatnonzero(self.explore_mask)
+        self.explore_prior = 1.0 / np.sqrt(1.0 + exposure[self.explore_items])
+
+    def creator_items(self, creators: np.ndarray) -> np.ndarray:
+        """Items of the given creators, each creator's newest first."""
+        parts = []
+        for c in creators.tolist():
+            lo, hi = np.searchsorted(self.creator_sorted, [c, c + 1])
+            parts.append(self.by_creator[lo:hi])
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def first_allowed(order: np.ndarray, allowed: np.ndarray, n: int, blocked: int) -> np.ndarray:
+    """The first ``n`` items of ``order`` that are allowed (``blocked`` = count of disallowed)."""
+    head = order[: n + blocked]
+    return head[allowed[head]][:n]
 
 
 @dataclass
 class SourceScores:
-    """Full-catalogue raw score vector of each source (zeros when a source has no signal)."""
+    """Raw per-source scores of one request: dense for personal sources, lazy for the rest."""
 
-    content: np.ndarray
-    collaborative: np.ndarray
-    following: np.ndarray
-    trending: np.ndarray
-    freshness: np.ndarray
-    explore: np.ndarray
+    content: np.ndarray  # (n_items,) cosine to the user's content profile
+    collaborative: np.ndarray  # (n_items,) collaborative score
+    index: CatalogueIndex
+    followed: np.ndarray  # creator indices the user follows
+    now: float
+    freshness_half_life_h: float
 
-    def get(self, name: str) -> np.ndarray:
-        return getattr(self, name)
+    def at(self, name: str, items: np.ndarray) -> np.ndarray:
+        """Raw score of source ``name`` for ``items``."""
+        if name == "content":
+            return self.content[items]
+        if name == "collaborative":
+            return self.collaborative[items]
+        if name == "trending":
+            return self.index.trending[items]
+        fresh = freshness(self.index.created_at[items], self.now, self.freshness_half_life_h)
+        if name == "freshness":
+            return fresh
+        if name == "following":
+            follows = np.isin(self.index.creators[items], self.followed)
+            return np.where(follows, 0.5 + 0.5 * fresh, 0.0)
+        if name == "explore":
+            return self.index.explore_mask[items].astype(np.float64)
+        raise KeyError(name)
 
 
 def top_n(scores: np.ndarray, allowed: np.ndarray, n: int) -> np.ndarray:
@@ -29,11 +93,12 @@ def top_n(scores: np.ndarray, allowed: np.ndarray, n: int) -> np.ndarray:
     if n <= 0:
         return np.zeros(0, dtype=np.int64)
     s = np.where(allowed & (scores > 0), scores, -np.inf)
-    m = int(np.isfinite(s).sum())
+    finite = np.isfinite(s)
+    m = int(finite.sum())
     if m == 0:
         return np.zeros(0, dtype=np.int64)
     if m <= n:
-        return np.flatnonzero(np.isfinite(s))
+        return np.flatnonzero(finite)
     idx = np.argpartition(-s, n - 1)[:n]
     return idx[np.isfinite(s[idx])]
 
@@ -44,13 +109,22 @@ def merge_candidates(
     *,
     per_source: int,
     active: dict[str, float],
+    blocked: int,
 ) -> np.ndarray:
-    """Union of each active source's top ``per_source`` allowed items, sorted by index."""
-    parts = [
-        top_n(sources.get(name), allowed, per_source)
-        for name, weight in active.items()
-        if weight > 0 and name != "explore"
-    ]
+    """Union of each active source's best ``per_source`` allowed items, sorted by index."""
+    parts = []
+    index = sources.index
+    if active.get("content", 0) > 0:
+        parts.append(top_n(sources.content, allowed, per_source))
+    if active.get("collaborative", 0) > 0:
+        parts.append(top_n(sources.collaborative, allowed, per_source))
+    if active.get("trending", 0) > 0:
+        parts.append(first_allowed(index.hottest, allowed, per_source, blocked))
+    if active.get("freshness", 0) > 0:
+        parts.append(first_allowed(index.newest, allowed, per_source, blocked))
+    if active.get("following", 0) > 0 and len(sources.followed):
+        mine = index.creator_items(sources.followed)
+        parts.append(mine[allowed[mine]][: per_source * 2])
     if not parts:
         return np.zeros(0, dtype=np.int64)
     return np.unique(np.concatenate(parts))
@@ -65,21 +139,22 @@ def explore_pool(exposure: np.ndarray, quantile: float = 0.25) -> np.ndarray:
 
 
 def sample_explore(
-    pool: np.ndarray,
+    sources: SourceScores,
     allowed: np.ndarray,
-    weight: np.ndarray,
     n: int,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Seeded draw without replacement of ``n`` pool items with probability ~ ``weight``."""
-    cand = np.flatnonzero(pool & allowed)
+    """Seeded draw of ``n`` under-exposed items, favouring relevant, fresh, rarely shown ones."""
+    index = sources.index
+    ok = allowed[index.explore_items]
+    cand = index.explore_items[ok]
     if n <= 0 or len(cand) == 0:
         return np.zeros(0, dtype=np.int64)
-    p = np.clip(np.nan_to_num(weight[cand]), 1e-9, None)
+    fresh = freshness(index.created_at[cand], sources.now, sources.freshness_half_life_h)
+    relevance = np.clip(np.nan_to_num(sources.content[cand]), 0.0, None)
+    p = (0.2 + relevance) * (0.2 + fresh) * index.explore_prior[ok]
     n = min(n, len(cand))
-    return rng.choice(cand, size=n, replace=False, p=p / p.sum())
-
-
-def explore_weight(relevance: np.ndarray, fresh: np.ndarray, exposure: np.ndarray) -> np.ndarray:
-    """Exploration preference: relevant, fresh and rarely shown items first (new uploads)."""
-    return (0.2 + np.clip(relevance, 0.0, None)) * (0.2 + fresh) / np.sqrt(1.0 + exposure)
+    # Gumbel top-n: a weighted draw without replacement in O(len(cand))
+    keys = np.log(np.clip(p, 1e-12, None)) - np.log(-np.log(rng.random(len(cand))))
+    pick = np.argpartition(-keys, n - 1)[:n] if n < len(cand) else np.arange(len(cand))
+    return cand[pick[np.argsort(-keys[pick], kind="stable")]]

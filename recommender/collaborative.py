@@ -220,12 +220,13 @@ def fit_collaborative(
     return model, CollaborativeChoice("svd", {"n_components": model.v_.shape[1]}, {})
 
 
-def item_cosine(
-    x_csc: sp.csc_matrix, norms: np.ndarray, a: np.ndarray, b: np.ndarray
-) -> np.ndarray:
-    """Co-occurrence cosine between items ``a`` and ``b`` ((len(a), len(b)) dense)."""
-    if len(a) == 0 or len(b) == 0 or x_csc.nnz == 0:
+def item_cosine(xt: sp.csr_matrix, norms: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Co-engagement cosine between items ``a`` and ``b`` ((len(a), len(b)) dense).
+
+    ``xt`` is the item x user matrix (CSR) and ``norms`` its row norms.
+    """
+    if len(a) == 0 or len(b) == 0 or xt.nnz == 0:
         return np.zeros((len(a), len(b)), dtype=np.float32)
-    num = (x_csc[:, a].T @ x_csc[:, b]).toarray()
+    num = (xt[a] @ xt[b].T).toarray()
     den = np.outer(norms[a], norms[b])
     return np.where(den > 0, num / np.maximum(den, 1e-12), 0.0).astype(np.float32)

@@ -175,8 +175,8 @@ def evaluate(
     )
     x.sum_duplicates()
     xb = (x > 0).astype(np.float32).tocsr()
-    xb_csc = xb.tocsc()
-    norms = np.sqrt(np.asarray(xb_csc.sum(axis=0)).ravel())
+    xt = sp.csr_matrix(xb.T)
+    norms = np.sqrt(np.asarray(xt.sum(axis=1)).ravel())
     item_pop = np.asarray(xb.sum(axis=0)).ravel()
     truth: dict[int, set[int]] = {}
     for u, i in zip(data.user[test].tolist(), data.item[test].tolist(), strict=True):
@@ -233,7 +233,7 @@ def evaluate(
                     float(np.mean(-np.log2(np.maximum(item_pop[recs], 1.0) / max(n_users, 1))))
                 )
             if len(recs) > 1:
-                sim = item_cosine(xb_csc, norms, recs, recs)
+                sim = item_cosine(xt, norms, recs, recs)
                 m = len(recs)
                 ild.append(float(1.0 - (sim.sum() - np.trace(sim)) / (m * (m - 1))))
         results.append(

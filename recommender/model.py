@@ -8,12 +8,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from .candidates import (
+    CatalogueIndex,
     SourceScores,
-    explore_pool,
-    explore_weight,
+    first_allowed,
     merge_candidates,
     sample_explore,
-    top_n,
 )
 from .collaborative import CollaborativeChoice, fit_collaborative, item_cosine
 from .content import ContentModel
@@ -93,8 +92,9 @@ class Recommender:
             svd_components=self.svd_components,
             random_state=self.random_state,
         )
-        self.x_csc_ = sp.csc_matrix(self.x_)
-        self.x_norms_ = np.sqrt(np.asarray(self.x_csc_.multiply(self.x_csc_).sum(axis=0)).ravel())
+        # item x user rows, for co-engagement cosine between a few items per request
+        self.xt_ = sp.csr_matrix(self.x_.T)
+        self.x_norms_ = np.sqrt(np.asarray(self.xt_.multiply(self.xt_).sum(axis=1)).ravel())
         self.content_ = ContentModel(visual_weight=self.visual_weight).fit(catalogue)
         self.trending_ = TrendingModel(self.trending_half_life_h).fit(
             inter.engagement_item, inter.engagement_ts, inter.engagement_weight, n_items, now
@@ -139,7 +139,13 @@ class Recommender:
         cur_to_fit[fit_to_cur[ok]] = np.flatnonzero(ok)
         self.cur_to_fit_ = cur_to_fit
         self.hashtag_trend_ = self.trending_.hashtag_scores(catalogue)
-        self.explore_mask_ = explore_pool(self.exposure_, self.explore_quantile)
+        self.index_ = CatalogueIndex(
+            catalogue.created_at,
+            catalogue.creators,
+            self.trending_.score_,
+            self.exposure_,
+            explore_quantile=self.explore_quantile,
+        )
 
     @property
     def collaborative_choice(self) -> CollaborativeChoice:
@@ -189,31 +195,24 @@ class Recommender:
     def _item_similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """max(content cosine, co-engagement cosine) between current-index item sets."""
         sim = self.content_.similarity(a, b)
-        if self.x_csc_.nnz and len(a) and len(b):
+        if self.xt_.nnz and len(a) and len(b):
             fa, fb = self.cur_to_fit_[a], self.cur_to_fit_[b]
             oa, ob = np.flatnonzero(fa >= 0), np.flatnonzero(fb >= 0)
             if len(oa) and len(ob):
-                co = item_cosine(self.x_csc_, self.x_norms_, fa[oa], fb[ob])
+                co = item_cosine(self.xt_, self.x_norms_, fa[oa], fb[ob])
                 sim[np.ix_(oa, ob)] = np.maximum(sim[np.ix_(oa, ob)], co)
         return sim
 
     def _sources(
         self, items: np.ndarray, weights: np.ndarray, followed: Collection[int], now: float
     ) -> SourceScores:
-        cat = self.catalogue_
-        n = cat.n_items
-        fresh = freshness(cat.created_at, now, self.freshness_half_life_h)
-        following = np.zeros(n)
-        if followed:
-            mask = np.isin(cat.creators, np.fromiter((int(c) for c in followed), dtype=np.int64))
-            following[mask] = 0.5 + 0.5 * fresh[mask]
         return SourceScores(
             content=self.content_.profile_scores(items, weights),
             collaborative=self._collab_scores(items, weights),
-            following=following,
-            trending=self.trending_.scores(now),
-            freshness=fresh,
-            explore=self.explore_mask_.astype(np.float64),
+            index=self.index_,
+            followed=np.fromiter((int(c) for c in followed), dtype=np.int64),
+            now=now,
+            freshness_half_life_h=self.freshness_half_life_h,
         )
 
     # ------------------------------------------------------------------ ranking
@@ -244,7 +243,8 @@ class Recommender:
         allowed[_valid_items(exclude, n)] = False
         allowed[negatives] = False
         allowed[items] = False
-        if not allowed.any():
+        blocked = n - int(allowed.sum())
+        if blocked == n:
             return []
         if len(negatives) and len(items):
             # "less of this": history items close to a rejected one stop steering the feed
@@ -253,13 +253,16 @@ class Recommender:
             items, hist_w = items[hist_w > 0], hist_w[hist_w > 0]
         src = self._sources(items, hist_w, state.followed_creators, now)
         active = weights.blend_items()
-        cands = merge_candidates(src, allowed, per_source=self.candidates_per_source, active=active)
-        if len(cands) < k:  # every weight zero or too few signals: fill by trending + freshness
-            fallback = src.trending / (src.trending.max() or 1.0) + src.freshness + 1e-9
-            extra = top_n(fallback, allowed, k)
-            cands = np.unique(np.concatenate([cands, extra]))
-        trending_max = float(self.trending_.score_.max()) if n else 0.0
-        scales = source_scales(cands, src, trending_max=trending_max)
+        cands = merge_candidates(
+            src, allowed, per_source=self.candidates_per_source, active=active, blocked=blocked
+        )
+        if len(cands) < k:  # every weight zero or too few signals: fill by trending, newest
+            extra = [
+                first_allowed(self.index_.hottest, allowed, k, blocked),
+                first_allowed(self.index_.newest, allowed, k, blocked),
+            ]
+            cands = np.unique(np.concatenate([cands, *extra]))
+        scales = source_scales(cands, src, trending_max=self.index_.trending_max)
         score, parts = blend(cands, src, weights, scales)
         if len(negatives) and len(cands):
             sim_neg = self._item_similarity(negatives, cands).max(axis=0)
@@ -286,11 +289,11 @@ class Recommender:
         )
         explore_allowed = allowed.copy()
         explore_allowed[top[picked_pos]] = False
-        if len(negatives):  # do not explore right next to what the user just rejected
-            near_neg = self.content_.similarity(negatives).max(axis=0)
-            explore_allowed &= near_neg < self.negative_radius
-        preference = explore_weight(src.content, src.freshness, self.exposure_)
-        explored = sample_explore(self.explore_mask_, explore_allowed, preference, n_explore, rng)
+        if len(negatives) and n_explore:  # do not explore next to what the user just rejected
+            pool_items = self.index_.explore_items
+            near_neg = self.content_.similarity(negatives, pool_items).max(axis=0)
+            explore_allowed[pool_items[near_neg >= self.negative_radius]] = False
+        explored = sample_explore(src, explore_allowed, n_explore, rng)
         main = top[picked_pos][: k - len(explored)]
         main_score = score[order][picked_pos][: k - len(explored)]
         main_parts = {name: p[order][picked_pos] for name, p in parts.items()}
@@ -354,36 +357,32 @@ class Recommender:
     def trending(
         self, *, k: int, now: float, exclude: Collection[int] = frozenset()
     ) -> list[Recommendation]:
-        """Time-decayed engagement ranking (newest first when nothing has engagement yet)."""
+        """Time-decayed engagement ranking, then the newest videos once engagement runs out."""
         if not hasattr(self, "catalogue_") or k <= 0 or self.catalogue_.n_items == 0:
             return []
         cat = self.catalogue_
         n = cat.n_items
         allowed = np.ones(n, dtype=bool)
         allowed[_valid_items(exclude, n)] = False
-        trend = self.trending_.scores(now)
-        fresh = freshness(cat.created_at, now, self.freshness_half_life_h)
-        key = np.where(allowed, trend + 1e-9 * fresh, -np.inf)
-        m = min(k, int(allowed.sum()))
-        if m == 0:
-            return []
-        idx = np.argpartition(-key, m - 1)[:m] if m < n else np.arange(n)
-        idx = idx[np.argsort(-key[idx], kind="stable")]
+        blocked = n - int(allowed.sum())
+        hot = first_allowed(self.index_.hottest, allowed, k, blocked)
+        if len(hot) < k:
+            allowed[hot] = False
+            rest = first_allowed(self.index_.newest, allowed, k - len(hot), blocked + len(hot))
+            hot = np.concatenate([hot, rest])
         explainer = Explainer(
             cat,
             hashtag_trend=self.hashtag_trend_,
             trending_half_life_h=self.trending_half_life_h,
             now=now,
         )
-        top = float(trend.max()) or 1.0
+        trend = self.index_.trending[hot]
+        fresh = freshness(cat.created_at[hot], now, self.freshness_half_life_h)
+        top = np.log1p(self.index_.trending_max) or 1.0
         out = []
-        for item in idx.tolist():
-            kind = "trending" if trend[item] > 0 else "freshness"
-            weight = (
-                float(np.log1p(trend[item]) / np.log1p(top))
-                if trend[item] > 0
-                else float(fresh[item])
-            )
+        for j, item in enumerate(hot.tolist()):
+            kind = "trending" if trend[j] > 0 else "freshness"
+            weight = float(np.log1p(trend[j]) / top) if trend[j] > 0 else float(fresh[j])
             text = explainer.text(kind, item)
             out.append(Recommendation(item, round(weight, 6), [Reason(kind, weight, text)], text))
         return out

@@ -49,7 +49,7 @@ def source_scales(
         "trending": float(np.log1p(max(trending_max, 0.0))),
     }
     for name in ("content", "collaborative"):
-        raw = sources.get(name)[candidates] if len(candidates) else np.zeros(0)
+        raw = sources.at(name, candidates) if len(candidates) else np.zeros(0)
         scales[name] = float(raw.max()) if len(raw) and raw.max() > 0 else 0.0
     return scales
 
@@ -64,7 +64,10 @@ def blend(
     parts: dict[str, np.ndarray] = {}
     total = np.zeros(len(items))
     for name, w in weights.blend_items().items():
-        raw = np.clip(np.nan_to_num(sources.get(name)[items].astype(np.float64)), 0.0, None)
+        if w == 0:
+            parts[name] = np.zeros(len(items))
+            continue
+        raw = np.clip(np.nan_to_num(sources.at(name, items).astype(np.float64)), 0.0, None)
         if name == "trending":
             raw = np.log1p(raw)
         scale = scales.get(name, 0.0)

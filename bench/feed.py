@@ -1,0 +1,155 @@
+"""Feed benchmark: refit time, ranking latency and memory at 100k videos / 10k users / 1M events.
+
+Run ``python bench/feed.py`` (``--quick`` for a 10x smaller world). Prints a table with
+ratios against a popularity-only ranker measured in the same run. Targets: refit <= 60 s,
+ranking p99 <= 20 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import resource
+import sys
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from shortstack.recommender import (
+    BlendWeights,
+    Events,
+    Recommender,
+    UserState,
+    user_state_from_events,
+)
+from shortstack.recommender.synthetic import make_catalogue, make_tastes, simulate_events
+
+NOW = 1_700_000_000.0
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (MB)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
+
+
+def build_world(n_items: int, n_users: int, n_events: int, seed: int):
+    rng = np.random.default_rng(seed)
+    cat, item_topic = make_catalogue(n_items, 40, rng, now=NOW, n_creators=max(1, n_items // 25))
+    tastes = make_tastes(n_users, 40, rng, favourites=3)
+    # each view spawns ~0.25 follow-up events (likes, shares, ...): aim at n_events in total
+    events = simulate_events(tastes, item_topic, cat.duration_s, int(n_events / 1.25), rng, now=NOW)
+    return cat, events
+
+
+def percentiles(samples_s: list[float]) -> tuple[float, float, float]:
+    ms = np.asarray(samples_s) * 1000.0
+    return float(np.percentile(ms, 50)), float(np.percentile(ms, 99)), float(ms.mean())
+
+
+def user_states(events: Events, users: np.ndarray, duration_s: np.ndarray) -> list[UserState]:
+    """What the server would build per request: recent positives, not-interested, seen."""
+    order = np.argsort(events.user, kind="stable")
+    sorted_users = events.user[order]
+    states = []
+    for u in users.tolist():
+        lo, hi = np.searchsorted(sorted_users, [u, u + 1])
+        mine = events.subset(order[lo:hi])
+        states.append(user_state_from_events(mine, u, duration_s, max_positives=50))
+    return states
+
+
+def bench_ranking(
+    rec: Recommender, states: list[UserState], users: np.ndarray, k: int
+) -> dict[str, tuple[float, float, float]]:
+    weights = BlendWeights()
+    ours, popular = [], []
+    for n, (u, state) in enumerate(zip(users.tolist(), states, strict=True)):
+        t0 = time.perf_counter()
+        rec.recommend(u, state, k=k, weights=weights, now=NOW + 60, seed=n)
+        ours.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        rec.trending(k=k, now=NOW + 60, exclude=state.seen)
+        popular.append(time.perf_counter() - t0)
+    return {"for-you": percentiles(ours), "popularity": percentiles(popular)}
+
+
+# ----------------------------------------------------------------------------------------
+# HTTP PART — to be filled in by the server engineer.
+# Measure `GET /api/feed/for-you` p50/p99 through a running server (same world loaded into
+# its database) and return {"for-you (HTTP)": (p50_ms, p99_ms, mean_ms), ...}; rows are
+# added to the table next to the ranking-only figures. Returning {} skips the section.
+# ----------------------------------------------------------------------------------------
+def bench_http(base_url: str | None, n_requests: int) -> dict[str, tuple[float, float, float]]:
+    """HTTP feed latency through the server (not implemented yet: returns no rows)."""
+    return {}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ranking-threads", type=int, default=1, help="BLAS threads")
+    parser.add_argument("--server", default=None, help="base URL for the HTTP part")
+    parser.add_argument("--quick", action="store_true", help="10x smaller world")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.items, args.users, args.events = args.items // 10, args.users // 10, args.events // 10
+
+    rss0 = peak_rss_mb()
+    t0 = time.perf_counter()
+    cat, events = build_world(args.items, args.users, args.events, args.seed)
+    gen_s = time.perf_counter() - t0
+    rss_data = peak_rss_mb()
+    print(
+        f"world: {cat.n_items} videos, {args.users} users, {len(events)} events "
+        f"(generated in {gen_s:.1f} s)",
+        flush=True,
+    )
+
+    gc.collect()
+    t0 = time.perf_counter()
+    rec = Recommender(random_state=args.seed).fit(cat, events, args.users, NOW)
+    fit_s = time.perf_counter() - t0
+    rss_fit = peak_rss_mb()
+    print(f"refit: {fit_s:.1f} s, collaborative model: {rec.collaborative_choice.model}", flush=True)
+
+    rng = np.random.default_rng(args.seed + 1)
+    users = rng.integers(args.users, size=args.requests)
+    states = user_states(events, users, cat.duration_s)
+    # ranking is a few small matrix-vector products: one BLAS thread per request is
+    # faster than two fighting over a shared core (the server should rank the same way)
+    with threadpool_limits(args.ranking_threads):
+        bench_ranking(rec, states[:20], users[:20], args.k)  # warm-up
+        rows = bench_ranking(rec, states, users, args.k)
+    rows.update(bench_http(args.server, args.requests))
+    rss_end = peak_rss_mb()
+
+    ref_p50, ref_p99, _ = rows["popularity"]
+    print()
+    print(f"{'ranker':<18}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'p50 x':>8}{'p99 x':>8}")
+    print("-" * 61)
+    for name, (p50, p99, mean) in rows.items():
+        print(
+            f"{name:<18}{p50:>9.2f}{p99:>9.2f}{mean:>9.2f}"
+            f"{p50 / ref_p50:>7.1f}x{p99 / ref_p99:>7.1f}x"
+        )
+    print()
+    print(f"{'measure':<34}{'value':>10}{'target':>10}")
+    print("-" * 54)
+    print(f"{'refit (s)':<34}{fit_s:>10.1f}{'<= 60':>10}")
+    print(f"{'for-you ranking p99 (ms)':<34}{rows['for-you'][1]:>10.2f}{'<= 20':>10}")
+    print(f"{'peak RSS after data (MB)':<34}{rss_data:>10.0f}")
+    print(f"{'peak RSS after fit (MB)':<34}{rss_fit:>10.0f}")
+    print(f"{'fit memory over data (MB)':<34}{rss_fit - rss_data:>10.0f}")
+    print(f"{'peak RSS at end (MB)':<34}{rss_end:>10.0f}  (start {rss0:.0f})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
