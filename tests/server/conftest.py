@@ -1,0 +1,39 @@
+"""Fixtures for the server tests: a user owning a seeded ready video, real clips made with PyAV."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import pytest
+from serverkit import seed_video
+from shortstack.media.samples import write_test_video
+
+
+@pytest.fixture
+def owner(live_server):
+    """(live server, handle, token) of a user who owns one ready 20-second video; plus its id."""
+    handle = f"owner{secrets.randbelow(10**6)}"
+    token = live_server.register(handle)
+    video_id = seed_video(live_server, handle, "hello #world")
+    return handle, token, video_id
+
+
+@pytest.fixture(scope="session")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real 1-second 160x120 H.264/AAC MP4 made with PyAV."""
+    return write_test_video(
+        tmp_path_factory.mktemp("clips") / "clip.mp4", width=160, height=120, duration_s=1.0
+    )
+
+
+@pytest.fixture(scope="session")
+def clip2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A different real clip (other content hash)."""
+    return write_test_video(
+        tmp_path_factory.mktemp("clips") / "clip2.mp4",
+        width=128,
+        height=96,
+        duration_s=1.0,
+        audio=False,
+    )

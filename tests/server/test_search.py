@@ -1,0 +1,114 @@
+"""Search: words, #tags, @handles, and hostile query strings that must never 5xx."""
+
+from __future__ import annotations
+
+import pytest
+from serverkit import seed_video
+
+
+@pytest.fixture
+def catalogue(live_server):
+    live_server.register("chef_anna", display_name="Anna Cooks")
+    live_server.register("skater_bo")
+    ids = {
+        "pasta": seed_video(live_server, "chef_anna", "Fresh pasta at home #cooking #italy"),
+        "soup": seed_video(live_server, "chef_anna", "Winter soup #cooking"),
+        "kickflip": seed_video(live_server, "skater_bo", "First kickflip #skate"),
+    }
+    return ids
+
+
+def _search(live, q: str, **params):
+    r = live.client.get("/api/search", params={"q": q, **params})
+    assert r.status_code == 200, (q, r.status_code, r.text[:300])
+    return r.json()
+
+
+def test_words_find_captions(live_server, catalogue):
+    res = _search(live_server, "pasta")
+    assert [v["id"] for v in res["videos"]] == [catalogue["pasta"]]
+    res = _search(live_server, "kick")  # prefix match
+    assert [v["id"] for v in res["videos"]] == [catalogue["kickflip"]]
+    assert _search(live_server, "zeppelin")["videos"] == []
+
+
+def test_hashtag_query(live_server, catalogue):
+    res = _search(live_server, "#cooking")
+    assert {v["id"] for v in res["videos"]} == {catalogue["pasta"], catalogue["soup"]}
+    assert {"tag": "cooking", "videos": 2} in res["hashtags"]
+    res = _search(live_server, "#COOKING")
+    assert len(res["videos"]) == 2
+    assert _search(live_server, "#skate")["videos"][0]["id"] == catalogue["kickflip"]
+    assert _search(live_server, "#nothing")["videos"] == []
+
+
+def test_handle_query(live_server, catalogue):
+    res = _search(live_server, "@skater_bo")
+    assert [u["handle"] for u in res["users"]] == ["skater_bo"]
+    assert res["videos"] == []
+    res = _search(live_server, "@chef")
+    assert [u["handle"] for u in res["users"]] == ["chef_anna"]
+    res = _search(live_server, "anna")  # display name and handle
+    assert "chef_anna" in [u["handle"] for u in res["users"]]
+
+
+HOSTILE = [
+    '"',
+    '""',
+    '"pasta',
+    "*",
+    "pasta*",
+    "NEAR(",
+    "NEAR(pasta soup)",
+    "'",
+    "' OR 1=1 --",
+    "AND",
+    "pasta AND",
+    "OR NOT",
+    ")",
+    "(",
+    "^",
+    ":",
+    "caption:pasta",
+    "-",
+    "+",
+    "{}",
+    "\\",
+    "%",
+    "_",
+    "#",
+    "@",
+    "# ",
+    "@@",
+    "##cooking",
+    "#'",
+    '@"',
+    "\x00",
+    "😀",
+    "pasta " * 50,
+    "a" * 200,
+]
+
+
+def test_hostile_queries_never_5xx(live_server, catalogue):
+    for q in HOSTILE:
+        for prefix in ("", "#", "@"):
+            r = live_server.client.get("/api/search", params={"q": prefix + q})
+            assert r.status_code < 500, (prefix + q, r.text[:300])
+            if r.status_code == 200:
+                assert set(r.json()) >= {"videos", "users", "hashtags"}
+            else:
+                assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_oversize_and_empty_queries(live_server, catalogue):
+    c = live_server.client
+    for q in ("x" * 10_000, "NEAR(" * 2000, '"' * 10_000):
+        r = c.get("/api/search", params={"q": q})
+        assert r.status_code in (200, 400, 414, 422), r.status_code
+        assert r.status_code < 500
+    r = c.get("/api/search", params={"q": ""})
+    assert r.status_code in (200, 400)
+    assert c.get("/api/search").status_code == 400
+    for limit in (0, 51, "abc"):
+        assert c.get("/api/search", params={"q": "pasta", "limit": limit}).status_code == 400

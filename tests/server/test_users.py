@@ -1,0 +1,97 @@
+"""Profiles, a user's videos with cursor pagination, follows."""
+
+from __future__ import annotations
+
+import time
+
+from serverkit import assert_problem, seed_video
+
+
+def test_profile_counts_and_is_following(live_server):
+    c, auth = live_server.client, live_server.auth
+    star = live_server.register("star")
+    fan = live_server.register("fan")
+    video_id = seed_video(live_server, "star")
+    seed_video(live_server, "star")
+    assert c.put(f"/api/videos/{video_id}/like", headers=auth(fan)).status_code == 200
+    assert c.put("/api/users/star/follow", headers=auth(fan)).status_code == 204
+
+    profile = c.get("/api/users/star", headers=auth(fan)).json()
+    for key in ("handle", "display_name", "bio", "followers", "following", "videos"):
+        assert key in profile
+    assert profile["followers"] == 1
+    assert profile["following"] == 0
+    assert profile["videos"] == 2
+    assert profile["likes_received"] == 1
+    assert profile["is_following"] is True
+    fan_profile = c.get("/api/users/fan", headers=auth(star)).json()
+    assert fan_profile["following"] == 1
+    assert fan_profile["is_following"] is False
+    # anonymous viewers and yourself: no follow state
+    assert c.get("/api/users/star").json()["is_following"] is None
+    assert c.get("/api/users/star", headers=auth(star)).json()["is_following"] is None
+
+
+def test_follow_unfollow_idempotent(live_server):
+    c, auth = live_server.client, live_server.auth
+    live_server.register("target")
+    me = live_server.register("follower")
+    for _ in range(3):
+        assert c.put("/api/users/target/follow", headers=auth(me)).status_code == 204
+    assert c.get("/api/users/target").json()["followers"] == 1
+    for _ in range(2):
+        assert c.delete("/api/users/target/follow", headers=auth(me)).status_code == 204
+    assert c.get("/api/users/target").json()["followers"] == 0
+    assert c.get("/api/users/follower").json()["following"] == 0
+
+
+def test_follow_errors(live_server):
+    c, auth = live_server.client, live_server.auth
+    me = live_server.register("selfie")
+    assert_problem(c.put("/api/users/selfie/follow", headers=auth(me)), 422)
+    assert_problem(c.put("/api/users/nobody_here/follow", headers=auth(me)), 404)
+    assert_problem(c.delete("/api/users/nobody_here/follow", headers=auth(me)), 404)
+    assert_problem(c.put("/api/users/selfie/follow"), 401)
+    assert_problem(c.get("/api/users/nobody_here"), 404)
+    assert_problem(c.get("/api/users/nobody_here/videos"), 404)
+
+
+def test_user_videos_newest_first_with_cursor(live_server):
+    c = live_server.client
+    live_server.register("maker")
+    base = time.time() - 1000
+    ids = [seed_video(live_server, "maker", f"clip {i}", created_at=base + i) for i in range(7)]
+    # same timestamp for two videos: the cursor must not lose or repeat either
+    ids.append(seed_video(live_server, "maker", "tie a", created_at=base + 100))
+    ids.append(seed_video(live_server, "maker", "tie b", created_at=base + 100))
+    seen: list[str] = []
+    pages = 0
+    cursor = None
+    while True:
+        params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = c.get("/api/users/maker/videos", params=params).json()
+        assert len(page["items"]) <= 2
+        seen += [v["id"] for v in page["items"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+        assert pages < 20
+    assert sorted(seen) == sorted(ids)
+    assert len(seen) == len(set(seen))
+    created = [c.get(f"/api/videos/{v}").json()["created_at"] for v in seen]
+    assert created == sorted(created, reverse=True)
+    assert seen[-7:] == ids[6::-1]
+
+
+def test_processing_videos_only_visible_to_owner(live_server):
+    c, auth = live_server.client, live_server.auth
+    owner = live_server.register("busy")
+    other = live_server.register("nosy")
+    seed_video(live_server, "busy", "still cooking", status="processing")
+    ready = seed_video(live_server, "busy", "done")
+    assert [v["id"] for v in c.get("/api/users/busy/videos").json()["items"]] == [ready]
+    assert [
+        v["id"] for v in c.get("/api/users/busy/videos", headers=auth(other)).json()["items"]
+    ] == [ready]
+    assert len(c.get("/api/users/busy/videos", headers=auth(owner)).json()["items"]) == 2
