@@ -183,10 +183,8 @@ class Playback:
         last_shown = -1.0
         skip_until = 0.0
         last_frame: av.VideoFrame | None = None
-        first = True  # even a clip started paused shows its first frame
+        show_one = True  # even a clip started paused shows its first frame (and after a seek)
         while not self._stop.is_set():
-            # commands
-            redraw = False
             while True:
                 try:
                     command, value = self._commands.get_nowait()
@@ -201,12 +199,12 @@ class Playback:
                     skip_until = target - 0.001
                     origin = time.monotonic() - target
                     last_shown = -1.0
-                    redraw = True
+                    show_one = True
                 elif command == "resume":
                     origin = time.monotonic() - self._position
                 elif command == "redraw" and last_frame is not None:
                     self._show(reformatter, last_frame, self._position)
-            if self._paused and not redraw and not first:
+            if self._paused and not show_one:
                 try:
                     command, value = self._commands.get(timeout=0.5)
                 except queue.Empty:
@@ -228,7 +226,7 @@ class Playback:
             if t < skip_until:
                 continue
             last_frame = frame
-            first = False
+            show_one = False
             if self._paused:  # a seek while paused shows one frame
                 self._position = t
                 self._show(reformatter, frame, t)
