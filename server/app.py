@@ -11,6 +11,7 @@ from pathlib import Path
 from litestar import Litestar
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.di import Provide
+from litestar.exceptions import HTTPException
 from litestar.logging import LoggingConfig
 from litestar.middleware.logging import LoggingMiddlewareConfig
 from litestar.middleware.rate_limit import RateLimitConfig
@@ -27,7 +28,7 @@ from .auth import AuthController, login_rate_limit
 from .broker import Broker
 from .comments import CommentsController
 from .deps import DEPENDENCIES
-from .errors import internal_error_handler, problem_details_config
+from .errors import http_exception_handler, internal_error_handler, problem_details_config
 from .events import EventsController
 from .feed import FeedController
 from .health import healthz
@@ -137,7 +138,10 @@ def create_app(
         dependencies=dependencies,
         middleware=middleware,
         plugins=[ProblemDetailsPlugin(problem_details_config())],
-        exception_handlers={Exception: internal_error_handler},
+        exception_handlers={
+            HTTPException: http_exception_handler,
+            Exception: internal_error_handler,
+        },
         lifespan=[lifespan],
         stores=StoreRegistry(default_factory=lambda _name: MemoryStore()),
         response_cache_config=ResponseCacheConfig(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
@@ -35,9 +36,47 @@ def store_error_to_problem(exc: StoreError) -> ProblemDetailsException:
 
 def problem_details_config() -> ProblemDetailsConfig:
     return ProblemDetailsConfig(
-        enable_for_all_http_exceptions=True,
-        exception_to_problem_detail_map={StoreError: store_error_to_problem},
+        exception_to_problem_detail_map={StoreError: store_error_to_problem}
     )
+
+
+def http_exception_handler(request: Request, exc: HTTPException) -> Response:
+    """Litestar's own errors (validation, 404 routes, 405, 413, 429 ...) as problem details.
+
+    The title is the status phrase; the detail is the specific message; validation errors
+    list the offending fields under `errors`."""
+    status = exc.status_code
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    detail = exc.detail if exc.detail and exc.detail != phrase else phrase
+    body: dict[str, object] = {
+        "type": "about:blank",
+        "status": status,
+        "title": phrase,
+        "detail": detail,
+    }
+    if exc.extra:
+        errors = exc.extra
+        if isinstance(errors, list):
+            errors = [
+                {k: getattr(v, "value", v) for k, v in e.items()} if isinstance(e, dict) else e
+                for e in errors
+            ]
+        body["errors"] = errors
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            first = errors[0]
+            source = str(first.get("source", "body"))
+            key = first.get("key")
+            where = f"{source} field {key!r}" if key else "the request"
+            body["detail"] = f"{detail}: {where}: {first.get('message', 'invalid')}"
+            if status == 400 and source == "body":
+                # well-formed JSON that breaks the schema: 422 Unprocessable Content
+                status = 422
+                body["status"], body["title"] = 422, HTTPStatus(422).phrase
+    headers = dict(exc.headers or {})
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:
