@@ -36,6 +36,7 @@ from .interactions import InteractionsController
 from .jobs import JobRunner
 from .recommend import FeedEngine
 from .search import SearchController
+from .share import share_page
 from .storage import LocalStorage
 from .store.db import Database
 from .store.videos import all_video_ids
@@ -134,6 +135,7 @@ def create_app(
             SearchController,
             EventsController,
             healthz,
+            share_page,
         ],
         dependencies=dependencies,
         middleware=middleware,

@@ -1,0 +1,51 @@
+"""The public share page behind share links: a tiny HTML page that plays the video in a browser."""
+
+from __future__ import annotations
+
+import html
+from typing import Annotated
+
+from litestar import Response, get
+from litestar.di import NamedDependency
+from litestar.params import Parameter
+
+from .store import videos as store
+from .store.db import Database
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>{title} · Shortstack</title>
+<meta property="og:title" content="{title}"><meta property="og:image" content="{poster}">
+<style>body{{background:#111;color:#eee;font:16px system-ui;margin:0;display:grid;place-items:center;min-height:100vh}}
+video{{max-height:80vh;max-width:100vw;background:#000}}p{{max-width:40em;padding:0 1em}}</style></head>
+<body><main><video src="{src}" poster="{poster}" controls autoplay loop playsinline></video>
+<p><b>@{handle}</b> {caption}</p></main></body></html>"""
+
+
+@get(
+    "/v/{video_id:str}",
+    operation_id="share_page",
+    summary="Share page (HTML) for a video",
+    tags=["videos"],
+)
+async def share_page(
+    video_id: Annotated[str, Parameter(max_length=32)], db: NamedDependency[Database]
+) -> Response:
+    video = await store.get_video(db, video_id)
+    if video.status != "ready" or not video.renditions:
+        return Response(
+            content="<p>This video is still processing.</p>",
+            media_type="text/html",
+            status_code=202,
+        )
+    best = video.renditions[0].name
+    return Response(
+        content=PAGE.format(
+            title=html.escape(video.caption[:80] or f"@{video.author_handle}"),
+            src=f"/api/videos/{video.id}/media/{best}",
+            poster=f"/api/videos/{video.id}/poster",
+            handle=html.escape(video.author_handle),
+            caption=html.escape(video.caption),
+        ),
+        media_type="text/html",
+    )
