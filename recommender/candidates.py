@@ -27,6 +27,9 @@ class CatalogueIndex:
         exposure: np.ndarray,
         *,
         explore_quantile: float,
+        explore_max: int = 4096,
+        now: float | None = None,
+        freshness_half_life_h: float = 48.0,
     ) -> None:
         n = len(created_at)
         self.created_at = created_at
@@ -39,9 +42,21 @@ class CatalogueIndex:
         by_creator = np.lexsort((-created_at, creators)) if n else np.zeros(0, dtype=np.int64)
         self.by_creator = by_creator
         self.creator_sorted = creators[by_creator]
-        self.explore_mask = explore_pool(exposure, explore_quantile)
-        self.explore_items = np.flatnonzero(self.explore_mask)
-        self.explore_prior = 1.0 / np.sqrt(1.0 + exposure[self.explore_items])
+        # exploration draws from the least exposed items, at most ``explore_max`` of them
+        # (the freshest and least shown first), so new uploads are always in the pool
+        pool = np.flatnonzero(explore_pool(exposure, explore_quantile))
+        ref = float(created_at.max()) if now is None and n else (now or 0.0)
+        prior = (0.2 + freshness(created_at[pool], ref, freshness_half_life_h)) / np.sqrt(
+            1.0 + exposure[pool]
+        )
+        if len(pool) > explore_max:
+            keep = np.argpartition(-prior, explore_max - 1)[:explore_max]
+            pool, prior = pool[keep], prior[keep]
+        order = np.argsort(pool)
+        self.explore_items = pool[order]
+        self.explore_prior = prior[order]
+        self.explore_mask = np.zeros(n, dtype=bool)
+        self.explore_mask[self.explore_items] = True
 
     def creator_items(self, creators: np.ndarray) -> np.ndarray:
         """Items of the given creators, each creator's newest first."""
@@ -92,7 +107,8 @@ def top_n(scores: np.ndarray, allowed: np.ndarray, n: int) -> np.ndarray:
     """Indices of the ``n`` best allowed items with a positive score (unordered)."""
     if n <= 0:
         return np.zeros(0, dtype=np.int64)
-    s = np.where(allowed & (scores > 0), scores, -np.inf)
+    s = np.where(allowed, scores, -np.inf)
+    s[s <= 0] = -np.inf
     finite = np.isfinite(s)
     m = int(finite.sum())
     if m == 0:
@@ -150,9 +166,8 @@ def sample_explore(
     cand = index.explore_items[ok]
     if n <= 0 or len(cand) == 0:
         return np.zeros(0, dtype=np.int64)
-    fresh = freshness(index.created_at[cand], sources.now, sources.freshness_half_life_h)
     relevance = np.clip(np.nan_to_num(sources.content[cand]), 0.0, None)
-    p = (0.2 + relevance) * (0.2 + fresh) * index.explore_prior[ok]
+    p = (0.2 + relevance) * index.explore_prior[ok]
     n = min(n, len(cand))
     # Gumbel top-n: a weighted draw without replacement in O(len(cand))
     keys = np.log(np.clip(p, 1e-12, None)) - np.log(-np.log(rng.random(len(cand))))

@@ -138,6 +138,9 @@ class Recommender:
         ok = fit_to_cur >= 0
         cur_to_fit[fit_to_cur[ok]] = np.flatnonzero(ok)
         self.cur_to_fit_ = cur_to_fit
+        self.identity_map_ = len(fit_to_cur) == catalogue.n_items and bool(
+            np.array_equal(fit_to_cur, np.arange(catalogue.n_items))
+        )
         self.hashtag_trend_ = self.trending_.hashtag_scores(catalogue)
         self.index_ = CatalogueIndex(
             catalogue.created_at,
@@ -145,6 +148,7 @@ class Recommender:
             self.trending_.score_,
             self.exposure_,
             explore_quantile=self.explore_quantile,
+            freshness_half_life_h=self.freshness_half_life_h,
         )
 
     @property
@@ -188,6 +192,8 @@ class Recommender:
         if not ok.any():
             return out
         s_fit = self.collab_.scores(fit_items[ok], weights[ok])
+        if self.identity_map_:
+            return s_fit
         mapped = self.fit_to_cur_ >= 0
         out[self.fit_to_cur_[mapped]] = s_fit[mapped]
         return out
