@@ -1,0 +1,88 @@
+"""Server-Sent Events: count changes and notifications arrive live."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import httpx
+
+
+def _events(response: httpx.Response) -> Iterator[tuple[str, dict | None]]:
+    """(event, data) pairs parsed from an SSE stream."""
+    event, data = None, []
+    for line in response.iter_lines():
+        if line == "":
+            if event is not None or data:
+                yield event or "message", json.loads("\n".join(data)) if data else None
+            event, data = None, []
+        elif line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].strip())
+
+
+def _read_until(stream: Iterator, wanted: set[str], deadline: float) -> dict[str, dict]:
+    got: dict[str, dict] = {}
+    for event, data in stream:
+        if event in wanted and event not in got:
+            got[event] = data
+        if set(got) == wanted or time.monotonic() > deadline:
+            break
+    return got
+
+
+def test_like_sends_counts_and_notification_to_owner(live_server, owner):
+    owner_handle, owner_token, video_id = owner
+    fan = live_server.register("fan_sse")
+    timeout = httpx.Timeout(10.0)
+    with (
+        httpx.Client(base_url=live_server.url, timeout=timeout) as sse,
+        sse.stream("GET", "/api/events", headers=live_server.auth(owner_token)) as response,
+    ):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        stream = _events(response)
+        first = next(stream)
+        assert first[0] == "hello"
+        assert first[1] == {"user": owner_handle}  # subscribed from here on
+        r = live_server.client.put(f"/api/videos/{video_id}/like", headers=live_server.auth(fan))
+        assert r.status_code == 200
+        got = _read_until(stream, {"counts", "notification"}, time.monotonic() + 10)
+    assert got["counts"] == {"video_id": video_id, "likes": 1}
+    assert got["notification"]["kind"] == "like"
+    assert got["notification"]["actor"] == "fan_sse"
+    assert got["notification"]["video_id"] == video_id
+
+
+def test_anonymous_stream_gets_counts_but_not_notifications(live_server, owner):
+    _, _, video_id = owner
+    fan = live_server.register()
+    with (
+        httpx.Client(base_url=live_server.url, timeout=10.0) as sse,
+        sse.stream("GET", "/api/events") as response,
+    ):
+        stream = _events(response)
+        assert next(stream) == ("hello", {"user": None})
+        live_server.client.put(f"/api/videos/{video_id}/like", headers=live_server.auth(fan))
+        live_server.client.post(
+            f"/api/videos/{video_id}/comments",
+            json={"body": "nice"},
+            headers=live_server.auth(fan),
+        )
+        seen = []
+        for event, data in stream:
+            seen.append((event, data))
+            if event == "counts" and "comments" in data:
+                break
+    kinds = [e for e, _ in seen]
+    assert "notification" not in kinds
+    assert ("counts", {"video_id": video_id, "likes": 1}) in seen
+    assert ("counts", {"video_id": video_id, "comments": 1}) in seen
+
+
+def test_bad_token_on_events_is_401(live_server):
+    r = live_server.client.get("/api/events", headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401
+    assert r.headers["content-type"].startswith("application/problem+json")
