@@ -89,8 +89,10 @@ def _scan_video_packets(
         return None, False
     times.sort()
     start = times[0]
-    duration = float((end - start) * stream.time_base)
     deltas = [b - a for a, b in zip(times, times[1:], strict=False) if b > a]
+    if end <= times[-1] and deltas:  # packets without durations (e.g. MPEG-TS)
+        end = times[-1] + sorted(deltas)[len(deltas) // 2]
+    duration = float((end - start) * stream.time_base)
     vfr = bool(deltas) and (max(deltas) - min(deltas)) > 0.02 * max(deltas) + 1
     if len(times) == 1 and duration <= 0:
         duration = 0.0

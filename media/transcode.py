@@ -6,7 +6,8 @@ Choices:
   from the display matrix is applied to the pixels (``transpose``; ``hflip,vflip`` for 180°)
   and no display matrix is written, so every player shows the same picture. Anamorphic pixels
   are squared. Timestamps keep the source's time base, so variable frame rate stays variable
-  and every frame keeps its own time; non-increasing timestamps are dropped.
+  and every frame keeps its own time; non-increasing timestamps are dropped. Sources above
+  60 fps (slow-motion phone clips) are resampled to a constant 30 fps with the ``fps`` filter.
 - 10-bit, HEVC, VP9, 4:4:4 sources are converted to 8-bit 4:2:0. HDR (HLG/PQ) sources are not
   tone-mapped (this FFmpeg build has no zscale): they come out flat and washed out but
   playable.
@@ -36,6 +37,8 @@ from .errors import InvalidMedia, MediaError, TranscodeError
 from .probe import ProbeResult, probe
 
 AUDIO_RATE = 48_000
+MAX_FPS = 60  # sources above this (slow-motion phone clips) are resampled to CAPPED_FPS
+CAPPED_FPS = 30
 _SILENCE_CHUNK = 1024
 
 
@@ -89,7 +92,9 @@ def _rotation_filters(rotation: int) -> list[tuple[str, str]]:
 class _VideoGraph:
     """buffer -> rotate -> split -> (scale -> format=yuv420p -> sink) per rendition."""
 
-    def __init__(self, stream: av.VideoStream, first: av.VideoFrame, rotation: int, sizes):
+    def __init__(
+        self, stream: av.VideoStream, first: av.VideoFrame, rotation: int, sizes, fps: int | None
+    ):
         self.graph = av.filter.Graph()
         src = self.graph.add_buffer(
             width=first.width,
@@ -98,7 +103,10 @@ class _VideoGraph:
             time_base=stream.time_base,
         )
         node = src
-        for name, args in _rotation_filters(rotation):
+        steps = _rotation_filters(rotation)
+        if fps:
+            steps.insert(0, ("fps", str(fps)))
+        for name, args in steps:
             nxt = self.graph.add(name, args) if args else self.graph.add(name)
             node.link_to(nxt)
             node = nxt
@@ -147,6 +155,8 @@ class _Output:
         aus = self.container.add_stream("aac", rate=AUDIO_RATE)
         aus.layout = "stereo"
         aus.bit_rate = opts["audio_bitrate"]
+        # the default "twoloop" coder costs ~3x more CPU than the encode of a 240p picture
+        aus.options = {"aac_coder": "fast"}
         self.video, self.audio = vs, aus
         self.last_pts: int | None = None
         self.end_pts = 0
@@ -295,8 +305,14 @@ def _run(src, info, plan, tmps, opts, report) -> list[float]:
         tb = vstream.time_base or Fraction(1, 90_000)
         rate = vstream.average_rate or vstream.guessed_rate or Fraction(30)
         rate = Fraction(rate).limit_denominator(1001)
+        in_rate = rate
+        cap = CAPPED_FPS if rate > MAX_FPS else None
+        out_tb = tb
+        if cap:
+            rate, out_tb = Fraction(cap), Fraction(1, cap)
         outputs = [
-            _Output(tmp, w, h, rate, tb, opts) for (_, w, h), tmp in zip(plan, tmps, strict=True)
+            _Output(tmp, w, h, rate, out_tb, opts)
+            for (_, w, h), tmp in zip(plan, tmps, strict=True)
         ]
         # the probed duration is measured from the packets, so it also caps a truncated file
         audio = _AudioTimeline(outputs, limit_s=max(info.duration_s, 0.05))
@@ -305,7 +321,7 @@ def _run(src, info, plan, tmps, opts, report) -> list[float]:
         video_end = 0.0  # seconds of video written (end of the last frame)
         expected = max(info.duration_s, 1e-3)
         last_report = 0.0
-        frame_dur = float(1 / rate)
+        frame_dur = float(1 / in_rate)
         pending_audio: list[av.AudioFrame] = []
         streams = [vstream] + ([astream] if astream is not None else [])
         for packet in container.demux(*streams):
@@ -324,7 +340,7 @@ def _run(src, info, plan, tmps, opts, report) -> list[float]:
                     if graph is None:
                         origin = frame.pts
                         sizes = [(w, h) for _, w, h in plan]
-                        graph = _VideoGraph(vstream, frame, info.rotation, sizes)
+                        graph = _VideoGraph(vstream, frame, info.rotation, sizes, cap)
                         for af in pending_audio:
                             _feed_audio(audio, af, origin * tb)
                         pending_audio.clear()

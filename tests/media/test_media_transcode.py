@@ -173,3 +173,10 @@ def test_picture_type_is_cleared_so_x264_picks_keyframes(tmp_path: Path) -> None
     with av.open(str(r.path)) as c:
         keys = sum(1 for p in c.demux(video=0) if p.is_keyframe)
     assert keys == 1
+
+
+def test_high_frame_rate_is_capped_at_30(tmp_path: Path, check) -> None:
+    src = samples.write_test_video(tmp_path / "slowmo.mp4", fps=120, duration_s=0.5)
+    (r,) = transcode(src, tmp_path / "out")
+    facts = check(r, 320, 240, 0.5)
+    assert facts["frames"] == 15
