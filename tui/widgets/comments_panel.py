@@ -145,6 +145,11 @@ class CommentsPanel(Vertical):
         self.query_one("#comments-target", Static).update(target)
         self.query_one("#comments-input", Input).focus()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_reply":
+            return self.reply_to is not None  # otherwise escape goes on to close the panel
+        return True
+
     def action_cancel_reply(self) -> None:
         self.reply_to = None
         self.query_one("#comments-target", Static).update("")

@@ -1,0 +1,223 @@
+"""Pilot tests of the whole client against a real server: login, feed, interactions, search, upload."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import stat
+
+from textual.widgets import Input, OptionList, ProgressBar, Static
+
+from shortstack.tui.screens.feed import FeedScreen
+from shortstack.tui.screens.login import LoginScreen
+from shortstack.tui.screens.profile import ProfileScreen
+from shortstack.tui.screens.search import SearchScreen
+from shortstack.tui.screens.upload import UploadScreen
+from shortstack.tui.widgets.comments_panel import CommentItem, CommentsPanel
+from shortstack.tui.widgets.status_line import StatusLine
+from shortstack.tui.widgets.video_info import VideoInfo
+from shortstack.tui.widgets.video_list import VideoList
+from shortstack.tui.widgets.video_view import VideoView
+from shortstack.tui.widgets.why_panel import WhyPanel
+
+SIZE = (100, 30)
+
+
+async def wait_for(pilot, predicate, timeout: float = 15.0, what: str = "condition") -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            if predicate():
+                return
+        except Exception:  # noqa: BLE001 - widgets may not exist yet
+            pass
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.05)
+
+
+def rendered(widget: Static) -> str:
+    return str(widget.render())
+
+
+async def feed_ready(pilot) -> FeedScreen:
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, FeedScreen), what="feed screen")
+    screen = pilot.app.screen
+    await wait_for(pilot, lambda: screen.current_video is not None, what="a video")
+    return screen
+
+
+async def test_login_then_swipe_and_watch_time(seeded, make_app, tmp_path) -> None:
+    app = make_app(seeded.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), what="login")
+        app.screen.query_one("#login-handle", Input).value = "bob"
+        app.screen.query_one("#login-password", Input).value = "wrong-password"
+        await pilot.click("#login-submit")
+        await wait_for(pilot, lambda: "Wrong" in rendered(app.screen.query_one("#login-error")))
+        app.screen.query_one("#login-password", Input).value = "password123"
+        await pilot.click("#login-submit")
+        feed = await feed_ready(pilot)
+        token_file = tmp_path / "config" / "token"
+        assert token_file.read_text() == app.api.token
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        assert app.user["handle"] == "bob"
+
+        view = feed.query_one(VideoView)
+        await wait_for(pilot, lambda: view.frames_painted >= 3, what="video frames")
+        first = feed.current_video["id"]
+        await pilot.pause(0.8)  # watch most of the 1 s clip
+        await pilot.press("j")
+        assert feed.current_video["id"] != first and feed.state.index == 1
+        await pilot.press("k")
+        assert feed.current_video["id"] == first
+        await pilot.press("down")
+        assert feed.state.index == 1
+        # the watch time of the first video reached the server (>= 50 % counts as a view)
+        await wait_for(
+            pilot,
+            lambda: seeded.get(f"/api/videos/{first}")["counts"]["views"] >= 1,
+            what="view counted",
+        )
+
+
+async def test_interactions_on_the_current_video(seeded, make_app) -> None:
+    app = make_app(seeded.url, token=seeded.tokens["bob"])
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        feed = await feed_ready(pilot)
+        video_id = feed.current_video["id"]
+        info = feed.query_one(VideoInfo)
+
+        await pilot.press("l")
+        await wait_for(pilot, lambda: "♥ 1 likes" in rendered(info), what="live like count")
+        assert seeded.get(f"/api/videos/{video_id}")["liked_by_me"] is True
+
+        # comments: markup and terminal escapes are shown literally
+        await pilot.press("c")
+        panel = feed.query_one(CommentsPanel)
+        assert not panel.has_class("hidden")
+        box = panel.query_one("#comments-input", Input)
+        await wait_for(pilot, lambda: box.has_focus, what="comment box focus")
+        await pilot.press(*"[bold red]x[/]", "enter")
+        seeded.server.client.post(
+            f"/api/videos/{video_id}/comments",
+            json={"body": "\x1b[2J\x1b]0;pwned\x07"},
+            headers=seeded.server.auth(seeded.tokens["ana"]),
+        ).raise_for_status()
+        await wait_for(pilot, lambda: len(feed.query(CommentItem)) == 1, what="comment shown")
+        await pilot.press("escape")  # leaves the input and closes the panel
+        assert panel.has_class("hidden")
+        await pilot.press("c")  # reopen: reload
+        await wait_for(pilot, lambda: len(feed.query(CommentItem)) == 2, what="both comments")
+        texts = [rendered(item) for item in feed.query(CommentItem)]
+        assert any("[bold red]x[/]" in t for t in texts), texts
+        assert any("\\x1b[2J\\x1b]0;pwned\\x07" in t for t in texts), texts
+        assert not any("\x1b" in t or "\x07" in t for t in texts)
+
+        # reply through the command bar, by number
+        own = next(n for n, c in enumerate(panel.numbered, 1) if c["author"]["handle"] == "bob")
+        await pilot.press("escape")
+        await pilot.press("colon")
+        await pilot.press(*f"reply {own} thanks!", "enter")
+        await wait_for(pilot, lambda: app.history[-1:] == [f"reply {own} thanks!"])
+        await pilot.pause(0.5)
+        await pilot.press("c")
+        await wait_for(
+            pilot,
+            lambda: any(c["body"] == "thanks!" for c in panel.numbered),
+            what="reply in thread",
+        )
+        reply = next(c for c in panel.numbered if c["body"] == "thanks!")
+        assert reply["parent_id"] == panel.numbered[own - 1]["id"]
+        assert any(item.depth == 1 for item in feed.query(CommentItem))
+        await pilot.press("escape")  # close comments
+        assert feed.focused is feed.query_one(VideoView)
+
+        await pilot.press("f")
+        await wait_for(pilot, lambda: seeded.get("/api/users/ana")["is_following"], what="follow")
+
+        await pilot.press("s")
+        await wait_for(pilot, lambda: video_id in app.clipboard, what="share link copied")
+
+        await pilot.press("w")
+        why = feed.query_one(WhyPanel)
+        assert not why.has_class("hidden")
+        text = rendered(why)
+        assert "Why this video" in text and "score" in text
+        assert feed.current_item["explanation"] in text
+
+        before = len(feed.state.items)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: len(feed.state.items) == before - 1, what="not interested")
+        assert feed.current_video["id"] != video_id
+
+
+async def test_search_profile_and_follow(seeded, make_app) -> None:
+    app = make_app(seeded.url, token=seeded.tokens["bob"])
+    async with app.run_test(size=SIZE) as pilot:
+        await feed_ready(pilot)
+        await pilot.press("slash")
+        await wait_for(pilot, lambda: isinstance(app.screen, SearchScreen), what="search")
+        await pilot.press(*"#cats", "enter")
+        videos = app.screen.query_one(VideoList)
+        await wait_for(pilot, lambda: len(videos.videos) == 2, what="#cats results")
+        await pilot.press("enter")  # play the first result
+        await wait_for(pilot, lambda: isinstance(app.screen, FeedScreen) and app.screen.static)
+        assert "#cats" in app.screen.current_video["hashtags"] or "cats" in app.screen.current_video["hashtags"]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, SearchScreen))
+
+        app.screen.run_search("@ana")
+        users = app.screen.query_one("#search-users", OptionList)
+        await wait_for(pilot, lambda: users.option_count == 1, what="@ana result")
+        users.focus()
+        users.highlighted = 0
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProfileScreen) and app.screen.profile)
+        profile = app.screen
+        assert profile.profile["handle"] == "ana"
+        await wait_for(pilot, lambda: len(profile.query_one(VideoList).videos) == 3)
+        await pilot.press("f")
+        await wait_for(pilot, lambda: seeded.get("/api/users/ana")["is_following"], what="follow")
+        await wait_for(pilot, lambda: "following" in rendered(profile.query_one("#profile-header")))
+
+
+async def test_upload_with_transcode_progress(live_server, make_app, clip_file) -> None:
+    token = live_server.register("dora")
+    app = make_app(live_server.url, token=token)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await wait_for(pilot, lambda: app.user is not None, what="signed in")
+        await pilot.press("u")
+        await wait_for(pilot, lambda: isinstance(app.screen, UploadScreen), what="upload screen")
+        screen = app.screen
+        seen: list[str] = []
+        original = screen.on_shortstack_app_event_received
+
+        def spy(message) -> None:
+            seen.append(message.event.event)
+            original(message)
+
+        screen.on_shortstack_app_event_received = spy  # type: ignore[method-assign]
+        app.run_command_line(f'upload {clip_file("mine.mp4", 7)} "my first #upload"')
+        await wait_for(pilot, lambda: screen.finished.is_set(), timeout=60, what="transcode")
+        assert screen.query_one("#upload-send", ProgressBar).percentage == 1.0
+        assert screen.query_one("#upload-transcode", ProgressBar).percentage == 1.0
+        assert "Ready" in rendered(screen.query_one("#upload-status"))
+        mine = live_server.client.get("/api/users/dora/videos").json()["items"]
+        assert [v["caption"] for v in mine] == ["my first #upload"]
+        assert mine[0]["status"] == "ready"
+
+
+async def test_server_down_shows_status_and_keeps_running(make_app) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = make_app(f"http://127.0.0.1:{port}", token="stale-token")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "unreachable" in app.connection, what="offline status")
+        await wait_for(pilot, lambda: isinstance(app.screen, FeedScreen), what="feed")
+        status = app.screen.query_one(StatusLine)
+        await wait_for(pilot, lambda: "unreachable" in str(status.render()), what="status line")
+        await pilot.press("j", "l", "c", "w", "slash")
+        await pilot.pause(0.2)
+        assert app.is_running
