@@ -55,9 +55,23 @@ def process_upload(src: str, out_dir: str, settings: dict[str, Any], send: Any) 
     }
 
 
+def _die_with_parent() -> None:
+    """Linux: ask the kernel to kill this worker when the server dies (even by SIGKILL)."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def child_main(inbox: mp.Queue, outbox: mp.Queue) -> None:
     """Loop: take (job_id, src, out_dir, settings), answer progress events then done/error."""
     from shortstack.media.errors import MediaError
+
+    _die_with_parent()
 
     while True:
         task = inbox.get()
