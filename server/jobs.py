@@ -32,7 +32,9 @@ class ProcessWorker:
         self._inbox: Any = None
         self._outbox: Any = None
 
-    def _ensure(self) -> None:
+    def ensure(self) -> None:
+        """Start the child if needed. Call from the event-loop thread: the child's death signal
+        is tied to the thread that started it (PR_SET_PDEATHSIG)."""
         if self._proc is not None and self._proc.is_alive():
             return
         self._inbox = self._ctx.Queue()
@@ -52,7 +54,7 @@ class ProcessWorker:
         on_progress: Callable[[float], None],
     ) -> tuple[str, Any]:
         """Blocking: ('done', result) or ('error', message). Call from a thread."""
-        self._ensure()
+        self.ensure()
         assert self._inbox is not None and self._outbox is not None and self._proc is not None
         self._inbox.put((job_id, src, out_dir, settings))
         deadline = time.monotonic() + timeout_s
@@ -174,6 +176,7 @@ class JobRunner:
             latest["p"] = p
             self.broker.publish("video.progress", {"video_id": video_id, "progress": p})
 
+        worker.ensure()
         fut = loop.run_in_executor(
             None,
             worker.run,
