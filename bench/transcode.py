@@ -29,7 +29,7 @@ import json, sys
 from pathlib import Path
 from shortstack.media.samples import write_test_video
 write_test_video(Path(sys.argv[1]), width=int(sys.argv[2]), height=int(sys.argv[3]),
-                 duration_s=float(sys.argv[4]), fps=int(sys.argv[5]))
+                 duration_s=float(sys.argv[4]), fps=int(sys.argv[5]), grain=True)
 print(json.dumps({}))
 """
 
@@ -110,7 +110,8 @@ def main() -> None:
     t = time.perf_counter()
     # made in a child too: a big parent would inflate the children's ru_maxrss (fork copies it)
     _child(MAKE, str(src), str(WIDTH), str(HEIGHT), str(SECONDS), str(FPS))
-    print(f"source: {WIDTH}x{HEIGHT} {SECONDS:g} s {FPS} fps H.264/AAC, {src.stat().st_size:,} B "
+    print(f"source: {WIDTH}x{HEIGHT} {SECONDS:g} s {FPS} fps H.264/AAC with film grain, "
+          f"{src.stat().st_size:,} B "
           f"(made in {time.perf_counter() - t:.1f} s)")  # fmt: skip
     print(f"settings: 360p libx264 preset={PRESET} crf={CRF}, AAC {AUDIO_BITRATE // 1000} kb/s")
 

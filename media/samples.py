@@ -47,13 +47,15 @@ def write_test_video(
     container: str | None = None,
     vfr: bool = False,
     black_until_s: float = 0.0,
+    grain: bool = False,
 ) -> Path:
     """Write a small synthetic clip to ``path`` and return it.
 
     ``rotation`` is written as a display matrix (counter-clockwise degrees, as
     ``VideoFrame.rotation`` reads it back), so a 320x240 clip with ``rotation=90`` displays as
     240x320. ``vfr=True`` gives frames irregular durations (millisecond time base). Frames before
-    ``black_until_s`` are black. Audio is a 440 Hz tone: AAC, or Opus in WebM. The container
+    ``black_until_s`` are black. ``grain=True`` adds changing film grain, which makes the file
+    as costly to decode as camera footage (benchmarks). Audio is a 440 Hz tone: AAC, or Opus in WebM. The container
     defaults from the file suffix.
     """
     path = Path(path)
@@ -79,12 +81,15 @@ def write_test_video(
             aus = out.add_stream(acodec, rate=48000)
             aus.layout = "stereo"
         rng = np.random.default_rng(1)
+        noise = rng.integers(-14, 15, (3, height, width, 1), dtype=np.int16) if grain else None
         pts_ms = 0
         for i in range(n_frames):
             shift = (i * 4) % width
             picture = pattern[:, shift : shift + width]
             if i < black_until_s * fps:
                 picture = np.zeros_like(picture)
+            elif noise is not None:
+                picture = np.clip(picture + noise[i % 3], 0, 255).astype(np.uint8)
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24")
             if vfr:
                 frame.pts = pts_ms
