@@ -14,8 +14,6 @@ import sys
 import time
 
 import numpy as np
-from threadpoolctl import threadpool_limits
-
 from shortstack.recommender import (
     BlendWeights,
     Events,
@@ -24,6 +22,7 @@ from shortstack.recommender import (
     user_state_from_events,
 )
 from shortstack.recommender.synthetic import make_catalogue, make_tastes, simulate_events
+from threadpoolctl import threadpool_limits
 
 NOW = 1_700_000_000.0
 
@@ -75,15 +74,11 @@ def bench_ranking(
     return {"for-you": percentiles(ours), "popularity": percentiles(popular)}
 
 
-# ----------------------------------------------------------------------------------------
-# HTTP PART — to be filled in by the server engineer.
-# Measure `GET /api/feed/for-you` p50/p99 through a running server (same world loaded into
-# its database) and return {"for-you (HTTP)": (p50_ms, p99_ms, mean_ms), ...}; rows are
-# added to the table next to the ranking-only figures. Returning {} skips the section.
-# ----------------------------------------------------------------------------------------
-def bench_http(base_url: str | None, n_requests: int) -> dict[str, tuple[float, float, float]]:
-    """HTTP feed latency through the server (not implemented yet: returns no rows)."""
-    return {}
+def bench_http(cat, events, n_users: int, n_requests: int) -> dict[str, tuple[float, float, float]]:
+    """HTTP feed latency through a real server over the same world (bench/feed_http.py)."""
+    from feed_http import bench_http as run
+
+    return run(cat, events, n_users, NOW + 60, n_requests)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ranking-threads", type=int, default=1, help="BLAS threads")
-    parser.add_argument("--server", default=None, help="base URL for the HTTP part")
+    parser.add_argument("--no-http", action="store_true", help="skip the HTTP part")
     parser.add_argument("--quick", action="store_true", help="10x smaller world")
     args = parser.parse_args(argv)
     if args.quick:
@@ -117,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     rec = Recommender(random_state=args.seed).fit(cat, events, args.users, NOW)
     fit_s = time.perf_counter() - t0
     rss_fit = peak_rss_mb()
-    print(f"refit: {fit_s:.1f} s, collaborative model: {rec.collaborative_choice.model}", flush=True)
+    print(
+        f"refit: {fit_s:.1f} s, collaborative model: {rec.collaborative_choice.model}", flush=True
+    )
 
     rng = np.random.default_rng(args.seed + 1)
     users = rng.integers(args.users, size=args.requests)
@@ -127,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     with threadpool_limits(args.ranking_threads):
         bench_ranking(rec, states[:20], users[:20], args.k)  # warm-up
         rows = bench_ranking(rec, states, users, args.k)
-    rows.update(bench_http(args.server, args.requests))
+    if not args.no_http:
+        rows.update(bench_http(cat, events, args.users, args.requests))
     rss_end = peak_rss_mb()
 
     ref_p50, ref_p99, _ = rows["popularity"]

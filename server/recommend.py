@@ -109,6 +109,7 @@ class FeedEngine:
         self._refit_lock = asyncio.Lock()
         self._last_fit_monotonic = 0.0
         self.fits = 0
+        self._background: set[asyncio.Task] = set()
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -140,18 +141,18 @@ class FeedEngine:
         if snap is None:
             await self.refit()
             return
-        version, newest_event = await asyncio.to_thread(self._versions)
-        new_events = newest_event - snap.last_event_id
+        version, new_events = await asyncio.to_thread(self._versions, snap.last_event_id)
         due = time.monotonic() - self._last_fit_monotonic >= self.config.feed.refit_interval_s
         if new_events >= self.config.feed.refit_every_events or (due and new_events > 0):
             await self.refit()
         elif version != snap.catalogue_version:
             await self.refresh_catalogue()
 
-    def _versions(self) -> tuple[tuple[int, float], int]:
+    def _versions(self, since_event_id: int = 0) -> tuple[tuple[int, float], int]:
+        """(catalogue version, learning events since since_event_id)."""
         conn = connect_sync(self.db.path)
         try:
-            return store.catalogue_version(conn), store.max_event_id(conn)
+            return store.catalogue_version(conn), store.count_learning_events(conn, since_event_id)
         finally:
             conn.close()
 

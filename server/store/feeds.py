@@ -90,6 +90,16 @@ def max_event_id(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0])
 
 
+def count_learning_events(conn: sqlite3.Connection, since_id: int) -> int:
+    """Events after since_id that carry preference (impressions only count exposure)."""
+    return int(
+        conn.execute(
+            "SELECT COUNT(*) FROM events WHERE id > ? AND kind != 'impression' AND user_id IS NOT NULL",
+            (since_id,),
+        ).fetchone()[0]
+    )
+
+
 async def user_signals(db: Database, user_id: int, since_ts: float) -> dict[str, list]:
     """What the user did since the model was fitted, their not-interested marks and follows."""
     recent = await db.fetchall(
