@@ -75,12 +75,13 @@ def query(live, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         conn.close()
 
 
-def assert_problem(r: httpx.Response, status: int) -> dict:
-    """The response is an RFC 9457 problem with this status; returns the body."""
-    assert r.status_code == status, (r.status_code, r.text[:500])
+def assert_problem(r: httpx.Response, status: int | tuple[int, ...]) -> dict:
+    """The response is an RFC 9457 problem with this status (or one of these); returns the body."""
+    allowed = (status,) if isinstance(status, int) else status
+    assert r.status_code in allowed, (r.status_code, r.text[:500])
     assert r.headers["content-type"].startswith("application/problem+json"), r.headers
     body = r.json()
-    assert body["status"] == status
+    assert body["status"] == r.status_code
     assert isinstance(body["title"], str) and body["title"]
     assert isinstance(body["detail"], str) and body["detail"]
     return body

@@ -41,9 +41,7 @@ def test_register_invalid_input_is_422(live_server):
         {"handle": "carol"},
         {"handle": "carol", "password": "password123", "display_name": ""},
     ):
-        r = c.post("/api/auth/register", json=body)
-        assert r.status_code in (400, 422), (body, r.status_code, r.text)
-        assert r.headers["content-type"].startswith("application/problem+json")
+        assert_problem(c.post("/api/auth/register", json=body), 422)
     # nothing was created
     assert query(live_server, "SELECT COUNT(*) FROM users")[0][0] == 0
 
@@ -102,10 +100,10 @@ def test_patch_me(live_server):
     profile = c.get("/api/users/gina").json()
     assert (profile["display_name"], profile["bio"]) == ("Gina G", "I film birds")
     assert_problem(
-        c.patch("/api/me", json={"bio": "x" * 301}, headers=live_server.auth(token)), 400
+        c.patch("/api/me", json={"bio": "x" * 301}, headers=live_server.auth(token)), 422
     )
     assert_problem(
-        c.patch("/api/me", json={"handle": "other"}, headers=live_server.auth(token)), 400
+        c.patch("/api/me", json={"handle": "other"}, headers=live_server.auth(token)), 422
     )
     assert_problem(c.patch("/api/me", json={"bio": "nope"}), 401)
 

@@ -59,10 +59,8 @@ def test_body_length_limits(live_server, owner):
     assert _post(live_server, token, video_id, "y" * 2000).status_code == 201
     assert_problem(_post(live_server, token, video_id, "z" * 2001), 422)
     for empty in ("", "   ", "\n\t"):
-        r = _post(live_server, token, video_id, empty)
-        assert r.status_code in (400, 422), r.text
-        assert r.headers["content-type"].startswith("application/problem+json")
-    assert_problem(_post(live_server, token, video_id, "w" * 50_000), 400)
+        assert_problem(_post(live_server, token, video_id, empty), 422)
+    assert_problem(_post(live_server, token, video_id, "w" * 50_000), 422)
     assert _comments_count(live_server, video_id) == 2
 
 

@@ -117,7 +117,7 @@ def test_view_body_validation(live_server, owner):
     c = live_server.client
     video_id = owner[2]
     for body in ({}, {"watch_ms": -1}, {"watch_ms": "ten"}, {"watch_ms": 5, "extra": 1}, [1]):
-        assert_problem(c.post(f"/api/videos/{video_id}/views", json=body), 400)
+        assert_problem(c.post(f"/api/videos/{video_id}/views", json=body), 422)
     assert _views(live_server, video_id) == 0
 
 
