@@ -76,6 +76,10 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
                 status = 422
                 body["status"], body["title"] = 422, HTTPStatus(422).phrase
     headers = dict(exc.headers or {})
+    if status == 429 and not any(k.lower() == "retry-after" for k in headers):
+        # Litestar's rate limiter sends only RateLimit-* headers; clients look for Retry-After
+        reset = next((v for k, v in headers.items() if k.lower() == "ratelimit-reset"), "60")
+        headers["Retry-After"] = str(max(1, int(reset))) if str(reset).isdigit() else "60"
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
