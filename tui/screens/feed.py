@@ -43,6 +43,7 @@ class FeedState:
     index: int = 0
     exhausted: bool = False
     loaded: bool = False
+    loading: bool = False
 
 
 def as_item(video_or_item: dict[str, Any]) -> dict[str, Any]:
@@ -99,7 +100,6 @@ class FeedScreen(Screen[None]):
         self.following: dict[str, bool] = {}
         self._shown_id: str | None = None
         self._last_wheel = 0.0
-        self._loading_more = False
 
     @property
     def ss_app(self) -> ShortstackApp:
@@ -185,15 +185,17 @@ class FeedScreen(Screen[None]):
     async def load_more(self, kind: str) -> None:
         """Fetch the next page of ``kind`` and show it if nothing is shown yet."""
         state = self.feeds.get(kind)
-        if state is None or state.exhausted or self._loading_more:
+        if state is None or state.exhausted or state.loading:
             return
-        self._loading_more = True
+        state.loading = True
         if not state.items:
             self.video_view.clear("loading…")
         try:
             page = await self.ss_app.call(self.ss_app.api.feed(kind, state.cursor, PAGE_SIZE))
         finally:
-            self._loading_more = False
+            state.loading = False
+        if self.feeds.get(kind) is not state:
+            return  # the feeds were reset (new user) while this page was on its way
         if not isinstance(page, dict):
             if not state.items:
                 self.video_view.clear("could not load the feed: retrying when the server is back")
@@ -218,13 +220,13 @@ class FeedScreen(Screen[None]):
         info = self.query_one("#info", VideoInfo)
         if item is None:
             self._shown_id = None
-            info.show(None)
             self.query_one("#why", WhyPanel).show(None)
             empty = {
                 "following": "Follow people to fill this feed (f on a video, or :follow @name).",
                 "trending": "Nothing trending yet.",
             }.get(self.kind, "No videos yet: upload one with u.")
-            self.video_view.clear(empty if self.state.loaded else "loading…")
+            info.show(None, note=empty if self.state.loaded else "")
+            self.video_view.clear("" if self.state.loaded else "loading…")
             return
         video = item["video"]
         self._shown_id = video["id"]
@@ -557,9 +559,10 @@ class FeedScreen(Screen[None]):
         result = await self.ss_app.call(self.ss_app.api.post_comment(video["id"], body, parent_id))
         if not isinstance(result, dict):
             return
-        counts = video.setdefault("counts", {})
-        counts["comments"] = int(counts.get("comments") or 0) + 1
         self.ss_app.toast("Reply posted" if parent_id else "Comment posted")
+        fresh = await self.ss_app.call(self.ss_app.api.video(video["id"]), quiet=True)
+        if isinstance(fresh, dict):
+            video["counts"] = fresh.get("counts") or video.get("counts") or {}
         if video is self.current_video:
             self.refresh_info()
             if not self.query_one("#comments").has_class("hidden"):

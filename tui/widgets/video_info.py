@@ -79,9 +79,11 @@ class VideoInfo(Static):
     }
     """
 
-    def show(self, video: dict[str, Any] | None, *, following: bool | None = None) -> None:
-        """Show ``video`` (None: an empty-feed message)."""
+    def show(
+        self, video: dict[str, Any] | None, *, following: bool | None = None, note: str = ""
+    ) -> None:
+        """Show ``video`` (None: just ``note``, dimmed)."""
         if video is None:
-            self.update(Text("Nothing here yet.", style="dim italic"))
+            self.update(Text(note, style="dim italic"))
         else:
             self.update(video_text(video, following=following))
