@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import msgspec
@@ -81,6 +82,28 @@ class _Chain:
     async def save(self, chain_id: str, served: list[str]) -> None:
         await self.chains.set(chain_id, msgspec.json.encode(served[-2000:]), expires_in=self.ttl)
 
+    async def page(
+        self,
+        cursor: str | None,
+        rank: Callable[[set[str]], Awaitable[list[FeedItem]]],
+        db: Database,
+        viewer: User | None,
+        *,
+        limit: int,
+        endless: bool = True,
+    ) -> Page[FeedItemOut]:
+        """One page of a ranked feed that never repeats a video within the cursor chain.
+
+        An endless feed (For You) goes on while anything is left; otherwise the chain ends
+        at the first short page."""
+        chain_id, served = await self.load(cursor)
+        items = await rank(set(served))
+        page = await _page(items, db, viewer)
+        served += [i.video.id for i in page]
+        await self.save(chain_id, served)
+        more = bool(page) if endless else len(page) >= limit
+        return Page(items=page, next_cursor=encode_cursor(chain_id) if more else None)
+
 
 async def _page(
     items: list[FeedItem], db: NamedDependency[Database], viewer: NamedDependency[User | None]
@@ -121,14 +144,14 @@ class FeedController(Controller):
         limit: Limit = 10,
         cursor: Cursor = None,
     ) -> Page[FeedItemOut]:
-        chain = _Chain(chains, config.feed.chain_ttl_s)
-        chain_id, served = await chain.load(cursor)
         weights = await user_weights(db, config, viewer)
-        items = await engine.for_you(viewer, weights, k=limit, exclude=set(served))
-        page = await _page(items, db, viewer)
-        served += [i.video.id for i in page]
-        await chain.save(chain_id, served)
-        return Page(items=page, next_cursor=encode_cursor(chain_id) if page else None)
+        return await _Chain(chains, config.feed.chain_ttl_s).page(
+            cursor,
+            lambda seen: engine.for_you(viewer, weights, k=limit, exclude=seen),
+            db,
+            viewer,
+            limit=limit,
+        )
 
     @get("/trending", operation_id="feed_trending", summary="Time-decayed engagement")
     async def trending(
@@ -141,13 +164,14 @@ class FeedController(Controller):
         limit: Limit = 10,
         cursor: Cursor = None,
     ) -> Page[FeedItemOut]:
-        chain = _Chain(chains, config.feed.chain_ttl_s)
-        chain_id, served = await chain.load(cursor)
-        items = await engine.trending(k=limit, exclude=set(served))
-        page = await _page(items, db, viewer)
-        served += [i.video.id for i in page]
-        await chain.save(chain_id, served)
-        return Page(items=page, next_cursor=encode_cursor(chain_id) if len(page) == limit else None)
+        return await _Chain(chains, config.feed.chain_ttl_s).page(
+            cursor,
+            lambda seen: engine.trending(k=limit, exclude=seen),
+            db,
+            viewer,
+            limit=limit,
+            endless=False,
+        )
 
     @get("/following", operation_id="feed_following", summary="Newest videos of people you follow")
     async def following(
