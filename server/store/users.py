@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from dataclasses import dataclass
 
@@ -94,9 +95,10 @@ async def check_login(db: Database, handle: str, password: str) -> User | None:
         f"SELECT {USER_COLS}, password_hash FROM users WHERE handle = ?", (handle,)
     )
     if row is None:
-        verify_password(_DUMMY_HASH, password)  # same cost whether or not the handle exists
+        # same cost whether or not the handle exists; argon2 runs off the event loop
+        await asyncio.to_thread(verify_password, _DUMMY_HASH, password)
         return None
-    if not verify_password(row["password_hash"], password):
+    if not await asyncio.to_thread(verify_password, row["password_hash"], password):
         return None
     return user_from_row(row)
 
