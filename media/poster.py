@@ -45,10 +45,11 @@ def _sample_frames(src: Path, count: int, *, width: int | None = None, pairs: bo
             duration = container.duration / 1_000_000
 
         def to_rgb(frame: av.VideoFrame) -> np.ndarray:
+            rotation = frame.rotation  # read before reformat, which drops side data
             if width and frame.width > width:
                 h = max(2, round(frame.height * width / frame.width))
                 frame = frame.reformat(width=width, height=h, format="rgb24")
-            return _rotate(frame.to_ndarray(format="rgb24"), frame.rotation)
+            return _rotate(frame.to_ndarray(format="rgb24"), rotation)
 
         out = []
         points = [(i + 0.5) / count for i in range(count)] if duration else []
