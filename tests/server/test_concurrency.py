@@ -1,0 +1,101 @@
+"""100 concurrent clients liking, unliking and commenting on one video: no 5xx, counters exact."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import httpx
+from serverkit import query, seed_video
+
+CLIENTS = 100
+ROUNDS = 3
+
+
+async def _client(url: str, n: int, video_id: str, statuses: list[int]) -> None:
+    rng = random.Random(n)
+    async with httpx.AsyncClient(base_url=url, timeout=60) as c:
+        r = await c.post(
+            "/api/auth/register", json={"handle": f"crowd{n}", "password": "password123"}
+        )
+        statuses.append(r.status_code)
+        headers = {"Authorization": f"Bearer {r.json()['token']}"}
+        for i in range(ROUNDS):
+            action = rng.choice(["like", "unlike", "comment", "like", "view"])
+            if action == "like":
+                r = await c.put(f"/api/videos/{video_id}/like", headers=headers)
+            elif action == "unlike":
+                r = await c.delete(f"/api/videos/{video_id}/like", headers=headers)
+            elif action == "comment":
+                r = await c.post(
+                    f"/api/videos/{video_id}/comments",
+                    json={"body": f"comment {n}.{i}"},
+                    headers=headers,
+                )
+            else:
+                r = await c.post(
+                    f"/api/videos/{video_id}/views", json={"watch_ms": 15_000}, headers=headers
+                )
+            statuses.append(r.status_code)
+            r = await c.get(f"/api/videos/{video_id}", headers=headers)
+            statuses.append(r.status_code)
+        # everyone comments at least once, and replies to their own comment
+        r = await c.post(
+            f"/api/videos/{video_id}/comments", json={"body": "last word"}, headers=headers
+        )
+        statuses.append(r.status_code)
+        if r.status_code == 201:
+            r = await c.post(
+                f"/api/videos/{video_id}/comments",
+                json={"body": "reply", "parent_id": r.json()["id"]},
+                headers=headers,
+            )
+            statuses.append(r.status_code)
+
+
+async def _crowd(url: str, video_id: str) -> list[int]:
+    statuses: list[int] = []
+    await asyncio.gather(*(_client(url, n, video_id, statuses) for n in range(CLIENTS)))
+    return statuses
+
+
+def test_hundred_concurrent_clients(live_server):
+    live_server.register("popular")
+    video_id = seed_video(live_server, "popular", "everyone come here")
+    statuses = asyncio.run(_crowd(live_server.url, video_id))
+    assert len(statuses) >= CLIENTS * (2 * ROUNDS + 2)
+    assert not [s for s in statuses if s >= 500], sorted(set(statuses))
+    assert set(statuses) <= {200, 201, 204}, sorted(set(statuses))
+
+    video = live_server.client.get(f"/api/videos/{video_id}").json()
+    likes = query(live_server, "SELECT COUNT(*) FROM likes WHERE video_id = ?", (video_id,))[0][0]
+    comments = query(live_server, "SELECT COUNT(*) FROM comments WHERE video_id = ?", (video_id,))[
+        0
+    ][0]
+    views = query(
+        live_server,
+        "SELECT COUNT(*) FROM views WHERE video_id = ? AND counted = 1",
+        (video_id,),
+    )[0][0]
+    assert comments >= 2 * CLIENTS
+    assert video["counts"]["likes"] == likes
+    assert video["counts"]["comments"] == comments
+    assert video["counts"]["views"] == views
+    assert live_server.client.get("/api/users/popular").json()["likes_received"] == likes
+    (row,) = query(
+        live_server,
+        "SELECT likes, comments FROM videos WHERE id = ?",
+        (video_id,),
+    )
+    assert tuple(row) == (likes, comments)
+    replies = query(
+        live_server,
+        "SELECT COUNT(*) FROM comments c WHERE parent_id IS NOT NULL",
+    )[0][0]
+    assert replies == CLIENTS
+    drift = query(
+        live_server,
+        "SELECT COUNT(*) FROM comments p WHERE reply_count !="
+        " (SELECT COUNT(*) FROM comments c WHERE c.parent_id = p.id)",
+    )[0][0]
+    assert drift == 0
