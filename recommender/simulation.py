@@ -1,0 +1,426 @@
+"""Feed lab: synthetic users with hidden tastes scroll the real Recommender's feed, step by step."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .data import Catalogue, Events, UserState
+from .lab_metrics import compute_metrics
+from .model import Recommender
+from .ranking import BlendWeights
+from .signals import SignalWeights
+from .synthetic import make_catalogue, simulate_events, topic_names
+
+#: progress(step_done, n_steps) after every simulated step
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """Size and pace of one simulated world (a step is one hour of platform time)."""
+
+    n_users: int = 200
+    n_steps: int = 50
+    n_items: int = 1200  # starting catalogue
+    n_topics: int = 12
+    page_size: int = 10  # items each user scrolls per step (one feed page)
+    refit_every: int = 5  # steps between model refits, as the server's background refit
+    uploads_per_step: int = 6  # new videos arriving every step
+    warmup_views: int = 8  # per user, history before the first step
+    window: int = 5  # steps the windowed metrics look back over
+    step_hours: float = 1.0
+    ease_l2: float = 100.0  # fixed, so refits skip the validation search
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("n_users", "n_steps", "n_items", "n_topics", "page_size", "refit_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.uploads_per_step < 0 or self.warmup_views < 0:
+            raise ValueError("uploads_per_step and warmup_views must be >= 0")
+
+
+@dataclass
+class Population:
+    """Hidden traits of the synthetic users (the recommender never sees these)."""
+
+    tastes: np.ndarray  # (n_users, n_topics) rows sum to 1
+    favourite: np.ndarray  # (n_users, n_topics) bool: the topics the user loves
+    curiosity: np.ndarray  # (n_users,) chance of giving an off-taste video a real watch
+    attention_s: np.ndarray  # (n_users,) seconds the user will watch before getting bored
+
+    @property
+    def n_users(self) -> int:
+        return self.tastes.shape[0]
+
+
+@dataclass
+class LabWorld:
+    """A catalogue that grows over the run, item traits and the population."""
+
+    catalogue: Catalogue  # every item, including uploads that arrive later
+    item_topic: np.ndarray
+    quality: np.ndarray  # (n_items,) hidden appeal multiplier around 1
+    arrival_step: np.ndarray  # (n_items,) -1 for the starting catalogue
+    topics: list[str]
+    population: Population
+    history: Events  # warm-up log before step 0
+    start: float  # unix time of step 0
+
+
+@dataclass
+class SimulationResult:
+    """Per-step metric curves of one run plus what was served."""
+
+    weights: BlendWeights
+    config: SimulationConfig
+    metrics: dict[str, np.ndarray]  # name -> (n_steps,) curve, see lab_metrics.METRICS
+    pages: np.ndarray  # (n_steps, n_users, page_size) item indices served, -1 = empty
+    watch: np.ndarray  # (n_steps, n_users, page_size) watch fraction, 0 for empty slots
+    likes: np.ndarray  # (n_steps, n_users, page_size) bool
+    seconds: float = 0.0
+    refits: int = 0
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def final(self) -> dict[str, float]:
+        """Each metric averaged over the last ``window`` steps (less noisy than the last one)."""
+        tail = max(1, min(self.config.window, self.config.n_steps))
+        return {name: float(np.mean(curve[-tail:])) for name, curve in self.metrics.items()}
+
+    def curves(self) -> dict[str, list[float]]:
+        return {name: [round(float(v), 6) for v in curve] for name, curve in self.metrics.items()}
+
+
+def make_population(n_users: int, n_topics: int, rng: np.random.Generator) -> Population:
+    """Users love 1-4 topics (uneven), like the rest a little; curiosity and attention vary."""
+    n_fav = rng.choice([1, 2, 3, 4], p=[0.25, 0.35, 0.25, 0.15], size=n_users)
+    n_fav = np.minimum(n_fav, n_topics)
+    tastes = np.full((n_users, n_topics), 0.15 / n_topics)
+    favourite = np.zeros((n_users, n_topics), dtype=bool)
+    for u in range(n_users):
+        fav = rng.choice(n_topics, size=int(n_fav[u]), replace=False)
+        favourite[u, fav] = True
+        tastes[u, fav] += 0.85 * rng.dirichlet(np.full(len(fav), 4.0))
+    tastes /= tastes.sum(axis=1, keepdims=True)
+    curiosity = rng.beta(2.0, 6.0, size=n_users)
+    attention_s = np.clip(rng.lognormal(np.log(25.0), 0.6, size=n_users), 4.0, 120.0)
+    return Population(tastes, favourite, curiosity, attention_s)
+
+
+def make_lab_world(config: SimulationConfig) -> LabWorld:
+    """Catalogue, uploads to come, users and warm-up history, fully determined by the seed."""
+    rng = np.random.default_rng([config.seed, 8])
+    start = 1_700_000_000.0
+    n_new = config.uploads_per_step * config.n_steps
+    total = config.n_items + n_new
+    cat, item_topic = make_catalogue(
+        total, config.n_topics, rng, now=start, n_creators=max(10, total // 25)
+    )
+    arrival = np.full(total, -1, dtype=np.int64)
+    arrival[config.n_items :] = np.repeat(np.arange(config.n_steps), config.uploads_per_step)
+    hour = 3600.0 * config.step_hours
+    created = cat.created_at.copy()
+    new = arrival >= 0
+    created[new] = start + arrival[new] * hour + rng.random(int(new.sum())) * hour * 0.5
+    cat.created_at = created
+    quality = np.clip(rng.lognormal(0.0, 0.35, size=total), 0.4, 2.0)
+    population = make_population(config.n_users, config.n_topics, rng)
+    old = slice(0, config.n_items)
+    history = simulate_events(
+        population.tastes,
+        item_topic[old],
+        cat.duration_s[old],
+        config.n_users * config.warmup_views,
+        rng,
+        now=start,
+        span_days=7.0,
+        users=np.repeat(np.arange(config.n_users), config.warmup_views),
+    )
+    return LabWorld(
+        cat, item_topic, quality, arrival, topic_names(config.n_topics), population, history, start
+    )
+
+
+def _prefix(catalogue: Catalogue, n: int) -> Catalogue:
+    """The first ``n`` items of a catalogue (uploads are appended, so indices stay stable)."""
+    return Catalogue(
+        item_ids=catalogue.item_ids[:n],
+        captions=catalogue.captions[:n],
+        hashtags=catalogue.hashtags[:n],
+        creators=catalogue.creators[:n],
+        created_at=catalogue.created_at[:n],
+        duration_s=catalogue.duration_s[:n],
+        visual=None if catalogue.visual is None else catalogue.visual[:n],
+        creator_names=catalogue.creator_names,
+    )
+
+
+class _Log:
+    """Append-only event log built in chunks, turned into ``Events`` for each refit."""
+
+    def __init__(self, first: Events) -> None:
+        self.parts: list[tuple[np.ndarray, ...]] = [
+            (first.user, first.item, first.kind, first.value, first.ts)
+        ]
+
+    def add(self, events: Events) -> None:
+        self.parts.append((events.user, events.item, events.kind, events.value, events.ts))
+
+    def events(self) -> Events:
+        cols = list(zip(*self.parts, strict=True))
+        return Events(*(np.concatenate(c) for c in cols))
+
+
+def act(
+    world: LabWorld, user: int, items: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """How ``user`` reacts to a page: watch fraction, like, share and not-interested per item.
+
+    The chance of really watching grows with the hidden taste for the item's topic and its
+    hidden quality; curious users sometimes watch off-taste videos too; attention span caps
+    how much of a long video gets watched. Everything else is a quick swipe (a skip).
+    """
+    pop = world.population
+    topic = world.item_topic[items]
+    affinity = pop.tastes[user, topic] / pop.tastes[user].max()
+    duration = world.catalogue.duration_s[items]
+    k = len(items)
+    engage_p = np.clip(affinity * world.quality[items] * 0.8, 0.0, 0.95)
+    engaged = (rng.random(k) < engage_p) | (rng.random(k) < 0.3 * pop.curiosity[user])
+    patience = pop.attention_s[user] * rng.uniform(0.6, 1.4, size=k)
+    watched = np.where(patience >= duration, rng.uniform(0.9, 1.5, size=k), patience / duration)
+    skipped = rng.uniform(0.3, 2.5, size=k) / duration
+    frac = np.where(engaged, watched, skipped)
+    like = engaged & (frac >= 0.8) & (rng.random(k) < 0.55 * affinity)
+    share = engaged & (rng.random(k) < 0.04 * affinity)
+    nope = ~engaged & (affinity < 0.2) & (rng.random(k) < 0.03)
+    return frac, like, share, nope
+
+
+@dataclass
+class _UserMemory:
+    """What the server would know about one user between fits (rebuilt after each refit)."""
+
+    positives: dict[int, float] = field(default_factory=dict)
+    negatives: set[int] = field(default_factory=set)
+    seen: set[int] = field(default_factory=set)
+
+
+@dataclass
+class _Scrolled:
+    """What a shard of users did over some steps (arrays indexed [step - first, user])."""
+
+    users: np.ndarray
+    pages: np.ndarray
+    watch: np.ndarray
+    likes: np.ndarray
+    events: dict[tuple[int, int], Events]
+    memory: list[_UserMemory]
+
+
+def _scroll(
+    world: LabWorld,
+    config: SimulationConfig,
+    weights: BlendWeights,
+    model: Recommender,
+    users: np.ndarray,
+    memory: list[_UserMemory],
+    steps: range,
+) -> _Scrolled:
+    """``users`` scroll one page each per step over ``steps`` (no refit in between)."""
+    signals = model.signal_weights
+    k = config.page_size
+    hour = 3600.0 * config.step_hours
+    shape = (len(steps), len(users), k)
+    pages = np.full(shape, -1, dtype=np.int64)
+    watch = np.zeros(shape)
+    likes = np.zeros(shape, dtype=bool)
+    events: dict[tuple[int, int], Events] = {}
+    n_live = model.catalogue_.n_items
+    for j, step in enumerate(steps):
+        now = world.start + step * hour
+        live = config.n_items + config.uploads_per_step * (step + 1)
+        if live != n_live:  # the server's catalogue refresh: uploads show up without a refit
+            model.update_catalogue(_prefix(world.catalogue, live))
+            n_live = live
+        for col, u in enumerate(users.tolist()):
+            mem = memory[col]
+            state = UserState(positives=mem.positives, negatives=mem.negatives, seen=mem.seen)
+            recs = model.recommend(u, state, k=k, weights=weights, now=now, seed=step + 1)
+            items = np.array([r.item for r in recs], dtype=np.int64)
+            if len(items) == 0:
+                continue
+            rng = np.random.default_rng([config.seed, 9, step, u])
+            frac, like, share, nope = act(world, u, items, rng)
+            t = now + 60.0 + u * 1e-3
+            n = len(items)
+            kinds = ["impression"] * n + ["view"] * n
+            rows = [items, items, items[like], items[share], items[nope]]
+            kinds += ["like"] * int(like.sum()) + ["share"] * int(share.sum())
+            kinds += ["not_interested"] * int(nope.sum())
+            item_col = np.concatenate(rows)
+            value = np.ones(len(item_col))
+            value[n : 2 * n] = frac
+            stamp = np.full(len(item_col), t + 2.0)
+            stamp[:n], stamp[n : 2 * n] = t, t + 1.0
+            events[(step, u)] = Events(np.full(len(item_col), u), item_col, kinds, value, stamp)
+            pages[j, col, :n] = items
+            watch[j, col, :n] = frac
+            likes[j, col, :n] = like
+            # the server's per-request state: views since the fit are seen, good ones count
+            weight = np.where(frac >= 0.5, signals.completion * np.minimum(frac, 1.0), 0.0)
+            weight = weight + signals.like * like + signals.share * share
+            for item, w, no in zip(items.tolist(), weight.tolist(), nope.tolist(), strict=True):
+                mem.seen.add(item)
+                if no:
+                    mem.negatives.add(item)
+                elif w > 0:
+                    mem.positives[item] = mem.positives.get(item, 0.0) + w
+    return _Scrolled(users, pages, watch, likes, events, memory)
+
+
+_WORKER_WORLD: dict[str, LabWorld] = {}
+
+
+def _worker_init(world: LabWorld) -> None:
+    _WORKER_WORLD["world"] = world
+
+
+def _worker_scroll(
+    config: SimulationConfig,
+    weights: BlendWeights,
+    model: Recommender,
+    users: np.ndarray,
+    memory: list[_UserMemory],
+    steps: range,
+) -> _Scrolled:
+    return _scroll(_WORKER_WORLD["world"], config, weights, model, users, memory, steps)
+
+
+def run_simulation(
+    weights: BlendWeights = BlendWeights(),
+    config: SimulationConfig = SimulationConfig(),
+    *,
+    world: LabWorld | None = None,
+    progress: Progress | None = None,
+    workers: int = 1,
+) -> SimulationResult:
+    """Let the population scroll the real feed for ``config.n_steps`` steps under ``weights``.
+
+    Each step every user gets one page from ``Recommender.recommend`` (with the per-request
+    ``UserState`` the server would build: what they did since the last fit), watches,
+    likes, shares, skips or marks not-interested; the events join the log at once. New
+    uploads reach the model through ``update_catalogue`` as they arrive, and the model is
+    refitted on the whole log every ``refit_every`` steps. Users only meet through the
+    refits, so ``workers`` > 1 scrolls shards of users in processes in between; the
+    numbers do not depend on ``workers``. Same config and weights give the same numbers.
+    """
+    started = time.perf_counter()
+    world = world or make_lab_world(config)
+    n_users, k = config.n_users, config.page_size
+    hour = 3600.0 * config.step_hours
+    log = _Log(world.history)
+    shape = (config.n_steps, n_users, k)
+    pages = np.full(shape, -1, dtype=np.int64)
+    watch = np.zeros(shape)
+    likes = np.zeros(shape, dtype=bool)
+    negatives: list[set[int]] = [set() for _ in range(n_users)]
+    shards = np.array_split(np.arange(n_users), max(1, min(int(workers), n_users)))
+    pool = None
+    if len(shards) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        pool = ProcessPoolExecutor(
+            len(shards),
+            mp_context=multiprocessing.get_context(method),
+            initializer=_worker_init,
+            initargs=(world,),
+        )
+    refits = 0
+    try:
+        for first in range(0, config.n_steps, config.refit_every):
+            steps = range(first, min(first + config.refit_every, config.n_steps))
+            now = world.start + first * hour
+            live = config.n_items + config.uploads_per_step * (first + 1)
+            model = Recommender(SignalWeights(), ease_l2=config.ease_l2, random_state=config.seed)
+            model.fit(_prefix(world.catalogue, live), log.events(), n_users, now)
+            refits += 1
+            # the fit knows everything so far: per-request state starts afresh
+            memory = [[_UserMemory(negatives=negatives[u]) for u in shard] for shard in shards]
+            if pool is None:
+                done = [_scroll(world, config, weights, model, shards[0], memory[0], steps)]
+            else:
+                futures = [
+                    pool.submit(_worker_scroll, config, weights, model, shard, mem, steps)
+                    for shard, mem in zip(shards, memory, strict=True)
+                ]
+                done = [f.result() for f in futures]
+            chunks: dict[tuple[int, int], Events] = {}
+            for part in done:
+                pages[steps.start : steps.stop, part.users] = part.pages
+                watch[steps.start : steps.stop, part.users] = part.watch
+                likes[steps.start : steps.stop, part.users] = part.likes
+                chunks.update(part.events)
+                for u, mem in zip(part.users.tolist(), part.memory, strict=True):
+                    negatives[u] = mem.negatives
+            for key in sorted(chunks):  # canonical order: the log never depends on sharding
+                log.add(chunks[key])
+            if progress is not None:
+                for step in steps:
+                    progress(step + 1, config.n_steps)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    metrics = compute_metrics(
+        pages,
+        item_topic=world.item_topic,
+        creators=world.catalogue.creators,
+        arrival_step=world.arrival_step,
+        tastes=world.population.tastes,
+        favourite=world.population.favourite,
+        window=config.window,
+    )
+    shown = pages >= 0
+    extra = {
+        "watch_fraction": float(np.minimum(watch[shown], 1.0).mean()) if shown.any() else 0.0,
+        "like_rate": float(likes[shown].mean()) if shown.any() else 0.0,
+    }
+    return SimulationResult(
+        weights,
+        config,
+        metrics,
+        pages,
+        watch,
+        likes,
+        seconds=time.perf_counter() - started,
+        refits=refits,
+        extra=extra,
+    )
+
+
+def compare(
+    settings: dict[str, BlendWeights],
+    config: SimulationConfig = SimulationConfig(),
+    *,
+    progress: Callable[[str, int, int], None] | None = None,
+    workers: int = 1,
+) -> dict[str, SimulationResult]:
+    """Run the same world and population under each named weight setting (an A/B/C test)."""
+    world = make_lab_world(config)
+    out = {}
+    for name, weights in settings.items():
+
+        def step_done(done: int, total: int, name: str = name) -> None:
+            if progress is not None:
+                progress(name, done, total)
+
+        out[name] = run_simulation(
+            weights, config, world=world, progress=step_done, workers=workers
+        )
+    return out
