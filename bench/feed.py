@@ -14,6 +14,8 @@ import sys
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
+
 from shortstack.recommender import (
     BlendWeights,
     Events,
@@ -22,7 +24,6 @@ from shortstack.recommender import (
     user_state_from_events,
 )
 from shortstack.recommender.synthetic import make_catalogue, make_tastes, simulate_events
-from threadpoolctl import threadpool_limits
 
 NOW = 1_700_000_000.0
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+
+from shortstack.config import Config
 from shortstack.server.embedded import EmbeddedServer
 from shortstack.server.store.db import connect_sync
 from shortstack.server.store.ids import hash_token
 from shortstack.server.store.migrations import migrate
-
-from shortstack.config import Config
 
 
 def load_world(db_path: Path, cat, events, n_users: int, now: float) -> list[str]:

@@ -14,6 +14,7 @@ from typing import Any
 def process_upload(src: str, out_dir: str, settings: dict[str, Any], send: Any) -> dict[str, Any]:
     """Transcode src into out_dir; send(("progress", p)) as it goes; return the result dict."""
     import numpy as np
+
     from shortstack.media.poster import make_poster, visual_features
     from shortstack.media.probe import probe
     from shortstack.media.transcode import transcode

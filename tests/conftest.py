@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import msgspec
 import pytest
-from shortstack.server.embedded import EmbeddedServer
 
 from shortstack.config import Config
+from shortstack.server.embedded import EmbeddedServer
 
 _handles = itertools.count(1)
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+
 from shortstack.media import font
 from shortstack.media.demo import TOPICS, DemoSpec, demo_catalogue, make_demo_clip
 from shortstack.media.probe import probe

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+
 from shortstack.media import samples
 from shortstack.media.errors import InvalidMedia, TranscodeError
 from shortstack.media.isolation import transcode_isolated

@@ -5,6 +5,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+
 from shortstack.media import samples
 from shortstack.media.demo import DemoSpec, make_demo_clip
 from shortstack.media.errors import InvalidMedia

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from shortstack.recommender import Recommender
 from shortstack.recommender.synthetic import SyntheticWorld, make_world
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import scipy.sparse as sp
+
 from shortstack.recommender.collaborative import EASE, ItemKNN, PureSVD, fit_collaborative
 
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+
 from shortstack.recommender import BlendWeights, Catalogue, Events, Recommender, UserState
 from shortstack.recommender.synthetic import make_catalogue
 

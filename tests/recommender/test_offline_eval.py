@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from shortstack.recommender.evaluation import (
     format_table,
     load_interactions,

@@ -1,6 +1,7 @@
 """Implicit-feedback weights and their aggregation."""
 
 import numpy as np
+
 from shortstack.recommender import Events, SignalWeights, user_state_from_events
 from shortstack.recommender.signals import aggregate, event_weights
 
