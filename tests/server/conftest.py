@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from serverkit import seed_video
+
 from shortstack.media.samples import write_test_video
 
 

@@ -1,0 +1,113 @@
+"""Uploads with an edit recipe: validated (422), stored, shown, applied by the transcode job; previews."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import av
+import pytest
+from serverkit import assert_problem, query, wait_ready
+
+from shortstack.media.samples import write_test_video
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2 s, 240x320 portrait clip (unique content for this module)."""
+    return write_test_video(
+        tmp_path_factory.mktemp("edit") / "edit.mp4", width=240, height=320, duration_s=2.0, fps=20
+    )
+
+
+def _post(live, token: str, path: Path, edit: dict | str | None, url: str = "/api/videos"):
+    data = {"caption": "edited #clip"}
+    if edit is not None:
+        data["edit"] = edit if isinstance(edit, str) else json.dumps(edit)
+    with path.open("rb") as fh:
+        return live.client.post(
+            url, data=data, files={"file": (path.name, fh, "video/mp4")}, headers=live.auth(token)
+        )
+
+
+def test_edited_upload_is_stored_shown_and_applied(live_server, long_clip: Path) -> None:
+    token = live_server.register()
+    edit = {"trim": "0.5-1.5", "crop": "1:1", "filter": "mono", "speed": 2, "text": "hello"}
+    r = _post(live_server, token, long_clip, edit)
+    assert r.status_code == 202, r.text
+    video = r.json()
+    canonical = {
+        "trim": {"start": 0.5, "end": 1.5},
+        "crop": "1:1",
+        "look": "mono",
+        "speed": 2.0,
+        "text": {"text": "hello", "position": "bottom", "size": "medium"},
+    }
+    assert video["edit"] == canonical
+    assert (video["width"], video["height"], video["duration_s"]) == (240, 240, 0.5)
+    (row,) = query(live_server, "SELECT edit FROM videos WHERE id = ?", (video["id"],))
+    assert json.loads(row["edit"]) == canonical
+    (job,) = query(live_server, "SELECT payload FROM jobs WHERE video_id = ?", (video["id"],))
+    assert json.loads(job["payload"])["edit"] == canonical
+
+    ready = wait_ready(live_server, token, video["id"])
+    assert ready["status"] == "ready", ready
+    assert ready["edit"] == canonical
+    assert (ready["width"], ready["height"]) == (240, 240)
+    assert abs(ready["duration_s"] - 0.5) <= 0.06
+    (rendition,) = ready["renditions"]
+    media = live_server.client.get(rendition["url"], headers=live_server.auth(token))
+    assert media.status_code == 200
+    out = long_clip.parent / "edited-result.mp4"
+    out.write_bytes(media.content)
+    with av.open(str(out)) as c:
+        assert abs(c.duration / 1e6 - 0.5) <= 0.08
+        frame = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    assert frame.shape == (240, 240, 3)
+    assert (frame.max(axis=2).astype(int) - frame.min(axis=2)).mean() < 3  # mono
+    listed = live_server.client.get(f"/api/videos/{video['id']}").json()
+    assert listed["edit"] == canonical
+
+
+def test_unedited_upload_has_no_recipe(live_server, clip: Path) -> None:
+    token = live_server.register()
+    r = _post(live_server, token, clip, None)
+    assert r.status_code == 202, r.text
+    assert r.json()["edit"] is None
+
+
+@pytest.mark.parametrize(
+    ("edit", "detail"),
+    [
+        ({"filter": "sepia"}, "known looks: mono, warm, vivid, vintage, sharpen"),
+        ({"trim": [0.5, 9.0]}, "past the end"),
+        ({"trim": [3.0, 4.0]}, "past the end"),
+        ({"speed": 9}, "speed must be between"),
+        ("{not json", "not JSON"),
+        ({"crop": "4:3"}, "known crops"),
+    ],
+)
+def test_bad_recipes_are_422_with_the_reason(live_server, clip: Path, edit, detail: str) -> None:
+    token = live_server.register()
+    body = assert_problem(_post(live_server, token, clip, edit), 422)
+    assert detail in body["detail"]
+    assert query(live_server, "SELECT COUNT(*) AS n FROM videos")[0]["n"] == 0
+
+
+def test_preview_endpoint_returns_an_edited_jpeg(live_server, long_clip: Path) -> None:
+    token = live_server.register()
+    r = _post(
+        live_server, token, long_clip, {"crop": "1:1", "look": "mono"}, url="/api/edit/preview"
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("image/jpeg") and r.content[:2] == b"\xff\xd8"
+    jpeg = long_clip.parent / "preview.jpg"
+    jpeg.write_bytes(r.content)
+    with av.open(str(jpeg)) as c:
+        rgb = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    assert rgb.shape == (240, 240, 3)
+    assert (rgb.max(axis=2).astype(int) - rgb.min(axis=2)).mean() < 3
+    body = assert_problem(
+        _post(live_server, token, long_clip, {"look": "nope"}, url="/api/edit/preview"), 422
+    )
+    assert "known looks" in body["detail"]
