@@ -101,7 +101,13 @@ def run_in_pty(clip: Path, cols: int, rows: int, seconds: float, color: str) -> 
     out = Path(tempfile.mkstemp(suffix=".json")[1])
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-    env = dict(os.environ, TERM="xterm-256color", SHORTSTACK_COLOR=color, COLUMNS=str(cols), LINES=str(rows))
+    env = dict(
+        os.environ,
+        TERM="xterm-256color",
+        SHORTSTACK_COLOR=color,
+        COLUMNS=str(cols),
+        LINES=str(rows),
+    )
     if color == "truecolor":
         env["COLORTERM"] = "truecolor"
     env.pop("TMUX", None)
@@ -145,7 +151,9 @@ def run_in_pty(clip: Path, cols: int, rows: int, seconds: float, color: str) -> 
 # -- the ceilings: decoding alone, and decoding + building rows --------------------------------
 
 
-def ceiling(clip: Path, cols: int, rows: int, seconds: float, *, build_rows: bool, color: str) -> dict:
+def ceiling(
+    clip: Path, cols: int, rows: int, seconds: float, *, build_rows: bool, color: str
+) -> dict:
     """Decode (and optionally render to half-block rows) as fast as possible, looping the clip."""
     import av
 
@@ -174,7 +182,9 @@ def ceiling(clip: Path, cols: int, rows: int, seconds: float, *, build_rows: boo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--sizes", default="80x24,200x60")
     parser.add_argument("--color", choices=["truecolor", "256"], default="truecolor")
@@ -186,23 +196,35 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         clip = make_clip(Path(tmp))
-        print(f"clip: {CLIP_W}x{CLIP_H} @ {CLIP_FPS} fps, {CLIP_S:.0f} s looped; colour {args.color}; "
-              f"{args.seconds:.0f} s per run; {os.cpu_count()} cores")
-        print(f"{'pane':>8} | {'painted fps':>11} {'CPU':>6} {'term MB/s':>9} | "
-              f"{'decode-only fps':>15} {'CPU':>6} | {'decode+rows fps':>15} {'CPU':>6}")
+        print(
+            f"clip: {CLIP_W}x{CLIP_H} @ {CLIP_FPS} fps, {CLIP_S:.0f} s looped; colour {args.color}; "
+            f"{args.seconds:.0f} s per run; {os.cpu_count()} cores"
+        )
+        print(
+            f"{'pane':>8} | {'painted fps':>11} {'CPU':>6} {'term MB/s':>9} | "
+            f"{'decode-only fps':>15} {'CPU':>6} | {'decode+rows fps':>15} {'CPU':>6}"
+        )
         for size in args.sizes.split(","):
             cols, rows = (int(v) for v in size.lower().split("x"))
             app = run_in_pty(clip, cols, rows, args.seconds, args.color)
-            decode = ceiling(clip, cols, rows, min(args.seconds, 5.0), build_rows=False, color=args.color)
-            rows_built = ceiling(clip, cols, rows, min(args.seconds, 5.0), build_rows=True, color=args.color)
+            decode = ceiling(
+                clip, cols, rows, min(args.seconds, 5.0), build_rows=False, color=args.color
+            )
+            rows_built = ceiling(
+                clip, cols, rows, min(args.seconds, 5.0), build_rows=True, color=args.color
+            )
             fps = app["painted"] / app["wall_s"]
             print(
                 f"{size:>8} | {fps:11.1f} {app['cpu_s'] / app['wall_s']:6.0%} "
                 f"{app['bytes_per_s'] / 1e6:9.2f} | {decode['fps']:15.0f} {decode['cpu_share']:6.0%} | "
                 f"{rows_built['fps']:15.0f} {rows_built['cpu_share']:6.0%}"
             )
-        print("painted fps: distinct frames the app rendered to the terminal per second (clip rate 30, cap 30);")
-        print("CPU: process CPU time / wall time (1.0 = one core). Ceilings run unpaced, as fast as possible.")
+        print(
+            "painted fps: distinct frames the app rendered to the terminal per second (clip rate 30, cap 30);"
+        )
+        print(
+            "CPU: process CPU time / wall time (1.0 = one core). Ceilings run unpaced, as fast as possible."
+        )
 
 
 if __name__ == "__main__":

@@ -283,9 +283,7 @@ class ApiClient:
         params = _page(cursor, limit)
         if parent_id:
             params["parent_id"] = parent_id
-        return await self._json(
-            "GET", f"/api/videos/{_quote(video_id)}/comments", params=params
-        )
+        return await self._json("GET", f"/api/videos/{_quote(video_id)}/comments", params=params)
 
     async def thread(self, video_id: str, limit: int = 50) -> list[dict[str, Any]]:
         """Top-level comments plus the replies of those that have any (one level deep)."""

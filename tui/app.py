@@ -73,8 +73,17 @@ class ShortstackApp(App[None]):
         Binding("g", "home", "Feed", show=False, id="app.feed", tooltip="Back to the feed"),
         Binding("u", "upload", "Upload", show=False, id="app.upload", tooltip="Upload a video"),
         Binding("p", "my_profile", "Profile", show=False, id="app.profile", tooltip="Your profile"),
-        Binding("i", "notifications", "Inbox", show=False, id="app.notifications", tooltip="Notifications"),
-        Binding("ctrl+l", "logout", "Log out", show=False, id="app.logout", tooltip="Forget the token"),
+        Binding(
+            "i",
+            "notifications",
+            "Inbox",
+            show=False,
+            id="app.notifications",
+            tooltip="Notifications",
+        ),
+        Binding(
+            "ctrl+l", "logout", "Log out", show=False, id="app.logout", tooltip="Forget the token"
+        ),
         Binding("q", "quit", "Quit", show=False, id="app.quit", tooltip="Leave Shortstack"),
     ]
 
@@ -325,7 +334,9 @@ class ShortstackApp(App[None]):
         elif name in ("follow", "unfollow") and args.get("handle"):
             self.follow_handle(args["handle"], name == "follow")
         else:
-            self.toast(f"`{name}` needs a video on screen: open the feed (g) first", severity="warning")
+            self.toast(
+                f"`{name}` needs a video on screen: open the feed (g) first", severity="warning"
+            )
 
     async def action_search(self) -> None:
         self.open_search(None)

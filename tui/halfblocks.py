@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 
@@ -13,7 +13,7 @@ RESET = "\x1b[0m"
 _UPPER_HALF_BYTES = np.frombuffer(UPPER_HALF.encode(), dtype=np.uint8)
 
 
-class ColorMode(str, Enum):
+class ColorMode(StrEnum):
     """How colours are written to the terminal."""
 
     TRUECOLOR = "truecolor"
@@ -186,7 +186,9 @@ def render_cells(
     bottom = np.ascontiguousarray(rgb[1::2])
     height, width = top.shape[:2]
     if width == 0 or height == 0:
-        return CellFrame(width, height, mode, [""] * height, np.zeros((height, 1), np.int64), top, bottom, pts)
+        return CellFrame(
+            width, height, mode, [""] * height, np.zeros((height, 1), np.int64), top, bottom, pts
+        )
 
     if mode is ColorMode.TRUECOLOR:
         fg_vals = [top[..., i] for i in range(3)]

@@ -246,7 +246,9 @@ class Playback:
             last_shown = t
             self._show(reformatter, frame, t)
 
-    def _seek(self, container: av.container.InputContainer, stream: av.VideoStream, t: float) -> None:
+    def _seek(
+        self, container: av.container.InputContainer, stream: av.VideoStream, t: float
+    ) -> None:
         tb = stream.time_base
         offset = int(t / tb) if tb else int(t * 1_000_000)
         start = stream.start_time or 0

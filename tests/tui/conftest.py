@@ -26,7 +26,9 @@ def wait_ready(live_server: Any, token: str, video_id: str, timeout: float = 60.
     """Poll until the server has transcoded the video."""
     deadline = time.monotonic() + timeout
     while True:
-        video = live_server.client.get(f"/api/videos/{video_id}", headers=live_server.auth(token)).json()
+        video = live_server.client.get(
+            f"/api/videos/{video_id}", headers=live_server.auth(token)
+        ).json()
         if video["status"] in ("ready", "failed") or time.monotonic() > deadline:
             assert video["status"] == "ready", video
             return video

@@ -45,7 +45,9 @@ async def test_unreachable_server_raises_server_unavailable() -> None:
     await api.aclose()
 
 
-async def test_upload_interactions_feed_search_and_events(live_server, tmp_path, clip_file, feed_waiter) -> None:
+async def test_upload_interactions_feed_search_and_events(
+    live_server, tmp_path, clip_file, feed_waiter
+) -> None:
     author = ApiClient(live_server.url)
     viewer = ApiClient(live_server.url)
     try:
@@ -57,7 +59,9 @@ async def test_upload_interactions_feed_search_and_events(live_server, tmp_path,
 
         sent: list[tuple[int, int]] = []
         clip = clip_file()
-        video = await author.upload(clip, "hello #cats", lambda done, total: sent.append((done, total)))
+        video = await author.upload(
+            clip, "hello #cats", lambda done, total: sent.append((done, total))
+        )
         assert video["status"] == "processing" and video["hashtags"] == ["cats"]
         assert sent and sent[-1][0] == sent[-1][1] == clip.stat().st_size
         for _ in range(600):
@@ -136,7 +140,10 @@ async def _next_event(events, name: str):
     raise AssertionError(f"no {name} event")
 
 
-@pytest.mark.xfail(reason="server: reply notification is inserted before its comment row (FK error, 500)", strict=False)
+@pytest.mark.xfail(
+    reason="server: reply notification is inserted before its comment row (FK error, 500)",
+    strict=False,
+)
 async def test_reply_to_someone_elses_comment(live_server, clip_file) -> None:
     ana = ApiClient(live_server.url, live_server.register("ana"))
     bob = ApiClient(live_server.url, live_server.register("bob"))

@@ -163,7 +163,10 @@ async def test_search_profile_and_follow(seeded, make_app) -> None:
         await wait_for(pilot, lambda: len(videos.videos) == 2, what="#cats results")
         await pilot.press("enter")  # play the first result
         await wait_for(pilot, lambda: isinstance(app.screen, FeedScreen) and app.screen.static)
-        assert "#cats" in app.screen.current_video["hashtags"] or "cats" in app.screen.current_video["hashtags"]
+        assert (
+            "#cats" in app.screen.current_video["hashtags"]
+            or "cats" in app.screen.current_video["hashtags"]
+        )
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, SearchScreen))
 

@@ -83,7 +83,10 @@ def test_256_colour_mode() -> None:
 
 def test_colour_mode_is_decided_explicitly() -> None:
     assert detect_color_mode({"COLORTERM": "truecolor"}) is ColorMode.TRUECOLOR
-    assert detect_color_mode({"TMUX": "/tmp/tmux-0/default,1,0", "TERM": "screen"}) is ColorMode.TRUECOLOR
+    assert (
+        detect_color_mode({"TMUX": "/tmp/tmux-0/default,1,0", "TERM": "screen"})
+        is ColorMode.TRUECOLOR
+    )
     assert detect_color_mode({"TERM": "xterm-256color"}) is ColorMode.COLOR256
     assert detect_color_mode({"TMUX": "x", "SHORTSTACK_COLOR": "256"}) is ColorMode.COLOR256
 

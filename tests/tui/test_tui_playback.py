@@ -29,7 +29,9 @@ class PlayerApp(App[None]):
 
 
 class Dialog(ModalScreen[None]):
-    DEFAULT_CSS = "Dialog { align: center middle; } Dialog > Label { width: 30; border: round red; }"
+    DEFAULT_CSS = (
+        "Dialog { align: center middle; } Dialog > Label { width: 30; border: round red; }"
+    )
 
     def compose(self) -> ComposeResult:
         yield Label("a modal over the video")
@@ -58,7 +60,9 @@ async def test_frames_arrive_pause_and_seek(clip_file) -> None:
         await pilot.pause(0.4)
         assert view.frames_painted == painted  # paused: no new frames
         view.seek(1)
-        await wait_for(pilot, lambda: view.frames_painted > painted)  # a seek while paused shows a frame
+        await wait_for(
+            pilot, lambda: view.frames_painted > painted
+        )  # a seek while paused shows a frame
         assert playback.watch_ms > 0
         watched = view.stop()
         assert watched == playback.watch_ms

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 from textual.widgets import Input
 
 from shortstack.tui.screens.feed import FeedScreen
 from shortstack.tui.widgets.comments_panel import CommentItem
 from shortstack.tui.widgets.video_view import VideoView
+
+
+def _pattern() -> np.ndarray:
+    ys, xs = np.mgrid[0:112, 0:64]
+    return np.stack([xs * 4, ys * 2, 255 - xs * 4], axis=-1).astype(np.uint8)
+
+
+PATTERN = _pattern()
 
 
 async def settle(pilot, predicate, timeout: float = 20.0) -> None:
@@ -31,11 +40,18 @@ async def feed_settled(pilot) -> FeedScreen:
     view = feed.query_one(VideoView)
     await settle(
         pilot,
-        lambda: view.playback is not None
-        and view.playback.frames_shown >= 1
-        and view._frame is not None
-        and view._frame.width == view.size.width,
+        lambda: (
+            view.playback is not None
+            and view.playback.frames_shown >= 1
+            and view._frame is not None
+            and view._frame.width == view.size.width
+        ),
     )
+    # Freeze the picture to a fixed pattern: decoded pixels depend on the encoder build.
+    playback = view.playback
+    playback.stop()
+    view.show_poster(PATTERN)
+    view._paint_poster()
     await pilot.pause(0.2)
     feed.update_status()
     return feed
@@ -54,7 +70,17 @@ def test_feed(snap_compare, still_app, size) -> None:
 
 def test_feed_why_panel(snap_compare, still_app) -> None:
     async def run_before(pilot) -> None:
-        await feed_settled(pilot)
+        feed = await feed_settled(pilot)
+        # the server's reasons mention the upload's age ("1 min ago"): freeze them
+        feed.current_item.update(
+            score=0.873,
+            reasons=[
+                {"kind": "content", "weight": 0.61, "text": "More #cats like videos you liked"},
+                {"kind": "freshness", "weight": 0.2, "text": "New upload"},
+                {"kind": "explore", "weight": -0.05, "text": "Something different"},
+            ],
+            explanation="Because you liked #cats videos",
+        )
         await pilot.press("w")
 
     assert snap_compare(still_app, terminal_size=(120, 40), run_before=run_before)
@@ -65,7 +91,9 @@ def test_comments_with_hostile_text(snap_compare, seeded_one, still_app) -> None
     video_id = seeded_one.videos[0]["id"]
     for body in ("[bold red]x[/]", "\x1b[2J\x1b]0;pwned\x07", "nice \u202eshot"):
         server.client.post(
-            f"/api/videos/{video_id}/comments", json={"body": body}, headers=server.auth(tokens["ana"])
+            f"/api/videos/{video_id}/comments",
+            json={"body": body},
+            headers=server.auth(tokens["ana"]),
         ).raise_for_status()
 
     async def run_before(pilot) -> None:

@@ -56,8 +56,19 @@ def test_parse_upload_with_quoted_caption(tmp_path) -> None:
 
 @pytest.mark.parametrize(
     "line",
-    ["", "frobnicate", "comment", "reply x hi", "reply 2", "weights explore", "weights nope=1",
-     "weights explore=abc", "feed sideways", 'upload "unclosed', "like now"],
+    [
+        "",
+        "frobnicate",
+        "comment",
+        "reply x hi",
+        "reply 2",
+        "weights explore",
+        "weights nope=1",
+        "weights explore=abc",
+        "feed sideways",
+        'upload "unclosed',
+        "like now",
+    ],
 )
 def test_bad_commands_say_why(line: str) -> None:
     with pytest.raises(CommandError):

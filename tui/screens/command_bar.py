@@ -28,7 +28,7 @@ class CommandBarScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         yield Input(
-            placeholder="like · comment nice! · reply 3 thanks · follow @ana · search #cats · why · weights explore=0.3 · upload ~/clip.mp4 \"caption\"",
+            placeholder='like · comment nice! · reply 3 thanks · follow @ana · search #cats · why · weights explore=0.3 · upload ~/clip.mp4 "caption"',
             suggester=CommandSuggester(lambda: sorted(self._handles)),
             id="command-input",
         )

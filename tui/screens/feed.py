@@ -64,21 +64,71 @@ class FeedScreen(Screen[None]):
         Binding("k,up", "previous", "Prev", id="feed.previous", tooltip="Previous video"),
         Binding("space", "pause", "Pause", id="feed.pause", tooltip="Pause or resume"),
         Binding("left", "seek(-1)", "-2s", show=False, id="feed.seek_back", tooltip="Back 2 s"),
-        Binding("right", "seek(1)", "+2s", show=False, id="feed.seek_forward", tooltip="Forward 2 s"),
+        Binding(
+            "right", "seek(1)", "+2s", show=False, id="feed.seek_forward", tooltip="Forward 2 s"
+        ),
         Binding("l", "like", "Like", id="feed.like", tooltip="Like or unlike"),
         Binding("c", "comments", "Comments", id="feed.comments", tooltip="Show or hide comments"),
-        Binding("f", "follow", "Follow", show=False, id="feed.follow", tooltip="Follow or unfollow the author"),
+        Binding(
+            "f",
+            "follow",
+            "Follow",
+            show=False,
+            id="feed.follow",
+            tooltip="Follow or unfollow the author",
+        ),
         Binding("s", "share", "Share", show=False, id="feed.share", tooltip="Copy the link"),
-        Binding("n", "not_interested", "Not interested", show=False, id="feed.not_interested", tooltip="Show fewer like this"),
+        Binding(
+            "n",
+            "not_interested",
+            "Not interested",
+            show=False,
+            id="feed.not_interested",
+            tooltip="Show fewer like this",
+        ),
         Binding("w", "why", "Why", id="feed.why", tooltip="Why this video"),
-        Binding("a", "author", "Author", show=False, id="feed.author", tooltip="Open the author's profile"),
-        Binding("m", "mute", "Mute", show=False, id="feed.mute", tooltip="Mute (no audio in the terminal)"),
+        Binding(
+            "a",
+            "author",
+            "Author",
+            show=False,
+            id="feed.author",
+            tooltip="Open the author's profile",
+        ),
+        Binding(
+            "m",
+            "mute",
+            "Mute",
+            show=False,
+            id="feed.mute",
+            tooltip="Mute (no audio in the terminal)",
+        ),
         Binding("r", "loop", "Loop", show=False, id="feed.loop", tooltip="Loop on or off"),
-        Binding("1", "feed('for-you')", "For You", show=False, id="feed.for_you", tooltip="For You feed"),
-        Binding("2", "feed('following')", "Following", show=False, id="feed.following", tooltip="Following feed"),
-        Binding("3", "feed('trending')", "Trending", show=False, id="feed.trending", tooltip="Trending feed"),
-        Binding("t", "next_tab", "Next feed", show=False, id="feed.next_tab", tooltip="Cycle the feeds"),
-        Binding("escape", "back", "Back", show=False, id="feed.back", tooltip="Close panel / go back"),
+        Binding(
+            "1", "feed('for-you')", "For You", show=False, id="feed.for_you", tooltip="For You feed"
+        ),
+        Binding(
+            "2",
+            "feed('following')",
+            "Following",
+            show=False,
+            id="feed.following",
+            tooltip="Following feed",
+        ),
+        Binding(
+            "3",
+            "feed('trending')",
+            "Trending",
+            show=False,
+            id="feed.trending",
+            tooltip="Trending feed",
+        ),
+        Binding(
+            "t", "next_tab", "Next feed", show=False, id="feed.next_tab", tooltip="Cycle the feeds"
+        ),
+        Binding(
+            "escape", "back", "Back", show=False, id="feed.back", tooltip="Close panel / go back"
+        ),
     ]
 
     def __init__(
@@ -616,7 +666,9 @@ class FeedScreen(Screen[None]):
                 panel.set_comments(thread)
         target = panel.comment_number(number)
         if target is None:
-            self.ss_app.toast(f"There is no comment #{number} (open comments with c)", severity="warning")
+            self.ss_app.toast(
+                f"There is no comment #{number} (open comments with c)", severity="warning"
+            )
             return
         self.post_comment(video, body, target.get("id"))
 

@@ -20,7 +20,9 @@ def _bindings_table(title: str, bindings: list[Binding], app: object) -> Table:
     for binding in bindings:
         if not isinstance(binding, Binding) or not binding.description:
             continue
-        keys = ", ".join(app.get_key_display(Binding(k, binding.action)) for k in binding.key.split(","))  # type: ignore[attr-defined]
+        keys = ", ".join(
+            app.get_key_display(Binding(k, binding.action)) for k in binding.key.split(",")
+        )  # type: ignore[attr-defined]
         table.add_row(Text(keys), Text(binding.tooltip or binding.description))
     return table
 
@@ -41,10 +43,18 @@ class HelpScreen(ModalScreen[None]):
             yield Static(_bindings_table("Feed and player", list(FeedScreen.BINDINGS), self.app))
             yield Static(_bindings_table("Profiles", list(ProfileScreen.BINDINGS), self.app))
             yield Static(_bindings_table("Search", list(SearchScreen.BINDINGS), self.app))
-            commands = Table(title="Command bar (:)", title_justify="left", show_header=False, box=None, expand=True)
+            commands = Table(
+                title="Command bar (:)",
+                title_justify="left",
+                show_header=False,
+                box=None,
+                expand=True,
+            )
             commands.add_column("command", style="bold", width=30)
             commands.add_column("does")
             for usage, text in COMMANDS.values():
                 commands.add_row(Text(usage), Text(text))
             yield Static(commands)
-            yield Static(Text("Audio is not played: the terminal client shows video only.", style="italic"))
+            yield Static(
+                Text("Audio is not played: the terminal client shows video only.", style="italic")
+            )

@@ -22,7 +22,13 @@ class LoginScreen(Screen[dict[str, Any] | None]):
     """Handle + password, then Log in or Register; dismisses with the signed-in user."""
 
     BINDINGS = [
-        Binding("escape", "browse", "Browse logged out", id="login.browse", tooltip="Close and browse without an account"),
+        Binding(
+            "escape",
+            "browse",
+            "Browse logged out",
+            id="login.browse",
+            tooltip="Close and browse without an account",
+        ),
     ]
 
     def compose(self) -> ComposeResult:
@@ -80,7 +86,11 @@ class LoginScreen(Screen[dict[str, Any] | None]):
             return
         self._error("")
         api = self.ss_app.api
-        call = api.register(handle, password, display or None) if register else api.login(handle, password)
+        call = (
+            api.register(handle, password, display or None)
+            if register
+            else api.login(handle, password)
+        )
         from shortstack.tui.api import ApiError, ServerUnavailable
 
         try:

@@ -47,7 +47,16 @@ class NotificationsScreen(Screen[None]):
         view = self.query_one(ListView)
         view.clear()
         if not items:
-            view.append(ListItem(Static(Text("Nothing yet: likes, comments and follows show up here.", style="dim italic"))))
+            view.append(
+                ListItem(
+                    Static(
+                        Text(
+                            "Nothing yet: likes, comments and follows show up here.",
+                            style="dim italic",
+                        )
+                    )
+                )
+            )
             return
         for data in items:
             line = plain(notification_text(data))

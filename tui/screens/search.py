@@ -77,7 +77,9 @@ class SearchScreen(Screen[None]):
         if not isinstance(result, dict):
             return
         self.results = result
-        videos = [v.get("video", v) if isinstance(v, dict) else v for v in result.get("videos") or []]
+        videos = [
+            v.get("video", v) if isinstance(v, dict) else v for v in result.get("videos") or []
+        ]
         self.results["videos"] = videos
         self.query_one(VideoList).set_videos(videos)
         users = self.query_one("#search-users", OptionList)
@@ -109,7 +111,9 @@ class SearchScreen(Screen[None]):
         from shortstack.tui.screens.feed import FeedScreen
 
         query = self.query_one("#search-input", Input).value
-        self.app.push_screen(FeedScreen(message.videos, start=message.index, title=f"Search {query}"))
+        self.app.push_screen(
+            FeedScreen(message.videos, start=message.index, title=f"Search {query}")
+        )
 
     @on(OptionList.OptionSelected, "#search-users")
     def _user_chosen(self, event: OptionList.OptionSelected) -> None:

@@ -53,7 +53,11 @@ class UploadScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="upload-box"):
             yield Label(Text("Upload a video", style="bold"))
-            yield Input(placeholder="path to a video file, e.g. ~/clip.mp4", suggester=PathSuggester(), id="upload-path")
+            yield Input(
+                placeholder="path to a video file, e.g. ~/clip.mp4",
+                suggester=PathSuggester(),
+                id="upload-path",
+            )
             yield Input(placeholder="caption with #hashtags", id="upload-caption", max_length=2000)
             yield Button("Upload", variant="primary", id="upload-start")
             yield Label("Sending")
@@ -160,8 +164,12 @@ class UploadScreen(Screen[None]):
         if self.video_id is None or str(video_id) != self.video_id:
             return
         if event.event == "video.progress":
-            self.apply_state({"status": "processing", "progress": video.get("progress", data.get("progress"))})
+            self.apply_state(
+                {"status": "processing", "progress": video.get("progress", data.get("progress"))}
+            )
         elif event.event == "video.ready":
             self.apply_state({**video, "status": "ready"})
         elif event.event == "video.failed":
-            self.apply_state({**video, "status": "failed", "error": video.get("error") or data.get("error")})
+            self.apply_state(
+                {**video, "status": "failed", "error": video.get("error") or data.get("error")}
+            )

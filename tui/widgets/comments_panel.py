@@ -108,7 +108,9 @@ class CommentsPanel(Vertical):
         yield Label("Comments", id="comments-title")
         yield VerticalScroll(id="comments-list")
         yield Static("", id="comments-target")
-        yield Input(placeholder="Add a comment… (enter to post)", id="comments-input", max_length=2000)
+        yield Input(
+            placeholder="Add a comment… (enter to post)", id="comments-input", max_length=2000
+        )
 
     def set_loading(self) -> None:
         """Show that comments are on their way."""
@@ -141,7 +143,9 @@ class CommentsPanel(Vertical):
         message.stop()
         self.reply_to = message.comment
         author = (message.comment.get("author") or {}).get("handle", "?")
-        target = Text(f"replying to #{message.number} @{clean(author, single_line=True)} (esc cancels)")
+        target = Text(
+            f"replying to #{message.number} @{clean(author, single_line=True)} (esc cancels)"
+        )
         self.query_one("#comments-target", Static).update(target)
         self.query_one("#comments-input", Input).focus()
 

@@ -29,7 +29,9 @@ def why_text(item: dict[str, Any] | None) -> Text:
     for reason in reasons:
         weight = float(reason.get("weight") or 0)
         filled = round(BAR_WIDTH * abs(weight) / top)
-        text.append("█" * filled + "░" * (BAR_WIDTH - filled), style="green" if weight >= 0 else "red")
+        text.append(
+            "█" * filled + "░" * (BAR_WIDTH - filled), style="green" if weight >= 0 else "red"
+        )
         text.append(f" {weight:+.2f} ")
         text.append_text(plain(reason.get("kind", ""), "bold", single_line=True))
         text.append("\n   ")
