@@ -229,7 +229,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    raise CliError("`shortstack simulate` is not built yet (the feed lab is a later release)")
+    from shortstack.simulate import LabInputError, run
+
+    try:
+        return run(args)
+    except LabInputError as exc:
+        raise CliError(str(exc)) from None
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -370,7 +375,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print JSON")
 
-    p = add("simulate", cmd_simulate, "synthetic-user lab with plots (not built yet)")
+    p = add(
+        "simulate",
+        cmd_simulate,
+        "feed lab: synthetic users scroll the real feed; metrics, PNG and terminal plots",
+    )
+    from shortstack.simulate import add_arguments as simulate_arguments
+
+    simulate_arguments(p)
 
     p = add("backup", cmd_backup, "online, consistent backup of the database (+ media manifest)")
     p.add_argument("file")
