@@ -38,3 +38,44 @@ def clip2(tmp_path_factory: pytest.TempPathFactory) -> Path:
         duration_s=1.0,
         audio=False,
     )
+
+
+@pytest.fixture(scope="module")
+def module_server(tmp_path_factory: pytest.TempPathFactory):
+    """One server shared by a module's tests (for tests that need a slow setup, like a transcode)."""
+    import httpx
+    import msgspec
+
+    from shortstack.config import Config
+    from shortstack.server.embedded import EmbeddedServer
+
+    config = msgspec.convert(
+        {
+            "server": {"log_requests": False, "workers": 1},
+            "limits": {"api_rate_per_minute": 100_000, "login_rate_per_minute": 100_000},
+        },
+        Config,
+    )
+    server = EmbeddedServer(config, tmp_path_factory.mktemp("module-data")).start()
+
+    class _Live:
+        url = server.url
+        data_dir = server.data_dir
+        db_path = server.data_dir / "shortstack.db"
+        client = httpx.Client(base_url=server.url, timeout=30)
+
+        def register(self, handle: str, password: str = "password123") -> str:
+            r = self.client.post(
+                "/api/auth/register", json={"handle": handle, "password": password}
+            )
+            assert r.status_code == 201, r.text
+            return r.json()["token"]
+
+        def auth(self, token: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {token}"}
+
+    live = _Live()
+    live.config = config
+    yield live
+    live.client.close()
+    server.stop()
