@@ -209,6 +209,12 @@ def m0004_visual_features(db: Database) -> None:
     db["videos"].add_column("poster", str)
 
 
+@migrations(name="0005_edit_recipes")
+def m0005_edit_recipes(db: Database) -> None:
+    # The edit recipe (canonical JSON) a video was published with; NULL when unedited.
+    db["videos"].add_column("edit", str)
+
+
 def migrate(path: str, *, stop_before: str | None = None) -> list[str]:
     """Apply pending migrations to the database file; returns the names applied."""
     db = Database(path)
