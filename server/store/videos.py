@@ -60,12 +60,13 @@ class VideoRecord:
     renditions: list[RenditionRecord] = field(default_factory=list)
     liked_by_me: bool = False
     has_poster: bool = False
+    edit: str | None = None  # the edit recipe's canonical JSON
 
 
 VIDEO_SELECT = (
     "SELECT v.id, v.author_id, u.handle AS author_handle, u.display_name AS author_name, v.caption,"
     " v.status, v.progress, v.error, v.duration_s, v.width, v.height, v.created_at, v.likes, v.comments,"
-    " v.shares, v.views, v.fps, v.video_codec, v.audio_codec, v.poster"
+    " v.shares, v.views, v.fps, v.video_codec, v.audio_codec, v.poster, v.edit"
     " FROM videos v JOIN users u ON u.id = v.author_id"
 )
 
@@ -92,6 +93,7 @@ def _record(row: aiosqlite.Row | sqlite3.Row) -> VideoRecord:
         video_codec=row["video_codec"],
         audio_codec=row["audio_codec"],
         has_poster=bool(row["poster"]),
+        edit=row["edit"],
     )
 
 
@@ -187,6 +189,7 @@ async def create_video(
     info: dict | None = None,
     job_payload: str = "{}",
     max_attempts: int = 3,
+    edit: str | None = None,
 ) -> str:
     """Insert a processing video, its hashtags, search row and transcode job in one transaction."""
     video_id = video_id or new_id()
@@ -195,8 +198,8 @@ async def create_video(
     async with db.write() as conn:
         await conn.execute(
             "INSERT INTO videos (id, author_id, caption, status, created_at, content_hash, source_bytes,"
-            " duration_s, width, height, fps, video_codec, audio_codec)"
-            " VALUES (?, ?, ?, 'processing', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " duration_s, width, height, fps, video_codec, audio_codec, edit)"
+            " VALUES (?, ?, ?, 'processing', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 video_id,
                 author_id,
@@ -210,6 +213,7 @@ async def create_video(
                 info.get("fps"),
                 info.get("video_codec"),
                 info.get("audio_codec"),
+                edit,
             ),
         )
         tags = parse_hashtags(caption)
