@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Generic, TypeVar
+import json
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
@@ -58,6 +59,7 @@ class VideoOut(msgspec.Struct):
     poster_url: str | None
     url: str
     fps: float | None = None
+    edit: dict[str, Any] | None = None  # the edit recipe it was published with
 
 
 def video_out(v: VideoRecord) -> VideoOut:
@@ -85,6 +87,7 @@ def video_out(v: VideoRecord) -> VideoOut:
         poster_url=f"{base}/poster" if v.has_poster else None,
         url=base,
         fps=v.fps,
+        edit=json.loads(v.edit) if v.edit else None,
     )
 
 
