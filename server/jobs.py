@@ -168,6 +168,7 @@ class JobRunner:
             "audio_bitrate": media.audio_bitrate,
             "max_dimension": self.config.limits.max_dimension,
             "max_duration_s": self.config.limits.max_duration_s,
+            "edit": job.payload.get("edit"),
         }
         loop = asyncio.get_running_loop()
         latest: dict[str, float] = {}
