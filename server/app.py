@@ -28,12 +28,14 @@ from .auth import AuthController, login_rate_limit
 from .broker import Broker
 from .comments import CommentsController
 from .deps import DEPENDENCIES
+from .edit_preview import edit_preview
 from .errors import http_exception_handler, internal_error_handler, problem_details_config
 from .events import EventsController
 from .feed import FeedController
 from .health import healthz
 from .interactions import InteractionsController
 from .jobs import JobRunner
+from .lab import LabController
 from .recommend import FeedEngine
 from .search import SearchController
 from .share import share_page
@@ -132,10 +134,12 @@ def create_app(
             InteractionsController,
             CommentsController,
             FeedController,
+            LabController,
             SearchController,
             EventsController,
             healthz,
             share_page,
+            edit_preview,
         ],
         dependencies=dependencies,
         middleware=middleware,

@@ -1,0 +1,104 @@
+"""Edit recipes over HTTP: the `edit` form field, and a still preview of a recipe (JPEG)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING
+
+from litestar import Request, Response, post
+from litestar.di import NamedDependency
+
+from shortstack.config import Config
+
+from .errors import problem
+from .storage import LocalStorage
+from .store.users import User
+from .uploads import receive_upload
+
+if TYPE_CHECKING:
+    from shortstack.media.edit import EditRecipe
+    from shortstack.media.probe import ProbeResult
+
+PREVIEW_MAX_WIDTH = 480
+
+
+def recipe_from_field(raw: str | None) -> EditRecipe | None:
+    """The recipe in a multipart `edit` field (JSON object); None when absent or empty.
+
+    Raises a 422 problem naming what is wrong (bad JSON, unknown look with the known ones...).
+    """
+    from shortstack.media.edit import parse_recipe
+    from shortstack.media.errors import InvalidMedia
+
+    if raw is None or not raw.strip():
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise problem(422, "Invalid edit recipe", f"the edit field is not JSON: {exc}") from None
+    try:
+        recipe = parse_recipe(data)
+    except InvalidMedia as exc:
+        raise problem(422, "Invalid edit recipe", str(exc)) from None
+    return None if recipe.is_identity else recipe
+
+
+def check_recipe(recipe: EditRecipe, info: ProbeResult) -> None:
+    """422 when the recipe does not fit the probed clip (e.g. a trim past its end)."""
+    from shortstack.media.edit import validate
+    from shortstack.media.errors import InvalidMedia
+
+    try:
+        validate(recipe, info)
+    except InvalidMedia as exc:
+        raise problem(422, "Invalid edit recipe", str(exc)) from None
+
+
+@post(
+    "/api/edit/preview",
+    operation_id="edit_preview",
+    summary="Preview an edit recipe (multipart: file, edit) as a JPEG still",
+    description="One frame of the uploaded clip with the recipe's crop, look and text applied.",
+    tags=["videos"],
+    status_code=200,
+    request_max_body_size=None,  # receive_upload enforces limits.max_upload_mb while streaming
+    media_type="image/jpeg",
+)
+async def edit_preview(
+    request: Request,
+    user: NamedDependency[User],
+    config: NamedDependency[Config],
+    storage: NamedDependency[LocalStorage],
+) -> Response[bytes]:
+    from shortstack.media.edit import EditRecipe, preview_still
+    from shortstack.media.errors import InvalidMedia, MediaError
+    from shortstack.media.probe import probe
+
+    received = await receive_upload(
+        request, storage, max_bytes=config.limits.max_upload_mb * 1024 * 1024
+    )
+    out = received.path.with_suffix(".preview.jpg")
+    try:
+        recipe = recipe_from_field(received.fields.get("edit")) or EditRecipe()
+        try:
+            info = await asyncio.to_thread(
+                probe,
+                received.path,
+                max_dimension=config.limits.max_dimension,
+                max_duration_s=config.limits.max_duration_s,
+            )
+        except InvalidMedia as exc:
+            raise problem(422, "Not a playable video", str(exc)) from None
+        check_recipe(recipe, info)
+        try:
+            await asyncio.to_thread(
+                preview_still, received.path, recipe, out, max_width=PREVIEW_MAX_WIDTH
+            )
+        except MediaError as exc:
+            raise problem(422, "No preview", str(exc)) from None
+        data = out.read_bytes()
+    finally:
+        received.path.unlink(missing_ok=True)
+        out.unlink(missing_ok=True)
+    return Response(content=data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
