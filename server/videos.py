@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Annotated
 
 import msgspec
@@ -13,6 +14,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from shortstack.config import Config
 
+from .edit_preview import check_recipe, recipe_from_field
 from .errors import problem
 from .interactions import VideoId
 from .jobs import JobRunner
@@ -35,8 +37,9 @@ class VideosController(Controller):
 
     @post(
         operation_id="upload_video",
-        summary="Upload a video (multipart: file, caption)",
-        description="Streams the file to disk, probes it, and queues the transcode. 202 with status processing.",
+        summary="Upload a video (multipart: file, caption, optional edit recipe JSON)",
+        description="Streams the file to disk, probes it, validates the edit recipe against it, and"
+        " queues the transcode (which applies the recipe). 202 with status processing.",
         status_code=HTTP_202_ACCEPTED,
         request_max_body_size=None,  # receive_upload enforces limits.max_upload_mb while streaming
     )
@@ -49,6 +52,7 @@ class VideosController(Controller):
         storage: NamedDependency[LocalStorage],
         jobs: NamedDependency[JobRunner],
     ) -> VideoOut:
+        from shortstack.media.edit import output_info
         from shortstack.media.errors import InvalidMedia
         from shortstack.media.probe import probe
 
@@ -62,6 +66,7 @@ class VideosController(Controller):
                 raise problem(
                     422, "Caption too long", f"a caption is at most {CAPTION_MAX} characters"
                 )
+            recipe = recipe_from_field(received.fields.get("edit"))
             existing = await store.find_by_hash(db, user.id, received.sha256)
             if existing is not None:
                 raise problem(
@@ -76,6 +81,11 @@ class VideosController(Controller):
                 )
             except InvalidMedia as exc:
                 raise problem(422, "Not a playable video", str(exc)) from None
+            edit_json = None
+            if recipe is not None:
+                check_recipe(recipe, info)
+                info = output_info(recipe, info)  # the metadata shown is the edited video's
+                edit_json = json.dumps(recipe.to_dict(), separators=(",", ":"))
             video_id = store.new_video_id()
             storage.adopt_source(temp, video_id)
             try:
@@ -90,6 +100,8 @@ class VideosController(Controller):
                     if isinstance(info, msgspec.Struct)
                     else vars(info),
                     max_attempts=config.media.job_max_attempts,
+                    job_payload=json.dumps({"edit": recipe.to_dict()}) if recipe else "{}",
+                    edit=edit_json,
                 )
             except BaseException:
                 storage.delete_video(video_id)
