@@ -12,6 +12,7 @@ import av
 import numpy as np
 
 from .errors import InvalidMedia, MediaError
+from .probe import video_stream
 
 FEATURE_LENGTH = 24
 _FEATURE_SIDE = 48  # frames are shrunk to about this size before any statistics
@@ -35,9 +36,9 @@ def _sample_frames(src: Path, count: int, *, width: int | None = None, pairs: bo
     except (av.error.FFmpegError, OSError) as exc:
         raise InvalidMedia("The file is not a video we can read.") from exc
     with container:
-        if not container.streams.video:
+        stream = video_stream(container)
+        if stream is None:
             raise InvalidMedia("The file has no video track.")
-        stream = container.streams.video[0]
         duration = None
         if stream.duration is not None and stream.time_base is not None:
             duration = float(stream.duration * stream.time_base)

@@ -69,6 +69,21 @@ def _container_name(fmt_name: str) -> str:
     )
 
 
+_NOT_MOTION = (
+    av.stream.Disposition.attached_pic
+    | av.stream.Disposition.still_image
+    | av.stream.Disposition.timed_thumbnails
+)
+
+
+def video_stream(container: av.container.InputContainer) -> av.VideoStream | None:
+    """The first moving-picture stream (cover art and thumbnails are not video), or None."""
+    for stream in container.streams.video:
+        if not (stream.disposition & _NOT_MOTION):
+            return stream
+    return None
+
+
 def _normal_rotation(degrees: float) -> int:
     return int(round(degrees / 90.0)) * 90 % 360
 
@@ -116,11 +131,11 @@ def probe(path: Path, *, max_dimension: int = 8192, max_duration_s: float = 600.
     container = _open(path, max_dimension)
     try:
         name = _container_name(container.format.name)
-        if not container.streams.video:
+        stream = video_stream(container)
+        if stream is None:
             if container.streams.audio:
                 raise InvalidMedia("The file has only sound; a video track is required.")
             raise InvalidMedia("The file has no video track.")
-        stream = container.streams.video[0]
         cc = stream.codec_context
         coded_w, coded_h = stream.width, stream.height
         if coded_w <= 0 or coded_h <= 0:

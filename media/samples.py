@@ -121,13 +121,26 @@ def write_test_video(
     return path
 
 
-def write_audio_only(path: Path, *, duration_s: float = 1.0) -> Path:
-    """Write an audio-only file (AAC in ``.m4a``/``.mp4``, Opus in ``.webm``)."""
+def write_audio_only(path: Path, *, duration_s: float = 1.0, cover: bool = False) -> Path:
+    """Write an audio-only file (AAC in ``.m4a``/``.mp4``, Opus in ``.webm``).
+
+    ``cover=True`` (MP4 only) adds cover art: a PNG "video" stream marked as an attached picture,
+    like a music file's album art.
+    """
     path = Path(path)
     fmt = _CONTAINER_BY_SUFFIX.get(path.suffix.lower(), "mp4")
     with av.open(str(path), "w", format=fmt) as out:
         aus = out.add_stream("libopus" if fmt == "webm" else "aac", rate=48000)
         aus.layout = "stereo"
+        if cover:
+            art = out.add_stream("png", rate=1)
+            art.width, art.height, art.pix_fmt = 64, 48, "rgb24"
+            art.disposition = av.stream.Disposition.attached_pic
+            picture = np.ascontiguousarray(_pattern(64, 48)[:, :64])
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            frame.pts = 0
+            for packet in [*art.encode(frame), *art.encode()]:
+                out.mux(packet)
         total = int(duration_s * 48000)
         for start in range(0, total, 960):
             n = min(960, total - start)

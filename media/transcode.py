@@ -34,7 +34,7 @@ import av.filter
 import numpy as np
 
 from .errors import InvalidMedia, MediaError, TranscodeError
-from .probe import ProbeResult, probe
+from .probe import ProbeResult, probe, video_stream
 
 AUDIO_RATE = 48_000
 MAX_FPS = 60  # sources above this (slow-motion phone clips) are resampled to CAPPED_FPS
@@ -299,7 +299,9 @@ def _run(src, info, plan, tmps, opts, report) -> list[float]:
         raise InvalidMedia("The file is not a video we can read.") from exc
     outputs: list[_Output] = []
     try:
-        vstream = container.streams.video[0]
+        vstream = video_stream(container)
+        if vstream is None:
+            raise InvalidMedia("The file has no video track.")
         vstream.thread_type = "AUTO"
         astream = container.streams.audio[0] if container.streams.audio else None
         tb = vstream.time_base or Fraction(1, 90_000)

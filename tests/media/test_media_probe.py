@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+
 from shortstack.media import samples
 from shortstack.media.errors import InvalidMedia
 from shortstack.media.probe import probe
@@ -65,9 +66,17 @@ def test_truncated_without_index_is_refused(tmp_path: Path) -> None:
         (lambda p: p.write_bytes(bytes(range(256)) * 40) and p, "not a video"),
         (lambda p: samples.write_png(p), "still image"),
         (lambda p: samples.write_audio_only(p), "only sound"),
+        (lambda p: samples.write_audio_only(p, cover=True), "only sound"),
         (lambda p: samples.write_pixel_bomb(p), "picture size"),
     ],
-    ids=["zero-bytes", "random-bytes", "png-renamed", "audio-only", "16000x16000-header"],
+    ids=[
+        "zero-bytes",
+        "random-bytes",
+        "png-renamed",
+        "audio-only",
+        "audio-with-cover-art",
+        "16000x16000-header",
+    ],
 )
 def test_refusals_give_a_clear_reason(tmp_path: Path, make, reason: str) -> None:
     path = tmp_path / "upload.mp4"

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from shortstack.media import samples
 from shortstack.media.errors import InvalidMedia, TranscodeError
 from shortstack.media.probe import ProbeResult, probe
@@ -123,10 +124,19 @@ def test_truncated_upload_reports_its_real_length(tmp_path: Path, check) -> None
         (lambda p: p.write_bytes(bytes(range(256)) * 40), "not a video"),
         (lambda p: samples.write_png(p), "still image"),
         (lambda p: samples.write_audio_only(p), "only sound"),
+        (lambda p: samples.write_audio_only(p, cover=True), "only sound"),
         (lambda p: samples.write_pixel_bomb(p), "picture size"),
         (lambda p: samples.truncate(samples.write_test_video(p.with_suffix(".x")), p), "damaged"),
     ],
-    ids=["zero-bytes", "random-bytes", "png-renamed", "audio-only", "pixel-bomb", "truncated"],
+    ids=[
+        "zero-bytes",
+        "random-bytes",
+        "png-renamed",
+        "audio-only",
+        "audio-with-cover-art",
+        "pixel-bomb",
+        "truncated",
+    ],
 )
 def test_invalid_uploads_are_refused_without_leaving_files(tmp_path: Path, make, reason) -> None:
     src = tmp_path / "upload.mp4"
