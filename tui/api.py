@@ -187,14 +187,25 @@ class ApiClient:
         path: Path | str,
         caption: str,
         progress: Callable[[int, int], None] | None = None,
+        edit: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """POST /api/videos (multipart); ``progress(sent, total)`` follows the bytes sent."""
+        """POST /api/videos (multipart); ``progress(sent, total)`` follows the bytes sent.
+
+        ``edit`` is an edit recipe (``{"trim": "1.5-7", "look": "vivid", "text": "hi", ...}``)
+        the server validates and applies while transcoding.
+        """
         path = Path(path).expanduser()
         total = path.stat().st_size
         boundary = os.urandom(12).hex()
+        edit_part = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="edit"\r\n\r\n'
+            f"{json.dumps(edit)}\r\n"
+            if edit
+            else ""
+        )
         head = (
             f'--{boundary}\r\nContent-Disposition: form-data; name="caption"\r\n\r\n'
-            f"{caption}\r\n"
+            f"{caption}\r\n{edit_part}"
             f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
             f'filename="{_quote(path.name)}"\r\nContent-Type: application/octet-stream\r\n\r\n'
         ).encode()
@@ -218,6 +229,19 @@ class ApiClient:
         return await self._json(
             "POST", "/api/videos", content=body(), headers=headers, timeout=120.0
         )
+
+    async def edit_preview(self, path: Path | str, edit: dict[str, Any] | None) -> bytes:
+        """POST /api/edit/preview: a JPEG still of ``path`` with the recipe's look, crop, text."""
+        path = Path(path).expanduser()
+        with path.open("rb") as fh:
+            response = await self._send(
+                "POST",
+                "/api/edit/preview",
+                data={"edit": json.dumps(edit or {})},
+                files={"file": (path.name, fh, "application/octet-stream")},
+                timeout=60.0,
+            )
+        return response.content
 
     async def video(self, video_id: str) -> dict[str, Any]:
         """GET /api/videos/{id}."""
