@@ -147,20 +147,72 @@ def cmd_login(args: argparse.Namespace) -> int:
     return 0
 
 
+def _edit_recipe(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The edit recipe the upload flags ask for (checked here too, for a quick clear error)."""
+    from shortstack.media.edit import parse_recipe
+    from shortstack.media.errors import InvalidMedia
+
+    recipe: dict[str, Any] = {}
+    if args.trim:
+        recipe["trim"] = args.trim
+    if args.crop:
+        recipe["crop"] = args.crop
+    if args.filter:
+        recipe["look"] = args.filter
+    if args.speed is not None:
+        recipe["speed"] = args.speed
+    if args.text:
+        recipe["text"] = {"text": args.text, "position": args.text_position}
+    if args.mute:
+        recipe["mute"] = True
+    if args.tone is not None:
+        recipe["tone"] = args.tone
+    try:
+        return parse_recipe(recipe).to_dict() or None
+    except InvalidMedia as exc:
+        raise CliError(str(exc)) from None
+
+
+def _stitched(path: Path, others: list[str], crossfade_s: float) -> Path:
+    """Join ``path`` and ``others`` with crossfades into a temporary MP4 (made locally)."""
+    import tempfile
+
+    from shortstack.media.edit import stitch
+    from shortstack.media.errors import MediaError
+
+    clips = [path, *(Path(o).expanduser() for o in others)]
+    for clip in clips:
+        if not clip.is_file():
+            raise CliError(f"{clip}: no such file")
+    fd, name = tempfile.mkstemp(prefix="shortstack-stitch-", suffix=".mp4")
+    os.close(fd)
+    try:
+        return stitch(clips, Path(name), crossfade_s=crossfade_s)
+    except MediaError as exc:
+        Path(name).unlink(missing_ok=True)
+        raise CliError(f"cannot stitch: {exc}") from None
+
+
 def cmd_upload(args: argparse.Namespace) -> int:
     path = Path(args.file).expanduser()
     if not path.is_file():
         raise CliError(f"{path}: no such file")
+    edit = _edit_recipe(args)
+    stitched = _stitched(path, args.stitch, args.crossfade) if args.stitch else None
 
     async def go(client: Any) -> Any:
-        video = await client.upload(path, args.caption)
+        video = await client.upload(stitched or path, args.caption, edit=edit)
         if args.wait:
             while video["status"] == "processing":
                 await asyncio.sleep(0.5)
                 video = await client.video(video["id"])
         return video
 
-    video = _call(args, go)
+    try:
+        video = _call(args, go)
+    finally:
+        if stitched is not None:
+            stitched.unlink(missing_ok=True)
     _print(args, video, f"{video['id']}  {video['status']}  {video['caption']}")
     return 0 if video["status"] != "failed" else 1
 
@@ -341,6 +393,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--caption", default="", help="caption; may hold #hashtags")
     p.add_argument("--wait", action="store_true", help="wait until it is ready (or failed)")
+    edit = p.add_argument_group("editing (done by the server while transcoding)")
+    edit.add_argument("--trim", metavar="A-B", help="keep seconds A to B of the clip, e.g. 1.5-7")
+    edit.add_argument("--crop", choices=["9:16", "1:1"], help="crop the centre to this shape")
+    edit.add_argument(
+        "--filter", metavar="LOOK", help="a look: mono, warm, vivid, vintage or sharpen"
+    )
+    edit.add_argument("--speed", type=float, metavar="X", help="play X times faster (0.25..4)")
+    edit.add_argument("--text", metavar="T", help="burn this caption text into the picture")
+    edit.add_argument(
+        "--text-position", choices=["bottom", "center", "top"], default="bottom", help="where"
+    )
+    edit.add_argument("--mute", action="store_true", help="remove the sound")
+    edit.add_argument("--tone", type=float, metavar="HZ", help="replace the sound with a tone")
+    edit.add_argument(
+        "--stitch",
+        nargs="+",
+        metavar="FILE",
+        default=[],
+        help="append these clips (crossfaded, joined on this machine before uploading)",
+    )
+    edit.add_argument(
+        "--crossfade", type=float, default=0.5, metavar="S", help="crossfade seconds (0.5)"
+    )
     client_opts(p)
 
     p = add("feed", cmd_feed, "print a feed page")
