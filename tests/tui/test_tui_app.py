@@ -224,3 +224,53 @@ async def test_server_down_shows_status_and_keeps_running(make_app) -> None:
         await pilot.press("j", "l", "c", "w", "slash")
         await pilot.pause(0.2)
         assert app.is_running
+
+
+async def test_notifications_palette_and_help(seeded, make_app) -> None:
+    from textual.command import CommandPalette
+
+    from shortstack.tui.app import ShortstackApp
+    from shortstack.tui.palette import ActionsProvider
+    from shortstack.tui.screens.help import HelpScreen
+    from shortstack.tui.screens.notifications import NotificationsScreen
+
+    app = make_app(seeded.url, token=seeded.tokens["ana"])
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        feed = await feed_ready(pilot)
+        # bob likes ana's video: ana gets a live notification (toast + inbox)
+        video_id = feed.current_video["id"]
+        seeded.server.client.put(
+            f"/api/videos/{video_id}/like", headers=seeded.server.auth(seeded.tokens["bob"])
+        ).raise_for_status()
+        await wait_for(pilot, lambda: app.notifications, what="live notification")
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, NotificationsScreen))
+        await wait_for(
+            pilot,
+            lambda: any("@bob liked your video" in rendered(s) for s in app.screen.query(Static)),
+            what="notification listed",
+        )
+
+        # every bound action of the app and the feed is in the command palette
+        await pilot.press("g")
+        await wait_for(pilot, lambda: isinstance(app.screen, FeedScreen))
+        provider = ActionsProvider(app.screen)
+        titles = [hit.text for hit in [h async for h in provider.discover()]]
+        for binding in [*ShortstackApp.BINDINGS, *FeedScreen.BINDINGS]:
+            if binding.action != "back":
+                assert binding.description in titles, binding.description
+        hits = [h async for h in provider.search("like")]
+        assert hits and hits[0].text == "Like"
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"Why", "enter")
+        await wait_for(
+            pilot, lambda: not feed.query_one(WhyPanel).has_class("hidden"), what="palette ran why"
+        )
+
+        # the help screen lists every key binding of the feed
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        help_text = " ".join(text for _, text in app.screen.rows)
+        for binding in FeedScreen.BINDINGS:
+            assert binding.tooltip in help_text, binding.tooltip

@@ -150,6 +150,7 @@ class FeedScreen(Screen[None]):
         self.following: dict[str, bool] = {}
         self._shown_id: str | None = None
         self._last_wheel = 0.0
+        self._resume_playing = False
 
     @property
     def ss_app(self) -> ShortstackApp:
@@ -189,11 +190,22 @@ class FeedScreen(Screen[None]):
         self.leave_video()
 
     def on_screen_suspend(self) -> None:
-        self.leave_video()
+        # another screen (a modal, help, search…) is on top: pause, keep the position
+        playback = self.video_view.playback
+        self._resume_playing = playback is not None and not playback.paused
+        if playback is not None:
+            playback.set_paused(True)
 
     def on_screen_resume(self) -> None:
-        self.video_view.focus()
-        if self.current_item is not None and self.video_view.playback is None:
+        if not self.query_one("#comments").has_class("hidden"):
+            self.query_one("#comments-input").focus()
+        else:
+            self.video_view.focus()
+        playback = self.video_view.playback
+        if playback is not None:
+            if self._resume_playing:
+                playback.set_paused(False)
+        elif self.current_item is not None:
             self.show_current()
 
     def _user_changed(self, user: dict[str, Any] | None) -> None:

@@ -13,7 +13,9 @@ from textual.widgets import Static
 from shortstack.tui.commands import COMMANDS
 
 
-def _bindings_table(title: str, bindings: list[Binding], app: object) -> Table:
+def _bindings_table(
+    title: str, bindings: list[Binding], app: object, rows: list[tuple[str, str]]
+) -> Table:
     table = Table(title=title, title_justify="left", show_header=False, box=None, expand=True)
     table.add_column("key", style="bold", width=14)
     table.add_column("does")
@@ -24,6 +26,7 @@ def _bindings_table(title: str, bindings: list[Binding], app: object) -> Table:
             app.get_key_display(Binding(k, binding.action)) for k in binding.key.split(",")
         )  # type: ignore[attr-defined]
         table.add_row(Text(keys), Text(binding.tooltip or binding.description))
+        rows.append((keys, binding.tooltip or binding.description))
     return table
 
 
@@ -32,6 +35,10 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[tuple[str, str]] = []  # (keys, what they do), as listed
+
     def compose(self) -> ComposeResult:
         from shortstack.tui.screens.feed import FeedScreen
         from shortstack.tui.screens.profile import ProfileScreen
@@ -39,10 +46,18 @@ class HelpScreen(ModalScreen[None]):
 
         with VerticalScroll(id="help-box"):
             yield Static(Text("Keys and commands  (esc closes)", style="bold"))
-            yield Static(_bindings_table("Everywhere", list(self.app.BINDINGS), self.app))
-            yield Static(_bindings_table("Feed and player", list(FeedScreen.BINDINGS), self.app))
-            yield Static(_bindings_table("Profiles", list(ProfileScreen.BINDINGS), self.app))
-            yield Static(_bindings_table("Search", list(SearchScreen.BINDINGS), self.app))
+            yield Static(
+                _bindings_table("Everywhere", list(self.app.BINDINGS), self.app, self.rows)
+            )
+            yield Static(
+                _bindings_table("Feed and player", list(FeedScreen.BINDINGS), self.app, self.rows)
+            )
+            yield Static(
+                _bindings_table("Profiles", list(ProfileScreen.BINDINGS), self.app, self.rows)
+            )
+            yield Static(
+                _bindings_table("Search", list(SearchScreen.BINDINGS), self.app, self.rows)
+            )
             commands = Table(
                 title="Command bar (:)",
                 title_justify="left",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -32,12 +33,26 @@ class NotificationsScreen(Screen[None]):
         app: ShortstackApp = self.app  # type: ignore[assignment]
         app.subscribe(self)
         self.fill()
+        self.load()
+
+    @work(exclusive=True, group="notifications")
+    async def load(self) -> None:
+        """Fetch earlier notifications from the server (the event stream brings new ones)."""
+        app: ShortstackApp = self.app  # type: ignore[assignment]
+        if app.user is None:
+            return
+        page = await app.call(app.api.notifications(limit=50), quiet=True)
+        if isinstance(page, dict):
+            # the server keeps every notification, including those that came live
+            app.notifications[:] = list(page.get("items") or [])
+            self.fill()
 
     def on_unmount(self) -> None:
         self.app.unsubscribe(self)  # type: ignore[attr-defined]
 
     def on_screen_resume(self) -> None:
         self.fill()
+        self.load()
 
     def fill(self) -> None:
         """Show the notifications kept by the app."""
