@@ -194,6 +194,15 @@ async def delete_user(db: Database, user_id: int) -> None:
     """Remove a user; their tokens, videos, likes and comments go with them (cascades)."""
     async with db.write() as conn:
         await conn.execute("DELETE FROM users_fts WHERE user_id = ?", (user_id,))
+        await conn.execute(
+            "DELETE FROM videos_fts WHERE video_id IN (SELECT id FROM videos WHERE author_id = ?)",
+            (user_id,),
+        )
+        await conn.execute(
+            "UPDATE hashtags SET videos = videos - 1 WHERE id IN (SELECT vh.hashtag_id FROM video_hashtags vh"
+            " JOIN videos v ON v.id = vh.video_id WHERE v.author_id = ?)",
+            (user_id,),
+        )
         await conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
 
 
