@@ -1,0 +1,305 @@
+"""The `shortstack` command: help everywhere, one-line errors, backup, doctor, admin and the
+scriptable client commands against a live server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from shortstack.cli import build_parser, main
+from shortstack.media.samples import write_test_video
+
+SHORTSTACK = shutil.which("shortstack")
+
+
+def _subcommands() -> list[list[str]]:
+    parser = build_parser()
+    commands: list[list[str]] = []
+    for action in parser._subparsers._group_actions:  # argparse keeps subparsers here
+        for name, sub in action.choices.items():
+            commands.append([name])
+            if sub._subparsers is not None:
+                for inner in sub._subparsers._group_actions:
+                    commands += [[name, inner_name] for inner_name in inner.choices]
+    return commands
+
+
+def test_console_script_help_and_version():
+    assert SHORTSTACK, "the shortstack console script is not installed"
+    r = subprocess.run([SHORTSTACK, "--help"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0
+    for name in ("serve", "demo", "tui", "upload", "feed", "like", "comment", "backup", "doctor"):
+        assert name in r.stdout
+    r = subprocess.run(
+        [sys.executable, "-m", "shortstack", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0
+    assert r.stdout.startswith("shortstack ")
+
+
+def test_every_subcommand_has_help(capsys):
+    commands = _subcommands()
+    assert {"serve", "demo", "tui", "login", "upload", "feed", "like", "comment"} <= {
+        c[0] for c in commands
+    }
+    assert ["admin", "add"] in commands
+    for command in commands:
+        with pytest.raises(SystemExit) as exc:
+            main([*command, "--help"])
+        assert exc.value.code == 0, command
+        out = capsys.readouterr().out
+        assert out.startswith("usage: shortstack " + " ".join(command)), command
+
+
+def _one_line_error(capsys, argv: list[str], *, mentions: str = "") -> str:
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2, (argv, code, err)
+    assert err and "\n" not in err, (argv, err)
+    assert err.startswith(f"shortstack {argv[0]}: error:"), err
+    assert mentions in err, (mentions, err)
+    assert "Traceback" not in err
+    return err
+
+
+def test_bad_input_is_exit_2_with_one_line(capsys, tmp_path):
+    empty = tmp_path / "nothing-here"
+    _one_line_error(capsys, ["upload", str(tmp_path / "missing.mp4")], mentions="missing.mp4")
+    _one_line_error(capsys, ["backup", str(tmp_path / "b.db"), "--data", str(empty)])
+    _one_line_error(capsys, ["doctor", "--data", str(empty)])
+    _one_line_error(capsys, ["admin", "add", "someone", "--data", str(empty)])
+    _one_line_error(capsys, ["import", str(tmp_path / "no-folder")], mentions="not a folder")
+    _one_line_error(
+        capsys,
+        ["serve", "--config", str(Path(__file__).parent / "data" / "bad_unknown_key.toml")],
+        mentions="prot",
+    )
+    _one_line_error(
+        capsys, ["serve", "--config", str(tmp_path / "nope.toml")], mentions="nope.toml"
+    )
+    _one_line_error(capsys, ["eval", "--dataset", str(tmp_path / "none.txt")])
+    # a client command with no server to talk to
+    _one_line_error(capsys, ["like", "abc123", "--server", "http://127.0.0.1:9", "--token", "t"])
+    # not logged in
+    _one_line_error(capsys, ["like", "abc123", "--server", "http://127.0.0.1:9"], mentions="log")
+
+
+def test_argparse_errors_exit_2(capsys):
+    for argv in (["feed", "--limit", "99"], ["like"], ["no-such-command"], ["admin"]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1].startswith("shortstack") and "error:" in err[-1]
+
+
+def test_client_commands_against_live_server(live_server, tmp_path, capsys):
+    url = live_server.url
+    clip = write_test_video(tmp_path / "cli.mp4", width=160, height=96, duration_s=1.0)
+
+    # login --register --password-stdin (real console script, password on stdin)
+    r = subprocess.run(
+        [SHORTSTACK, "login", "cli_user", "--register", "--password-stdin", "--server", url],
+        input="a good password\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "cli_user" in r.stdout
+    login = live_server.client.post(
+        "/api/auth/login", json={"handle": "cli_user", "password": "a good password"}
+    )
+    assert login.status_code == 200  # the password went through stdin intact
+
+    # the saved token is used by the next commands
+    assert (
+        main(
+            [
+                "upload",
+                str(clip),
+                "--caption",
+                "from the cli #terminal",
+                "--wait",
+                "--json",
+                "--server",
+                url,
+            ]
+        )
+        == 0
+    )
+    video = json.loads(capsys.readouterr().out)
+    assert video["status"] == "ready"
+    assert video["hashtags"] == ["terminal"]
+    assert video["author"]["handle"] == "cli_user"
+
+    assert main(["like", video["id"], "--server", url, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"liked": True, "likes": 1}
+    assert main(["like", video["id"], "--undo", "--server", url]) == 0
+    assert "0 likes" in capsys.readouterr().out
+
+    assert main(["comment", video["id"], "nice one", "--server", url, "--json"]) == 0
+    comment = json.loads(capsys.readouterr().out)
+    assert comment["body"] == "nice one"
+    assert (
+        main(["comment", video["id"], "a reply", "--reply-to", comment["id"], "--server", url]) == 0
+    )
+    assert "posted" in capsys.readouterr().out
+    listed = live_server.client.get(f"/api/videos/{video['id']}/comments").json()["items"]
+    assert listed[0]["reply_count"] == 1
+
+    deadline = time.monotonic() + 15
+    while True:  # the feed engine picks up new videos in the background
+        assert main(["feed", "--json", "--server", url, "--kind", "trending"]) == 0
+        page = json.loads(capsys.readouterr().out)
+        if page["items"]:
+            break
+        assert time.monotonic() < deadline, page
+        time.sleep(0.3)
+    assert [i["video"]["id"] for i in page["items"]] == [video["id"]]
+    assert main(["feed", "--json", "--server", url]) == 0
+    page = json.loads(capsys.readouterr().out)
+    assert set(page) == {"items", "next_cursor"}
+
+    # errors from the server are one line too
+    _one_line_error(capsys, ["like", "nosuchvideo1", "--server", url], mentions="404")
+    _one_line_error(capsys, ["upload", str(clip), "--server", url], mentions="409")
+
+
+def _seed_ready_video(db_path: Path, handle: str, caption: str) -> str:
+    video_id = f"Cli{abs(hash((handle, caption))) % 10**8:08d}"
+    conn = sqlite3.connect(str(db_path), isolation_level=None, timeout=30)
+    try:
+        conn.execute(
+            "INSERT INTO videos (id, author_id, caption, status, progress, duration_s, width, height,"
+            " created_at) SELECT ?, id, ?, 'ready', 1, 10, 320, 240, ? FROM users WHERE handle = ?",
+            (video_id, caption, time.time(), handle),
+        )
+        conn.execute(
+            "INSERT INTO renditions VALUES (?, '240p', 320, 240, 1000)",
+            (video_id,),
+        )
+    finally:
+        conn.close()
+    return video_id
+
+
+TABLES = ("users", "videos", "likes", "comments", "events", "tokens", "renditions")
+
+
+def _table_counts(db_path: Path) -> dict[str, int]:
+    conn = sqlite3.connect(str(db_path))
+    try:
+        return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in TABLES}
+    finally:
+        conn.close()
+
+
+def _check_consistent(db_path: Path) -> None:
+    conn = sqlite3.connect(str(db_path))
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        drift = conn.execute(
+            "SELECT COUNT(*) FROM videos v"
+            " WHERE v.likes != (SELECT COUNT(*) FROM likes l WHERE l.video_id = v.id)"
+            " OR v.comments != (SELECT COUNT(*) FROM comments c WHERE c.video_id = v.id)"
+        ).fetchone()[0]
+        assert drift == 0
+    finally:
+        conn.close()
+
+
+def test_backup_while_server_writes(live_server, tmp_path, capsys):
+    c, auth = live_server.client, live_server.auth
+    live_server.register("backed")
+    videos = [_seed_ready_video(live_server.db_path, "backed", f"clip {i}") for i in range(2)]
+    tokens = [live_server.register() for _ in range(3)]
+    stop = threading.Event()
+    writes: list[int] = []
+
+    def writer() -> None:
+        import httpx
+
+        with httpx.Client(base_url=live_server.url, timeout=30) as w:
+            i = 0
+            while not stop.is_set():
+                token, video = tokens[i % 3], videos[i % 2]
+                h = {"Authorization": f"Bearer {token}"}
+                writes.append(w.put(f"/api/videos/{video}/like", headers=h).status_code)
+                writes.append(
+                    w.post(
+                        f"/api/videos/{video}/comments", json={"body": f"c{i}"}, headers=h
+                    ).status_code
+                )
+                writes.append(w.delete(f"/api/videos/{video}/like", headers=h).status_code)
+                i += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        time.sleep(0.5)
+        dest = tmp_path / "backups" / "during.db"
+        assert main(["backup", str(dest), "--data", str(live_server.data_dir), "--json"]) == 0
+        result = json.loads(capsys.readouterr().out)
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert writes and set(writes) <= {200, 201}
+    assert Path(result["file"]) == dest.resolve()
+    _check_consistent(dest)
+    manifest = json.loads(Path(result["manifest"]).read_text())
+    assert set(manifest["videos"]) == set(videos)
+    assert all(e["path"].endswith("240p.mp4") for v in manifest["videos"].values() for e in v)
+    assert not list(dest.parent.glob(".*partial*"))
+
+    # with the writes stopped, a backup has exactly the live counts
+    after = tmp_path / "backups" / "after.db"
+    assert main(["backup", str(after), "--data", str(live_server.data_dir)]) == 0
+    assert "backed up 2 videos" in capsys.readouterr().out
+    _check_consistent(after)
+    assert _table_counts(after) == _table_counts(live_server.db_path)
+    assert _table_counts(after)["comments"] >= 1
+    # the server kept working
+    assert c.get("/api/me", headers=auth(tokens[0])).status_code == 200
+
+
+def test_doctor_reports_and_fixes(live_server, capsys):
+    live_server.register("doc")
+    _seed_ready_video(live_server.db_path, "doc", "checked")
+    data = str(live_server.data_dir)
+    assert main(["doctor", "--data", data, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["integrity"] == "ok"
+    assert report["videos"] == 1
+    assert report["counter_mismatches"] == 0
+    assert report["orphan_media_folders"] == 0
+    orphan = live_server.data_dir / "media" / "Zz" / "ZzOrphan123"
+    orphan.mkdir(parents=True)
+    (orphan / "source").write_bytes(b"x")
+    (live_server.data_dir / "tmp" / "upload-stale.upload").write_bytes(b"x")
+    conn = sqlite3.connect(str(live_server.db_path), isolation_level=None)
+    conn.execute("UPDATE videos SET likes = likes + 5")
+    conn.close()
+    assert main(["doctor", "--data", data, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["orphan_media_folders"] == 1
+    assert report["temp_files"] == 1
+    assert report["counter_mismatches"] == 1
+    assert orphan.exists()
+    assert main(["doctor", "--data", data, "--fix"]) == 0
+    out = capsys.readouterr().out
+    assert "integrity: ok" in out
+    assert not orphan.exists()
+    assert list((live_server.data_dir / "tmp").iterdir()) == []
