@@ -1,0 +1,160 @@
+"""Feed lab: a small synthetic-user simulation over the real ranking code, and your feed's diet."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, Parameter
+from litestar.status_codes import HTTP_200_OK
+
+from shortstack.config import Config
+from shortstack.recommender.lab_metrics import METRICS
+from shortstack.recommender.simulation import SimulationConfig, run_simulation
+
+from .errors import problem
+from .feed import WeightsIn, user_weights
+from .recommend import blend_weights
+from .store import lab as store
+from .store.db import Database
+from .store.users import User
+
+MAX_USERS = 100
+MAX_STEPS = 30
+#: the server's lab world is smaller than the CLI's so a run takes seconds, not minutes
+LAB_ITEMS = 600
+LAB_UPLOADS_PER_STEP = 4
+
+# one simulation at a time per process: it is CPU-bound and shares the GIL with requests
+_running = threading.Lock()
+
+
+class SimulateIn(msgspec.Struct, forbid_unknown_fields=True):
+    weights: WeightsIn | None = None
+    users: Annotated[int, msgspec.Meta(ge=1, le=MAX_USERS)] = 50
+    steps: Annotated[int, msgspec.Meta(ge=1, le=MAX_STEPS)] = 20
+    seed: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] = 0
+
+
+class MetricOut(msgspec.Struct):
+    name: str
+    label: str
+    meaning: str
+
+
+class SimulateOut(msgspec.Struct):
+    weights: dict[str, float]
+    users: int
+    steps: int
+    seed: int
+    items: int
+    metrics: list[MetricOut]
+    curves: dict[str, list[float]]
+    final: dict[str, float]
+    watch_fraction: float
+    like_rate: float
+    seconds: float
+
+
+class TopicDiet(msgspec.Struct):
+    tag: str
+    shown: int
+    engaged: int
+    shown_share: float
+    engaged_share: float
+
+
+class DietOut(msgspec.Struct):
+    topics: list[TopicDiet]
+    videos_shown: int
+    videos_engaged: int
+
+
+def _simulate(data: SimulateIn, weights: dict[str, float]) -> SimulateOut:
+    if not _running.acquire(blocking=False):
+        raise problem(
+            503,
+            "Lab busy",
+            "another simulation is running; try again in a few seconds",
+            headers={"Retry-After": "5"},
+        )
+    try:
+        from shortstack.recommender.ranking import BlendWeights
+
+        config = SimulationConfig(
+            n_users=data.users,
+            n_steps=data.steps,
+            n_items=LAB_ITEMS,
+            uploads_per_step=LAB_UPLOADS_PER_STEP,
+            window=min(5, data.steps),
+            seed=data.seed,
+        )
+        result = run_simulation(BlendWeights.from_dict(weights), config)
+    finally:
+        _running.release()
+    return SimulateOut(
+        weights=result.weights.to_dict(),
+        users=data.users,
+        steps=data.steps,
+        seed=data.seed,
+        items=LAB_ITEMS,
+        metrics=[MetricOut(name, label, text) for name, (label, text) in METRICS.items()],
+        curves=result.curves(),
+        final={k: round(v, 6) for k, v in result.final().items()},
+        watch_fraction=round(result.extra["watch_fraction"], 6),
+        like_rate=round(result.extra["like_rate"], 6),
+        seconds=round(result.seconds, 3),
+    )
+
+
+class LabController(Controller):
+    path = "/api"
+    tags = ["lab"]
+
+    @post(
+        "/lab/simulate",
+        operation_id="lab_simulate",
+        summary="Run a small feed-lab simulation (synthetic users) and get its metric curves",
+        status_code=HTTP_200_OK,
+    )
+    async def simulate(
+        self,
+        data: JSONBody[SimulateIn],
+        db: NamedDependency[Database],
+        config: NamedDependency[Config],
+        viewer: NamedDependency[User | None],
+    ) -> SimulateOut:
+        base = blend_weights(await user_weights(db, config, viewer)).to_dict()
+        if data.weights is not None:
+            given = msgspec.structs.asdict(data.weights)
+            base.update({k: v for k, v in given.items() if v is not None})
+        return await asyncio.to_thread(_simulate, data, base)
+
+    @get("/me/diet", operation_id="my_diet", summary="Your feed's diet: topics shown vs engaged")
+    async def diet(
+        self,
+        db: NamedDependency[Database],
+        user: NamedDependency[User],
+        limit: Annotated[int, Parameter(ge=1, le=100, description="Topics, 1..100.")] = 20,
+    ) -> DietOut:
+        diet = await store.feed_diet(db, user.id, limit=limit)
+        shown_total = max(sum(t[1] for t in diet["topics"]), 1)
+        engaged_total = max(sum(t[2] for t in diet["topics"]), 1)
+        return DietOut(
+            topics=[
+                TopicDiet(
+                    tag,
+                    shown,
+                    engaged,
+                    round(shown / shown_total, 4),
+                    round(engaged / engaged_total, 4),
+                )
+                for tag, shown, engaged in diet["topics"]
+            ],
+            videos_shown=diet["videos_shown"],
+            videos_engaged=diet["videos_engaged"],
+        )
