@@ -389,6 +389,26 @@ class ApiClient:
         except (httpx.TransportError, httpx.TimeoutException) as exc:
             raise ServerUnavailable(f"event stream lost: {exc}") from exc
 
+    # -- feed lab -----------------------------------------------------------------------------
+
+    async def lab_simulate(
+        self,
+        weights: dict[str, float] | None = None,
+        *,
+        users: int = 50,
+        steps: int = 20,
+        seed: int = 0,
+    ) -> dict[str, Any]:
+        """POST /api/lab/simulate -> metric curves of a small synthetic-user simulation."""
+        body: dict[str, Any] = {"users": users, "steps": steps, "seed": seed}
+        if weights:
+            body["weights"] = weights
+        return await self._json("POST", "/api/lab/simulate", json=body, timeout=300.0)
+
+    async def diet(self, limit: int = 20) -> dict[str, Any]:
+        """GET /api/me/diet -> hashtags shown in your feeds vs the ones you engaged with."""
+        return await self._json("GET", "/api/me/diet", params={"limit": limit})
+
 
 def _decode(lines: list[str]) -> Any:
     text = "\n".join(lines)
