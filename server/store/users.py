@@ -191,18 +191,65 @@ async def make_admin(db: Database, handle: str) -> User:
 
 
 async def delete_user(db: Database, user_id: int) -> None:
-    """Remove a user; their tokens, videos, likes and comments go with them (cascades)."""
+    """Remove a user with their tokens, videos, likes, comments and follows; every counter on
+    other users and videos is corrected in the same transaction. Media folders of their videos
+    are removed by the start-up sweep."""
     async with db.write() as conn:
-        await conn.execute("DELETE FROM users_fts WHERE user_id = ?", (user_id,))
+        # likes they gave to other people's videos
+        await conn.execute(
+            "UPDATE videos SET likes = likes - 1 WHERE id IN (SELECT video_id FROM likes WHERE user_id = ?)",
+            (user_id,),
+        )
+        await conn.execute(
+            "UPDATE users SET likes_received = likes_received - (SELECT COUNT(*) FROM likes l"
+            " JOIN videos v ON v.id = l.video_id WHERE l.user_id = ? AND v.author_id = users.id)"
+            " WHERE id != ?",
+            (user_id, user_id),
+        )
+        # their comments and every reply below them, on other people's videos
+        await conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS doomed_comments (id TEXT PRIMARY KEY, video_id TEXT, parent_id TEXT)"
+        )
+        await conn.execute("DELETE FROM doomed_comments")
+        await conn.execute(
+            "INSERT OR IGNORE INTO doomed_comments WITH RECURSIVE sub(id, video_id, parent_id) AS ("
+            " SELECT id, video_id, parent_id FROM comments WHERE author_id = ?"
+            " UNION SELECT c.id, c.video_id, c.parent_id FROM comments c JOIN sub ON c.parent_id = sub.id)"
+            " SELECT id, video_id, parent_id FROM sub",
+            (user_id,),
+        )
+        await conn.execute(
+            "UPDATE videos SET comments = comments - (SELECT COUNT(*) FROM doomed_comments d"
+            " WHERE d.video_id = videos.id) WHERE id IN (SELECT video_id FROM doomed_comments)"
+        )
+        await conn.execute(
+            "UPDATE comments SET reply_count = reply_count - (SELECT COUNT(*) FROM doomed_comments d"
+            " WHERE d.parent_id = comments.id) WHERE id IN (SELECT parent_id FROM doomed_comments)"
+            " AND id NOT IN (SELECT id FROM doomed_comments)"
+        )
+        await conn.execute("DELETE FROM doomed_comments")
+        # follows in both directions
+        await conn.execute(
+            "UPDATE users SET followers = followers - 1 WHERE id IN"
+            " (SELECT followee_id FROM follows WHERE follower_id = ?)",
+            (user_id,),
+        )
+        await conn.execute(
+            "UPDATE users SET following = following - 1 WHERE id IN"
+            " (SELECT follower_id FROM follows WHERE followee_id = ?)",
+            (user_id,),
+        )
+        # their own videos: search rows and hashtag counts
         await conn.execute(
             "DELETE FROM videos_fts WHERE video_id IN (SELECT id FROM videos WHERE author_id = ?)",
             (user_id,),
         )
         await conn.execute(
-            "UPDATE hashtags SET videos = videos - 1 WHERE id IN (SELECT vh.hashtag_id FROM video_hashtags vh"
-            " JOIN videos v ON v.id = vh.video_id WHERE v.author_id = ?)",
+            "UPDATE hashtags SET videos = videos - (SELECT COUNT(*) FROM video_hashtags vh"
+            " JOIN videos v ON v.id = vh.video_id WHERE v.author_id = ? AND vh.hashtag_id = hashtags.id)",
             (user_id,),
         )
+        await conn.execute("DELETE FROM users_fts WHERE user_id = ?", (user_id,))
         await conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
 
 
