@@ -163,7 +163,7 @@ def evaluate(
     test_fraction: float = 0.2,
     max_users: int | None = 5000,
     weights: BlendWeights = EVAL_WEIGHTS,
-    include_feed_defaults: bool = True,
+    include_variants: bool = True,
     dataset: str = "",
 ) -> EvalReport:
     """Temporal split, fit every ranker on train, score each on the test positives."""
@@ -205,9 +205,9 @@ def evaluate(
         data.ts[train],
     )
 
-    def ours_factory() -> object:
+    def ours_factory(**params: object) -> tuple[Recommender, float]:
         t0 = time.perf_counter()
-        rec = Recommender(random_state=seed).fit(catalogue, events, n_users, now)
+        rec = Recommender(random_state=seed, **params).fit(catalogue, events, n_users, now)  # type: ignore[arg-type]
         return rec, time.perf_counter() - t0
 
     results: list[MethodResult] = []
@@ -261,17 +261,21 @@ def evaluate(
     notes["ours_validation_ndcg"] = choice.validation_ndcg
     notes["ours_weights"] = weights.to_dict()
 
-    def rank_ours(u: int, h: np.ndarray, w: BlendWeights = weights) -> list[int]:
-        recs = ours.recommend(u, UserState(), k=k, weights=w, now=now, seed=seed)
+    def rank_ours(
+        u: int, h: np.ndarray, w: BlendWeights = weights, model: Recommender = ours
+    ) -> list[int]:
+        recs = model.recommend(u, UserState(), k=k, weights=w, now=now, seed=seed)
         return [r.item for r in recs]
 
     run("ours", fit_s, rank_ours)
-    if include_feed_defaults:
-        run(
-            "ours (feed defaults)",
-            fit_s,
-            lambda u, h: rank_ours(u, h, BlendWeights()),
-        )
+    if include_variants:
+        run("ours (feed defaults)", fit_s, lambda u, h: rank_ours(u, h, BlendWeights()))
+        if choice.model == "ease":
+            # the path a catalogue above ease_max_items takes, on the same data
+            large, large_fit_s = ours_factory(ease_max_items=0)
+            choice_large = large.collaborative_choice
+            notes["ours_svd_path"] = {"model": choice_large.model, **choice_large.params}
+            run("ours (SVD path)", large_fit_s, lambda u, h: rank_ours(u, h, model=large))
     return EvalReport(
         dataset=dataset,
         k=k,
@@ -295,7 +299,7 @@ def run_evaluation(
     test_fraction: float = 0.2,
     max_users: int | None = 5000,
     weights: BlendWeights = EVAL_WEIGHTS,
-    include_feed_defaults: bool = True,
+    include_variants: bool = True,
 ) -> EvalReport:
     """Load ``path``, split by time per user and compare ours, popularity and item-kNN."""
     data = load_interactions(path, min_rating=min_rating, binary=binary)
@@ -306,7 +310,7 @@ def run_evaluation(
         test_fraction=test_fraction,
         max_users=max_users,
         weights=weights,
-        include_feed_defaults=include_feed_defaults,
+        include_variants=include_variants,
         dataset=str(path),
     )
 

@@ -49,7 +49,7 @@ class Recommender:
         max_history: int = 200,
         ease_max_items: int = 6000,
         ease_l2: float | None = None,
-        svd_components: int = 64,
+        svd_components: int | None = None,
         candidates_per_source: int = 300,
         diversity: float = 0.2,
         max_per_creator: int = 2,
