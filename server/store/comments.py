@@ -88,13 +88,14 @@ async def add_comment(
             await conn.execute(
                 "UPDATE comments SET reply_count = reply_count + 1 WHERE id = ?", (parent_id,)
             )
-            await notify(conn, parent[1], "reply", author_id, video_id, comment_id)
-            if parent[1] != author_id:
-                notify_ids.append(parent[1])
         await conn.execute(
             "INSERT INTO comments (id, video_id, author_id, parent_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             (comment_id, video_id, author_id, parent_id, body, now()),
         )
+        if parent_id is not None:  # after the insert: the notification references the new comment
+            await notify(conn, parent[1], "reply", author_id, video_id, comment_id)
+            if parent[1] != author_id:
+                notify_ids.append(parent[1])
         await conn.execute("UPDATE videos SET comments = comments + 1 WHERE id = ?", (video_id,))
         await log_event(conn, author_id, video_id, "comment")
         await notify(conn, owner, "comment", author_id, video_id, comment_id)
