@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing as mp
+import os
 import traceback
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,9 @@ def _die_with_parent() -> None:
 
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        parent = mp.parent_process()
+        if parent is not None and os.getppid() != parent.pid:
+            os._exit(0)  # the server died while this worker was starting: nobody will send work
     except (OSError, AttributeError):
         pass
 
