@@ -1,0 +1,156 @@
+"""Packaging and borders: every package folder is installed; libraries stay free of the server
+and UI frameworks; the terminal client never imports the server."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+PACKAGE_DIRS = PYPROJECT["tool"]["setuptools"]["package-dir"]
+FOLDERS = {"server": "shortstack.server", "media": "shortstack.media",
+           "recommender": "shortstack.recommender", "tui": "shortstack.tui"}  # fmt: skip
+
+
+def _package_name(init: Path) -> str:
+    rel = init.parent.relative_to(ROOT)
+    top, *rest = rel.parts
+    return ".".join([FOLDERS[top], *rest])
+
+
+def _imports(path: Path, package: str) -> set[str]:
+    """Absolute names of every module imported by a source file (relative imports resolved)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _sources(folder: str) -> list[tuple[Path, str]]:
+    out = []
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        out.append((path, _package_name(path.parent / "__init__.py")))
+    return out
+
+
+def _offending(folder: str, banned: tuple[str, ...]) -> list[str]:
+    bad = []
+    for path, package in _sources(folder):
+        for name in _imports(path, package):
+            if any(name == b or name.startswith(b + ".") for b in banned):
+                bad.append(f"{path.relative_to(ROOT)} imports {name}")
+    return bad
+
+
+def test_package_dirs_map_the_four_folders():
+    for folder, package in FOLDERS.items():
+        assert PACKAGE_DIRS[package] == folder
+
+
+def test_every_package_folder_is_listed():
+    listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
+    found = {
+        _package_name(init) for folder in FOLDERS for init in (ROOT / folder).rglob("__init__.py")
+    }
+    assert found, "no packages found"
+    missing = sorted(found - listed)
+    assert not missing, f"add to [tool.setuptools] packages in pyproject.toml: {missing}"
+    assert "shortstack" in listed
+
+
+def test_every_listed_package_exists():
+    for package in PYPROJECT["tool"]["setuptools"]["packages"]:
+        parts = package.split(".")
+        if package == "shortstack":
+            folder = ROOT / "shortstack"
+        else:
+            folder = ROOT / PACKAGE_DIRS[".".join(parts[:2])] / Path(*parts[2:])
+        assert (folder / "__init__.py").is_file(), package
+
+
+def test_python_packages_have_no_stray_modules_outside_packages():
+    """A .py file in a folder without __init__.py would be left out of the wheel."""
+    for folder in FOLDERS:
+        for path in (ROOT / folder).rglob("*.py"):
+            assert (path.parent / "__init__.py").is_file(), f"{path} is not inside a package"
+
+
+@pytest.mark.parametrize("folder", ["media", "recommender"])
+def test_libraries_import_no_server_or_ui(folder):
+    banned = (
+        "litestar",
+        "textual",
+        "uvicorn",
+        "shortstack.server",
+        "shortstack.tui",
+        "shortstack.cli",
+    )
+    assert _offending(folder, banned) == []
+
+
+def test_recommender_never_reads_the_database():
+    assert _offending("recommender", ("sqlite3", "aiosqlite", "sqlite_utils")) == []
+
+
+def test_tui_never_imports_the_server():
+    assert _offending("tui", ("shortstack.server", "litestar", "uvicorn")) == []
+
+
+def test_tui_reaches_the_server_through_one_client_module():
+    users = [
+        str(path.relative_to(ROOT))
+        for path, package in _sources("tui")
+        if any(n == "httpx" or n.startswith("httpx.") for n in _imports(path, package))
+    ]
+    assert users == ["tui/api.py"]
+
+
+def test_modules_open_with_a_docstring():
+    for folder in (*FOLDERS, "shortstack"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if path.name == "__init__.py" and not path.read_text().strip():
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            assert ast.get_docstring(tree), f"{path.relative_to(ROOT)} has no module docstring"
+
+
+def test_import_scan_sees_relative_imports():
+    """The scanner itself: a relative import reaching the server is caught."""
+    names = _imports(ROOT / "server" / "app.py", "shortstack.server")
+    assert "shortstack.server.store.db" in names
+    assert "litestar" in names
+
+
+@pytest.mark.slow
+def test_wheel_contains_every_package_and_data(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w",
+         str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )  # fmt: skip
+    (wheel,) = tmp_path.glob("shortstack-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for package in PYPROJECT["tool"]["setuptools"]["packages"]:
+        assert f"{package.replace('.', '/')}/__init__.py" in names, package
+    assert "shortstack/server/app.py" in names
+    assert any(n.startswith("shortstack/tui/") and n.endswith(".tcss") for n in names)
