@@ -156,12 +156,12 @@ class ServeProcess:
 
     def kill9(self) -> list[int]:
         """SIGKILL the server process alone (as the OOM killer would); returns its children that
-        outlived it by 10 s (the transcode workers must die with it)."""
+        outlived it by 30 s (the transcode workers must die with it)."""
         assert self.proc is not None
         children = _children(self.proc.pid)
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait(15)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while any(_alive(c) for c in children) and time.monotonic() < deadline:
             time.sleep(0.1)
         survivors = [c for c in children if _alive(c)]
