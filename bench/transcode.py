@@ -81,13 +81,18 @@ WRAP = """
 import json, resource, subprocess, sys
 p = subprocess.run([sys.executable, "-c", *sys.argv[1:]], capture_output=True, text=True)
 sys.stderr.write(p.stderr)
-print(json.dumps({"rc": p.returncode, "out": p.stdout,
-                  "rss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"rc": p.returncode, "out": p.stdout, "rss_kb": usage.ru_maxrss,
+                  "cpu_s": usage.ru_utime + usage.ru_stime}))
 """
 
 
 def _child(code: str, *args: str) -> tuple[float, dict, int]:
-    """Run ``code`` in a fresh interpreter: (wall seconds, its JSON answer, its peak RSS in kB)."""
+    """Run ``code`` in a fresh interpreter: (wall seconds, its JSON answer, its peak RSS in kB).
+
+    The answer also gets ``cpu_s``: the child's user + system CPU seconds, which a busy shared
+    machine inflates far less than wall time.
+    """
     t = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", WRAP, code, *args], capture_output=True, text=True, check=False
@@ -96,7 +101,9 @@ def _child(code: str, *args: str) -> tuple[float, dict, int]:
     report = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
     if proc.returncode != 0 or report.get("rc") != 0:
         raise SystemExit(f"child failed:\n{proc.stderr}")
-    return wall, json.loads(report["out"].strip().splitlines()[-1]), report["rss_kb"]
+    answer = json.loads(report["out"].strip().splitlines()[-1])
+    answer["cpu_s"] = report["cpu_s"]
+    return wall, answer, report["rss_kb"]
 
 
 def main() -> None:
@@ -116,19 +123,21 @@ def main() -> None:
     print(f"settings: 360p libx264 preset={PRESET} crf={CRF}, AAC {AUDIO_BITRATE // 1000} kb/s")
 
     settings = (PRESET, str(CRF), str(AUDIO_BITRATE))
-    ours, inner, peaks, naive = [], [], [], []
+    ours, inner, peaks, naive, ours_cpu, naive_cpu = [], [], [], [], [], []
     for i in range(args.runs):  # interleaved, so load from other processes hits both alike
         wall, answer, peak = _child(OURS, str(src), str(work / f"ours{i}"), *settings)
         ours.append(wall)
         inner.append(answer["seconds"])
         peaks.append(peak)
+        ours_cpu.append(answer["cpu_s"])
         print(f"  ours run {i + 1}: {wall:.2f} s process, {answer['seconds']:.2f} s transcode, "
               f"{answer['size'][0]}x{answer['size'][1]}, {answer['bytes']:,} B, "
-              f"child's own peak RSS {answer['self_rss_kb'] / 1024:.0f} MB")  # fmt: skip
+              f"{answer['cpu_s']:.2f} s CPU, peak RSS {answer['self_rss_kb'] / 1024:.0f} MB")  # fmt: skip
         _, answer, _ = _child(NAIVE, str(src), str(work / "naive.mp4"), *settings)
         naive.append(answer["seconds"])
+        naive_cpu.append(answer["cpu_s"])
         print(f"  naive PyAV run {i + 1} (reformat per frame, default threads): "
-              f"{answer['seconds']:.2f} s transcode")  # fmt: skip
+              f"{answer['seconds']:.2f} s transcode, {answer['cpu_s']:.2f} s CPU")  # fmt: skip
     ours_med, inner_med = statistics.median(ours), statistics.median(inner)
     naive_med = statistics.median(naive)
     peak_mb = max(peaks) / 1024
@@ -152,7 +161,10 @@ def main() -> None:
           f"{ours_med:.2f} s with interpreter start")  # fmt: skip
     print(f"realtime factor:          {SECONDS / inner_med:6.2f}x  ({SECONDS:g} s of video)")
     print(f"peak RSS of our child:    {peak_mb:6.0f} MB")
-    print(f"naive PyAV / ours:        {naive_med / inner_med:6.2f}x  (>1: ours is faster)")
+    print(f"naive PyAV / ours:        {naive_med / inner_med:6.2f}x wall, "
+          f"{statistics.median(naive_cpu) / statistics.median(ours_cpu):.2f}x CPU "
+          "(>1: ours is cheaper)")  # fmt: skip
+    print(f"our CPU per run (median): {statistics.median(ours_cpu):6.2f} s")
     if ff_med is not None:
         print(f"ffmpeg CLI (median):      {ff_med:6.2f} s")
         print(f"ours / ffmpeg CLI:        {ours_med / ff_med:6.2f}x  (wall, process to process)")
