@@ -245,16 +245,19 @@ def output_info(recipe: EditRecipe, info: ProbeResult) -> ProbeResult:
     )
 
 
-def video_filters(recipe: EditRecipe, width: int, height: int) -> list[tuple[str, str]]:
-    """The (filter, args) chain for crop and look on a ``width`` x ``height`` picture."""
-    steps: list[tuple[str, str]] = []
+def crop_filters(recipe: EditRecipe, width: int, height: int) -> list[tuple[str, str]]:
+    """The (filter, args) chain for the centred crop of a ``width`` x ``height`` picture."""
     cw, ch = crop_size(recipe, width, height)
-    if (cw, ch) != (width, height):
-        steps.append(("crop", f"{cw}:{ch}:{(width - cw) // 4 * 2}:{(height - ch) // 4 * 2}"))
-    if recipe.look is not None:
-        steps.append(("format", "yuv420p"))  # the LUTs are written for 8-bit 4:2:0
-        steps.extend(LOOKS[recipe.look])
-    return steps
+    if (cw, ch) == (width, height):
+        return []
+    return [("crop", f"{cw}:{ch}:{(width - cw) // 4 * 2}:{(height - ch) // 4 * 2}")]
+
+
+def look_filters(recipe: EditRecipe) -> list[tuple[str, str]]:
+    """The (filter, args) chain of the recipe's look (8-bit 4:2:0 first: the LUTs assume it)."""
+    if recipe.look is None:
+        return []
+    return [("format", "yuv420p"), *LOOKS[recipe.look]]
 
 
 def _atempo_chain(speed: float) -> list[tuple[str, str]]:
@@ -394,7 +397,7 @@ class EditSession:
         self.source = info
         self.output = output_info(recipe, info) if info is not None else None
         self.past_end = False
-        self._overlay: tuple[Any, av.VideoFrame] | None = None
+        self._overlays: list[tuple[Any, av.VideoFrame]] = []
         self._audio_graph: tuple[Any, Any, Any] | None = None
         self._audio_done = False
 
@@ -418,10 +421,17 @@ class EditSession:
         return True
 
     def attach(self, graph: av.filter.Graph, node: Any, width: int, height: int) -> Any:
-        """Add crop, look and text after ``node`` (a ``width`` x ``height`` picture)."""
-        node = _chain(graph, node, video_filters(self.recipe, width, height))
-        cw, ch = crop_size(self.recipe, width, height)
-        layout = text_layout(self.recipe, cw, ch)
+        """Add the crop after ``node`` (the rotated, full-size ``width`` x ``height`` picture)."""
+        return _chain(graph, node, crop_filters(self.recipe, width, height))
+
+    def finish(self, graph: av.filter.Graph, node: Any, width: int, height: int) -> Any:
+        """Add the look and the text after ``node`` (one rendition, already ``width`` x ``height``).
+
+        Done per rendition, after the scale: the looks cost in proportion to the pixels (a
+        360p picture has a sixth of a 1080p one), and the text is drawn sharp at each size.
+        """
+        node = _chain(graph, node, look_filters(self.recipe))
+        layout = text_layout(self.recipe, width, height)
         if layout is None:
             return node
         image = av.VideoFrame.from_ndarray(text_overlay(layout), format="rgba")
@@ -432,13 +442,12 @@ class EditSession:
         over = graph.add("overlay", f"x={layout.x}:y={layout.y}:eof_action=repeat:format=yuv420")
         node.link_to(over, 0, 0)
         src.link_to(over, 0, 1)
-        self._overlay = (src, image)
+        self._overlays.append((src, image))
         return over
 
     def prime(self) -> None:
-        """After the graph is configured: feed the (single) text image to the overlay."""
-        if self._overlay is not None:
-            src, image = self._overlay
+        """After the graph is configured: feed each (single-frame) text image to its overlay."""
+        for src, image in self._overlays:
             src.push(image)
             src.push(None)
 
@@ -547,11 +556,11 @@ def preview_still(
         node = _chain(graph, buf, _rotation_filters(rotation))
         node = session.attach(graph, node, width, height)
         cw, ch = crop_size(recipe, width, height)
-        steps = []
         if cw > max_width:
-            steps.append(("scale", f"{max_width}:{_even(ch * max_width / cw)}"))
-        steps.append(("format", "rgb24"))
-        node = _chain(graph, node, steps)
+            cw, ch = max_width, _even(ch * max_width / cw)
+            node = _chain(graph, node, [("scale", f"{cw}:{ch}")])
+        node = session.finish(graph, node, cw, ch)
+        node = _chain(graph, node, [("format", "rgb24")])
         sink = graph.add("buffersink")
         node.link_to(sink)
         graph.configure()
