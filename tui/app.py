@@ -34,6 +34,7 @@ T = TypeVar("T")
 
 BACKOFF_START_S = 1.0
 BACKOFF_MAX_S = 30.0
+SLOW_AFTER_S = 2.0
 MAX_NOTIFICATIONS = 200
 
 # Colours picked from the xterm-256 palette so the theme looks the same in 256-colour terminals.
@@ -179,6 +180,7 @@ class ShortstackApp(App[None]):
 
         Returns the result (True for empty answers), or None when the call failed.
         """
+        slow = self.set_timer(SLOW_AFTER_S, self._slow_call)
         try:
             result = await awaitable
         except ServerUnavailable:
@@ -199,8 +201,14 @@ class ShortstackApp(App[None]):
             elif not quiet:
                 self.toast(exc.message, title=f"{exc.title} ({exc.status})", severity="error")
             return None
+        finally:
+            slow.stop()
         self.connection = "online"
         return True if result is None else result
+
+    def _slow_call(self) -> None:
+        if not self._reconnecting:
+            self.connection = "server is slow: waiting for an answer…"
 
     def toast(self, message: str, *, title: str = "", severity: str = "information") -> None:
         """A notification whose text is shown literally (never parsed as markup)."""

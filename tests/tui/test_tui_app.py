@@ -274,3 +274,33 @@ async def test_notifications_palette_and_help(seeded, make_app) -> None:
         help_text = " ".join(text for _, text in app.screen.rows)
         for binding in FeedScreen.BINDINGS:
             assert binding.tooltip in help_text, binding.tooltip
+
+
+async def test_slow_server_shows_status_then_recovers(make_app) -> None:
+    """A server that takes 3 s to answer: the status says so, then goes back to normal."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while (await reader.readline()) not in (b"\r\n", b""):
+                pass
+            await asyncio.sleep(3)
+            body = b'{"items": [], "next_cursor": null}'
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            await writer.drain()
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    app = make_app(f"http://127.0.0.1:{port}", events=False)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: "slow" in app.connection, what="slow status")
+            await wait_for(pilot, lambda: app.connection == "online", what="recovered")
+            assert app.is_running
+    finally:
+        server.close()

@@ -35,11 +35,13 @@ def video_text(video: dict[str, Any], *, following: bool | None = None) -> Text:
         text.append("  ")
         text.append_text(plain(name, "dim", single_line=True))
     if following is not None:
-        text.append("  ✓ following" if following else "  + follow (f)", style="italic")
+        text.append("\n")
+        text.append("✓ following" if following else "+ follow (f)", style="italic")
     text.append("\n\n")
     caption = video.get("caption") or ""
     text.append_text(plain(caption) if caption else Text("(no caption)", style="dim italic"))
-    tags = video.get("hashtags") or []
+    in_caption = {word.lstrip("#").lower() for word in caption.split() if word.startswith("#")}
+    tags = [t for t in video.get("hashtags") or [] if str(t).lstrip("#").lower() not in in_caption]
     if tags:
         text.append("\n")
         text.append_text(

@@ -1,0 +1,102 @@
+"""Pilot tests of the Lab screen against a real server: run simulations, curves, feed diet."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.widgets import Input, Static
+
+from shortstack.tui.screens.feed import FeedScreen
+from shortstack.tui.screens.lab import LabScreen, diet_text, run_label
+
+SIZE = (130, 44)
+
+
+async def wait_for(pilot, predicate, timeout: float = 60.0, what: str = "condition") -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            if predicate():
+                return
+        except Exception:  # noqa: BLE001 - widgets may not exist yet
+            pass
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.05)
+
+
+def rendered(widget: Static) -> str:
+    return str(widget.render())
+
+
+async def open_lab(pilot) -> LabScreen:
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, FeedScreen), what="feed screen")
+    app.push_screen(LabScreen())
+    await wait_for(pilot, lambda: isinstance(app.screen, LabScreen), what="lab screen")
+    return app.screen
+
+
+async def test_run_simulations_and_see_curves(live_server, make_app) -> None:
+    token = live_server.register("teacher")
+    app = make_app(live_server.url, token=token, events=False)
+    async with app.run_test(size=SIZE) as pilot:
+        lab = await open_lab(pilot)
+        assert rendered(lab.query_one("#lab-plot", Static)) == ""
+        lab.query_one("#lab-users", Input).value = "8"
+        lab.query_one("#lab-steps", Input).value = "3"
+        lab.query_one("#lab-explore", Input).value = "0"
+        await pilot.click("#lab-run")
+        await wait_for(pilot, lambda: len(lab.runs) == 1, what="first run")
+        plot = rendered(lab.query_one("#lab-plot", Static))
+        assert "filter-bubble index" in plot and "coverage" in plot
+        assert "explore=0" in plot  # the legend names the run
+        assert "hit rate" in rendered(lab.query_one("#lab-summary", Static))
+        lab.query_one("#lab-explore", Input).value = "0.4"
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: len(lab.runs) == 2, what="second run")
+        plot = rendered(lab.query_one("#lab-plot", Static))
+        assert "explore=0.4" in plot and "explore=0 " in plot  # both lines, redrawn in place
+        assert all(len(c["bubble"]) == 3 for c in lab.runs.values())
+        lab.query_one("#lab-users", Input).value = "1000"
+        await pilot.press("ctrl+r")
+        await wait_for(
+            pilot,
+            lambda: "between" in rendered(lab.query_one("#lab-summary", Static)),
+            what="bounds message",
+        )
+        assert len(lab.runs) == 2
+        assert "Nothing yet" in rendered(lab.query_one("#lab-diet", Static))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, FeedScreen), what="back to feed")
+
+
+async def test_my_feed_diet(seeded_one, make_app) -> None:
+    video_id = seeded_one.videos[0]["id"]
+    bob = seeded_one.tokens["bob"]
+    seeded_one.get("/api/feed/for-you")  # an impression of the #cats video
+    client = seeded_one.server.client
+    assert client.put(
+        f"/api/videos/{video_id}/like", headers=seeded_one.server.auth(bob)
+    ).is_success
+    app = make_app(seeded_one.url, token=bob, events=False)
+    async with app.run_test(size=SIZE) as pilot:
+        lab = await open_lab(pilot)
+        await wait_for(pilot, lambda: lab.diet is not None, what="diet")
+        text = rendered(lab.query_one("#lab-diet", Static))
+        assert "#cats" in text and "100% shown" in text and "100% engaged" in text
+
+
+def test_diet_text_and_run_label() -> None:
+    text = diet_text(
+        {
+            "topics": [
+                {"tag": "[b]x", "shown": 3, "engaged": 1, "shown_share": 0.75, "engaged_share": 1.0}
+            ],
+            "videos_shown": 3,
+            "videos_engaged": 1,
+        }
+    )
+    assert "#[b]x" in text.plain  # user text stays literal, never markup
+    assert run_label({"explore": 0.15, "content": 1.0}) == "defaults"
+    assert run_label({"explore": 0.4, "content": 2.0}) == "content=2,explore=0.4"
