@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import InvalidMedia, MediaError, TranscodeError
 from .font import ADVANCE, GLYPH_H, LINE, text_mask, wrap
-from .probe import ProbeResult
+from .probe import ProbeResult, video_stream
 
 AUDIO_RATE = 48_000
 
@@ -518,9 +518,9 @@ def preview_still(
     except (av.error.FFmpegError, OSError) as exc:
         raise InvalidMedia("The file is not a video we can read.") from exc
     with container:
-        if not container.streams.video:
+        stream = video_stream(container)
+        if stream is None:
             raise InvalidMedia("The file has no video track.")
-        stream = container.streams.video[0]
         tb = stream.time_base or Fraction(1, 90_000)
         if at_s is None:
             total = float(stream.duration * tb) if stream.duration else None
@@ -592,9 +592,9 @@ class _ClipReader:
         frames: list[np.ndarray] = []
         sound: list[np.ndarray] = []
         with container:
-            if not container.streams.video:
+            vs = video_stream(container)
+            if vs is None:
                 raise InvalidMedia(f"{self.path.name} has no video track.")
-            vs = container.streams.video[0]
             vs.thread_type = "AUTO"
             streams = [vs] + list(container.streams.audio[:1])
             resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE)
