@@ -420,6 +420,22 @@ class EditSession:
         frame.duration = max(1, int(round(dur / r.speed / time_base)))
         return True
 
+    def after_end(self, packet: av.Packet, is_video: bool, origin_s: float) -> str:
+        """Once past the trim end: "skip" this packet, or "stop" reading the file.
+
+        Video is done; sound is read on for up to half a second of packets, as the container
+        may store it a little after the video of the same moment.
+        """
+        if self.recipe.audio != "keep" or self._audio_done:
+            return "stop"
+        if is_video:
+            has_audio = self.source is None or self.source.has_audio
+            return "skip" if has_audio else "stop"
+        end = self.recipe.trim_end if self.recipe.trim_end is not None else math.inf
+        if packet.pts is None or packet.time_base is None:
+            return "keep"
+        return "stop" if float(packet.pts * packet.time_base) - origin_s > end + 0.5 else "keep"
+
     def attach(self, graph: av.filter.Graph, node: Any, width: int, height: int) -> Any:
         """Add the crop after ``node`` (the rotated, full-size ``width`` x ``height`` picture)."""
         return _chain(graph, node, crop_filters(self.recipe, width, height))
