@@ -55,8 +55,9 @@ class ProcessWorker:
     ) -> tuple[str, Any]:
         """Blocking: ('done', result) or ('error', message). Call from a thread."""
         self.ensure()
-        assert self._inbox is not None and self._outbox is not None and self._proc is not None
-        self._inbox.put((job_id, src, out_dir, settings))
+        proc, inbox, outbox = self._proc, self._inbox, self._outbox  # stop() may reset the fields
+        assert proc is not None and inbox is not None and outbox is not None
+        inbox.put((job_id, src, out_dir, settings))
         deadline = time.monotonic() + timeout_s
         while True:
             remaining = deadline - time.monotonic()
@@ -64,12 +65,12 @@ class ProcessWorker:
                 self.kill()
                 return "error", f"transcode timed out after {timeout_s:.0f} s"
             try:
-                msg = self._outbox.get(timeout=min(1.0, remaining))
+                msg = outbox.get(timeout=min(1.0, remaining))
             except queue.Empty:
-                if not self._proc.is_alive():
-                    code = self._proc.exitcode
-                    self._proc = None
-                    return "error", f"transcode process died (exit code {code})"
+                if not proc.is_alive():
+                    if self._proc is proc:
+                        self._proc = None
+                    return "error", f"transcode process died (exit code {proc.exitcode})"
                 continue
             if msg[0] != job_id:
                 continue
