@@ -6,6 +6,7 @@ import contextlib
 import os
 import uuid
 from fractions import Fraction
+from itertools import islice
 from pathlib import Path
 
 import av
@@ -17,6 +18,7 @@ from .probe import video_stream
 FEATURE_LENGTH = 24
 _FEATURE_SIDE = 48  # frames are shrunk to about this size before any statistics
 _MAX_FORWARD = 300  # frames decoded past a seek point at most (long GOPs)
+_SEQUENTIAL_MAX_S = 30.0  # clips up to this long are decoded straight through, not seeked
 
 
 def _rotate(rgb: np.ndarray, rotation: int) -> np.ndarray:
@@ -28,8 +30,9 @@ def _rotate(rgb: np.ndarray, rotation: int) -> np.ndarray:
 def _sample_frames(src: Path, count: int, *, width: int | None = None, pairs: bool = False):
     """Yield (time_s, rgb ndarray, next_rgb or None) at ``count`` points spread over the clip.
 
-    Seeks to each point and takes the first frame there (plus the one after it when ``pairs``,
-    for motion). Rotation is applied. Falls back to the first frames when seeking fails.
+    Takes the first frame at each point (plus the one three frames later when ``pairs``, for
+    motion): short clips in one decoding pass, long ones by seeking. Rotation is applied. Falls
+    back to the first frames when the duration is unknown or seeking fails.
     """
     try:
         container = av.open(str(src), options={"max_pixels": str(8192 * 8192)})
@@ -52,32 +55,22 @@ def _sample_frames(src: Path, count: int, *, width: int | None = None, pairs: bo
                 frame = frame.reformat(width=width, height=h, format="rgb24")
             return _rotate(frame.to_ndarray(format="rgb24"), rotation)
 
-        out = []
         points = [(i + 0.5) / count for i in range(count)] if duration else []
         start = stream.start_time or 0
-        tb = stream.time_base
-        for frac in points:
-            want = start + int(frac * duration / tb)
-            try:
-                container.seek(want, stream=stream, backward=True, any_frame=False)
-                frames = container.decode(stream)
-                # the seek lands on the keyframe before the point: decode forward to it
-                first = None
-                for _, frame in zip(range(_MAX_FORWARD), frames, strict=False):
-                    first = frame
-                    if frame.pts is None or frame.pts >= want:
-                        break
-                if first is None:
+        wants = [start + int(frac * duration / stream.time_base) for frac in points]
+        out = []
+        if wants and duration <= _SEQUENTIAL_MAX_S:
+            # short clips: one pass through every frame beats a seek (and a GOP) per point
+            out = _pick(container.decode(stream), wants, to_rgb, pairs)
+        else:
+            for want in wants:
+                try:
+                    container.seek(want, stream=stream, backward=True, any_frame=False)
+                    # the seek lands on the keyframe before the point: decode forward to it
+                    frames = islice(container.decode(stream), _MAX_FORWARD + 3)
+                    out += _pick(frames, [want], to_rgb, pairs)
+                except av.error.FFmpegError:
                     continue
-                second = None
-                if pairs:
-                    for _, f in zip(range(3), frames, strict=False):
-                        second = f
-                out.append(
-                    (float(first.time or 0), to_rgb(first), to_rgb(second) if second else None)
-                )
-            except av.error.FFmpegError:
-                continue
         if not out:
             with contextlib.suppress(av.error.FFmpegError):
                 container.seek(0)
@@ -94,6 +87,35 @@ def _sample_frames(src: Path, count: int, *, width: int | None = None, pairs: bo
         if not out:
             raise InvalidMedia("No video frame could be decoded; the file is damaged.")
         return out
+
+
+def _pick(frames, wants: list[int], to_rgb, pairs: bool) -> list:
+    """From decoded ``frames`` in order, the first frame at or after each pts in ``wants``.
+
+    With ``pairs``, each pick also gets the frame three later (for motion).
+    """
+    out: list = []
+    k, pending, countdown = 0, None, 0
+    for frame in frames:
+        if pending is not None:
+            countdown -= 1
+            if countdown == 0:
+                out.append((*pending, to_rgb(frame)))
+                pending = None
+            continue
+        if k >= len(wants):
+            break
+        if frame.pts is None or frame.pts >= wants[k]:
+            while k < len(wants) and (frame.pts is None or frame.pts >= wants[k]):
+                k += 1
+            item = (float(frame.time or 0), to_rgb(frame))
+            if pairs:
+                pending, countdown = item, 3
+            else:
+                out.append((*item, None))
+    if pending is not None:
+        out.append((*pending, None))
+    return out
 
 
 def _score(rgb: np.ndarray) -> float:
