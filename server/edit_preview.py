@@ -21,6 +21,15 @@ if TYPE_CHECKING:
     from shortstack.media.probe import ProbeResult
 
 PREVIEW_MAX_WIDTH = 480
+RECIPE_HELP = (
+    "The optional `edit` field is a JSON object, every key optional: "
+    '`{"trim": {"start": 1.5, "end": 7} (or [1.5, 7] or "1.5-7"), "crop": "9:16" | "1:1", '
+    '"look": "mono" | "warm" | "vivid" | "vintage" | "sharpen" (alias "filter"), '
+    '"speed": 0.25..4 (pitch kept), "text": "hello" or {"text", "position": '
+    '"bottom" | "center" | "top", "size": "small" | "medium" | "large"}, '
+    '"audio": "keep" | "mute" | "tone", "tone_hz": 440 (or "mute": true, "tone": 440)}`. '
+    "Unknown options, looks or crops and trims outside the clip are a 422 saying why."
+)
 
 
 def recipe_from_field(raw: str | None) -> EditRecipe | None:
@@ -59,7 +68,8 @@ def check_recipe(recipe: EditRecipe, info: ProbeResult) -> None:
     "/api/edit/preview",
     operation_id="edit_preview",
     summary="Preview an edit recipe (multipart: file, edit) as a JPEG still",
-    description="One frame of the uploaded clip with the recipe's crop, look and text applied.",
+    description="One frame of the uploaded clip with the recipe's crop, look and text applied. "
+    + RECIPE_HELP,
     tags=["videos"],
     status_code=200,
     request_max_body_size=None,  # receive_upload enforces limits.max_upload_mb while streaming

@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from shortstack.config import Config
 
-from .edit_preview import check_recipe, recipe_from_field
+from .edit_preview import RECIPE_HELP, check_recipe, recipe_from_field
 from .errors import problem
 from .interactions import VideoId
 from .jobs import JobRunner
@@ -39,7 +39,8 @@ class VideosController(Controller):
         operation_id="upload_video",
         summary="Upload a video (multipart: file, caption, optional edit recipe JSON)",
         description="Streams the file to disk, probes it, validates the edit recipe against it, and"
-        " queues the transcode (which applies the recipe). 202 with status processing.",
+        " queues the transcode (which applies the recipe). 202 with status processing. "
+        + RECIPE_HELP,
         status_code=HTTP_202_ACCEPTED,
         request_max_body_size=None,  # receive_upload enforces limits.max_upload_mb while streaming
     )
