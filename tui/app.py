@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.theme import Theme
+from textual.worker import Worker, WorkerState
 
 from shortstack.tui.api import ApiClient, ApiError, ServerEvent, ServerUnavailable
 from shortstack.tui.commands import Command, CommandError, parse_command
@@ -133,7 +134,7 @@ class ShortstackApp(App[None]):
             self.set_keymap(keymap)
         self.start()
 
-    @work(exclusive=True, group="start")
+    @work(exclusive=True, group="start", exit_on_error=False)
     async def start(self) -> None:
         """Check the token, then open the feed (or the login screen)."""
         if self.api.token:
@@ -226,7 +227,7 @@ class ShortstackApp(App[None]):
             self.connection = "server unreachable"
             self.reconnect()
 
-    @work(exclusive=True, group="reconnect")
+    @work(exclusive=True, group="reconnect", exit_on_error=False)
     async def reconnect(self) -> None:
         """Ping /healthz with exponential backoff until the server answers."""
         delay = BACKOFF_START_S
@@ -263,7 +264,7 @@ class ShortstackApp(App[None]):
         if screen in self._subscribers:
             self._subscribers.remove(screen)
 
-    @work(exclusive=True, group="events")
+    @work(exclusive=True, group="events", exit_on_error=False)
     async def watch_events(self) -> None:
         """Follow /api/events for as long as the app runs, reconnecting with backoff."""
         delay = BACKOFF_START_S
@@ -286,6 +287,15 @@ class ShortstackApp(App[None]):
             self.toast(notification_text(data), title="Notification")
         for screen in list(self._subscribers):
             screen.post_message(self.EventReceived(event))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.worker_failed(event.worker)
+
+    def worker_failed(self, worker: Worker[Any]) -> None:
+        """A worker failed unexpectedly: say so in a toast instead of crashing."""
+        self.log.error(f"worker {worker.name} failed: {worker.error!r}")
+        self.toast(f"Something went wrong: {worker.error!r}", severity="error")
 
     # -- actions --------------------------------------------------------------------------------
 
@@ -402,7 +412,7 @@ class ShortstackApp(App[None]):
     def action_logout(self) -> None:
         self.logout()
 
-    @work(exclusive=True, group="session")
+    @work(exclusive=True, group="session", exit_on_error=False)
     async def logout(self) -> None:
         """Log out on the server, forget the token and show the login screen."""
         if self.api.token:
@@ -413,14 +423,14 @@ class ShortstackApp(App[None]):
         self.toast("Logged out")
         self.need_login()
 
-    @work(group="follow")
+    @work(group="follow", exit_on_error=False)
     async def follow_handle(self, handle: str, follow: bool) -> None:
         """Follow or unfollow ``handle``."""
         call = self.api.follow(handle) if follow else self.api.unfollow(handle)
         if await self.call(call) is not None:
             self.toast(f"{'Following' if follow else 'Unfollowed'} @{handle}")
 
-    @work(group="weights")
+    @work(group="weights", exit_on_error=False)
     async def set_weights(self, weights: dict[str, float]) -> None:
         """Show or update the feed blend weights."""
         if weights:

@@ -216,13 +216,28 @@ async def test_server_down_shows_status_and_keeps_running(make_app) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     app = make_app(f"http://127.0.0.1:{port}", token="stale-token")
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await wait_for(pilot, lambda: "unreachable" in app.connection, what="offline status")
         await wait_for(pilot, lambda: isinstance(app.screen, FeedScreen), what="feed")
         status = app.screen.query_one(StatusLine)
         await wait_for(pilot, lambda: "unreachable" in str(status.render()), what="status line")
         await pilot.press("j", "l", "c", "w", "slash")
         await pilot.pause(0.2)
+        assert app.is_running
+
+        # an unexpected bug inside a worker becomes a toast, not a traceback
+        async def broken(query: str) -> dict:
+            raise KeyError("items")
+
+        app.api.search = broken  # type: ignore[method-assign]
+        app.open_search(None)
+        await wait_for(pilot, lambda: isinstance(app.screen, SearchScreen))
+        app.screen.run_search("cats")
+        await wait_for(
+            pilot,
+            lambda: any("Something went wrong" in n.message for n in app._notifications),
+            what="error toast",
+        )
         assert app.is_running
 
 

@@ -12,12 +12,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import MouseScrollDown, MouseScrollUp
-from textual.screen import Screen
 from textual.widgets import Footer, Tab, Tabs
 
 from shortstack.tui.api import FEED_KINDS
 from shortstack.tui.commands import Command
 from shortstack.tui.playback import still_image
+from shortstack.tui.screens.base import BaseScreen
 from shortstack.tui.widgets.comments_panel import CommentsPanel
 from shortstack.tui.widgets.status_line import StatusLine
 from shortstack.tui.widgets.video_info import VideoInfo
@@ -25,7 +25,7 @@ from shortstack.tui.widgets.video_view import VideoView
 from shortstack.tui.widgets.why_panel import WhyPanel
 
 if TYPE_CHECKING:
-    from shortstack.tui.app import ShortstackApp
+    pass
 
 FEED_TITLES = {"for-you": "For You", "following": "Following", "trending": "Trending"}
 PAGE_SIZE = 10
@@ -56,7 +56,7 @@ def fmt_time(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-class FeedScreen(Screen[None]):
+class FeedScreen(BaseScreen):
     """Full-screen vertical video feed; `j`/`k` swipe, interactions on single keys."""
 
     BINDINGS = [
@@ -152,10 +152,6 @@ class FeedScreen(Screen[None]):
         self._last_wheel = 0.0
         self._resume_playing = False
 
-    @property
-    def ss_app(self) -> ShortstackApp:
-        return self.app  # type: ignore[return-value]
-
     # -- layout ---------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
@@ -243,7 +239,7 @@ class FeedScreen(Screen[None]):
 
     # -- loading --------------------------------------------------------------------------------
 
-    @work(group="feed-load")
+    @work(group="feed-load", exit_on_error=False)
     async def load_more(self, kind: str) -> None:
         """Fetch the next page of ``kind`` and show it if nothing is shown yet."""
         state = self.feeds.get(kind)
@@ -312,7 +308,7 @@ class FeedScreen(Screen[None]):
         following = None if handle == me else self.following.get(handle or "")
         self.query_one("#info", VideoInfo).show(video, following=following)
 
-    @work(exclusive=True, group="play")
+    @work(exclusive=True, group="play", exit_on_error=False)
     async def play(self, video: dict[str, Any]) -> None:
         """Show the poster, fetch the rendition, then play it (unless the viewer moved on)."""
         if video.get("status", "ready") != "ready":
@@ -333,14 +329,14 @@ class FeedScreen(Screen[None]):
             return
         self.video_view.play(path, paused=not self.ss_app.autoplay)  # type: ignore[arg-type]
 
-    @work(exclusive=True, group="prefetch")
+    @work(exclusive=True, group="prefetch", exit_on_error=False)
     async def prefetch_next(self) -> None:
         """Fetch metadata-ready items' posters and first rendition bytes ahead of the viewer."""
         state = self.state
         for item in state.items[state.index + 1 : state.index + 1 + PREFETCH_AHEAD]:
             await self.ss_app.call(self.ss_app.media.prefetch(item["video"]), quiet=True)
 
-    @work(group="author")
+    @work(group="author", exit_on_error=False)
     async def load_author(self, video: dict[str, Any]) -> None:
         """Learn whether we follow the author (for the follow key and label)."""
         handle = (video.get("author") or {}).get("handle")
@@ -366,7 +362,7 @@ class FeedScreen(Screen[None]):
         if playback is not None and video_id and watch_ms > 0 and self.ss_app.user is not None:
             self.report_view(video_id, watch_ms)
 
-    @work(group="views")
+    @work(group="views", exit_on_error=False)
     async def report_view(self, video_id: str, watch_ms: int) -> None:
         """POST the watch time (silently: a lost report is not worth a toast)."""
         await self.ss_app.call(self.ss_app.api.view(video_id, watch_ms), quiet=True)
@@ -500,7 +496,7 @@ class FeedScreen(Screen[None]):
         if video is not None:
             self.toggle_like(video)
 
-    @work(group="like")
+    @work(group="like", exit_on_error=False)
     async def toggle_like(self, video: dict[str, Any], want: bool | None = None) -> None:
         """Like or unlike; the count comes back from the server."""
         api = self.ss_app.api
@@ -522,7 +518,7 @@ class FeedScreen(Screen[None]):
             return
         self.toggle_follow(handle, not self.following.get(handle, False))
 
-    @work(group="follow")
+    @work(group="follow", exit_on_error=False)
     async def toggle_follow(self, handle: str, follow: bool) -> None:
         """Follow or unfollow an author."""
         api = self.ss_app.api
@@ -539,7 +535,7 @@ class FeedScreen(Screen[None]):
         if video is not None:
             self.share(video)
 
-    @work(group="share")
+    @work(group="share", exit_on_error=False)
     async def share(self, video: dict[str, Any]) -> None:
         """Ask the server for the share link, copy it and show it."""
         result = await self.ss_app.call(self.ss_app.api.share(video["id"]))
@@ -556,7 +552,7 @@ class FeedScreen(Screen[None]):
         if video is not None:
             self.not_interested(video)
 
-    @work(group="not-interested")
+    @work(group="not-interested", exit_on_error=False)
     async def not_interested(self, video: dict[str, Any]) -> None:
         """Tell the recommender and move on."""
         if await self.ss_app.call(self.ss_app.api.not_interested(video["id"])) is None:
@@ -597,7 +593,7 @@ class FeedScreen(Screen[None]):
         else:
             self.video_view.focus()
 
-    @work(exclusive=True, group="comments")
+    @work(exclusive=True, group="comments", exit_on_error=False)
     async def load_comments(self) -> None:
         """Fetch the comments of the current video into the panel."""
         video = self.current_video
@@ -615,7 +611,7 @@ class FeedScreen(Screen[None]):
         if video is not None:
             self.post_comment(video, message.body, message.parent_id)
 
-    @work(group="post-comment")
+    @work(group="post-comment", exit_on_error=False)
     async def post_comment(self, video: dict[str, Any], body: str, parent_id: str | None) -> None:
         """Post a comment or reply, then refresh the panel and the count."""
         result = await self.ss_app.call(self.ss_app.api.post_comment(video["id"], body, parent_id))
@@ -668,7 +664,7 @@ class FeedScreen(Screen[None]):
             return False
         return True
 
-    @work(group="reply")
+    @work(group="reply", exit_on_error=False)
     async def reply(self, video: dict[str, Any], number: int, body: str) -> None:
         """Reply to comment ``number`` as numbered in the comments panel."""
         panel = self.query_one("#comments", CommentsPanel)
@@ -684,7 +680,7 @@ class FeedScreen(Screen[None]):
             return
         self.post_comment(video, body, target.get("id"))
 
-    @work(group="delete")
+    @work(group="delete", exit_on_error=False)
     async def delete_video(self, video: dict[str, Any]) -> None:
         """Delete the current video (the server allows owners and admins)."""
         if await self.ss_app.call(self.ss_app.api.delete_video(video["id"])) is None:

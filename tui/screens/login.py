@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Static
 
 from shortstack.tui.plain_text import clean
-
-if TYPE_CHECKING:
-    from shortstack.tui.app import ShortstackApp
+from shortstack.tui.screens.base import BaseScreen
 
 
-class LoginScreen(Screen[dict[str, Any] | None]):
+class LoginScreen(BaseScreen):
     """Handle + password, then Log in or Register; dismisses with the signed-in user."""
 
     BINDINGS = [
@@ -46,10 +41,6 @@ class LoginScreen(Screen[dict[str, Any] | None]):
     def on_mount(self) -> None:
         self.query_one("#login-handle", Input).focus()
 
-    @property
-    def ss_app(self) -> ShortstackApp:
-        return self.app  # type: ignore[return-value]
-
     def _fields(self) -> tuple[str, str, str]:
         handle = self.query_one("#login-handle", Input).value.strip().lstrip("@").lower()
         password = self.query_one("#login-password", Input).value
@@ -74,7 +65,7 @@ class LoginScreen(Screen[dict[str, Any] | None]):
     def _register_pressed(self) -> None:
         self.submit(register=True)
 
-    @work(exclusive=True, group="login")
+    @work(exclusive=True, group="login", exit_on_error=False)
     async def submit(self, register: bool) -> None:
         """Log in or register with the typed fields."""
         handle, password, display = self._fields()

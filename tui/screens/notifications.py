@@ -8,17 +8,17 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer, Label, ListItem, ListView, Static
 
 from shortstack.tui.plain_text import plain
+from shortstack.tui.screens.base import BaseScreen
 from shortstack.tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
     from shortstack.tui.app import ShortstackApp
 
 
-class NotificationsScreen(Screen[None]):
+class NotificationsScreen(BaseScreen):
     """Newest first; refreshed whenever a `notification` event arrives."""
 
     BINDINGS = [Binding("escape", "app.home", "Feed", id="notifications.back")]
@@ -35,7 +35,7 @@ class NotificationsScreen(Screen[None]):
         self.fill()
         self.load()
 
-    @work(exclusive=True, group="notifications")
+    @work(exclusive=True, group="notifications", exit_on_error=False)
     async def load(self) -> None:
         """Fetch earlier notifications from the server (the event stream brings new ones)."""
         app: ShortstackApp = self.app  # type: ignore[assignment]

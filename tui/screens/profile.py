@@ -8,16 +8,16 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from shortstack.tui.plain_text import clean, plain
+from shortstack.tui.screens.base import BaseScreen
 from shortstack.tui.widgets.status_line import StatusLine
 from shortstack.tui.widgets.video_info import count_label
 from shortstack.tui.widgets.video_list import VideoList
 
 if TYPE_CHECKING:
-    from shortstack.tui.app import ShortstackApp
+    pass
 
 
 def profile_text(user: dict[str, Any], *, me: bool) -> Text:
@@ -51,7 +51,7 @@ def profile_text(user: dict[str, Any], *, me: bool) -> Text:
     return text
 
 
-class ProfileScreen(Screen[None]):
+class ProfileScreen(BaseScreen):
     """Profile of ``handle`` (None: the signed-in user); enter plays a video."""
 
     BINDINGS = [
@@ -64,10 +64,6 @@ class ProfileScreen(Screen[None]):
         super().__init__()
         self.handle = handle
         self.profile: dict[str, Any] | None = None
-
-    @property
-    def ss_app(self) -> ShortstackApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Static(Text("loading…", style="dim"), id="profile-header")
@@ -91,7 +87,7 @@ class ProfileScreen(Screen[None]):
     def target(self) -> str | None:
         return self.handle or (self.ss_app.user or {}).get("handle")
 
-    @work(exclusive=True, group="profile")
+    @work(exclusive=True, group="profile", exit_on_error=False)
     async def load(self) -> None:
         """Fetch the user and their videos."""
         handle = self.target
@@ -127,7 +123,7 @@ class ProfileScreen(Screen[None]):
             return
         self.toggle_follow(not self.profile.get("is_following"))
 
-    @work(group="follow")
+    @work(group="follow", exit_on_error=False)
     async def toggle_follow(self, follow: bool) -> None:
         """Follow or unfollow this user and reload the counts."""
         handle = self.target

@@ -9,19 +9,19 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from shortstack.tui.plain_text import clean
+from shortstack.tui.screens.base import BaseScreen
 from shortstack.tui.widgets.status_line import StatusLine
 from shortstack.tui.widgets.video_list import VideoList
 
 if TYPE_CHECKING:
-    from shortstack.tui.app import ShortstackApp
+    pass
 
 
-class SearchScreen(Screen[None]):
+class SearchScreen(BaseScreen):
     """A query box over three result lists: videos, users, hashtags."""
 
     BINDINGS = [
@@ -32,10 +32,6 @@ class SearchScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.results: dict[str, Any] = {}
-
-    @property
-    def ss_app(self) -> ShortstackApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="Search: words, #tag or @handle, then enter", id="search-input")
@@ -70,7 +66,7 @@ class SearchScreen(Screen[None]):
         if event.value.strip():
             self.search(event.value.strip())
 
-    @work(exclusive=True, group="search")
+    @work(exclusive=True, group="search", exit_on_error=False)
     async def search(self, query: str) -> None:
         """Ask the server and fill the three lists."""
         result = await self.ss_app.call(self.ss_app.api.search(query))

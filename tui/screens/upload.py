@@ -11,16 +11,16 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.suggester import Suggester
 from textual.widgets import Button, Footer, Input, Label, ProgressBar, Static
 
 from shortstack.tui.commands import suggest
 from shortstack.tui.plain_text import clean
+from shortstack.tui.screens.base import BaseScreen
 from shortstack.tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
-    from shortstack.tui.app import ShortstackApp
+    pass
 
 POLL_S = 2.0
 
@@ -36,7 +36,7 @@ class PathSuggester(Suggester):
         return line[len("upload ") :] if line else None
 
 
-class UploadScreen(Screen[None]):
+class UploadScreen(BaseScreen):
     """Pick a file, add a caption, upload, and watch the server transcode it."""
 
     BINDINGS = [Binding("escape", "back", "Back", id="upload.back", tooltip="Back to the feed")]
@@ -45,10 +45,6 @@ class UploadScreen(Screen[None]):
         super().__init__()
         self.video_id: str | None = None
         self.finished = asyncio.Event()
-
-    @property
-    def ss_app(self) -> ShortstackApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="upload-box"):
@@ -101,7 +97,7 @@ class UploadScreen(Screen[None]):
     def _pressed(self) -> None:
         self.start_upload()
 
-    @work(exclusive=True, group="upload")
+    @work(exclusive=True, group="upload", exit_on_error=False)
     async def start_upload(self) -> None:
         """Send the file, then follow the transcode via events (polling as a fallback)."""
         raw = self.query_one("#upload-path", Input).value.strip()
