@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from litestar import Request
-from multipart import MultipartSegment, ParserError, PushMultipartParser, parse_options_header
+from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 
 from .errors import problem
 from .storage import LocalStorage
@@ -109,7 +109,7 @@ async def receive_upload(
         out.flush()
         os.fsync(out.fileno())
         ok = True
-    except ParserError as exc:
+    except MultipartError as exc:  # ParserError, and ParserLimitReached (too many parts, huge headers)
         raise problem(422, "Malformed upload", f"the multipart body is malformed: {exc}") from None
     finally:
         out.close()
