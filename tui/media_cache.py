@@ -11,6 +11,7 @@ from typing import Any
 from shortstack.tui.api import ApiClient
 
 PREFETCH_BYTES = 256 * 1024
+MAX_FILES = 40  # renditions kept on disk per session (oldest go first)
 
 
 def pick_rendition(video: dict[str, Any]) -> dict[str, Any] | None:
@@ -32,6 +33,7 @@ class MediaCache:
         self.root = Path(root or tempfile.mkdtemp(prefix="shortstack-media-"))
         self.root.mkdir(parents=True, exist_ok=True)
         self._complete: set[str] = set()
+        self._order: list[Path] = []
         self._posters: dict[str, bytes] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -75,7 +77,17 @@ class MediaCache:
                 with path.open("ab") as fh:
                     fh.write(rest)
             self._complete.add(key)
+            self._remember(path)
             return path
+
+    def _remember(self, path: Path) -> None:
+        if path in self._order:
+            self._order.remove(path)
+        self._order.append(path)
+        while len(self._order) > MAX_FILES:
+            old = self._order.pop(0)
+            self._complete.discard(old.stem)
+            old.unlink(missing_ok=True)
 
     async def poster(self, video: dict[str, Any]) -> bytes | None:
         """Poster image bytes of ``video`` (cached), or None."""

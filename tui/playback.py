@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -16,6 +17,23 @@ from shortstack.tui.halfblocks import CellFrame, ColorMode, fit_size, letterbox,
 MAX_FPS = 30.0
 SEEK_STEP_S = 2.0
 BIG_CELLS = 6000  # above this many cells, colours are coarsened to spare the terminal
+
+
+def max_picture_cells() -> int:
+    """Cap on the picture's size in cells (``SHORTSTACK_VIDEO_MAX_CELLS``, default 12000)."""
+    try:
+        return max(200, int(os.environ.get("SHORTSTACK_VIDEO_MAX_CELLS", "12000")))
+    except ValueError:
+        return 12000
+
+
+def picture_box(cells_w: int, cells_h: int, cap: int) -> tuple[int, int]:
+    """The box the picture is fitted into: the pane, shrunk (same shape) to at most ``cap`` cells."""
+    if cells_w * cells_h <= cap:
+        return cells_w, cells_h
+    scale = (cap / (cells_w * cells_h)) ** 0.5
+    return max(1, int(cells_w * scale)), max(1, int(cells_h * scale))
+
 
 FrameSink = Callable[[CellFrame], None]
 SizeSource = Callable[[], tuple[int, int]]
@@ -76,6 +94,7 @@ class Playback:
         self.duration = 0.0
         self.fps = 0.0
         self.frames_shown = 0
+        self.max_cells = max_picture_cells()
         self._sink = sink
         self._size = size
         self._on_error = on_error
@@ -264,7 +283,7 @@ class Playback:
         src_w, src_h = frame.width, frame.height
         if rotation in (90, 270):
             src_w, src_h = src_h, src_w
-        fw, fh = fit_size(src_w, src_h, cells_w, cells_h)
+        fw, fh = fit_size(src_w, src_h, *picture_box(cells_w, cells_h, self.max_cells))
         if fw == 0:
             return
         out_w, out_h = (fh, fw) if rotation in (90, 270) else (fw, fh)

@@ -119,3 +119,11 @@ def test_video_strip_crops_and_divides_at_cell_boundaries() -> None:
     assert all(isinstance(s, Segment) and s.style is not None for s in segments)
     top = frame.top[0, 0]
     assert segments[0].style.color.triplet == tuple(int(v) for v in top)
+
+
+def test_picture_box_caps_big_panes() -> None:
+    from shortstack.tui.playback import picture_box
+
+    assert picture_box(80, 24, 12000) == (80, 24)
+    w, h = picture_box(300, 80, 12000)
+    assert w * h <= 12000 and abs(w / h - 300 / 80) < 0.1
