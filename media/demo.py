@@ -211,12 +211,13 @@ def _paste(img: np.ndarray, mask: np.ndarray, x: int, y: int, color) -> None:
     x0, y0, x1, y1 = max(0, x), max(0, y), min(W, x + w), min(H, y + h)
     if x0 >= x1 or y0 >= y1:
         return
-    m = mask[y0 - y : y1 - y, x0 - x : x1 - x]
+    m = mask[y0 - y : y1 - y, x0 - x : x1 - x, None]
     region = img[y0:y1, x0:x1]
     if isinstance(color, np.ndarray):
-        region[m] = color[y0 - y : y1 - y, x0 - x : x1 - x][m]
+        color = color[y0 - y : y1 - y, x0 - x : x1 - x]
     else:
-        region[m] = color
+        color = np.asarray(color, np.uint8)
+    np.copyto(region, color, where=m)  # 2-3x faster than boolean-mask assignment
 
 
 def _dots(img: np.ndarray, xs: np.ndarray, ys: np.ndarray, color, size: int = 2) -> None:
@@ -431,8 +432,8 @@ class _Scene:
             base = self.h * level
             crest = base + amp * s * np.sin(self.xs * k / s + i * speed)
             top, end = int(base - amp * s) - 1, int(base + amp * s) + 2
-            rows = np.arange(top, end, dtype=np.float32)[:, None]
-            img[top:end][rows >= crest[None, :]] = colour
+            rows = np.arange(top, end, dtype=np.float32)[:, None, None]
+            np.copyto(img[top:end], np.asarray(colour, np.uint8), where=rows >= crest[:, None])
             img[end:] = colour
         fy = (self.fy + np.sin(i / 8 + self.fx) * 3).astype(int)
         fx = (self.fx + i * 0.8) % self.w
