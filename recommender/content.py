@@ -10,44 +10,84 @@ from sklearn.preprocessing import normalize
 from .data import Catalogue
 
 
-def item_documents(catalogue: Catalogue) -> list[str]:
-    """One text per item: caption words plus each hashtag as a token (counted twice)."""
+def caption_documents(catalogue: Catalogue) -> list[str]:
+    """Caption words of each item (hashtags in the caption are left to the tag block)."""
+    return [
+        " ".join(w for w in caption.split() if not w.startswith("#"))
+        for caption in catalogue.captions
+    ]
+
+
+def hashtag_documents(catalogue: Catalogue) -> list[str]:
+    """Hashtags of each item: the tag list plus any #tag written in the caption."""
     docs = []
     for caption, tags in zip(catalogue.captions, catalogue.hashtags, strict=True):
-        tag_tokens = " ".join(f"tag_{t}" for t in tags)
-        docs.append(f"{caption.replace('#', ' tag_')} {tag_tokens}")
+        inline = [w.lstrip("#").lower() for w in caption.split() if w.startswith("#")]
+        docs.append(" ".join(dict.fromkeys([*tags, *inline])))
     return docs
 
 
-class ContentModel:
-    """Fitted TF-IDF vocabulary plus the L2-normalised content matrix of a catalogue."""
+def _vectorizer(max_features: int, token_pattern: str, **kwargs: object) -> TfidfVectorizer:
+    return TfidfVectorizer(
+        token_pattern=token_pattern,
+        sublinear_tf=True,
+        max_features=max_features,
+        dtype=np.float32,
+        **kwargs,  # type: ignore[arg-type]
+    )
 
-    def __init__(self, *, visual_weight: float = 0.5, max_features: int = 200_000) -> None:
+
+class ContentModel:
+    """Fitted TF-IDF vocabularies plus the L2-normalised content matrix of a catalogue.
+
+    Caption words and hashtags are two TF-IDF blocks; ``hashtag_weight`` is the share of
+    the cosine that comes from hashtags, so two videos with the same tag are near
+    neighbours even when their captions share no word.
+    """
+
+    def __init__(
+        self,
+        *,
+        visual_weight: float = 0.5,
+        hashtag_weight: float = 0.5,
+        max_features: int = 200_000,
+    ) -> None:
         self.visual_weight = visual_weight
+        self.hashtag_weight = hashtag_weight
         self.max_features = max_features
 
     def fit(self, catalogue: Catalogue) -> ContentModel:
-        self.vectorizer_: TfidfVectorizer | None = TfidfVectorizer(
-            token_pattern=r"(?u)\b\w\w+\b",
-            sublinear_tf=True,
-            min_df=1,
-            max_features=self.max_features,
-            dtype=np.float32,
+        self.caption_vectorizer_: TfidfVectorizer | None = _vectorizer(
+            self.max_features, r"(?u)\b\w\w+\b"
         )
-        docs = item_documents(catalogue)
+        # hashtags are topic labels: binary, no idf (a broad tag like #music must make
+        # its videos neighbours), but a tag on most of the catalogue (#fyp) says nothing
+        self.hashtag_vectorizer_: TfidfVectorizer | None = _vectorizer(
+            self.max_features, r"\S+", binary=True, use_idf=False, max_df=0.5
+        )
         try:
-            self.vectorizer_.fit(docs)
-        except ValueError:  # empty vocabulary: no captions or hashtags at all
-            self.vectorizer_ = None
+            self.caption_vectorizer_.fit(caption_documents(catalogue))
+        except ValueError:  # empty vocabulary
+            self.caption_vectorizer_ = None
+        try:
+            self.hashtag_vectorizer_.fit(hashtag_documents(catalogue))
+        except ValueError:
+            self.hashtag_vectorizer_ = None
         self.transform(catalogue)
         return self
 
     def transform(self, catalogue: Catalogue) -> ContentModel:
-        """(Re)build the item matrices for a catalogue with the fitted vocabulary."""
+        """(Re)build the item matrices for a catalogue with the fitted vocabularies."""
         n = catalogue.n_items
-        if self.vectorizer_ is not None and n:
-            text = self.vectorizer_.transform(item_documents(catalogue))
-            self.text_ = sp.csr_matrix(normalize(text), dtype=np.float32)
+        blocks = []
+        for vec, docs, weight in (
+            (self.caption_vectorizer_, caption_documents, 1.0 - self.hashtag_weight),
+            (self.hashtag_vectorizer_, hashtag_documents, self.hashtag_weight),
+        ):
+            if vec is not None and n and weight > 0:
+                blocks.append(normalize(vec.transform(docs(catalogue))) * np.sqrt(weight))
+        if blocks:
+            self.text_ = sp.csr_matrix(normalize(sp.hstack(blocks).tocsr()), dtype=np.float32)
         else:
             self.text_ = sp.csr_matrix((n, 1), dtype=np.float32)
         self.visual_ = None
@@ -58,6 +98,11 @@ class ContentModel:
         ):
             self.visual_ = normalize(np.nan_to_num(catalogue.visual)).astype(np.float32)
         return self
+
+    @property
+    def has_text(self) -> bool:
+        """Whether any item has caption or hashtag terms."""
+        return bool(self.text_.nnz)
 
     def _mix(self) -> tuple[float, float]:
         if self.visual_ is None:

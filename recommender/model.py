@@ -198,10 +198,10 @@ class Recommender:
         out[self.fit_to_cur_[mapped]] = s_fit[mapped]
         return out
 
-    def _item_similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def _item_similarity(self, a: np.ndarray, b: np.ndarray, *, collab: bool = True) -> np.ndarray:
         """max(content cosine, co-engagement cosine) between current-index item sets."""
         sim = self.content_.similarity(a, b)
-        if self.xt_.nnz and len(a) and len(b):
+        if collab and self.xt_.nnz and len(a) and len(b):
             fa, fb = self.cur_to_fit_[a], self.cur_to_fit_[b]
             oa, ob = np.flatnonzero(fa >= 0), np.flatnonzero(fb >= 0)
             if len(oa) and len(ob):
@@ -280,7 +280,13 @@ class Recommender:
         pool = min(len(cands), max(4 * k, 50))
         order = np.argsort(-score, kind="stable")[:pool]
         top = cands[order]
-        sim = self._item_similarity(top, top) if self.diversity > 0 else np.zeros((pool, pool))
+        # diversity is judged on content (topics, hashtags, visuals); co-engagement only
+        # when the catalogue has no text at all
+        sim = (
+            self._item_similarity(top, top, collab=not self.content_.has_text)
+            if self.diversity > 0
+            else np.zeros((pool, pool))
+        )
         picked_pos = mmr_rerank(
             np.arange(pool),
             score[order],

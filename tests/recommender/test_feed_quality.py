@@ -59,14 +59,32 @@ def test_not_interested_sinks_the_topic_on_the_next_page(world, fitted):
     user, state, now = _session(fitted, world)
     page = fitted.recommend(user, state, k=10, now=now)
     topic = world.item_topic[page[0].item]
-    before = _fav_count(world, [r.item for r in page], (topic,))
-    assert before >= 2
+    assert _fav_count(world, [r.item for r in page], (topic,)) >= 2
     state.negatives.add(page[0].item)
     state.seen |= {r.item for r in page}
     after = fitted.recommend(user, state, k=10, now=now + 10, seed=1)
+    assert len(after) == 10
     assert _fav_count(world, [r.item for r in after], (topic,)) == 0
-    other = [t for t in FAVOURITES if t != topic]
-    assert _fav_count(world, [r.item for r in after], other) >= 4
+
+
+def test_not_interested_keeps_the_other_tastes(world, fitted):
+    rng = np.random.default_rng(0)
+    liked = [
+        int(i)
+        for t in FAVOURITES
+        for i in rng.choice(np.flatnonzero(world.item_topic == t), size=8, replace=False)
+    ]
+    order = rng.permutation(len(liked))
+    state = UserState(positives={liked[i]: 2.0 for i in order})
+    page = fitted.recommend(None, state, k=10, now=world.now)
+    assert _fav_count(world, [r.item for r in page]) >= 6
+    rejected = next(r.item for r in page if world.item_topic[r.item] == FAVOURITES[0])
+    state.negatives.add(rejected)
+    state.seen |= {r.item for r in page}
+    after = [r.item for r in fitted.recommend(None, state, k=10, now=world.now, seed=1)]
+    assert rejected not in after
+    assert _fav_count(world, after, (FAVOURITES[0],)) == 0
+    assert _fav_count(world, after, (FAVOURITES[1],)) >= 5
 
 
 def test_a_like_changes_the_very_next_page_without_refit(world, fitted):
