@@ -140,10 +140,6 @@ async def _next_event(events, name: str):
     raise AssertionError(f"no {name} event")
 
 
-@pytest.mark.xfail(
-    reason="server: reply notification is inserted before its comment row (FK error, 500)",
-    strict=False,
-)
 async def test_reply_to_someone_elses_comment(live_server, clip_file) -> None:
     ana = ApiClient(live_server.url, live_server.register("ana"))
     bob = ApiClient(live_server.url, live_server.register("bob"))

@@ -114,8 +114,8 @@ async def test_interactions_on_the_current_video(seeded, make_app) -> None:
         assert any("\\x1b[2J\\x1b]0;pwned\\x07" in t for t in texts), texts
         assert not any("\x1b" in t or "\x07" in t for t in texts)
 
-        # reply through the command bar, by number
-        own = next(n for n, c in enumerate(panel.numbered, 1) if c["author"]["handle"] == "bob")
+        # reply to ana's comment through the command bar, by number
+        own = next(n for n, c in enumerate(panel.numbered, 1) if c["author"]["handle"] == "ana")
         await pilot.press("escape")
         await pilot.press("colon")
         await pilot.press(*f"reply {own} thanks!", "enter")
