@@ -32,9 +32,10 @@ def rendered(widget: Static) -> str:
 async def open_lab(pilot) -> LabScreen:
     app = pilot.app
     await wait_for(pilot, lambda: isinstance(app.screen, FeedScreen), what="feed screen")
-    app.push_screen(LabScreen())
-    await wait_for(pilot, lambda: isinstance(app.screen, LabScreen), what="lab screen")
-    return app.screen
+    lab = LabScreen()
+    await app.push_screen(lab)
+    await wait_for(pilot, lambda: app.screen is lab and lab.prefilled, what="lab screen")
+    return lab
 
 
 async def test_run_simulations_and_see_curves(live_server, make_app) -> None:
@@ -50,13 +51,14 @@ async def test_run_simulations_and_see_curves(live_server, make_app) -> None:
         await wait_for(pilot, lambda: len(lab.runs) == 1, what="first run")
         plot = rendered(lab.query_one("#lab-plot", Static))
         assert "filter-bubble index" in plot and "coverage" in plot
-        assert "explore=0" in plot  # the legend names the run
-        assert "hit rate" in rendered(lab.query_one("#lab-summary", Static))
+        summary = rendered(lab.query_one("#lab-summary", Static))
+        assert "explore=0 seed 0" in summary and "hit rate" in summary  # the legend
         lab.query_one("#lab-explore", Input).value = "0.4"
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: len(lab.runs) == 2, what="second run")
-        plot = rendered(lab.query_one("#lab-plot", Static))
-        assert "explore=0.4" in plot and "explore=0 " in plot  # both lines, redrawn in place
+        assert rendered(lab.query_one("#lab-plot", Static)) != plot  # redrawn in place
+        summary = rendered(lab.query_one("#lab-summary", Static))
+        assert "explore=0.4 seed 0" in summary and "explore=0 seed 0" in summary
         assert all(len(c["bubble"]) == 3 for c in lab.runs.values())
         lab.query_one("#lab-users", Input).value = "1000"
         await pilot.press("ctrl+r")
@@ -99,4 +101,4 @@ def test_diet_text_and_run_label() -> None:
     )
     assert "#[b]x" in text.plain  # user text stays literal, never markup
     assert run_label({"explore": 0.15, "content": 1.0}) == "defaults"
-    assert run_label({"explore": 0.4, "content": 2.0}) == "content=2,explore=0.4"
+    assert run_label({"content": 2.0, "explore": 0.4}) == "content=2,explore=0.4"

@@ -31,6 +31,13 @@ SIZES = {"users": (30, 1, 100), "steps": (15, 1, 30), "seed": (0, 0, 2**31 - 1)}
 MAX_RUNS = 4  # curves of the last runs stay on the plot, one line each
 ALL_METRICS = ("hit_rate", "coverage", "diversity", "bubble", "creator_gini", "new_exposure")
 SMALL_METRICS = ("bubble", "coverage")
+#: line colour of the n-th kept run: plotext's name and the same colour for the legend
+RUN_COLOURS = (
+    ("cyan", "#00d7d7"),
+    ("orange", "#ffaf00"),
+    ("green", "#5faf5f"),
+    ("magenta", "#d75fd7"),
+)
 LABELS = {
     "hit_rate": "hit rate",
     "coverage": "coverage",
@@ -67,9 +74,10 @@ def plot_text(
     for n, metric in enumerate(metrics):
         plt.subplot(n // cols + 1, n % cols + 1)
         plt.theme("dark")
-        for label, curves in runs.items():
+        for i, curves in enumerate(runs.values()):
             ys = curves.get(metric) or []
-            plt.plot(list(range(1, len(ys) + 1)), ys, label=label if n == 0 else None)
+            colour = RUN_COLOURS[i % len(RUN_COLOURS)][0]
+            plt.plot(list(range(1, len(ys) + 1)), ys, color=colour)
         plt.title(LABELS.get(metric, metric))
     text = plt.build()
     plt.clear_figure()
@@ -117,6 +125,7 @@ class LabScreen(Screen[None]):
         self.runs: dict[str, dict[str, list[float]]] = {}
         self.finals: dict[str, dict[str, float]] = {}
         self.diet: dict[str, Any] | None = None
+        self.prefilled = False  # the inputs hold the user's own weights (or the defaults)
 
     @property
     def ss_app(self) -> ShortstackApp:
@@ -154,13 +163,13 @@ class LabScreen(Screen[None]):
     @work(exclusive=True, group="lab-prefill")
     async def prefill(self) -> None:
         """Start from the signed-in user's own weights."""
-        if not self.ss_app.api.token:
-            return
-        weights = await self.ss_app.call(self.ss_app.api.get_weights(), quiet=True)
-        if isinstance(weights, dict):
-            for name in WEIGHTS:
-                if name in weights:
-                    self.query_one(f"#lab-{name}", Input).value = _fmt(float(weights[name]))
+        if self.ss_app.api.token:
+            weights = await self.ss_app.call(self.ss_app.api.get_weights(), quiet=True)
+            if isinstance(weights, dict):
+                for name in WEIGHTS:
+                    if name in weights:
+                        self.query_one(f"#lab-{name}", Input).value = _fmt(float(weights[name]))
+        self.prefilled = True
 
     def read_inputs(self) -> tuple[dict[str, float], dict[str, int]] | str:
         """Weights and sizes from the inputs, or a one-line error."""
@@ -247,6 +256,7 @@ class LabScreen(Screen[None]):
         for n, (label, final) in enumerate(self.finals.items()):
             if n:
                 text.append("\n")
+            text.append("━━ ", style=RUN_COLOURS[n % len(RUN_COLOURS)][1])
             text.append(clean(label, single_line=True), style="bold")
             for metric in ALL_METRICS:
                 if metric in final:
