@@ -319,3 +319,18 @@ async def test_slow_server_shows_status_then_recovers(make_app) -> None:
             assert app.is_running
     finally:
         server.close()
+
+
+async def test_keymap_file_remaps_bindings_by_id(make_app, tmp_path) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "keymap.toml").write_text('[keymap]\n"feed.like" = "x"\n"app.help" = "f1"\n')
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = make_app(f"http://127.0.0.1:{port}", token="t", events=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, FeedScreen), what="feed")
+        keys = {key: b.binding.action for key, b in app.screen.active_bindings.items()}
+        assert keys.get("x") == "like" and "l" not in keys
+        assert keys.get("f1") == "help"
