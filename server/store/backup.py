@@ -48,6 +48,16 @@ def backup(data_dir: Path, dest: Path) -> dict[str, object]:
             entry.append(
                 {"path": str(path.relative_to(data_dir)), "bytes": size, "present": path.exists()}
             )
+    for video_id, entry in files.items():  # the poster and the original upload too
+        for path in (storage.poster_path(video_id), storage.source_path(video_id)):
+            if path.exists():
+                entry.append(
+                    {
+                        "path": str(path.relative_to(data_dir)),
+                        "bytes": path.stat().st_size,
+                        "present": True,
+                    }
+                )
     manifest = dest.with_name(dest.name + ".manifest.json")
     manifest_tmp = manifest.with_name(f".{manifest.name}.partial")
     manifest_tmp.write_text(
