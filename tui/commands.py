@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "prev": ("prev", "previous video"),
     "pause": ("pause", "pause or resume"),
     "mute": ("mute", "toggle mute (audio is not played by the terminal client)"),
+    "loop": ("loop", "loop the current video on or off"),
+    "author": ("author", "open the current author's profile"),
     "feed": ("feed for-you|following|trending", "switch feed"),
     "profile": ("profile [@handle]", "open a profile (default: yours)"),
     "notifications": ("notifications", "open notifications"),

@@ -637,6 +637,8 @@ class FeedScreen(BaseScreen):
             "prev": self.action_previous,
             "pause": self.action_pause,
             "mute": self.action_mute,
+            "loop": self.action_loop,
+            "author": self.action_author,
             "why": self.action_why,
             "comments": self.action_comments,
             "share": self.action_share,
