@@ -7,11 +7,12 @@ import pytest
 from serverkit import assert_problem, seed_video
 
 
-@pytest.fixture
-def world(live_server):
-    token = live_server.register("lister")
-    video_id = seed_video(live_server, "lister", "list me #tag")
-    return live_server, token, video_id
+@pytest.fixture(scope="module")
+def world(module_server):
+    """Bad requests change nothing: the module's tests share one server."""
+    token = module_server.register("lister")
+    video_id = seed_video(module_server, "lister", "list me #tag")
+    return module_server, token, video_id
 
 
 def _list_paths(video_id: str) -> list[str]:
@@ -148,8 +149,8 @@ def test_bad_authorization_headers(world):
         assert_problem(r, 401)
 
 
-def test_unknown_routes_and_methods_are_problems(live_server):
-    c = live_server.client
+def test_unknown_routes_and_methods_are_problems(world):
+    c = world[0].client
     assert_problem(c.get("/api/nothing-here"), 404)
     assert_problem(c.delete("/api/feed/trending"), 405)
     assert_problem(c.post("/api/me"), 405)

@@ -6,21 +6,31 @@ import asyncio
 import random
 
 import httpx
+import pytest
 from serverkit import query, seed_video
 
 CLIENTS = 100
-ROUNDS = 3
 
 
-async def _client(url: str, n: int, video_id: str, statuses: list[int]) -> None:
+async def _client(
+    url: str,
+    n: int,
+    video_id: str,
+    tokens: dict[int, asyncio.Future],
+    statuses: list[int],
+    rounds: int,
+) -> None:
     rng = random.Random(n)
     async with httpx.AsyncClient(base_url=url, timeout=60) as c:
-        r = await c.post(
-            "/api/auth/register", json={"handle": f"crowd{n}", "password": "password123"}
-        )
-        statuses.append(r.status_code)
-        headers = {"Authorization": f"Bearer {r.json()['token']}"}
-        for i in range(ROUNDS):
+        user = n % len(tokens)
+        if n < len(tokens):  # the first client of each user registers it, the others wait for it
+            r = await c.post(
+                "/api/auth/register", json={"handle": f"crowd{n}", "password": "password123"}
+            )
+            statuses.append(r.status_code)
+            tokens[user].set_result(r.json()["token"])
+        headers = {"Authorization": f"Bearer {await tokens[user]}"}
+        for i in range(rounds):
             action = rng.choice(["like", "unlike", "comment", "like", "view"])
             if action == "like":
                 r = await c.put(f"/api/videos/{video_id}/like", headers=headers)
@@ -37,8 +47,8 @@ async def _client(url: str, n: int, video_id: str, statuses: list[int]) -> None:
                     f"/api/videos/{video_id}/views", json={"watch_ms": 15_000}, headers=headers
                 )
             statuses.append(r.status_code)
-            r = await c.get(f"/api/videos/{video_id}", headers=headers)
-            statuses.append(r.status_code)
+        r = await c.get(f"/api/videos/{video_id}", headers=headers)
+        statuses.append(r.status_code)
         # everyone comments at least once, and replies to their own comment
         r = await c.post(
             f"/api/videos/{video_id}/comments", json={"body": "last word"}, headers=headers
@@ -53,17 +63,31 @@ async def _client(url: str, n: int, video_id: str, statuses: list[int]) -> None:
             statuses.append(r.status_code)
 
 
-async def _crowd(url: str, video_id: str) -> list[int]:
+async def _crowd(url: str, video_id: str, users: int, rounds: int) -> list[int]:
     statuses: list[int] = []
-    await asyncio.gather(*(_client(url, n, video_id, statuses) for n in range(CLIENTS)))
+    loop = asyncio.get_running_loop()
+    tokens = {u: loop.create_future() for u in range(users)}
+    await asyncio.gather(
+        *(_client(url, n, video_id, tokens, statuses, rounds) for n in range(CLIENTS))
+    )
     return statuses
 
 
 def test_hundred_concurrent_clients(live_server):
+    """25 users, each logged in from four of the 100 clients at once."""
+    _crowd_test(live_server, users=25, rounds=2)
+
+
+@pytest.mark.slow
+def test_hundred_concurrent_clients_long(live_server):
+    _crowd_test(live_server, users=100, rounds=12)
+
+
+def _crowd_test(live_server, *, users: int, rounds: int) -> None:
     live_server.register("popular")
     video_id = seed_video(live_server, "popular", "everyone come here")
-    statuses = asyncio.run(_crowd(live_server.url, video_id))
-    assert len(statuses) >= CLIENTS * (2 * ROUNDS + 2)
+    statuses = asyncio.run(_crowd(live_server.url, video_id, users, rounds))
+    assert len(statuses) == users + CLIENTS * (rounds + 3)
     assert not [s for s in statuses if s >= 500], sorted(set(statuses))
     assert set(statuses) <= {200, 201, 204}, sorted(set(statuses))
 

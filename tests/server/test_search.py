@@ -6,14 +6,23 @@ import pytest
 from serverkit import seed_video
 
 
-@pytest.fixture
-def catalogue(live_server):
-    live_server.register("chef_anna", display_name="Anna Cooks")
-    live_server.register("skater_bo")
+@pytest.fixture(scope="module")
+def live_server(module_server):
+    """Search only reads: the module's tests share one server and catalogue."""
+    return module_server
+
+
+@pytest.fixture(scope="module")
+def catalogue(module_server):
+    token = module_server.register("chef_anna")
+    module_server.client.patch(
+        "/api/me", json={"display_name": "Anna Cooks"}, headers=module_server.auth(token)
+    )
+    module_server.register("skater_bo")
     ids = {
-        "pasta": seed_video(live_server, "chef_anna", "Fresh pasta at home #cooking #italy"),
-        "soup": seed_video(live_server, "chef_anna", "Winter soup #cooking"),
-        "kickflip": seed_video(live_server, "skater_bo", "First kickflip #skate"),
+        "pasta": seed_video(module_server, "chef_anna", "Fresh pasta at home #cooking #italy"),
+        "soup": seed_video(module_server, "chef_anna", "Winter soup #cooking"),
+        "kickflip": seed_video(module_server, "skater_bo", "First kickflip #skate"),
     }
     return ids
 
