@@ -23,7 +23,9 @@ def backup(data_dir: Path, dest: Path) -> dict[str, object]:
     try:
         target = sqlite3.connect(str(tmp))
         try:
-            src.backup(target, pages=256)
+            # one step: a stepwise copy restarts whenever the server commits, so under steady
+            # writes it never finished; a single step reads one WAL snapshot, writers go on
+            src.backup(target)
             target.execute("PRAGMA journal_mode=DELETE")
             check = target.execute("PRAGMA integrity_check").fetchone()[0]
             rows = target.execute(
