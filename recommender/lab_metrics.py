@@ -7,11 +7,12 @@ import numpy as np
 #: Metric name -> (short label, one-line meaning); the order is the plots' and tables' order.
 METRICS: dict[str, tuple[str, str]] = {
     "hit_rate": ("hit rate", "share of shown items in one of the user's hidden favourite topics"),
-    "coverage": ("coverage", "share of the catalogue shown to anyone in the last few steps"),
+    "coverage": ("coverage", "share of the catalogue shown to anyone in this step"),
     "diversity": ("intra-list diversity", "share of item pairs on a page with different topics"),
     "bubble": (
         "filter-bubble index",
-        "1 - entropy of topics shown (last few steps) / entropy of the user's true tastes",
+        "1 - entropy of topics shown (last few steps) / entropy of as many items drawn"
+        " from the user's true tastes: 0 as broad as the tastes, > 0 narrower",
     ),
     "creator_gini": ("creator Gini", "inequality of impressions across creators (0 equal, 1 one)"),
     "new_exposure": (
@@ -54,7 +55,7 @@ def hit_rate(pages: np.ndarray, item_topic: np.ndarray, favourite: np.ndarray) -
     return hits.sum(axis=(1, 2)) / np.maximum(shown.sum(axis=(1, 2)), 1)
 
 
-def coverage(pages: np.ndarray, n_available: np.ndarray, window: int = 5) -> np.ndarray:
+def coverage(pages: np.ndarray, n_available: np.ndarray, window: int = 1) -> np.ndarray:
     """Per step: distinct items served in the last ``window`` steps / catalogue size then."""
     out = np.zeros(pages.shape[0])
     for s in range(pages.shape[0]):
@@ -89,24 +90,48 @@ def topic_counts(pages: np.ndarray, item_topic: np.ndarray, n_topics: int) -> np
     return counts
 
 
-def filter_bubble(
-    pages: np.ndarray, item_topic: np.ndarray, tastes: np.ndarray, window: int = 5
-) -> np.ndarray:
-    """Per step: mean over users of 1 - H(topics shown in the last ``window`` steps) / H(tastes).
+def expected_entropy(taste: np.ndarray, n: int, rng: np.random.Generator, draws: int = 64) -> float:
+    """Mean entropy of the topics of ``n`` items drawn straight from ``taste`` (Monte Carlo).
 
-    0 means the feed is as broad as the user's real tastes, above 0 narrower (a bubble),
-    below 0 broader than the user's tastes.
+    The entropy of a small sample is lower than the entropy of the distribution it came
+    from; comparing a feed with a sample of the same size removes that bias.
+    """
+    if n <= 1:
+        return 0.0
+    counts = rng.multinomial(n, taste / taste.sum(), size=draws)
+    return float(entropy(counts).mean())
+
+
+def filter_bubble(
+    pages: np.ndarray,
+    item_topic: np.ndarray,
+    tastes: np.ndarray,
+    window: int = 5,
+    seed: int = 0,
+) -> np.ndarray:
+    """Per step: mean over users of 1 - H(topics shown) / H(as many items drawn from tastes).
+
+    Topics shown are those of the user's last ``window`` pages. 0 means the feed is as
+    broad as the user's real tastes, above 0 narrower (a bubble), below 0 broader.
     """
     counts = topic_counts(pages, item_topic, tastes.shape[1])
-    breadth = np.maximum(entropy(tastes), 1e-9)
     cum = np.cumsum(counts, axis=0)
+    rng = np.random.default_rng([seed, 17])
+    baseline: dict[tuple[int, int], float] = {}
     out = np.zeros(pages.shape[0])
     for s in range(pages.shape[0]):
         lo = s - window
         shown = cum[s] - (cum[lo] if lo >= 0 else 0.0)
-        active = shown.sum(axis=1) > 0
-        if active.any():
-            out[s] = float(np.mean(1.0 - entropy(shown[active]) / breadth[active]))
+        sizes = shown.sum(axis=1).astype(int)
+        h_shown = entropy(shown)
+        values = []
+        for u in np.flatnonzero(sizes > 1).tolist():
+            key = (u, int(sizes[u]))
+            if key not in baseline:
+                baseline[key] = expected_entropy(tastes[u], key[1], rng)
+            if baseline[key] > 0:
+                values.append(1.0 - h_shown[u] / baseline[key])
+        out[s] = float(np.mean(values)) if values else 0.0
     return out
 
 
@@ -159,7 +184,7 @@ def compute_metrics(
     n_creators = int(creators.max()) + 1 if len(creators) else 1
     return {
         "hit_rate": hit_rate(pages, item_topic, favourite),
-        "coverage": coverage(pages, n_available, window),
+        "coverage": coverage(pages, n_available),
         "diversity": intra_list_diversity(pages, item_topic),
         "bubble": filter_bubble(pages, item_topic, tastes, window),
         "creator_gini": creator_gini(pages, creators, n_creators),

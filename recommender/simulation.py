@@ -34,6 +34,7 @@ class SimulationConfig:
     window: int = 5  # steps the windowed metrics look back over
     step_hours: float = 1.0
     ease_l2: float = 100.0  # fixed, so refits skip the validation search
+    ease_max_items: int = 6000  # above this the collaborative model is PureSVD (as the server)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -348,7 +349,12 @@ def run_simulation(
             steps = range(first, min(first + config.refit_every, config.n_steps))
             now = world.start + first * hour
             live = config.n_items + config.uploads_per_step * (first + 1)
-            model = Recommender(SignalWeights(), ease_l2=config.ease_l2, random_state=config.seed)
+            model = Recommender(
+                SignalWeights(),
+                ease_l2=config.ease_l2,
+                ease_max_items=config.ease_max_items,
+                random_state=config.seed,
+            )
             model.fit(_prefix(world.catalogue, live), log.events(), n_users, now)
             refits += 1
             # the fit knows everything so far: per-request state starts afresh
