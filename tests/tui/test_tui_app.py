@@ -56,6 +56,8 @@ async def test_login_then_swipe_and_watch_time(seeded, make_app, tmp_path) -> No
         await pilot.click("#login-submit")
         await wait_for(pilot, lambda: "Wrong" in rendered(app.screen.query_one("#login-error")))
         app.screen.query_one("#login-password", Input).value = "password123"
+        await pilot.click("#login-register")  # bob exists already
+        await wait_for(pilot, lambda: "taken" in rendered(app.screen.query_one("#login-error")))
         await pilot.click("#login-submit")
         feed = await feed_ready(pilot)
         token_file = tmp_path / "config" / "token"
@@ -183,6 +185,13 @@ async def test_search_profile_and_follow(seeded, make_app) -> None:
         await pilot.press("f")
         await wait_for(pilot, lambda: seeded.get("/api/users/ana")["is_following"], what="follow")
         await wait_for(pilot, lambda: "following" in rendered(profile.query_one("#profile-header")))
+
+        # your own profile is a mode of its own
+        await pilot.press("escape")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProfileScreen) and app.screen.profile)
+        assert app.screen.profile["handle"] == "bob" and app.screen.profile["following"] == 1
+        assert "(you)" in rendered(app.screen.query_one("#profile-header"))
 
 
 async def test_upload_with_transcode_progress(live_server, make_app, clip_file) -> None:
