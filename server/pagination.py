@@ -35,11 +35,22 @@ def decode_cursor(cursor: str | None, shape: type | tuple[type, ...] = list) -> 
         raise ValidationException(
             detail="the cursor is not valid: use next_cursor from a previous page"
         ) from None
-    if not isinstance(value, shape):
+    if not isinstance(value, shape) or not _sane(value):
         raise ValidationException(
             detail="the cursor is not valid: use next_cursor from a previous page"
         )
     return value
+
+
+def _sane(value: Any) -> bool:
+    """No bools posing as ints, and every int fits SQLite's 64 bits (else a 500 downstream)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    if isinstance(value, list):
+        return all(_sane(v) for v in value)
+    return True
 
 
 def keyset_cursor(cursor: str | None) -> tuple[float, str] | None:
