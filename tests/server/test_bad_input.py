@@ -3,6 +3,8 @@ unknown ids, bad Authorization headers. Every error is problem details."""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from serverkit import assert_problem, seed_video
 
@@ -26,6 +28,27 @@ def _list_paths(video_id: str) -> list[str]:
     ]
 
 
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+BAD_CURSORS = [
+    "garbage",
+    "!!!",
+    "x" * 600,
+    "%00",
+    _b64("{}"),
+    _b64("[]"),
+    _b64("[1,2]"),
+    _b64("null"),
+    _b64("true"),
+    _b64("1" + "0" * 30),  # bigger than SQLite's 64-bit integers
+    _b64("-1" + "0" * 30),
+    _b64("[1" + "0" * 400 + ', "x"]'),  # too big even for a float
+    _b64('[true, "x"]'),
+]
+
+
 def test_list_limits_and_cursors(world):
     live, token, video_id = world
     headers = live.auth(token)
@@ -36,8 +59,9 @@ def test_list_limits_and_cursors(world):
         for limit in ("0", "51", "-1", "abc", "1.5", "", "9" * 30):
             r = live.client.get(path, headers=headers, params={"limit": limit})
             assert_problem(r, (400, 422))
-        for cursor in ("garbage", "!!!", "e30", "W10", "WzEsMl0", "bnVsbA", "x" * 600, "%00"):
+        for cursor in BAD_CURSORS:
             r = live.client.get(path, headers=headers, params={"cursor": cursor})
+            assert r.status_code == 400, (path, cursor, r.text[:300])
             assert_problem(r, 400)
 
 
