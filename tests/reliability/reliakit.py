@@ -149,3 +149,17 @@ def seed_video(
     finally:
         conn.close()
     return video_id
+
+
+def bulk_events(db_path: Path, rows: int) -> None:
+    """Make the database big (300k rows is ~45 MB) so that a backup takes a while."""
+    conn = connect(db_path)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(
+            "INSERT INTO events (ts, user_id, video_id, kind, value) VALUES (?, ?, ?, 'view', ?)",
+            ((time.time(), 1, "x" * 11 + "y" * 80, i / rows) for i in range(rows)),
+        )
+        conn.execute("COMMIT")
+    finally:
+        conn.close()

@@ -20,6 +20,7 @@ from reliakit import (
     assert_clean,
     audit,
     auth,
+    bulk_events,
     connect,
     integrity,
     leftovers,
@@ -226,20 +227,6 @@ def test_kill_during_write_burst(serve, tiny_clip: Path) -> None:
             assert r.json()["liked_by_me"] is liked
 
 
-def _bulk_events(db_path: Path, rows: int) -> None:
-    """Make the database big enough (tens of MB) that a backup takes a while."""
-    conn = connect(db_path)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(
-            "INSERT INTO events (ts, user_id, video_id, kind, value) VALUES (?, ?, ?, 'view', ?)",
-            ((time.time(), 1, "x" * 11 + "y" * 80, i / rows) for i in range(rows)),
-        )
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
-
-
 def _backup_cmd(data_dir: Path, dest: Path) -> list[str]:
     return [
         sys.executable,
@@ -258,7 +245,7 @@ def test_kill_server_during_backup(serve, tiny_clip: Path, tmp_path: Path) -> No
     tokens = {f"bk{i}": register(server.url, f"bk{i}") for i in range(8)}
     video = upload(server.url, tokens["bk0"], tiny_clip, "backed up")["id"]
     wait_status(server.url, video)
-    _bulk_events(server.db_path, 300_000)
+    bulk_events(server.db_path, 300_000)
     ledger = Ledger()
     dest = tmp_path / "backups" / "shortstack-backup.db"
     backup = subprocess.Popen(
@@ -285,7 +272,7 @@ def test_kill_backup_process_midway(serve, tiny_clip: Path, tmp_path: Path) -> N
     token = register(server.url, "bkp")
     video = upload(server.url, token, tiny_clip, "backed up")["id"]
     wait_status(server.url, video)
-    _bulk_events(server.db_path, 300_000)
+    bulk_events(server.db_path, 300_000)
     dest = tmp_path / "backups" / "b.db"
     dest.parent.mkdir()
     dest.write_bytes(b"the previous backup")
