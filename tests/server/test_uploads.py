@@ -3,6 +3,7 @@ rejects leave nothing behind, size and type limits, duplicates, deletes."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -279,9 +280,29 @@ def test_upload_over_the_size_limit_is_413(make_server):
 def test_delete_video(module_server, clip2):
     c = module_server.client
     token = module_server.register("deleter")
-    r = _upload(module_server, token, clip2, "short-lived #gone")
-    assert r.status_code == 202, r.text
-    video = wait_ready(module_server, token, r.json()["id"])
+    # the upload's progress and readiness are announced live over SSE
+    with (
+        httpx.Client(base_url=module_server.url, timeout=60) as sse,
+        sse.stream("GET", "/api/events", headers=module_server.auth(token)) as stream,
+    ):
+        lines = stream.iter_lines()
+        assert next(lines) == "event: hello"
+        r = _upload(module_server, token, clip2, "short-lived #gone")
+        assert r.status_code == 202, r.text
+        video_id = r.json()["id"]
+        events = ["hello"]
+        for line in lines:
+            if line.startswith("event:"):
+                events.append(line[6:].strip())
+            elif (
+                line.startswith("data:")
+                and events[-1] in ("video.ready", "video.failed")
+                and json.loads(line[5:])["video_id"] == video_id
+            ):
+                break
+    assert events[-1] == "video.ready", events
+    assert "video.progress" in events
+    video = wait_ready(module_server, token, video_id)
     assert video["status"] == "ready"
     folder = module_server.data_dir / "media" / video["id"][:2] / video["id"]
     assert (folder / f"{video['renditions'][0]['name']}.mp4").exists()
@@ -303,3 +324,15 @@ def test_delete_video(module_server, clip2):
         == 0
     )
     assert_problem(c.delete(f"/api/videos/{video['id']}", headers=module_server.auth(token)), 404)
+
+
+def test_too_long_or_too_large_video_is_422(make_server, clip):
+    live = make_server(limits={"max_duration_s": 0.5, "max_dimension": 1000})
+    token = live.register("longclip")
+    body = assert_problem(_upload(live, token, clip), 422)
+    assert "long" in body["detail"].lower() or "duration" in body["detail"].lower()
+    assert _leftovers(live.data_dir) == ([], [])
+    live2 = make_server(limits={"max_dimension": 100})
+    token = live2.register("bigclip")
+    assert_problem(_upload(live2, token, clip), 422)  # 160 px wide
+    assert _leftovers(live2.data_dir) == ([], [])
