@@ -6,6 +6,7 @@ import asyncio
 import socket
 import stat
 
+from textual.events import MouseScrollUp
 from textual.widgets import Input, OptionList, ProgressBar, Static
 
 from shortstack.tui.screens.feed import FeedScreen
@@ -75,6 +76,10 @@ async def test_login_then_swipe_and_watch_time(seeded, make_app, tmp_path) -> No
         assert feed.current_video["id"] == first
         await pilot.press("down")
         assert feed.state.index == 1
+        # the mouse wheel swipes too (debounced)
+        wheel = MouseScrollUp(view, 3, 3, 0, -1, 0, False, False, False)
+        view.post_message(wheel)
+        await wait_for(pilot, lambda: feed.state.index == 0, what="wheel up")
         # the watch time of the first video reached the server (>= 50 % counts as a view)
         await wait_for(
             pilot,

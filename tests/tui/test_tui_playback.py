@@ -64,6 +64,9 @@ async def test_frames_arrive_pause_and_seek(clip_file) -> None:
             pilot, lambda: view.frames_painted > painted
         )  # a seek while paused shows a frame
         assert playback.watch_ms > 0
+        # a resize while paused re-fits the picture to the new pane
+        await pilot.resize_terminal(40, 12)
+        await wait_for(pilot, lambda: view._frame.width == 40 and view._frame.height == 12)
         watched = view.stop()
         assert watched == playback.watch_ms
 
