@@ -159,8 +159,14 @@ def sample_explore(
     allowed: np.ndarray,
     n: int,
     rng: np.random.Generator,
+    *,
+    damp: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Seeded draw of ``n`` under-exposed items, favouring relevant, fresh, rarely shown ones."""
+    """Seeded draw of ``n`` under-exposed items, favouring relevant, fresh, rarely shown ones.
+
+    ``damp`` (aligned with the pool, in [0, 1]) scales each item's chance, e.g. down for
+    items near a not-interested one.
+    """
     index = sources.index
     ok = allowed[index.explore_items]
     cand = index.explore_items[ok]
@@ -168,6 +174,8 @@ def sample_explore(
         return np.zeros(0, dtype=np.int64)
     relevance = np.clip(np.nan_to_num(sources.content[cand]), 0.0, None)
     p = (0.2 + relevance) * index.explore_prior[ok]
+    if damp is not None:
+        p = p * np.clip(damp[ok], 0.0, 1.0)
     n = min(n, len(cand))
     # Gumbel top-n: a weighted draw without replacement in O(len(cand))
     keys = np.log(np.clip(p, 1e-12, None)) - np.log(-np.log(rng.random(len(cand))))

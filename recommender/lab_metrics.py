@@ -7,7 +7,7 @@ import numpy as np
 #: Metric name -> (short label, one-line meaning); the order is the plots' and tables' order.
 METRICS: dict[str, tuple[str, str]] = {
     "hit_rate": ("hit rate", "share of shown items in one of the user's hidden favourite topics"),
-    "coverage": ("coverage", "share of the catalogue shown to anyone in this step"),
+    "coverage": ("coverage", "share of the catalogue shown to anyone in the last few steps"),
     "diversity": ("intra-list diversity", "share of item pairs on a page with different topics"),
     "bubble": (
         "filter-bubble index",
@@ -55,7 +55,7 @@ def hit_rate(pages: np.ndarray, item_topic: np.ndarray, favourite: np.ndarray) -
     return hits.sum(axis=(1, 2)) / np.maximum(shown.sum(axis=(1, 2)), 1)
 
 
-def coverage(pages: np.ndarray, n_available: np.ndarray, window: int = 1) -> np.ndarray:
+def coverage(pages: np.ndarray, n_available: np.ndarray, window: int = 5) -> np.ndarray:
     """Per step: distinct items served in the last ``window`` steps / catalogue size then."""
     out = np.zeros(pages.shape[0])
     for s in range(pages.shape[0]):
@@ -184,7 +184,7 @@ def compute_metrics(
     n_creators = int(creators.max()) + 1 if len(creators) else 1
     return {
         "hit_rate": hit_rate(pages, item_topic, favourite),
-        "coverage": coverage(pages, n_available),
+        "coverage": coverage(pages, n_available, window),
         "diversity": intra_list_diversity(pages, item_topic),
         "bubble": filter_bubble(pages, item_topic, tastes, window),
         "creator_gini": creator_gini(pages, creators, n_creators),

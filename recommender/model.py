@@ -301,11 +301,14 @@ class Recommender:
         )
         explore_allowed = allowed.copy()
         explore_allowed[top[picked_pos]] = False
+        damp = None
         if len(negatives) and n_explore:  # do not explore next to what the user just rejected
             pool_items = self.index_.explore_items
-            near_neg = self.content_.similarity(negatives, pool_items).max(axis=0)
-            explore_allowed[pool_items[near_neg >= self.negative_radius]] = False
-        explored = sample_explore(src, explore_allowed, n_explore, rng)
+            sim_pool = self.content_.similarity(negatives, pool_items).max(axis=0)
+            near_pool = np.clip(sim_pool / max(self.negative_radius, 1e-6), 0.0, 1.0)
+            explore_allowed[pool_items[near_pool >= 0.5]] = False
+            damp = 1.0 - near_pool
+        explored = sample_explore(src, explore_allowed, n_explore, rng, damp=damp)
         main = top[picked_pos][: k - len(explored)]
         main_score = score[order][picked_pos][: k - len(explored)]
         main_parts = {name: p[order][picked_pos] for name, p in parts.items()}

@@ -25,16 +25,16 @@ class SimulationConfig:
 
     n_users: int = 200
     n_steps: int = 50
-    n_items: int = 1200  # starting catalogue
+    n_items: int = 3000  # starting catalogue
     n_topics: int = 12
-    page_size: int = 10  # items each user scrolls per step (one feed page)
+    page_size: int = 6  # items each user scrolls per step (one feed page)
     refit_every: int = 5  # steps between model refits, as the server's background refit
-    uploads_per_step: int = 6  # new videos arriving every step
+    uploads_per_step: int = 12  # new videos arriving every step
     warmup_views: int = 8  # per user, history before the first step
     window: int = 5  # steps the windowed metrics look back over
     step_hours: float = 1.0
     ease_l2: float = 100.0  # fixed, so refits skip the validation search
-    ease_max_items: int = 6000  # above this the collaborative model is PureSVD (as the server)
+    ease_max_items: int = 2000  # above this the collaborative model is PureSVD (as the server)
     seed: int = 0
 
     def __post_init__(self) -> None:

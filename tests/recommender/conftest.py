@@ -7,6 +7,14 @@ import pytest
 from shortstack.recommender import Recommender
 from shortstack.recommender.synthetic import SyntheticWorld, make_world
 
+# a fixed EASE lambda keeps the fixture fast; lambda selection is tested on its own
+RECOMMENDER_PARAMS = {"random_state": 0, "ease_l2": 1000.0}
+
+
+@pytest.fixture(scope="session")
+def recommender_params() -> dict[str, object]:
+    return dict(RECOMMENDER_PARAMS)
+
 
 @pytest.fixture(scope="session")
 def world() -> SyntheticWorld:
@@ -15,4 +23,6 @@ def world() -> SyntheticWorld:
 
 @pytest.fixture(scope="session")
 def fitted(world: SyntheticWorld) -> Recommender:
-    return Recommender(random_state=0).fit(world.catalogue, world.events, world.n_users, world.now)
+    return Recommender(**RECOMMENDER_PARAMS).fit(
+        world.catalogue, world.events, world.n_users, world.now
+    )

@@ -99,9 +99,13 @@ def test_a_like_changes_the_very_next_page_without_refit(world, fitted):
     assert any("Because you liked" in r.explanation or "like '" in r.explanation for r in second)
 
 
-def test_same_seed_same_page_and_different_seed_moves_exploration(world, fitted):
+def test_same_seed_same_page_and_different_seed_moves_exploration(
+    world, fitted, recommender_params
+):
     user, state, now = _session(fitted, world)
-    again = Recommender(random_state=0).fit(world.catalogue, world.events, world.n_users, world.now)
+    again = Recommender(**recommender_params).fit(
+        world.catalogue, world.events, world.n_users, world.now
+    )
     a = fitted.recommend(user, state, k=20, now=now, seed=3)
     b = again.recommend(user, state, k=20, now=now, seed=3)
     assert [(r.item, r.score, r.explanation) for r in a] == [
