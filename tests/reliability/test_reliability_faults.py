@@ -289,3 +289,40 @@ def test_kill_backup_process_midway(serve, tiny_clip: Path, tmp_path: Path) -> N
     assert r.status_code == 200
     server.stop()
     assert integrity(server.db_path) == "ok"
+
+
+def test_delete_during_transcode_leaves_no_files(serve, long_clip: Path) -> None:
+    """Not a crash, but the same question: a video deleted while its transcode runs leaves no
+    folder behind once the worker finishes (without waiting for a restart's sweep)."""
+    server = serve()
+    token = register(server.url, "deleter")
+    video = upload(server.url, token, long_clip, "deleted midway")
+    deadline = time.monotonic() + 60
+    while True:
+        conn = connect(server.db_path)
+        try:
+            status = conn.execute("SELECT status FROM jobs").fetchone()["status"]
+        finally:
+            conn.close()
+        if status == "running":
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.3)
+    r = httpx.delete(f"{server.url}/api/videos/{video['id']}", headers=auth(token))
+    assert r.status_code == 204
+    folder = server.data_dir / "media" / video["id"][:2] / video["id"]
+    deadline = time.monotonic() + 120
+    while True:  # the worker is done once the job row is gone and nothing is running
+        health = httpx.get(server.url + "/healthz").json()
+        if health["jobs"]["running"] == 0 and health["jobs"]["queued"] == 0:
+            break
+        assert time.monotonic() < deadline, health
+        time.sleep(0.2)
+    # the job row went with the video; the worker may still be encoding: give it time to finish
+    deadline = time.monotonic() + 60
+    while "transcode of" not in server.log() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(3.0)
+    assert not folder.exists(), sorted(p.name for p in folder.iterdir())
+    assert leftovers(server.data_dir)["orphans"] == []

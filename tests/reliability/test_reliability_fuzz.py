@@ -103,7 +103,7 @@ def _fuzz_api(live, examples: int) -> list[str]:
 
 
 def test_schemathesis_every_endpoint(live_server) -> None:
-    failures = _fuzz_api(live_server, examples=4)
+    failures = _fuzz_api(live_server, examples=2)
     print(f"API fuzz: {dict(FUZZ_STATS)}")
     assert not failures, "\n".join(failures)
     assert FUZZ_STATS["5xx"] == 0

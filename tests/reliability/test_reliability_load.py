@@ -18,8 +18,8 @@ def _run(tmp_path: Path, users: int, seconds: float, uploads: int) -> tuple[dict
                 users=users,
                 seconds=seconds,
                 uploads=uploads,
-                seed_videos=3,
-                upload_seconds=2.0,
+                seed_videos=2,
+                upload_seconds=1.5,
                 work_dir=tmp_path,
             )
         )
