@@ -25,9 +25,6 @@ from .store.users import User
 
 MAX_USERS = 100
 MAX_STEPS = 30
-#: the server's lab world is smaller than the CLI's so a run takes seconds, not minutes
-LAB_ITEMS = 600
-LAB_UPLOADS_PER_STEP = 4
 
 # one simulation at a time per process: it is CPU-bound and shares the GIL with requests
 _running = threading.Lock()
@@ -85,14 +82,8 @@ def _simulate(data: SimulateIn, weights: dict[str, float]) -> SimulateOut:
     try:
         from shortstack.recommender.ranking import BlendWeights
 
-        config = SimulationConfig(
-            n_users=data.users,
-            n_steps=data.steps,
-            n_items=LAB_ITEMS,
-            uploads_per_step=LAB_UPLOADS_PER_STEP,
-            window=min(5, data.steps),
-            seed=data.seed,
-        )
+        # the CLI's world: the same users, steps and seed give the numbers of `shortstack simulate`
+        config = SimulationConfig(n_users=data.users, n_steps=data.steps, seed=data.seed)
         result = run_simulation(BlendWeights.from_dict(weights), config)
     finally:
         _running.release()
@@ -101,7 +92,7 @@ def _simulate(data: SimulateIn, weights: dict[str, float]) -> SimulateOut:
         users=data.users,
         steps=data.steps,
         seed=data.seed,
-        items=LAB_ITEMS,
+        items=config.n_items,
         metrics=[MetricOut(name, label, text) for name, (label, text) in METRICS.items()],
         curves=result.curves(),
         final={k: round(v, 6) for k, v in result.final().items()},
