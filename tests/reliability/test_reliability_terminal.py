@@ -67,6 +67,12 @@ def test_hostile_text_round_trips_unchanged(live_server, tmp_path: Path) -> None
     assert [c["body"] for c in comments if c["id"] == comment_id] == [f"c {HOSTILE}"]
     found = live.client.get("/api/search", params={"q": "cap"}).json()["videos"]
     assert any(v["caption"] == f"cap {HOSTILE} #safe" for v in found)
+    # handles cannot carry any of it: [a-z0-9_]{3,30} only
+    for handle in ("[bold]x[/]", "ab\x1b[2J", "abc\u202e", "ab\u200bc", "ABC"):
+        r = live.client.post(
+            "/api/auth/register", json={"handle": handle, "password": "password123"}
+        )
+        assert r.status_code == 422, (handle, r.text)
 
 
 def _plain(widget) -> str:
