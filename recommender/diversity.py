@@ -41,6 +41,8 @@ def mmr_rerank(
         taken[j] = True
         max_sim = np.maximum(max_sim, similarity[j])
         c = int(creators[j])
+        if c < 0:  # unknown creator: no cap
+            continue
         per_creator[c] = per_creator.get(c, 0) + 1
         if per_creator[c] >= max_per_creator:
             capped |= creators == c

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,7 +36,27 @@ class Recommender:
     vocabulary, trending, exposure); ``recommend`` builds the user's taste on the fly from
     the fitted history plus the request's ``UserState``, so a like, a completed watch or a
     not-interested changes the very next page without a refit. Same inputs and ``seed``
-    give the same page.
+    give the same page. ``recommend`` and ``trending`` never mutate the model, so one
+    fitted instance can serve concurrent requests; refit a new instance and swap it in.
+
+    Parameters (all keyword, with defaults meant for config.toml):
+        signal_weights: implicit-feedback weight per interaction kind.
+        trending_half_life_h: half-life of engagement in the trending score.
+        freshness_half_life_h: half-life of the freshness bonus of new uploads.
+        history_half_life: a user's n-th most recent positive counts 2**(-n/this).
+        max_history: most recent positives used per request.
+        ease_max_items: largest catalogue fitted with EASE (dense item x item, O(n^2)
+            memory); larger catalogues use PureSVD item factors.
+        ease_l2: fixed EASE lambda; None picks it on a holdout.
+        svd_components: fixed PureSVD rank; None picks it on a holdout.
+        candidates_per_source: candidates each source contributes before blending.
+        diversity: MMR trade-off, 0 = pure relevance, 1 = pure novelty within the page.
+        max_per_creator: videos of one creator per 10 results.
+        negative_strength: how hard items near a not-interested item sink (1 = below all).
+        negative_radius: similarity at which an item counts as a full near neighbour.
+        explore_quantile: exposure quantile under which an item is "under-exposed".
+        visual_weight: share of content similarity from visual vectors, when given.
+        random_state: seed for model selection and the per-request exploration draw.
     """
 
     def __init__(
@@ -77,14 +97,28 @@ class Recommender:
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, catalogue: Catalogue, events: Events, n_users: int, now: float) -> Recommender:
-        """Learn from the whole log; ``events`` may be empty and ``catalogue`` may be empty."""
+    def fit(
+        self,
+        catalogue: Catalogue,
+        events: Events,
+        n_users: int,
+        now: float,
+        *,
+        progress: Callable[[str, float], None] | None = None,
+    ) -> Recommender:
+        """Learn from the whole log; ``events`` may be empty and ``catalogue`` may be empty.
+
+        ``progress(stage, fraction)`` is called as the fit advances (for job heartbeats).
+        """
+        report = progress or (lambda stage, fraction: None)
+        report("signals", 0.0)
         n_items = catalogue.n_items
         n_users = max(int(n_users), int(events.user.max()) + 1 if len(events) else 0, 0)
         inter = aggregate(events, n_users, n_items, catalogue.duration_s, self.signal_weights)
         self.n_users_ = n_users
         self.x_ = inter.positives
         self.x_ts_ = inter.last_ts
+        report("collaborative", 0.1)
         self.collab_, self.collab_choice_ = fit_collaborative(
             self.x_,
             ease_max_items=self.ease_max_items,
@@ -95,7 +129,9 @@ class Recommender:
         # item x user rows, for co-engagement cosine between a few items per request
         self.xt_ = sp.csr_matrix(self.x_.T)
         self.x_norms_ = np.sqrt(np.asarray(self.xt_.multiply(self.xt_).sum(axis=1)).ravel())
+        report("content", 0.8)
         self.content_ = ContentModel(visual_weight=self.visual_weight).fit(catalogue)
+        report("trending", 0.95)
         self.trending_ = TrendingModel(self.trending_half_life_h).fit(
             inter.engagement_item, inter.engagement_ts, inter.engagement_weight, n_items, now
         )
@@ -103,6 +139,7 @@ class Recommender:
         self.fit_item_ids_ = list(catalogue.item_ids)
         self.fitted_at_ = float(now)
         self._set_catalogue(catalogue, np.arange(n_items, dtype=np.int64))
+        report("done", 1.0)
         return self
 
     def update_catalogue(self, catalogue: Catalogue) -> Recommender:
