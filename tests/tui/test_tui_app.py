@@ -142,6 +142,14 @@ async def test_interactions_on_the_current_video(seeded, make_app) -> None:
 
         await pilot.press("f")
         await wait_for(pilot, lambda: seeded.get("/api/users/ana")["is_following"], what="follow")
+        await pilot.press("2")  # the Following feed now has ana's videos
+        await wait_for(
+            pilot,
+            lambda: feed.kind == "following" and feed.current_video["author"]["handle"] == "ana",
+            what="following feed",
+        )
+        await pilot.press("1")
+        assert feed.current_video["id"] == video_id  # For You kept its place
 
         await pilot.press("s")
         await wait_for(pilot, lambda: video_id in app.clipboard, what="share link copied")

@@ -151,6 +151,7 @@ class FeedScreen(BaseScreen):
         self._shown_id: str | None = None
         self._last_wheel = 0.0
         self._resume_playing = False
+        self._want_next = False  # "next" was pressed at the end while a page was loading
 
     # -- layout ---------------------------------------------------------------------------------
 
@@ -270,6 +271,10 @@ class FeedScreen(BaseScreen):
                 self.ss_app.known_handles.add(handle)
         if kind == self.kind and self._shown_id is None:
             self.show_current()
+        elif kind == self.kind and self._want_next and state.index + 1 < len(state.items):
+            self._want_next = False
+            state.index += 1
+            self.show_current()
 
     def show_current(self) -> None:
         """Show the video at the current index (or an empty-feed message)."""
@@ -375,12 +380,14 @@ class FeedScreen(BaseScreen):
             state.index += 1
             self.show_current()
         elif not state.exhausted:
+            self._want_next = True
             self.ss_app.toast("Loading more…")
             self.load_more(self.kind)
         else:
             self.ss_app.toast("You're all caught up")
 
     def action_previous(self) -> None:
+        self._want_next = False
         state = self.state
         if state.index > 0:
             state.index -= 1
@@ -527,8 +534,8 @@ class FeedScreen(BaseScreen):
             self.following[handle] = follow
             self.ss_app.toast(f"{'Following' if follow else 'Unfollowed'} @{handle}")
             self.refresh_info()
-            if not follow:
-                self.feeds.get("following", FeedState("following")).loaded = False
+            if self.kind != "following" and "following" in self.feeds:
+                self.feeds["following"] = FeedState("following")  # refetch when opened
 
     def action_share(self) -> None:
         video = self.current_video
