@@ -148,7 +148,8 @@ class Recommender:
         Items are matched to the fitted ones by ``item_ids``; new items get content
         vectors (the TF-IDF vocabulary is refitted: about a second per 50k items), zero
         exposure (so exploration finds them) and no collaborative signal until the next
-        ``fit``. Deleted items simply disappear.
+        ``fit``. Deleted items simply disappear. Fitted parts are replaced, never
+        mutated, so ``copy.copy(model).update_catalogue(new)`` leaves ``model`` intact.
         """
         if not hasattr(self, "catalogue_"):
             now = float(catalogue.created_at.max()) if catalogue.n_items else 0.0
@@ -158,7 +159,7 @@ class Recommender:
         prev_to_cur = np.array(
             [position.get(i, -1) for i in self.catalogue_.item_ids], dtype=np.int64
         )
-        self.trending_.resize(prev_to_cur, catalogue.n_items)
+        self.trending_ = self.trending_.resized(prev_to_cur, catalogue.n_items)
         exposure = np.zeros(catalogue.n_items)
         keep = prev_to_cur >= 0
         exposure[prev_to_cur[keep]] = self.exposure_[keep]

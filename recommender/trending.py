@@ -35,14 +35,16 @@ class TrendingModel:
         self.popularity_ = np.bincount(items, weights=weights, minlength=n_items).astype(np.float64)
         return self
 
-    def resize(self, old_to_new: np.ndarray, n_items: int) -> None:
-        """Carry the fitted scores over to a new catalogue (see Recommender.update_catalogue)."""
+    def resized(self, old_to_new: np.ndarray, n_items: int) -> TrendingModel:
+        """A copy carried over to a new catalogue (see Recommender.update_catalogue)."""
+        out = TrendingModel(self.half_life_h)
+        out.now_ = self.now_
+        keep = old_to_new >= 0
         for name in ("score_", "popularity_"):
-            old = getattr(self, name)
             new = np.zeros(n_items, dtype=np.float64)
-            keep = old_to_new >= 0
-            new[old_to_new[keep]] = old[keep]
-            setattr(self, name, new)
+            new[old_to_new[keep]] = getattr(self, name)[keep]
+            setattr(out, name, new)
+        return out
 
     def scores(self, now: float) -> np.ndarray:
         """Trending score per item at ``now`` (uniformly decayed since the fit)."""

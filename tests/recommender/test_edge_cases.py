@@ -117,3 +117,23 @@ def test_new_uploads_after_fit_are_reachable_and_deletions_vanish():
     assert seen_by >= 1
     # the fitted history of known users still maps onto the shifted positions
     assert len(rec.recommend(int(users[0]), UserState(), k=10, now=later)) == 10
+
+
+def test_update_catalogue_on_a_copy_leaves_the_original_serving():
+    import copy
+
+    cat = _catalogue(120, seed=2)
+    rng = np.random.default_rng(1)
+    ev = Events(
+        rng.integers(20, size=600),
+        rng.integers(120, size=600),
+        np.full(600, "like"),
+        np.ones(600),
+        NOW - rng.random(600) * 1e4,
+    )
+    rec = Recommender().fit(cat, ev, 20, NOW)
+    before = [r.item for r in rec.recommend(3, UserState(), k=10, now=NOW)]
+    grown = _grow(cat, ["brand new clip #fresh"], [["fresh"]], NOW + 10)
+    copy.copy(rec).update_catalogue(grown)
+    assert [r.item for r in rec.recommend(3, UserState(), k=10, now=NOW)] == before
+    assert rec.catalogue_.n_items == 120
