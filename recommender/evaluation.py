@@ -163,7 +163,7 @@ def evaluate(
     test_fraction: float = 0.2,
     max_users: int | None = 5000,
     weights: BlendWeights = EVAL_WEIGHTS,
-    include_variants: bool = True,
+    include_variants: bool = False,
     dataset: str = "",
 ) -> EvalReport:
     """Temporal split, fit every ranker on train, score each on the test positives."""
@@ -299,7 +299,7 @@ def run_evaluation(
     test_fraction: float = 0.2,
     max_users: int | None = 5000,
     weights: BlendWeights = EVAL_WEIGHTS,
-    include_variants: bool = True,
+    include_variants: bool = False,
 ) -> EvalReport:
     """Load ``path``, split by time per user and compare ours, popularity and item-kNN."""
     data = load_interactions(path, min_rating=min_rating, binary=binary)
@@ -346,8 +346,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--variants", action="store_true", help="also the feed-default weights and the SVD path"
+    )
     args = parser.parse_args(argv)
-    report = run_evaluation(args.dataset, k=args.k, seed=args.seed)
+    report = run_evaluation(args.dataset, k=args.k, seed=args.seed, include_variants=args.variants)
     print(json.dumps(report.to_dict(), indent=2) if args.json else format_table(report))
     return 0
 

@@ -46,7 +46,7 @@ def test_load_and_split(tmp_path):
 def test_run_evaluation_report(tmp_path, with_rating):
     path = tmp_path / "log.tsv"
     _write_synthetic(path, with_rating=with_rating)
-    report = run_evaluation(path, k=10, seed=0)
+    report = run_evaluation(path, k=10, seed=0, include_variants=True)
     names = [r.name for r in report.results]
     assert names[:4] == ["popularity", "item-knn", "ours", "ours (feed defaults)"]
     for r in report.results:
@@ -59,7 +59,7 @@ def test_run_evaluation_report(tmp_path, with_rating):
 
 @pytest.mark.skipif(not ML100K.exists(), reason="MovieLens 100k not available")
 def test_ml100k_ours_beats_popularity_and_item_knn():
-    report = run_evaluation(ML100K, k=20, seed=0, include_variants=False)
+    report = run_evaluation(ML100K, k=20, seed=0)
     ours = report.result("ours").ndcg
     assert ours > report.result("popularity").ndcg
     assert ours > report.result("item-knn").ndcg
