@@ -136,18 +136,23 @@ class ShortstackApp(App[None]):
 
     @work(exclusive=True, group="start", exit_on_error=False)
     async def start(self) -> None:
-        """Check the token, then open the feed (or the login screen)."""
+        """Check the token, then open the feed (and the login screen when there is no valid token)."""
+        user: dict[str, Any] | None = None
         if self.api.token:
-            user = await self.call(self.api.me(), quiet=True)
-            if user is not None:
-                self.signed_in(user)
-                await self.switch_mode("feed")
-                return
-        if self.connection == "online" or self.api.token is None:
-            await self.switch_mode("feed")
+            try:
+                user = await self.api.me()
+                self.connection = "online"
+            except ApiError as exc:
+                self.connection = "online"
+                if exc.status == 401:
+                    self.forget_token()
+            except ServerUnavailable:
+                self.server_unavailable()  # keep the token; the reconnect loop signs in
+        if user is not None:
+            self.signed_in(user)
+        await self.switch_mode("feed")
+        if self.api.token is None:
             self.need_login()
-        else:
-            await self.switch_mode("feed")
 
     async def on_unmount(self) -> None:
         self.session.save_history(self.history)
@@ -162,6 +167,12 @@ class ShortstackApp(App[None]):
         self.user = user
         if self._events_enabled:
             self.watch_events()
+
+    def forget_token(self) -> None:
+        """Drop a token the server refused (and its file, unless it was passed in)."""
+        self.api.token = None
+        if not self._token_given:
+            self.session.clear_token()
 
     def need_login(self) -> None:
         """Open the login screen (once) when there is no valid token."""
@@ -190,9 +201,7 @@ class ShortstackApp(App[None]):
         except ApiError as exc:
             self.connection = "online"
             if exc.status == 401:
-                self.api.token = None
-                if not self._token_given:
-                    self.session.clear_token()
+                self.forget_token()
                 self.user = None
                 self.need_login()
                 if not quiet:

@@ -49,13 +49,22 @@ async def feed_ready(pilot) -> FeedScreen:
 
 
 async def test_login_then_swipe_and_watch_time(seeded, make_app, tmp_path) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "token").write_text("revoked-token")  # refused: login screen
     app = make_app(seeded.url)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), what="login")
+        assert not (tmp_path / "config" / "token").exists()
+        await wait_for(pilot, lambda: app.screen.query_one("#login-submit").region.width > 0)
+        await pilot.pause(0.1)
         app.screen.query_one("#login-handle", Input).value = "bob"
         app.screen.query_one("#login-password", Input).value = "wrong-password"
         await pilot.click("#login-submit")
-        await wait_for(pilot, lambda: "Wrong" in rendered(app.screen.query_one("#login-error")))
+        await wait_for(
+            pilot,
+            lambda: "Wrong" in rendered(app.screen.query_one("#login-error")),
+            what="wrong-password message",
+        )
         app.screen.query_one("#login-password", Input).value = "password123"
         await pilot.click("#login-register")  # bob exists already
         await wait_for(pilot, lambda: "taken" in rendered(app.screen.query_one("#login-error")))
