@@ -14,6 +14,11 @@ PREFETCH_BYTES = 256 * 1024
 MAX_FILES = 40  # renditions kept on disk per session (oldest go first)
 
 
+def _append(path: Path, data: bytes) -> None:
+    with path.open("ab") as fh:
+        fh.write(data)
+
+
 def pick_rendition(video: dict[str, Any]) -> dict[str, Any] | None:
     """The lowest-resolution rendition that has a URL, or None."""
     renditions = [r for r in video.get("renditions") or [] if r.get("url")]
@@ -52,7 +57,7 @@ class MediaCache:
         async with self._lock(str(video["id"])):
             if rendition is not None and not path.exists():
                 data = await self.api.rendition(rendition["url"], 0, PREFETCH_BYTES - 1)
-                path.write_bytes(data)
+                await asyncio.to_thread(path.write_bytes, data)
                 total = rendition.get("bytes")
                 if total is not None and len(data) >= int(total):
                     self._complete.add(str(video["id"]))
@@ -72,10 +77,9 @@ class MediaCache:
             rest = await self.api.rendition(rendition["url"], have) if have else None
             if rest is None:
                 data = await self.api.rendition(rendition["url"])
-                path.write_bytes(data)
+                await asyncio.to_thread(path.write_bytes, data)
             else:
-                with path.open("ab") as fh:
-                    fh.write(rest)
+                await asyncio.to_thread(_append, path, rest)
             self._complete.add(key)
             self._remember(path)
             return path
