@@ -17,6 +17,10 @@ Choices:
 - Files: ``movflags=+faststart`` (moov before mdat); written under a temporary name in
   ``out_dir``, fsynced, then renamed to ``out_dir/{name}.mp4`` only when every rendition is
   complete. On failure the temporary files are removed and TranscodeError is raised.
+- Edits (``edit=EditRecipe``, see ``edit.py``) happen in the same pass: trim and speed move
+  frame timestamps before the graph, the crop follows the rotation, the look and the text
+  follow each rendition's scale, and the sound goes through atrim/atempo (or is replaced by
+  silence or a tone).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import av
 import av.filter
 import numpy as np
 
+from .edit import EditRecipe, EditSession
 from .errors import InvalidMedia, MediaError, TranscodeError
 from .probe import ProbeResult, probe, video_stream
 
@@ -93,7 +98,13 @@ class _VideoGraph:
     """buffer -> rotate -> split -> (scale -> format=yuv420p -> sink) per rendition."""
 
     def __init__(
-        self, stream: av.VideoStream, first: av.VideoFrame, rotation: int, sizes, fps: int | None
+        self,
+        stream: av.VideoStream,
+        first: av.VideoFrame,
+        rotation: int,
+        sizes,
+        fps: int | None,
+        edit: EditSession | None = None,
     ):
         self.graph = av.filter.Graph()
         src = self.graph.add_buffer(
@@ -110,6 +121,10 @@ class _VideoGraph:
             nxt = self.graph.add(name, args) if args else self.graph.add(name)
             node.link_to(nxt)
             node = nxt
+        if edit is not None:  # crop the rotated full-size picture
+            turned = rotation in (90, 270)
+            w, h = (first.height, first.width) if turned else (first.width, first.height)
+            node = edit.attach(self.graph, node, w, h)  # the crop
         split = self.graph.add("split", str(len(sizes)))
         node.link_to(split)
         self.sinks = []
@@ -123,11 +138,14 @@ class _VideoGraph:
             fmt = self.graph.add("format", "yuv420p")
             sink = self.graph.add("buffersink")
             split.link_to(scale, i, 0)
-            scale.link_to(sar)
+            # look and text per rendition, at its own size (cost follows the pixels)
+            (edit.finish(self.graph, scale, w, h) if edit is not None else scale).link_to(sar)
             sar.link_to(fmt)
             fmt.link_to(sink)
             self.sinks.append(sink)
         self.graph.configure()
+        if edit is not None:
+            edit.prime()
         self.src = src
 
     def push(self, frame: av.VideoFrame | None) -> list[list[av.VideoFrame]]:
@@ -206,17 +224,20 @@ def transcode(
     crf: int = 26,
     audio_bitrate: int = 96_000,
     info: ProbeResult | None = None,
+    edit: EditRecipe | None = None,
 ) -> list[Rendition]:
     """Transcode ``src`` into ``out_dir/{name}.mp4`` per planned rendition, in one decode pass.
 
     Raises InvalidMedia when ``src`` is not a video we accept (if ``info`` is not given it is
     probed first) and TranscodeError when writing fails; no partial file is left either way.
-    ``progress(fraction)`` is called with values rising from 0.0 to 1.0.
+    ``progress(fraction)`` is called with values rising from 0.0 to 1.0. ``edit`` is applied
+    in the same pass (InvalidMedia when it does not fit the clip, e.g. a trim past its end).
     """
     src, out_dir = Path(src), Path(out_dir)
     if info is None:
         info = probe(src)
-    plan = plan_ladder(info, short_sides)
+    session = EditSession(edit, info) if edit is not None and not edit.is_identity else None
+    plan = plan_ladder(session.output if session else info, short_sides)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -227,7 +248,7 @@ def transcode(
     report = progress or (lambda _f: None)
     try:
         report(0.0)
-        durations = _run(src, info, plan, tmps, opts, report)
+        durations = _run(src, info, plan, tmps, opts, report, session)
         finals = []
         for (name, w, h), tmp, dur in zip(plan, tmps, durations, strict=True):
             _fsync(tmp)
@@ -259,6 +280,7 @@ class _AudioTimeline:
         self.skip = 0  # source samples to drop (audio that starts before the video)
         self.aligned = False
         self.resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE)
+        self.fill: Callable[[int, int], np.ndarray] = lambda _at, n: np.zeros((2, n), np.float32)
 
     def align(self, start_s: float) -> None:
         """Place the first source sample at ``start_s`` on the output timeline."""
@@ -276,7 +298,7 @@ class _AudioTimeline:
     def pad_to(self, samples: int) -> None:
         while self.written < min(samples, self.limit):
             n = min(_SILENCE_CHUNK, samples - self.written)
-            self._write(np.zeros((2, n), dtype=np.float32))
+            self._write(self.fill(self.written, n))
 
     def _write(self, data: np.ndarray) -> None:
         if self.skip:
@@ -296,7 +318,7 @@ class _AudioTimeline:
             out.encode_audio(frame)
 
 
-def _run(src, info, plan, tmps, opts, report) -> list[float]:
+def _run(src, info, plan, tmps, opts, report, edit: EditSession | None = None) -> list[float]:
     try:
         container = av.open(str(src), options={"max_pixels": str(8192 * 8192)})
     except av.error.FFmpegError as exc:
@@ -312,6 +334,9 @@ def _run(src, info, plan, tmps, opts, report) -> list[float]:
         rate = vstream.average_rate or vstream.guessed_rate or Fraction(30)
         rate = Fraction(rate).limit_denominator(1001)
         in_rate = rate
+        if edit is not None:  # the edited timeline: its length, its frame rate, its sound
+            info = edit.output
+            rate = Fraction(rate * Fraction(edit.speed)).limit_denominator(1001)
         cap = CAPPED_FPS if rate > MAX_FPS else None
         out_tb = tb
         if cap:
@@ -322,6 +347,8 @@ def _run(src, info, plan, tmps, opts, report) -> list[float]:
         ]
         # the probed duration is measured from the packets, so it also caps a truncated file
         audio = _AudioTimeline(outputs, limit_s=max(info.duration_s, 0.05))
+        if edit is not None:
+            audio.fill = edit.fill
         graph: _VideoGraph | None = None
         origin = 0  # first video pts: the output's zero
         video_end = 0.0  # seconds of video written (end of the last frame)
@@ -331,6 +358,12 @@ def _run(src, info, plan, tmps, opts, report) -> list[float]:
         pending_audio: list[av.AudioFrame] = []
         streams = [vstream] + ([astream] if astream is not None else [])
         for packet in container.demux(*streams):
+            if edit is not None and edit.past_end:  # the trim's end: read just the sound on
+                verdict = edit.after_end(packet, packet.stream is vstream, float(origin * tb))
+                if verdict == "stop":
+                    break
+                if verdict == "skip":
+                    continue
             try:
                 frames = packet.decode()
             except av.error.InvalidDataError:
@@ -346,11 +379,13 @@ def _run(src, info, plan, tmps, opts, report) -> list[float]:
                     if graph is None:
                         origin = frame.pts
                         sizes = [(w, h) for _, w, h in plan]
-                        graph = _VideoGraph(vstream, frame, info.rotation, sizes, cap)
+                        graph = _VideoGraph(vstream, frame, info.rotation, sizes, cap, edit)
                         for af in pending_audio:
-                            _feed_audio(audio, af, origin * tb)
+                            _feed_audio(audio, af, origin * tb, edit)
                         pending_audio.clear()
                     frame.pts -= origin
+                    if edit is not None and not edit.video(frame, tb, frame_dur):
+                        continue
                     start = float(frame.pts * tb)
                     dur = float(frame.duration * tb) if frame.duration else frame_dur
                     video_end = max(video_end, start + dur)
@@ -364,11 +399,13 @@ def _run(src, info, plan, tmps, opts, report) -> list[float]:
                 elif graph is None:
                     pending_audio.append(frame)
                 else:
-                    _feed_audio(audio, frame, origin * tb)
+                    _feed_audio(audio, frame, origin * tb, edit)
         if graph is None:
             raise InvalidMedia("No video frame could be decoded; the file is damaged.")
         _push(graph, outputs, None)
         audio.limit = min(audio.limit, int(round(video_end * AUDIO_RATE)))
+        if edit is not None:
+            _feed_audio(audio, None, origin * tb, edit)  # flush the edit's sound filters
         if audio.aligned:
             audio.add(None)
         audio.pad_to(audio.limit)  # same length as the video (silence if the sound ran short)
@@ -385,7 +422,16 @@ def _run(src, info, plan, tmps, opts, report) -> list[float]:
         container.close()
 
 
-def _feed_audio(audio: _AudioTimeline, frame: av.AudioFrame, origin_s: Fraction) -> None:
+def _feed_audio(
+    audio: _AudioTimeline,
+    frame: av.AudioFrame | None,
+    origin_s: Fraction,
+    edit: EditSession | None = None,
+) -> None:
+    if edit is not None:  # trimmed/sped-up sound, already relative to the output's start
+        for edited in edit.audio(frame, float(origin_s)):
+            _feed_audio(audio, edited, Fraction(0))
+        return
     if not audio.aligned:
         start = float(frame.pts * frame.time_base - origin_s) if frame.pts is not None else 0.0
         audio.align(start)
