@@ -16,6 +16,7 @@ def process_upload(src: str, out_dir: str, settings: dict[str, Any], send: Any) 
     """Transcode src into out_dir; send(("progress", p)) as it goes; return the result dict."""
     import numpy as np
 
+    from shortstack.media.edit import output_info, parse_recipe
     from shortstack.media.poster import make_poster, visual_features
     from shortstack.media.probe import probe
     from shortstack.media.transcode import transcode
@@ -26,6 +27,7 @@ def process_upload(src: str, out_dir: str, settings: dict[str, Any], send: Any) 
         max_dimension=settings["max_dimension"],
         max_duration_s=settings["max_duration_s"],
     )
+    edit = parse_recipe(settings["edit"]) if settings.get("edit") else None
     renditions = transcode(
         Path(src),
         out,
@@ -35,10 +37,14 @@ def process_upload(src: str, out_dir: str, settings: dict[str, Any], send: Any) 
         crf=settings["crf"],
         audio_bitrate=settings["audio_bitrate"],
         info=info,
+        edit=edit,
     )
-    poster = make_poster(Path(src), out / "poster.jpg")
+    looks = Path(src)
+    if edit is not None:  # poster, features and metadata of the edited video
+        looks, info = renditions[0].path, output_info(edit, info)
+    poster = make_poster(looks, out / "poster.jpg")
     send(("progress", 0.96))
-    features = np.asarray(visual_features(Path(src)), dtype=np.float32).tobytes()
+    features = np.asarray(visual_features(looks), dtype=np.float32).tobytes()
     return {
         "info": dataclasses.asdict(info),
         "renditions": [
