@@ -103,20 +103,24 @@ class SourceScores:
         raise KeyError(name)
 
 
-def top_n(scores: np.ndarray, allowed: np.ndarray, n: int) -> np.ndarray:
-    """Indices of the ``n`` best allowed items with a positive score (unordered)."""
-    if n <= 0:
+def top_n(
+    scores: np.ndarray, allowed: np.ndarray, n: int, blocked: int | None = None
+) -> np.ndarray:
+    """Indices of the ``n`` best allowed items with a positive score (unordered).
+
+    With ``blocked`` (the number of disallowed items) only the best ``n + blocked``
+    scores are partitioned out, which avoids masking the whole catalogue.
+    """
+    if n <= 0 or len(scores) == 0:
         return np.zeros(0, dtype=np.int64)
-    s = np.where(allowed, scores, -np.inf)
-    s[s <= 0] = -np.inf
-    finite = np.isfinite(s)
-    m = int(finite.sum())
-    if m == 0:
-        return np.zeros(0, dtype=np.int64)
-    if m <= n:
-        return np.flatnonzero(finite)
-    idx = np.argpartition(-s, n - 1)[:n]
-    return idx[np.isfinite(s[idx])]
+    if blocked is None:
+        blocked = int(len(allowed) - allowed.sum())
+    m = min(len(scores), n + blocked)
+    idx = np.argpartition(-scores, m - 1)[:m] if m < len(scores) else np.arange(len(scores))
+    idx = idx[allowed[idx] & (scores[idx] > 0)]
+    if len(idx) > n:
+        idx = idx[np.argpartition(-scores[idx], n - 1)[:n]]
+    return idx
 
 
 def merge_candidates(
@@ -131,9 +135,9 @@ def merge_candidates(
     parts = []
     index = sources.index
     if active.get("content", 0) > 0:
-        parts.append(top_n(sources.content, allowed, per_source))
+        parts.append(top_n(sources.content, allowed, per_source, blocked))
     if active.get("collaborative", 0) > 0:
-        parts.append(top_n(sources.collaborative, allowed, per_source))
+        parts.append(top_n(sources.collaborative, allowed, per_source, blocked))
     if active.get("trending", 0) > 0:
         parts.append(first_allowed(index.hottest, allowed, per_source, blocked))
     if active.get("freshness", 0) > 0:
