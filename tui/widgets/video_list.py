@@ -20,9 +20,11 @@ def video_line(video: dict[str, Any]) -> Text:
     status = video.get("status", "ready")
     if status != "ready":
         text.append(f"[{status}] ", style="italic")
-    text.append(f"@{clean(author, single_line=True)} ", style="bold")
+    text.append(f"@{clean(author, single_line=True)}", style="bold")
+    text.append(
+        f"  ♥ {counts.get('likes', 0)} · {counts.get('comments', 0)} comments  ", style="dim"
+    )
     text.append(clean(video.get("caption") or "(no caption)", single_line=True))
-    text.append(f"  ♥ {counts.get('likes', 0)} · {counts.get('comments', 0)} comments", style="dim")
     return text
 
 
@@ -32,6 +34,8 @@ class VideoList(OptionList):
     DEFAULT_CSS = """
     VideoList {
         height: 1fr;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     """
 
