@@ -335,7 +335,11 @@ class Recommender:
             max_per_creator=max(1, self.max_per_creator * max(1, k // 10)),
         )
         rng = np.random.default_rng(
-            [self.random_state, int(seed) & 0x7FFFFFFF, (user + 1) if user is not None else 0]
+            [
+                self.random_state & 0x7FFFFFFF,
+                int(seed) & 0x7FFFFFFF,
+                (user + 1) if user is not None and user >= 0 else 0,
+            ]
         )
         explore_allowed = allowed.copy()
         explore_allowed[top[picked_pos]] = False

@@ -50,7 +50,7 @@ def test_empty_log_still_serves_fresh_and_explore():
     assert len(liked) == 10 and any(r.reasons[0].kind == "content" for r in liked)
 
 
-@pytest.mark.parametrize("user", [None, -1, 0, 10_000])
+@pytest.mark.parametrize("user", [None, -7, -1, 0, 10_000])
 def test_unknown_users_and_junk_state(user):
     cat = _catalogue(80)
     ev = Events(
