@@ -13,7 +13,6 @@ from litestar.config.response_cache import ResponseCacheConfig
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.logging import LoggingConfig
-from litestar.middleware.logging import LoggingMiddlewareConfig
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -24,6 +23,7 @@ from litestar.stores.registry import StoreRegistry
 from shortstack import __version__
 from shortstack.config import Config, default_data_dir
 
+from .access_log import AccessLogMiddleware
 from .auth import AuthController, login_rate_limit
 from .broker import Broker
 from .comments import CommentsController
@@ -109,13 +109,7 @@ def create_app(
     )
     middleware = [api_limit.middleware, login_rate_limit(config).middleware]
     if config.server.log_requests:
-        middleware.append(
-            LoggingMiddlewareConfig(
-                request_log_fields=("method", "path"),
-                response_log_fields=("status_code",),
-                exclude=["/healthz"],
-            ).middleware
-        )
+        middleware.append(AccessLogMiddleware())
 
     dependencies = dict(DEPENDENCIES)
     dependencies.update(
