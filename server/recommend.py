@@ -242,9 +242,7 @@ class FeedEngine:
             conn.close()
         creator_index = dict(snap.creator_index)
         catalogue = _catalogue(rows, creator_index)
-        model = copy.copy(snap.model)
-        model.trending_ = copy.deepcopy(snap.model.trending_)
-        model.update_catalogue(catalogue)
+        model = copy.copy(snap.model).update_catalogue(catalogue)  # the served model stays intact
         return Snapshot(
             model,
             catalogue.item_ids,
