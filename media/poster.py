@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import os
 import uuid
@@ -18,7 +19,9 @@ from .probe import video_stream
 FEATURE_LENGTH = 24
 _FEATURE_SIDE = 48  # frames are shrunk to about this size before any statistics
 _MAX_FORWARD = 300  # frames decoded past a seek point at most (long GOPs)
-_SEQUENTIAL_MAX_S = 30.0  # clips up to this long are decoded straight through, not seeked
+# Clips costing at most this to decode in full (seconds x pixels: 12 s of 360x640) are decoded
+# straight through; bigger ones are sampled by seeking (a GOP per point at most).
+_SEQUENTIAL_BUDGET = 12.0 * 360 * 640
 
 
 def _rotate(rgb: np.ndarray, rotation: int) -> np.ndarray:
@@ -59,18 +62,27 @@ def _sample_frames(src: Path, count: int, *, width: int | None = None, pairs: bo
         start = stream.start_time or 0
         wants = [start + int(frac * duration / stream.time_base) for frac in points]
         out = []
-        if wants and duration <= _SEQUENTIAL_MAX_S:
+        if wants and duration * stream.width * stream.height <= _SEQUENTIAL_BUDGET:
             # short clips: one pass through every frame beats a seek (and a GOP) per point
             out = _pick(container.decode(stream), wants, to_rgb, pairs)
         else:
+            # seek to each point, unless it lies ahead in the GOP being decoded already
+            index = stream.index_entries
+            keys = sorted(e.timestamp for e in index if e.is_keyframe) if index else []
+            state: dict = {"pts": None}
+            decoder = None
             for want in wants:
+                key = (
+                    keys[bisect.bisect_right(keys, want) - 1] if keys and keys[0] <= want else None
+                )
+                last = state["pts"]
                 try:
-                    container.seek(want, stream=stream, backward=True, any_frame=False)
-                    # the seek lands on the keyframe before the point: decode forward to it
-                    frames = islice(container.decode(stream), _MAX_FORWARD + 3)
-                    out += _pick(frames, [want], to_rgb, pairs)
+                    if decoder is None or last is None or key is None or not key <= last < want:
+                        container.seek(want, stream=stream, backward=True, any_frame=False)
+                        decoder = _tracked(container.decode(stream), state)
+                    out += _pick(islice(decoder, _MAX_FORWARD + 3), [want], to_rgb, pairs)
                 except av.error.FFmpegError:
-                    continue
+                    decoder = None
         if not out:
             with contextlib.suppress(av.error.FFmpegError):
                 container.seek(0)
@@ -87,6 +99,13 @@ def _sample_frames(src: Path, count: int, *, width: int | None = None, pairs: bo
         if not out:
             raise InvalidMedia("No video frame could be decoded; the file is damaged.")
         return out
+
+
+def _tracked(frames, state: dict):
+    """Pass ``frames`` through, remembering the last pts in ``state``."""
+    for frame in frames:
+        state["pts"] = frame.pts
+        yield frame
 
 
 def _pick(frames, wants: list[int], to_rgb, pairs: bool) -> list:

@@ -65,3 +65,14 @@ def test_visual_features_see_motion(tmp_path: Path) -> None:
         samples.write_test_video(tmp_path / "s.mp4", duration_s=2, black_until_s=2)
     )
     assert moving[-1] > 0.1 and still[-1] == 0.0
+
+
+def test_long_or_large_clips_are_sampled_by_seeking(tmp_path: Path) -> None:
+    # 960x540 for 6 s is over the straight-through budget: points are reached by seeking
+    src = samples.write_test_video(
+        tmp_path / "big.mp4", width=960, height=540, duration_s=6, fps=25, black_until_s=2.5
+    )
+    img = _read(make_poster(src, tmp_path / "p.jpg", max_width=480))
+    assert img.shape == (270, 480, 3) and img.mean() > 60
+    features = visual_features(src)
+    assert features.shape == (FEATURE_LENGTH,) and features[-1] > 0.05
