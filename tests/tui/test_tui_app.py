@@ -146,6 +146,15 @@ async def test_interactions_on_the_current_video(seeded, make_app) -> None:
         reply = next(c for c in panel.numbered if c["body"] == "thanks!")
         assert reply["parent_id"] == panel.numbered[own - 1]["id"]
         assert any(item.depth == 1 for item in feed.query(CommentItem))
+        # delete your own comment: pick it, press d
+        mine = next(i for i in feed.query(CommentItem) if i.comment["body"] == "[bold red]x[/]")
+        mine.focus()
+        await pilot.press("d")
+        await wait_for(
+            pilot,
+            lambda: all(c["body"] != "[bold red]x[/]" for c in panel.numbered),
+            what="comment deleted",
+        )
         await pilot.press("escape")  # close comments
         assert feed.focused is feed.query_one(VideoView)
 

@@ -618,6 +618,25 @@ class FeedScreen(BaseScreen):
         if video is not None:
             self.post_comment(video, message.body, message.parent_id)
 
+    @on(CommentsPanel.Delete)
+    def _delete_from_panel(self, message: CommentsPanel.Delete) -> None:
+        video = self.current_video
+        if video is not None:
+            self.delete_comment(video, message.comment)
+
+    @work(group="delete-comment", exit_on_error=False)
+    async def delete_comment(self, video: dict[str, Any], comment: dict[str, Any]) -> None:
+        """Delete a comment (author, video owner or admin), then reload the thread."""
+        if await self.ss_app.call(self.ss_app.api.delete_comment(comment["id"])) is None:
+            return
+        self.ss_app.toast("Comment deleted")
+        fresh = await self.ss_app.call(self.ss_app.api.video(video["id"]), quiet=True)
+        if isinstance(fresh, dict):
+            video["counts"] = fresh.get("counts") or video.get("counts") or {}
+        if video is self.current_video:
+            self.refresh_info()
+            self.load_comments()
+
     @work(group="post-comment", exit_on_error=False)
     async def post_comment(self, video: dict[str, Any], body: str, parent_id: str | None) -> None:
         """Post a comment or reply, then refresh the panel and the count."""

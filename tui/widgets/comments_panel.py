@@ -35,10 +35,16 @@ def thread_order(comments: list[dict[str, Any]]) -> list[tuple[dict[str, Any], i
     return ordered
 
 
+HINT = Text("shift+tab: pick · enter reply · d delete", style="dim")
+
+
 class CommentItem(Static, can_focus=True):
     """One comment; enter or click picks it as the reply target."""
 
-    BINDINGS = [Binding("enter", "reply", "Reply", id="comments.reply")]
+    BINDINGS = [
+        Binding("enter", "reply", "Reply", id="comments.reply"),
+        Binding("d", "delete", "Delete", id="comments.delete"),
+    ]
 
     def __init__(self, comment: dict[str, Any], number: int, depth: int) -> None:
         self.comment = comment
@@ -67,6 +73,9 @@ class CommentItem(Static, can_focus=True):
     def on_click(self) -> None:
         self.action_reply()
 
+    def action_delete(self) -> None:
+        self.post_message(CommentsPanel.Delete(self.comment))
+
 
 class CommentsPanel(Vertical):
     """Threaded comments with numbers (for `reply N text`) and a post box."""
@@ -91,6 +100,13 @@ class CommentsPanel(Vertical):
             self.body = body
             self.parent_id = parent_id
 
+    class Delete(Message):
+        """The user wants to delete a comment (the server checks who may)."""
+
+        def __init__(self, comment: dict[str, Any]) -> None:
+            super().__init__()
+            self.comment = comment
+
     class ReplyTarget(Message):
         """A comment was picked to reply to."""
 
@@ -107,7 +123,7 @@ class CommentsPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield Label("Comments", id="comments-title")
         yield VerticalScroll(id="comments-list")
-        yield Static("", id="comments-target")
+        yield Static(HINT, id="comments-target")
         yield Input(
             placeholder="Add a comment… (enter to post)", id="comments-input", max_length=2000
         )
@@ -156,7 +172,7 @@ class CommentsPanel(Vertical):
 
     def action_cancel_reply(self) -> None:
         self.reply_to = None
-        self.query_one("#comments-target", Static).update("")
+        self.query_one("#comments-target", Static).update(HINT)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
