@@ -95,6 +95,15 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (Linux /proc), in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -501,6 +510,7 @@ async def run_load(
     work_dir: Path,
     seed: int = 1,
     prefix: str = "load",
+    server_pid: int | None = None,
 ) -> dict[str, Any]:
     """Register users, seed ready videos, run the mix for `seconds`, then report and audit."""
     rng = random.Random(seed)
@@ -537,6 +547,8 @@ async def run_load(
             for i in range(uploads)
         ]
         t0 = time.monotonic()
+        cpu0 = cpu_seconds(server_pid) if server_pid else 0.0
+        client_cpu0 = time.process_time()
         deadline = t0 + seconds
         upload_ids = [
             await _upload(client, everyone[i % len(everyone)], path, f"live upload {i} #music")
@@ -558,6 +570,8 @@ async def run_load(
         ]
         await asyncio.gather(*tasks)
         elapsed = time.monotonic() - t0
+        server_cpu = (cpu_seconds(server_pid) - cpu0) if server_pid else 0.0
+        client_cpu = time.process_time() - client_cpu0
         upload_status = await _wait_ready(client, upload_ids, 240)
 
         # acknowledged writes, checked through the API
@@ -595,6 +609,10 @@ async def run_load(
         "p50_ms": round(percentile(all_lat, 50) * 1000, 1),
         "p95_ms": round(percentile(all_lat, 95) * 1000, 1),
         "p99_ms": round(percentile(all_lat, 99) * 1000, 1),
+        "server_cpu_s": round(server_cpu, 2),
+        "client_cpu_s": round(client_cpu, 2),
+        "load_average": os.getloadavg()[0],
+        "server_cpu_ms_per_request": round(server_cpu / total * 1000, 2) if total else 0.0,
         "server_errors": server_errors,
         "transport_errors": sum(stats.transport_errors.values()),
         "error_examples": stats.examples,
@@ -671,6 +689,7 @@ def bench(
                     work_dir=work,
                     seed=1,
                     prefix="ref",
+                    server_pid=server.proc.pid if server else None,
                 )
             )
             report = asyncio.run(
@@ -682,6 +701,7 @@ def bench(
                     think_s=think_s,
                     work_dir=work,
                     seed=2,
+                    server_pid=server.proc.pid if server else None,
                 )
             )
             ledger = report.pop("_ledger")
@@ -698,7 +718,15 @@ def bench(
             if server is not None:
                 server.stop()
         report["reference_one_user"] = {
-            k: reference[k] for k in ("requests", "req_per_s", "p50_ms", "p95_ms", "p99_ms")
+            k: reference[k]
+            for k in (
+                "requests",
+                "req_per_s",
+                "p50_ms",
+                "p95_ms",
+                "p99_ms",
+                "server_cpu_ms_per_request",
+            )
         }
         if reference["req_per_s"]:
             report["ratio_vs_one_user"] = round(report["req_per_s"] / reference["req_per_s"], 2)
@@ -719,6 +747,14 @@ def _print(report: dict[str, Any]) -> None:
         print(
             f"{label:42} {e['requests']:>6} {e['p50_ms']:>8} {e['p95_ms']:>8} {e['p99_ms']:>8}  {e['statuses']}"
         )
+    print(
+        f"server CPU {report['server_cpu_s']} s = {report['server_cpu_ms_per_request']} ms per request"
+        f" (one user: {report['reference_one_user']['server_cpu_ms_per_request']} ms)"
+    )
+    print(
+        f"client CPU {report['client_cpu_s']} s; machine load average {report['load_average']:.1f}"
+        f" on {os.cpu_count()} CPUs"
+    )
     print(f"5xx: {report['server_errors']}  transport errors: {report['transport_errors']}")
     print(f"uploads during the load: {report['uploads']}")
     print(f"acknowledged writes: {report['acknowledged']}")
