@@ -16,6 +16,7 @@ import json
 import os
 import pty
 import select
+import shlex
 import struct
 import subprocess
 import sys
@@ -148,6 +149,31 @@ def run_in_pty(clip: Path, cols: int, rows: int, seconds: float, color: str) -> 
     return result
 
 
+def run_in_tmux(clip: Path, cols: int, rows: int, seconds: float, color: str) -> dict:
+    """Run the child app in a detached tmux session of cols x rows (tmux's own CPU not counted)."""
+    out = Path(tempfile.mkstemp(suffix=".json")[1])
+    out.write_text("")
+    session = f"ssbench{os.getpid()}x{cols}"
+    env = f"SHORTSTACK_COLOR={color} " + ("COLORTERM=truecolor " if color == "truecolor" else "")
+    command = f"{env}{shlex.quote(sys.executable)} {shlex.quote(__file__)} --child {shlex.quote(str(clip))} {seconds} {shlex.quote(str(out))}"
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", session, "-x", str(cols), "-y", str(rows), command],
+        check=True,
+    )
+    try:
+        deadline = time.monotonic() + seconds + 60
+        while not out.read_text():
+            if time.monotonic() > deadline:
+                raise RuntimeError("benchmark child in tmux did not finish")
+            time.sleep(0.2)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    result = json.loads(out.read_text())
+    out.unlink()
+    result["bytes_per_s"] = float("nan")
+    return result
+
+
 # -- the ceilings: decoding alone, and decoding + building rows --------------------------------
 
 
@@ -188,6 +214,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--sizes", default="80x24,200x60")
     parser.add_argument("--color", choices=["truecolor", "256"], default="truecolor")
+    parser.add_argument(
+        "--tmux", action="store_true", help="paint into a real tmux pane instead of a drained pty"
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -196,9 +225,11 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         clip = make_clip(Path(tmp))
+        terminal = "a tmux pane" if args.tmux else "a pty drained like a fast terminal"
         print(
             f"clip: {CLIP_W}x{CLIP_H} @ {CLIP_FPS} fps, {CLIP_S:.0f} s looped; colour {args.color}; "
-            f"{args.seconds:.0f} s per run; {os.cpu_count()} cores"
+            f"{args.seconds:.0f} s per run in {terminal}; {os.cpu_count()} cores, "
+            f"load average {os.getloadavg()[0]:.1f}"
         )
         print(
             f"{'pane':>8} | {'painted fps':>11} {'CPU':>6} {'term MB/s':>9} | "
@@ -206,7 +237,8 @@ def main() -> None:
         )
         for size in args.sizes.split(","):
             cols, rows = (int(v) for v in size.lower().split("x"))
-            app = run_in_pty(clip, cols, rows, args.seconds, args.color)
+            runner = run_in_tmux if args.tmux else run_in_pty
+            app = runner(clip, cols, rows, args.seconds, args.color)
             decode = ceiling(
                 clip, cols, rows, min(args.seconds, 5.0), build_rows=False, color=args.color
             )
