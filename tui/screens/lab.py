@@ -214,8 +214,11 @@ class LabScreen(Screen[None]):
     def action_diet(self) -> None:
         self.load_diet()
 
-    def action_back(self) -> None:
-        self.app.pop_screen()
+    async def action_back(self) -> None:
+        if len(self.app.screen_stack) > 1:  # pushed on top of another screen
+            self.app.pop_screen()
+        else:  # opened as a mode of its own
+            await self.app.run_action("home")
 
     @work(exclusive=True, group="lab-run")
     async def run_simulation(self) -> None:
