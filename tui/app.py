@@ -308,6 +308,13 @@ class ShortstackApp(App[None]):
 
     # -- actions --------------------------------------------------------------------------------
 
+    async def action_quit(self) -> None:
+        """Send the watch time of what is playing, then leave."""
+        for screen in list(self._subscribers):
+            if isinstance(screen, FeedScreen):
+                await screen.flush_view()
+        self.exit()
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -357,7 +364,7 @@ class ShortstackApp(App[None]):
         elif name == "logout":
             self.action_logout()
         elif name == "quit":
-            self.exit()
+            self.call_later(self.action_quit)
         elif name in ("follow", "unfollow") and args.get("handle"):
             self.follow_handle(args["handle"], name == "follow")
         else:

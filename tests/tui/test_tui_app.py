@@ -89,12 +89,27 @@ async def test_login_then_swipe_and_watch_time(seeded, make_app, tmp_path) -> No
         wheel = MouseScrollUp(view, 3, 3, 0, -1, 0, False, False, False)
         view.post_message(wheel)
         await wait_for(pilot, lambda: feed.state.index == 0, what="wheel up")
+
         # the watch time of the first video reached the server (>= 50 % counts as a view)
         await wait_for(
             pilot,
             lambda: seeded.get(f"/api/videos/{first}")["counts"]["views"] >= 1,
             what="view counted",
         )
+
+        # quitting sends the watch time of the video on screen
+        await pilot.press("j")
+        second = feed.current_video["id"]
+        painted = view.frames_painted
+        await wait_for(pilot, lambda: view.frames_painted >= painted + 3, what="second video plays")
+        await pilot.pause(0.8)
+        await pilot.press("q")
+    for _ in range(100):
+        if seeded.get(f"/api/videos/{second}")["counts"]["views"] >= 1:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the watch time sent at quit was not counted")
 
 
 async def test_interactions_on_the_current_video(seeded, make_app) -> None:

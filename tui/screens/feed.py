@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -366,6 +367,18 @@ class FeedScreen(BaseScreen):
         video_id = self._shown_id
         if playback is not None and video_id and watch_ms > 0 and self.ss_app.user is not None:
             self.report_view(video_id, watch_ms)
+
+    async def flush_view(self) -> None:
+        """Stop playback and send its watch time now (used when the app quits)."""
+        if not self.is_mounted:
+            return
+        view = self.video_view
+        playback, video_id = view.playback, self._shown_id
+        watch_ms = view.stop()
+        if playback is None or not video_id or watch_ms <= 0 or self.ss_app.user is None:
+            return
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.ss_app.api.view(video_id, watch_ms), 1.5)
 
     @work(group="views", exit_on_error=False)
     async def report_view(self, video_id: str, watch_ms: int) -> None:
