@@ -195,8 +195,13 @@ class JobRunner:
                 break
             await store.heartbeat(self.db, job.id, media.job_lease_s, latest.get("p"), video_id)
         status, payload = fut.result()
+        if not await store.video_exists(self.db, video_id):
+            self.storage.delete_video(video_id)  # deleted while transcoding: drop what was written
+            return
         if status == "done":
-            await store.complete_transcode(self.db, job, payload)
+            if not await store.complete_transcode(self.db, job, payload):
+                self.storage.delete_video(video_id)
+                return
             self.broker.publish("video.ready", {"video_id": video_id})
             if self.on_ready is not None:
                 self.on_ready(video_id)

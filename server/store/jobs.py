@@ -51,8 +51,9 @@ async def heartbeat(
     ts = now()
     async with db.write() as conn:
         await conn.execute(
-            "UPDATE jobs SET lease_until = ?, heartbeat_at = ?, updated_at = ? WHERE id = ?",
-            (ts + lease_s, ts, ts, job_id),
+            "UPDATE jobs SET lease_until = ?, heartbeat_at = ?, updated_at = ?"
+            " WHERE id = ? AND video_id IS ?",
+            (ts + lease_s, ts, ts, job_id, video_id),
         )
         if progress is not None and video_id is not None:
             await conn.execute(
@@ -61,10 +62,15 @@ async def heartbeat(
             )
 
 
-async def complete_transcode(db: Database, job: Job, result: dict) -> None:
-    """Renditions, metadata, poster and the ready status land in one transaction."""
+async def complete_transcode(db: Database, job: Job, result: dict) -> bool:
+    """Renditions, metadata, poster and the ready status land in one transaction.
+
+    False when the video was deleted meanwhile (its job row went with it): nothing recorded."""
     ts = now()
     async with db.write() as conn:
+        async with conn.execute("SELECT 1 FROM videos WHERE id = ?", (job.video_id,)) as cur:
+            if await cur.fetchone() is None:
+                return False
         await conn.execute("DELETE FROM renditions WHERE video_id = ?", (job.video_id,))
         for r in result["renditions"]:
             await conn.execute(
@@ -88,9 +94,10 @@ async def complete_transcode(db: Database, job: Job, result: dict) -> None:
             ),
         )
         await conn.execute(
-            "UPDATE jobs SET status = 'done', error = NULL, updated_at = ? WHERE id = ?",
-            (ts, job.id),
+            "UPDATE jobs SET status = 'done', error = NULL, updated_at = ? WHERE id = ? AND video_id IS ?",
+            (ts, job.id, job.video_id),
         )
+    return True
 
 
 async def fail_attempt(db: Database, job: Job, error: str) -> bool:
@@ -99,14 +106,21 @@ async def fail_attempt(db: Database, job: Job, error: str) -> bool:
     ts = now()
     async with db.write() as conn:
         await conn.execute(
-            "UPDATE jobs SET status = ?, error = ?, lease_until = NULL, updated_at = ? WHERE id = ?",
-            ("failed" if final else "queued", error, ts, job.id),
+            # job ids are rowids: once a deleted video's job row is gone its id can be reused,
+            # so a late answer must match the video too, or it would touch a newer job
+            "UPDATE jobs SET status = ?, error = ?, lease_until = NULL, updated_at = ?"
+            " WHERE id = ? AND video_id IS ?",
+            ("failed" if final else "queued", error, ts, job.id, job.video_id),
         )
         if final and job.video_id is not None:
             await conn.execute(
                 "UPDATE videos SET status = 'failed', error = ? WHERE id = ?", (error, job.video_id)
             )
     return final
+
+
+async def video_exists(db: Database, video_id: str) -> bool:
+    return await db.fetchone("SELECT 1 FROM videos WHERE id = ?", (video_id,)) is not None
 
 
 async def counts(db: Database) -> dict[str, int]:
