@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import httpx
@@ -336,3 +337,28 @@ def test_too_long_or_too_large_video_is_422(make_server, clip):
     token = live2.register("bigclip")
     assert_problem(_upload(live2, token, clip), 422)  # 160 px wide
     assert _leftovers(live2.data_dir) == ([], [])
+
+
+def test_delete_while_processing_leaves_no_files(module_server, tmp_path):
+    """A video deleted mid-transcode: when the worker finishes, nothing of it stays on disk."""
+    c = module_server.client
+    token = module_server.register("impatient")
+    h = module_server.auth(token)
+    from shortstack.media.samples import write_test_video
+
+    slow = write_test_video(tmp_path / "slow.mp4", width=320, height=240, duration_s=2.0)
+    later = write_test_video(tmp_path / "later.mp4", width=96, height=64, duration_s=0.5)
+    video_id = _upload(module_server, token, slow, "gone soon").json()["id"]
+    deadline = time.monotonic() + 30
+    while not query(
+        module_server, "SELECT 1 FROM jobs WHERE video_id = ? AND status = 'running'", (video_id,)
+    ):
+        assert time.monotonic() < deadline, "the transcode never started"
+        time.sleep(0.02)
+    assert c.delete(f"/api/videos/{video_id}", headers=h).status_code == 204
+    # the single worker runs jobs in order: once the next upload is ready, the first is over
+    next_id = _upload(module_server, token, later, "next").json()["id"]
+    assert wait_ready(module_server, token, next_id)["status"] == "ready"
+    folder = module_server.data_dir / "media" / video_id[:2] / video_id
+    assert not folder.exists(), sorted(p.name for p in folder.iterdir())
+    assert_problem(c.get(f"/api/videos/{video_id}"), 404)
