@@ -390,7 +390,7 @@ def _run(src, info, plan, tmps, opts, report, edit: EditSession | None = None) -
                     dur = float(frame.duration * tb) if frame.duration else frame_dur
                     video_end = max(video_end, start + dur)
                     _push(graph, outputs, frame)
-                    if astream is None:
+                    if astream is None or (edit is not None and edit.recipe.audio != "keep"):
                         audio.pad_to(int(video_end * AUDIO_RATE))
                     done = min(0.99, video_end / expected)
                     if done - last_report >= 0.01:
