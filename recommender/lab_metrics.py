@@ -147,16 +147,18 @@ def creator_gini(pages: np.ndarray, creators: np.ndarray, n_creators: int) -> np
 def new_upload_exposure(pages: np.ndarray, arrival_step: np.ndarray, window: int = 5) -> np.ndarray:
     """Per step: share of the uploads that arrived in the last ``window`` steps shown at least once.
 
-    ``arrival_step`` is each item's arrival step (-1 for the starting catalogue); steps
-    with no recent uploads report 0.
+    ``arrival_step`` is each item's arrival step (-1 for the starting catalogue). When no
+    upload arrived in the window, the latest batch counts; before any arrival it is 0.
     """
     out = np.zeros(pages.shape[0])
+    arrived = arrival_step >= 0
     for s in range(pages.shape[0]):
-        recent = np.flatnonzero(
-            (arrival_step >= 0) & (arrival_step > s - window) & (arrival_step <= s)
-        )
+        recent = np.flatnonzero(arrived & (arrival_step > s - window) & (arrival_step <= s))
         if len(recent) == 0:
-            continue
+            past = arrival_step[arrived & (arrival_step <= s)]
+            if len(past) == 0:
+                continue
+            recent = np.flatnonzero(arrival_step == past.max())
         served = pages[_window(s, window)]
         out[s] = np.isin(recent, served[served >= 0]).mean()
     return out

@@ -29,7 +29,7 @@ class SimulationConfig:
     n_topics: int = 12
     page_size: int = 6  # items each user scrolls per step (one feed page)
     refit_every: int = 5  # steps between model refits, as the server's background refit
-    uploads_per_step: int = 12  # new videos arriving every step
+    uploads_per_step: int = 12  # new videos per step, going live at each catalogue refresh
     warmup_views: int = 8  # per user, history before the first step
     window: int = 5  # steps the windowed metrics look back over
     step_hours: float = 1.0
@@ -116,17 +116,21 @@ def make_lab_world(config: SimulationConfig) -> LabWorld:
     """Catalogue, uploads to come, users and warm-up history, fully determined by the seed."""
     rng = np.random.default_rng([config.seed, 8])
     start = 1_700_000_000.0
-    n_new = config.uploads_per_step * config.n_steps
-    total = config.n_items + n_new
+    # uploads go live in batches when the catalogue is refreshed (at each refit), each
+    # batch made of what was uploaded during the hours before it
+    batches = np.arange(0, config.n_steps, config.refit_every)
+    batch = config.uploads_per_step * config.refit_every
+    total = config.n_items + batch * len(batches)
     cat, item_topic = make_catalogue(
         total, config.n_topics, rng, now=start, n_creators=max(10, total // 25)
     )
     arrival = np.full(total, -1, dtype=np.int64)
-    arrival[config.n_items :] = np.repeat(np.arange(config.n_steps), config.uploads_per_step)
+    arrival[config.n_items :] = np.repeat(batches, batch)
     hour = 3600.0 * config.step_hours
     created = cat.created_at.copy()
     new = arrival >= 0
-    created[new] = start + arrival[new] * hour + rng.random(int(new.sum())) * hour * 0.5
+    spread = rng.random(int(new.sum())) * config.refit_every
+    created[new] = start + (arrival[new] - config.refit_every + spread) * hour
     cat.created_at = created
     quality = np.clip(rng.lognormal(0.0, 0.35, size=total), 0.4, 2.0)
     population = make_population(config.n_users, config.n_topics, rng)
@@ -144,6 +148,12 @@ def make_lab_world(config: SimulationConfig) -> LabWorld:
     return LabWorld(
         cat, item_topic, quality, arrival, topic_names(config.n_topics), population, history, start
     )
+
+
+def _live(world: LabWorld, step: int) -> int:
+    """How many items are in the catalogue at ``step`` (the starting ones plus arrived uploads)."""
+    arrival = world.arrival_step
+    return int((arrival < 0).sum() + np.searchsorted(arrival[arrival >= 0], step, side="right"))
 
 
 def _prefix(catalogue: Catalogue, n: int) -> Catalogue:
@@ -244,7 +254,7 @@ def _scroll(
     n_live = model.catalogue_.n_items
     for j, step in enumerate(steps):
         now = world.start + step * hour
-        live = config.n_items + config.uploads_per_step * (step + 1)
+        live = _live(world, step)
         if live != n_live:  # the server's catalogue refresh: uploads show up without a refit
             model.update_catalogue(_prefix(world.catalogue, live))
             n_live = live
@@ -348,7 +358,7 @@ def run_simulation(
         for first in range(0, config.n_steps, config.refit_every):
             steps = range(first, min(first + config.refit_every, config.n_steps))
             now = world.start + first * hour
-            live = config.n_items + config.uploads_per_step * (first + 1)
+            live = _live(world, first)
             model = Recommender(
                 SignalWeights(),
                 ease_l2=config.ease_l2,

@@ -74,8 +74,8 @@ def test_same_seed_same_numbers_and_workers_do_not_matter() -> None:
         for user in range(TINY.n_users):
             page = a.pages[step, user]
             assert len(set(page.tolist())) == len(page)
-        live = TINY.n_items + TINY.uploads_per_step * (step + 1)
-        assert a.pages[step].max() < live
+        world = make_lab_world(TINY)
+        assert (world.arrival_step[a.pages[step].ravel()] <= step).all()
 
 
 def test_progress_callback_and_population() -> None:
@@ -92,7 +92,9 @@ def test_progress_callback_and_population() -> None:
     assert np.allclose(pop.tastes.sum(axis=1), 1.0)
     assert pop.favourite.any(axis=1).all()
     assert (pop.curiosity >= 0).all() and (pop.curiosity <= 1).all()
-    assert (world.arrival_step >= 0).sum() == TINY.uploads_per_step * TINY.n_steps
+    # uploads go live in batches at each refit: steps 0 and 2 here
+    assert (world.arrival_step >= 0).sum() == 2 * TINY.uploads_per_step * TINY.refit_every
+    assert set(world.arrival_step.tolist()) == {-1, 0, 2}
 
 
 @pytest.mark.slow
