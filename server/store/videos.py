@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import aiosqlite
 
 from .db import Database
-from .errors import NotFound
+from .errors import Conflict, NotFound
 from .ids import new_id, now
 
 HASHTAG_RE = re.compile(r"#(\w{1,50})", re.UNICODE)
@@ -196,6 +196,14 @@ async def create_video(
     info = info or {}
     ts = now()
     async with db.write() as conn:
+        if content_hash is not None:  # checked again here: two identical uploads may race
+            async with conn.execute(
+                "SELECT id FROM videos WHERE author_id = ? AND content_hash = ? AND status != 'failed'",
+                (author_id, content_hash),
+            ) as cur:
+                twin = await cur.fetchone()
+            if twin is not None:
+                raise Conflict(f"you already posted this file as video {twin[0]}")
         await conn.execute(
             "INSERT INTO videos (id, author_id, caption, status, created_at, content_hash, source_bytes,"
             " duration_s, width, height, fps, video_codec, audio_codec, edit)"
