@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from serverkit import assert_problem, query
+
+
+@pytest.fixture(scope="module")
+def live_server(module_server):
+    """These tests only touch their own users and videos: the module shares one server."""
+    return module_server
 
 
 def _post(live, token, video_id, body, parent_id=None):

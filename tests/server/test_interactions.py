@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from serverkit import assert_problem, query, seed_video
+
+
+@pytest.fixture(scope="module")
+def live_server(module_server):
+    """These tests only touch their own users and videos: the module shares one server."""
+    return module_server
 
 
 def test_like_unlike_idempotent(live_server, owner):
@@ -23,7 +30,9 @@ def test_like_unlike_idempotent(live_server, owner):
         r = c.delete(f"/api/videos/{video_id}/like", headers=auth(fan))
         assert r.status_code == 200
         assert r.json() == {"liked": False, "likes": 0}
-    assert query(live_server, "SELECT COUNT(*) FROM likes")[0][0] == 0
+    assert (
+        query(live_server, "SELECT COUNT(*) FROM likes WHERE video_id = ?", (video_id,))[0][0] == 0
+    )
     assert_problem(c.put(f"/api/videos/{video_id}/like"), 401)
 
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from serverkit import assert_problem, seed_video
+
+
+@pytest.fixture(scope="module")
+def live_server(module_server):
+    """These tests only touch their own users and videos: the module shares one server."""
+    return module_server
 
 
 def test_profile_counts_and_is_following(live_server):
