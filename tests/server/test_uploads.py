@@ -224,6 +224,21 @@ def test_upload_request_errors(live_server, clip):
             headers=h,
         )
     assert_problem(r, 422)
+    # two files, or a caption field beyond the form-field limit
+    data = clip.read_bytes()
+    r = c.post(
+        "/api/videos",
+        files=[("file", ("a.mp4", data, "video/mp4")), ("file", ("b.mp4", data, "video/mp4"))],
+        headers=h,
+    )
+    assert_problem(r, 422)
+    r = c.post(
+        "/api/videos",
+        files={"file": ("a.mp4", data, "video/mp4")},
+        data={"caption": "y" * 40_000},
+        headers=h,
+    )
+    assert_problem(r, 422)
     # truncated multipart body
     r = c.post(
         "/api/videos",
@@ -237,6 +252,17 @@ def test_upload_request_errors(live_server, clip):
     assert_problem(r, 401)
     tmp, media = _leftovers(live_server.data_dir)
     assert (tmp, media) == ([], [])
+    # a path in the file name is only a name: media paths come from ids
+    r = c.post(
+        "/api/videos",
+        files={"file": ("../../../../evil.mp4", data, "video/mp4")},
+        headers=h,
+    )
+    assert r.status_code == 202, r.text
+    video_id = r.json()["id"]
+    assert not list(live_server.data_dir.parent.rglob("evil*"))
+    _, media = _leftovers(live_server.data_dir)
+    assert all(m.startswith(f"media/{video_id[:2]}") for m in media), media
 
 
 def test_upload_over_the_size_limit_is_413(make_server):
