@@ -183,7 +183,7 @@ def ceiling(
     """Decode (and optionally render to half-block rows) as fast as possible, looping the clip."""
     import av
 
-    from shortstack.tui.halfblocks import ColorMode, fit_size, letterbox, render_cells
+    from shortstack.tui.halfblocks import ColorMode, fit_size, render_letterboxed
     from shortstack.tui.playback import colour_bits
 
     mode = ColorMode(color)
@@ -198,8 +198,9 @@ def ceiling(
             for frame in container.decode(stream):
                 image = reformatter.reformat(frame, width=fw, height=fh, format="rgb24", threads=1)
                 if build_rows:
-                    canvas = letterbox(image.to_ndarray(), cols, rows)
-                    render_cells(canvas, mode, bits=colour_bits(cols, rows))
+                    render_letterboxed(
+                        image.to_ndarray(), cols, rows, mode, bits=colour_bits(cols, rows)
+                    )
                 frames += 1
                 if time.perf_counter() - t0 >= seconds:
                     break

@@ -238,6 +238,62 @@ def render_cells(
     return CellFrame(width, height, mode, rows, offsets, top, bottom, pts)
 
 
+def render_letterboxed(
+    image: np.ndarray,
+    cells_w: int,
+    cells_h: int,
+    mode: ColorMode = ColorMode.TRUECOLOR,
+    *,
+    bits: int = 8,
+    pts: float = 0.0,
+) -> CellFrame:
+    """Like ``render_cells(letterbox(image, cells_w, cells_h))`` but only the picture is built
+    cell by cell: the black bars around it are constant strings (a portrait clip in a wide
+    pane is mostly bars)."""
+    canvas = letterbox(image, cells_w, cells_h)
+    h, w = min(image.shape[0], cells_h * 2), min(image.shape[1], cells_w)
+    y0 = ((cells_h * 2 - h) // 2) & ~1
+    x0 = (cells_w - w) // 2
+    if w <= 0 or h <= 0 or (w == cells_w and h >= cells_h * 2 - 1):
+        return render_cells(canvas, mode, bits=bits, pts=pts)
+    picture = render_cells(canvas[y0 : y0 + h + (h % 2), x0 : x0 + w], mode, bits=bits)
+    black = quantize(np.zeros((1, 1, 3), np.uint8), bits)[0, 0]
+    if mode is ColorMode.TRUECOLOR:
+        r, g, b = (int(v) for v in black)
+        bar_escape = f"\x1b[38;2;{r};{g};{b};48;2;{r};{g};{b}m"
+    else:
+        index = int(to_xterm256(black))
+        bar_escape = f"\x1b[38;5;{index};48;5;{index}m"
+    right = cells_w - x0 - picture.width
+    left_text = bar_escape + UPPER_HALF * x0 if x0 else ""
+    right_text = bar_escape + UPPER_HALF * right + RESET if right else RESET
+    blank_row = bar_escape + UPPER_HALF * cells_w + RESET
+    blank_offsets = np.concatenate([[0], len(bar_escape) + np.arange(1, cells_w + 1)])
+    offsets = np.empty((cells_h, cells_w + 1), np.int64)
+    rows: list[str] = []
+    top_rows = y0 // 2
+    for y in range(cells_h):
+        py = y - top_rows
+        if 0 <= py < picture.height:
+            row = picture.rows[py][: -len(RESET)]
+            rows.append(left_text + row + right_text)
+            base = len(left_text)
+            line = offsets[y]
+            if x0:
+                line[0] = 0
+                line[1 : x0 + 1] = len(bar_escape) + np.arange(1, x0 + 1)
+            line[x0 : x0 + picture.width + 1] = base + picture.offsets[py]
+            if right:
+                start = base + int(picture.offsets[py][-1])
+                line[x0 + picture.width + 1 :] = start + len(bar_escape) + np.arange(1, right + 1)
+        else:
+            rows.append(blank_row)
+            offsets[y] = blank_offsets
+    top = quantize(canvas[0::2], bits)
+    bottom = quantize(canvas[1::2], bits)
+    return CellFrame(cells_w, cells_h, mode, rows, offsets, top, bottom, pts)
+
+
 def fit_size(src_w: int, src_h: int, cells_w: int, cells_h: int) -> tuple[int, int]:
     """Largest pixel size (w, 2*h cells) keeping the aspect ratio inside a cell box."""
     if src_w <= 0 or src_h <= 0 or cells_w <= 0 or cells_h <= 0:

@@ -12,7 +12,13 @@ from pathlib import Path
 import av
 import numpy as np
 
-from shortstack.tui.halfblocks import CellFrame, ColorMode, fit_size, letterbox, render_cells
+from shortstack.tui.halfblocks import (
+    CellFrame,
+    ColorMode,
+    fit_size,
+    letterbox,
+    render_letterboxed,
+)
 
 MAX_FPS = 30.0
 SEEK_STEP_S = 2.0
@@ -292,7 +298,8 @@ class Playback:
         ).to_ndarray()
         if rotation:
             scaled = np.rot90(scaled, k=rotation // 90)
-        canvas = letterbox(scaled, cells_w, cells_h)
-        cells = render_cells(canvas, self.mode, bits=colour_bits(cells_w, cells_h), pts=t)
+        cells = render_letterboxed(
+            scaled, cells_w, cells_h, self.mode, bits=colour_bits(cells_w, cells_h), pts=t
+        )
         self.frames_shown += 1
         self._sink(cells)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
 from rich.console import Console
 from rich.segment import Segment
 
@@ -127,3 +128,51 @@ def test_picture_box_caps_big_panes() -> None:
     assert picture_box(80, 24, 12000) == (80, 24)
     w, h = picture_box(300, 80, 12000)
     assert w * h <= 12000 and abs(w / h - 300 / 80) < 0.1
+
+
+def cells_of(row: str) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """Parse a pre-built row into the (fg, bg) colours of each cell."""
+    fg: tuple[int, ...] = ()
+    bg: tuple[int, ...] = ()
+    cells = []
+    pos = 0
+    while pos < len(row):
+        match = SGR.match(row, pos)
+        if match:
+            params = [int(p) for p in match.group()[2:-1].split(";") if p]
+            i = 0
+            while i < len(params):
+                if params[i] in (38, 48):
+                    width = 5 if params[i + 1] == 2 else 3
+                    value = tuple(params[i + 2 : i + width])
+                    fg, bg = (value, bg) if params[i] == 38 else (fg, value)
+                    i += width
+                else:
+                    i += 1
+            pos = match.end()
+            continue
+        assert row[pos] == UPPER_HALF
+        cells.append((fg, bg))
+        pos += 1
+    return cells
+
+
+@pytest.mark.parametrize("mode", list(ColorMode))
+@pytest.mark.parametrize(
+    ("shape", "pane"), [((40, 12), (30, 12)), ((9, 30), (30, 12)), ((7, 5), (12, 9))]
+)
+def test_letterboxed_rendering_matches_the_full_canvas(mode, shape, pane) -> None:
+    from shortstack.tui.halfblocks import render_letterboxed
+
+    rng = np.random.default_rng(7)
+    image = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    cols, rows = pane
+    fast = render_letterboxed(image, cols, rows, mode, bits=5)
+    full = render_cells(letterbox(image, cols, rows), mode, bits=5)
+    assert fast.width == full.width and fast.height == full.height
+    assert (fast.top == full.top).all() and (fast.bottom == full.bottom).all()
+    for y in range(rows):
+        assert cells_of(fast.rows[y]) == cells_of(full.rows[y]), y
+        assert visible(fast.rows[y]) == UPPER_HALF * cols
+        for x0, x1 in ((0, cols), (1, cols - 2), (cols // 2, cols // 2 + 3), (cols - 1, cols)):
+            assert cells_of(fast.crop_row(y, x0, x1)) == cells_of(full.crop_row(y, x0, x1))
