@@ -111,3 +111,29 @@ def test_preview_endpoint_returns_an_edited_jpeg(live_server, long_clip: Path) -
         _post(live_server, token, long_clip, {"look": "nope"}, url="/api/edit/preview"), 422
     )
     assert "known looks" in body["detail"]
+
+
+def test_cli_upload_with_edit_flags_and_stitch(
+    live_server, long_clip: Path, clip: Path, monkeypatch, capsys
+) -> None:
+    from shortstack.cli import main
+
+    monkeypatch.setenv("SHORTSTACK_SERVER", live_server.url)
+    monkeypatch.setenv("SHORTSTACK_TOKEN", live_server.register())
+    argv = ["upload", str(long_clip), "--caption", "cli #edit", "--wait", "--json"]
+    argv += ["--trim", "0.5-2.1", "--filter", "vintage", "--speed", "1.6", "--text", "hello"]
+    argv += ["--mute", "--stitch", str(clip), "--crossfade", "0.4"]
+    assert main(argv) == 0
+    video = json.loads(capsys.readouterr().out)
+    assert video["status"] == "ready", video
+    assert video["edit"] == {
+        "trim": {"start": 0.5, "end": 2.1},
+        "look": "vintage",
+        "speed": 1.6,
+        "text": {"text": "hello", "position": "bottom", "size": "medium"},
+        "audio": "mute",
+    }
+    # 2 s + 1 s - 0.4 s crossfade = 2.6 s stitched; 0.5..2.1 at 1.6x = 1.0 s
+    assert abs(video["duration_s"] - 1.0) <= 0.06
+    assert main(["upload", str(long_clip), "--filter", "sepia"]) == 2
+    assert "known looks: mono, warm, vivid, vintage, sharpen" in capsys.readouterr().err
