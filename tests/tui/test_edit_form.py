@@ -15,12 +15,18 @@ from shortstack.tui.widgets.video_view import VideoView
 
 
 class FormApp(App[None]):
-    def __init__(self, api: ApiClient) -> None:
+    """Hosts the form; ``api`` and ``call`` mirror ShortstackApp's (the form's default fetch)."""
+
+    def __init__(self, api: ApiClient, *, own_fetch: bool = True) -> None:
         super().__init__()
         self.api = api
+        self.own_fetch = own_fetch
+
+    async def call(self, awaitable, *, quiet: bool = False):
+        return await awaitable
 
     def compose(self) -> ComposeResult:
-        yield EditForm(fetch=self.api.edit_preview, id="form")
+        yield EditForm(fetch=self.api.edit_preview if self.own_fetch else None, id="form")
 
 
 async def _until(pilot, check, timeout: float = 20.0) -> None:
@@ -63,5 +69,21 @@ async def test_edit_form_previews_the_recipe(live_server, tmp_path: Path) -> Non
             await _until(pilot, lambda: "past the end" in str(error.render()))
             app.query_one("#edit-end", Input).value = "abc"
             await _until(pilot, lambda: "not a number" in str(error.render()))
+    finally:
+        await api.aclose()
+
+
+async def test_edit_form_default_fetch_uses_the_app_api(live_server, tmp_path: Path) -> None:
+    clip = write_test_video(tmp_path / "d.mp4", width=96, height=160, duration_s=1.0)
+    api = ApiClient(live_server.url, live_server.register(), timeout=30.0)
+    app = FormApp(api, own_fetch=False)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            form = app.query_one(EditForm)
+            form.set_source(clip)
+            await _until(pilot, lambda: form.previews_shown >= 1)
+            app.query_one("#edit-start", Input).value = "5"
+            error = app.query_one("#edit-error", Static)
+            await _until(pilot, lambda: "past the end" in str(error.render()))
     finally:
         await api.aclose()

@@ -154,7 +154,18 @@ class EditForm(Vertical):
         self._timer = self.set_timer(DEBOUNCE_S, self.refresh_preview)
 
     async def _default_fetch(self, path: Path, recipe: dict[str, Any] | None) -> bytes | None:
+        """The app's API client; a 422 (recipe does not fit) is shown under the inputs, other
+        failures go through ``app.call`` (login screen, reconnect loop, toasts)."""
+        from shortstack.tui.api import ApiError, ServerUnavailable
+
         app: Any = self.app
+        try:
+            return await app.api.edit_preview(path, recipe)
+        except ApiError as exc:
+            if exc.status == 422:
+                raise
+        except ServerUnavailable:
+            pass
         result = await app.call(app.api.edit_preview(path, recipe), quiet=True)
         return result if isinstance(result, bytes) else None
 
