@@ -274,7 +274,7 @@ class FeedEngine:
         signals = await store.user_signals(self.db, viewer.id, snap.fitted_at)
         sw = self.config.feed.signals
         positives: dict[int, float] = {}
-        for video_id, kind, value in signals["recent"]:
+        for video_id, kind, value in reversed(signals["recent"]):  # oldest first: recent weigh more
             item = idx.get(video_id)
             if item is None:
                 continue
