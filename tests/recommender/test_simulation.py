@@ -101,10 +101,13 @@ def test_progress_callback_and_population() -> None:
 def test_without_exploration_a_bubble_forms_and_exploration_prevents_it() -> None:
     config = SimulationConfig(n_users=40, n_steps=20, seed=1)
     runs = compare({"0": BlendWeights(explore=0.0), "0.4": BlendWeights(explore=0.4)}, config)
+    for name, run in runs.items():  # shown when an assertion fails
+        print(name, {k: round(v, 3) for k, v in run.final().items()})
+        print(name, "bubble", run.metrics["bubble"].round(3).tolist())
     bubble0, bubble4 = runs["0"].metrics["bubble"], runs["0.4"].metrics["bubble"]
     # explore = 0: the feed narrows over the steps, past the breadth of the users' real tastes
-    assert bubble0[-5:].mean() - bubble0[:3].mean() > 0.1
-    assert bubble0[-5:].mean() > 0.05
+    assert bubble0[-5:].mean() - bubble0[:3].mean() > 0.05
+    assert bubble0[-5:].mean() > 0.15
     # exploration keeps feeds at least as broad as the tastes, and clearly broader than without
     assert bubble4[-5:].mean() < 0.05
     assert bubble4[-5:].mean() < bubble0[-5:].mean() - 0.15
