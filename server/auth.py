@@ -92,7 +92,7 @@ class AuthController(Controller):
         status_code=HTTP_200_OK,
     )
     async def login(self, data: JSONBody[LoginIn], db: NamedDependency[Database]) -> TokenOut:
-        user = await store.check_login(db, data.handle, data.password)
+        user = await store.check_login(db, data.handle.strip().lstrip("@").lower(), data.password)
         if user is None:
             raise problem(401, "Wrong handle or password", "the handle or the password is wrong")
         token = await store.issue_token(db, user.id)

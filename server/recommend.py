@@ -24,6 +24,7 @@ from .store.users import User
 
 log = logging.getLogger("shortstack.feed")
 POLL_S = 2.0
+MIN_REFIT_INTERVAL_S = 10.0
 SYNC_FIT_MAX_VIDEOS = 5000
 
 
@@ -108,6 +109,8 @@ class FeedEngine:
         self._task: asyncio.Task | None = None
         self._refit_lock = asyncio.Lock()
         self._last_fit_monotonic = 0.0
+        self._last_fit_s = 0.0
+        self._poke = asyncio.Event()
         self.fits = 0
         self._background: set[asyncio.Task] = set()
 
@@ -126,11 +129,14 @@ class FeedEngine:
                 await self._task
 
     def notify_event(self) -> None:
-        """Kept for callers that want to hint at new data; the watcher polls anyway."""
+        """New data (e.g. a video became ready): refresh now instead of at the next poll."""
+        self._poke.set()
 
     async def _watch(self) -> None:
         while True:
-            await asyncio.sleep(POLL_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._poke.wait(), POLL_S)
+            self._poke.clear()
             try:
                 await self._maybe_refresh()
             except Exception:
@@ -142,7 +148,12 @@ class FeedEngine:
             await self.refit()
             return
         version, new_events = await asyncio.to_thread(self._versions, snap.last_event_id)
-        due = time.monotonic() - self._last_fit_monotonic >= self.config.feed.refit_interval_s
+        # small catalogues refit often (trending then follows new likes within seconds);
+        # a refit never takes more than ~5 % of the time: interval >= 20 x the last fit
+        interval = min(
+            self.config.feed.refit_interval_s, max(MIN_REFIT_INTERVAL_S, 20 * self._last_fit_s)
+        )
+        due = time.monotonic() - self._last_fit_monotonic >= interval
         if new_events >= self.config.feed.refit_every_events or (due and new_events > 0):
             await self.refit()
         elif version != snap.catalogue_version:
@@ -159,7 +170,9 @@ class FeedEngine:
     # ------------------------------------------------------------------ fitting
     async def refit(self) -> None:
         async with self._refit_lock:
+            started = time.perf_counter()
             snap = await asyncio.to_thread(self._fit)
+            self._last_fit_s = time.perf_counter() - started
             self.snapshot = snap
             self._last_fit_monotonic = time.monotonic()
             self.fits += 1
