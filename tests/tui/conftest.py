@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,10 @@ def seeded(live_server: Any, tmp_path: Path) -> Seeded:
 @pytest.fixture
 def make_app(tmp_path: Path):
     """Factory: a ShortstackApp with its own config dir (token file) under tmp_path."""
+
+    # The embedded server's transcode workers use multiprocessing, whose resource tracker is
+    # spawned with sys.stderr's fd; a running Textual app swaps sys.stderr, so start it now.
+    resource_tracker.ensure_running()
 
     def _make(url: str, token: str | None = None, **kwargs: Any) -> ShortstackApp:
         return ShortstackApp(url, token=token, config_dir=tmp_path / "config", **kwargs)

@@ -10,13 +10,14 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.suggester import Suggester
 from textual.widgets import Button, Footer, Input, Label, ProgressBar, Static
 
 from shortstack.tui.commands import suggest
 from shortstack.tui.plain_text import clean
 from shortstack.tui.screens.base import BaseScreen
+from shortstack.tui.widgets.edit_form import EditForm
 from shortstack.tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ class UploadScreen(BaseScreen):
         self.finished = asyncio.Event()
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="upload-box"):
+        with VerticalScroll(id="upload-box"):
             yield Label(Text("Upload a video", style="bold"))
             yield Input(
                 placeholder="path to a video file, e.g. ~/clip.mp4",
@@ -55,6 +56,7 @@ class UploadScreen(BaseScreen):
                 id="upload-path",
             )
             yield Input(placeholder="caption with #hashtags", id="upload-caption", max_length=2000)
+            yield EditForm(id="upload-edit")
             yield Button("Upload", variant="primary", id="upload-start")
             yield Label("Sending")
             yield ProgressBar(total=100, show_eta=False, id="upload-send")
@@ -89,9 +91,19 @@ class UploadScreen(BaseScreen):
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "upload-path":
+            self._set_source()
             self.query_one("#upload-caption", Input).focus()
-        else:
+        elif event.input.id == "upload-caption":
             self.start_upload()
+
+    @on(Input.Changed, "#upload-path")
+    def _path_changed(self) -> None:
+        self._set_source()
+
+    def _set_source(self) -> None:
+        raw = self.query_one("#upload-path", Input).value.strip()
+        path = Path(raw).expanduser() if raw else None
+        self.query_one(EditForm).set_source(path if path is not None and path.is_file() else None)
 
     @on(Button.Pressed, "#upload-start")
     def _pressed(self) -> None:
@@ -117,7 +129,12 @@ class UploadScreen(BaseScreen):
         def sent(done: int, total: int) -> None:
             send.update(progress=100 * done / max(total, 1))
 
-        video = await self.ss_app.call(self.ss_app.api.upload(path, caption, sent))
+        try:
+            edit = self.query_one(EditForm).recipe
+        except ValueError as exc:
+            self._status(f"Edit: {exc}", "bold red")
+            return
+        video = await self.ss_app.call(self.ss_app.api.upload(path, caption, sent, edit=edit))
         if not isinstance(video, dict):
             self._status("Upload failed (see the message above).", "bold red")
             return
