@@ -317,3 +317,32 @@ def test_delete_during_transcode_leaves_no_files(serve, long_clip: Path, tiny_cl
     assert wait_status(server.url, later["id"], timeout=180)["status"] == "ready"
     assert not folder.exists(), sorted(p.name for p in folder.iterdir())
     assert leftovers(server.data_dir)["orphans"] == []
+
+
+def test_kill_again_during_recovery(serve, long_clip: Path, tmp_path: Path) -> None:
+    """Crash mid-transcode, then crash again while the restarted server is still starting
+    (migrations, sweep, job recovery); the third start still recovers everything."""
+    from reliakit import ServeProcess, write_config
+
+    server = serve()
+    token = register(server.url, "twice")
+    video = upload(server.url, token, long_clip, "crashed twice")
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{server.url}/api/videos/{video['id']}").json()["progress"] <= 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    (server.data_dir / "tmp" / "upload-stale.upload").write_bytes(b"half")
+    assert server.kill9() == []
+    for delay in (0.3, 1.0, 2.0):
+        again = ServeProcess(server.data_dir, write_config(tmp_path / "again.toml"))
+        try:
+            again.start(timeout=delay)  # SIGKILLs its process group when not up by then
+        except (TimeoutError, RuntimeError):
+            pass
+        else:
+            again.kill9()
+        again.kill()
+        assert integrity(server.db_path) == "ok"
+    server = serve(server.data_dir)
+    assert wait_status(server.url, video["id"], timeout=180)["status"] == "ready"
+    assert_clean(server.data_dir)
