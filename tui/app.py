@@ -24,6 +24,7 @@ from shortstack.tui.plain_text import clean
 from shortstack.tui.screens.command_bar import CommandBarScreen
 from shortstack.tui.screens.feed import FeedScreen
 from shortstack.tui.screens.help import HelpScreen
+from shortstack.tui.screens.lab import LabScreen
 from shortstack.tui.screens.login import LoginScreen
 from shortstack.tui.screens.notifications import NotificationsScreen
 from shortstack.tui.screens.profile import ProfileScreen
@@ -67,6 +68,7 @@ class ShortstackApp(App[None]):
         "upload": UploadScreen,
         "notifications": NotificationsScreen,
         "profile": ProfileScreen,
+        "lab": LabScreen,
     }
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help", tooltip="List every key"),
@@ -82,6 +84,14 @@ class ShortstackApp(App[None]):
             show=False,
             id="app.notifications",
             tooltip="Notifications",
+        ),
+        Binding(
+            "L",
+            "lab",
+            "Feed lab",
+            show=False,
+            id="app.lab",
+            tooltip="Try blend weights on a simulation",
         ),
         Binding(
             "ctrl+l", "logout", "Log out", show=False, id="app.logout", tooltip="Forget the token"
@@ -356,7 +366,9 @@ class ShortstackApp(App[None]):
         elif name == "feed":
             self.open_feed(args["kind"])
         elif name == "notifications":
-            self.action_notifications()
+            self.call_later(self.action_notifications)
+        elif name == "lab":
+            self.call_later(self.action_lab)
         elif name == "weights":
             self.set_weights(args["weights"])
         elif name == "help":
@@ -421,6 +433,9 @@ class ShortstackApp(App[None]):
             self.call_later(self.switch_mode, "profile")
         else:
             self.push_screen(ProfileScreen(handle))
+
+    async def action_lab(self) -> None:
+        await self.switch_mode("lab")
 
     async def action_notifications(self) -> None:
         await self.switch_mode("notifications")

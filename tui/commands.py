@@ -44,6 +44,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "feed": ("feed for-you|following|trending", "switch feed"),
     "profile": ("profile [@handle]", "open a profile (default: yours)"),
     "notifications": ("notifications", "open notifications"),
+    "lab": ("lab", "open the feed lab (blend weights on a simulation)"),
     "delete": ("delete", "delete the current video (yours only)"),
     "help": ("help", "list every key and command"),
     "logout": ("logout", "log out and forget the token"),

@@ -389,3 +389,14 @@ async def test_keymap_file_remaps_bindings_by_id(make_app, tmp_path) -> None:
         keys = {key: b.binding.action for key, b in app.screen.active_bindings.items()}
         assert keys.get("x") == "like" and "l" not in keys
         assert keys.get("f1") == "help"
+
+        # mode switches from the command bar
+        from shortstack.tui.screens.lab import LabScreen
+        from shortstack.tui.screens.notifications import NotificationsScreen
+
+        app.run_command_line("notifications")
+        await wait_for(pilot, lambda: isinstance(app.screen, NotificationsScreen))
+        app.run_command_line("lab")
+        await wait_for(pilot, lambda: isinstance(app.screen, LabScreen))
+        await pilot.press("escape")  # the lab's own back goes home
+        await wait_for(pilot, lambda: isinstance(app.screen, FeedScreen))
