@@ -196,7 +196,7 @@ def demo_catalogue(n: int, seed: int = 0) -> list[DemoSpec]:
 def _gradient(h: int, w: int, top: RGB, bottom: RGB) -> np.ndarray:
     t = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None, None]
     col = (1 - t) * np.array(top, np.float32) + t * np.array(bottom, np.float32)
-    return np.broadcast_to(col, (h, w, 3)).astype(np.uint8)
+    return np.ascontiguousarray(np.broadcast_to(col, (h, w, 3)), dtype=np.uint8)
 
 
 def _disc_mask(r: int) -> np.ndarray:
@@ -241,6 +241,8 @@ class _Scene:
         self.s = min(w, h) / 360.0  # scale of shapes relative to a 360 px wide frame
         setup: Callable[[], None] = getattr(self, f"_setup_{topic.style}")
         setup()
+        # C order matters: copying a channel-planar background each frame costs 20x more
+        self.bg = np.ascontiguousarray(self.bg)
         self.draw_style: Callable[[np.ndarray, int], None] = getattr(self, f"_draw_{topic.style}")
 
     def draw(self, i: int, out: np.ndarray) -> None:
