@@ -35,6 +35,7 @@ class SimulationConfig:
     step_hours: float = 1.0
     ease_l2: float = 100.0  # fixed, so refits skip the validation search
     ease_max_items: int = 2000  # above this the collaborative model is PureSVD (as the server)
+    svd_components: int = 32  # fixed PureSVD rank, so refits skip the rank search
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -363,6 +364,7 @@ def run_simulation(
                 SignalWeights(),
                 ease_l2=config.ease_l2,
                 ease_max_items=config.ease_max_items,
+                svd_components=config.svd_components,
                 random_state=config.seed,
             )
             model.fit(_prefix(world.catalogue, live), log.events(), n_users, now)
