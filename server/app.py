@@ -85,7 +85,7 @@ def create_app(
     broker = Broker()
     runner = JobRunner(db, storage, broker, config)
     engine = FeedEngine(db, config)
-    runner.on_ready = lambda _vid: engine.notify_event()
+    runner.on_ready = engine.video_ready
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -8,7 +8,8 @@ import logging
 import multiprocessing as mp
 import queue
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from multiprocessing import resource_tracker
 from typing import Any
 
 from shortstack.config import Config
@@ -21,6 +22,7 @@ from .transcode_worker import child_main
 
 log = logging.getLogger("shortstack.jobs")
 HEARTBEAT_S = 2.0
+READY_HOOK_TIMEOUT_S = 3.0
 
 
 class ProcessWorker:
@@ -107,7 +109,7 @@ class JobRunner:
         self._tasks: list[asyncio.Task] = []
         self._workers: list[ProcessWorker] = []
         self._stopping = False
-        self.on_ready: Callable[[str], None] | None = None
+        self.on_ready: Callable[[str], Awaitable[None]] | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -116,8 +118,13 @@ class JobRunner:
         recovered = await store.recover(self.db)
         if recovered:
             log.info("re-queued %d interrupted job(s)", recovered)
+        # Start multiprocessing's resource tracker and the workers now, while this process still
+        # has its real stderr: later (e.g. under the demo's Textual client, which replaces
+        # sys.stderr) starting the tracker fails with "bad value(s) in fds_to_keep".
+        resource_tracker.ensure_running()
         for i in range(max(1, self.config.server.workers)):
             worker = ProcessWorker()
+            worker.ensure()
             self._workers.append(worker)
             self._tasks.append(asyncio.create_task(self._loop(worker), name=f"job-worker-{i}"))
 
@@ -202,9 +209,14 @@ class JobRunner:
             if not await store.complete_transcode(self.db, job, payload):
                 self.storage.delete_video(video_id)
                 return
+            if (
+                self.on_ready is not None
+            ):  # e.g. put it in the feeds before anyone hears it is ready
+                try:
+                    await asyncio.wait_for(self.on_ready(video_id), READY_HOOK_TIMEOUT_S)
+                except Exception:  # a slow or failing hook never holds back the event
+                    log.warning("on_ready hook for %s did not finish", video_id)
             self.broker.publish("video.ready", {"video_id": video_id})
-            if self.on_ready is not None:
-                self.on_ready(video_id)
             return
         if status == "invalid":  # the file itself is bad: retrying cannot help
             job.attempts = job.max_attempts

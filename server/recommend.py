@@ -128,6 +128,12 @@ class FeedEngine:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    async def video_ready(self, video_id: str) -> None:
+        """A transcode finished: the video joins the feeds' catalogue before `video.ready` goes out."""
+        if self.snapshot is None or video_id in self.snapshot.item_index:
+            return
+        await self.refresh_catalogue()
+
     def notify_event(self) -> None:
         """New data (e.g. a video became ready): refresh now instead of at the next poll."""
         self._poke.set()
