@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -14,6 +14,8 @@ import av
 import numpy as np
 
 from . import font
+from .probe import ProbeResult
+from .transcode import Rendition, plan_ladder
 
 RGB = tuple[int, int, int]
 
@@ -580,6 +582,96 @@ def _audio(topic: Topic, seed: int, duration_s: float, rate: int = 48_000) -> np
     return np.stack([left, right]) * (pulse * fade * gain)[None, :].astype(np.float32)
 
 
+def _encode(
+    targets: list[tuple[Path, int, int]],
+    spec: DemoSpec,
+    *,
+    duration_s: float,
+    width: int,
+    height: int,
+    fps: int,
+    video_options: dict[str, str],
+    audio_bitrate: int = 96_000,
+) -> float:
+    """Draw the clip once and encode it to every (temp path, width, height); returns seconds.
+
+    Files are complete and fsynced when this returns; the caller renames them. On failure every
+    target is removed.
+    """
+    topic = TOPICS[spec.topic]
+    n = max(1, int(round(duration_s * fps)))
+    scene = _Scene(topic, spec, width, height, fps, n)
+    caption = _Caption(spec, topic, width, height)
+    sound = _audio(topic, spec.seed, n / fps)
+    outs = []
+    try:
+        for tmp, w, h in targets:
+            out = av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"})
+            outs.append(out)
+            vs = out.add_stream("libx264", rate=fps)
+            vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+            vs.thread_type = "AUTO"
+            vs.codec_context.gop_size = fps * 2
+            vs.options = dict(video_options)
+            aus = out.add_stream("aac", rate=48_000)
+            aus.layout = "stereo"
+            aus.bit_rate = audio_bitrate
+            aus.options = {"aac_coder": "fast"}
+        chunk = 48_000 // fps
+        # one RGB frame reused for every picture: encoders and reformat make new frames from it,
+        # and skipping a per-frame allocation halves the cost
+        frame = av.VideoFrame(width, height, "rgb24")
+        plane = frame.planes[0]
+        view = np.frombuffer(plane, np.uint8).reshape(height, plane.line_size)
+        target = view[:, : width * 3].reshape(height, width, 3)
+        img = np.empty((height, width, 3), np.uint8)  # contiguous: drawing is 3x faster
+        for i in range(n):
+            scene.draw(i, img)
+            caption.draw(img)
+            np.copyto(target, img)
+            frame.pts = i
+            for out, (_, w, h) in zip(outs, targets, strict=True):
+                picture = frame
+                if (w, h) != (width, height):
+                    picture = frame.reformat(w, h, "yuv420p", interpolation="AREA")
+                    picture.pts = i
+                for packet in out.streams.video[0].encode(picture):
+                    out.mux(packet)
+            block = sound[:, i * chunk : (i + 1) * chunk]
+            if block.shape[1]:
+                for out in outs:
+                    af = av.AudioFrame.from_ndarray(
+                        np.ascontiguousarray(block), format="fltp", layout="stereo"
+                    )
+                    af.sample_rate = 48_000
+                    af.pts = i * chunk
+                    af.time_base = Fraction(1, 48_000)
+                    for packet in out.streams.audio[0].encode(af):
+                        out.mux(packet)
+        for out in outs:
+            for packet in out.streams.video[0].encode():
+                out.mux(packet)
+            for packet in out.streams.audio[0].encode():
+                out.mux(packet)
+        while outs:
+            outs.pop(0).close()
+        for tmp, _, _ in targets:
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        return n / fps
+    except BaseException:
+        for out in outs:
+            with contextlib.suppress(Exception):
+                out.close()
+        for tmp, _, _ in targets:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise
+
+
 def make_demo_clip(
     dest: Path,
     spec: DemoSpec,
@@ -592,65 +684,65 @@ def make_demo_clip(
     """Draw the animated clip for ``spec`` and write it to ``dest`` (H.264/AAC MP4, faststart).
 
     Written atomically (temporary name beside ``dest``, fsync, rename). Cheap by design:
-    about half a second of CPU for a 6 s 360x640 clip.
+    x264 ultrafast at CRF 21, about a second of CPU for a 6 s 360x640 clip.
     """
     dest = Path(dest)
-    topic = TOPICS[spec.topic]
     width, height = max(2, width // 2 * 2), max(2, height // 2 * 2)
-    n = max(1, int(round(duration_s * fps)))
-    scene = _Scene(topic, spec, width, height, fps, n)
-    caption = _Caption(spec, topic, width, height)
-    sound = _audio(topic, spec.seed, n / fps)
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:12]}.part.mp4")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as out:
-            vs = out.add_stream("libx264", rate=fps)
-            vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
-            vs.thread_type = "AUTO"
-            vs.codec_context.gop_size = fps * 2
-            vs.options = {"preset": "ultrafast", "crf": "21"}
-            aus = out.add_stream("aac", rate=48_000)
-            aus.layout = "stereo"
-            aus.bit_rate = 96_000
-            aus.options = {"aac_coder": "fast"}
-            chunk = 48_000 // fps
-            # one RGB frame reused for every picture: the encoder converts it to a new yuv420p
-            # frame before x264 sees it, and skipping per-frame allocation halves the cost
-            frame = av.VideoFrame(width, height, "rgb24")
-            plane = frame.planes[0]
-            view = np.frombuffer(plane, np.uint8).reshape(height, plane.line_size)
-            target = view[:, : width * 3].reshape(height, width, 3)
-            img = np.empty((height, width, 3), np.uint8)  # contiguous: drawing is 3x faster
-            for i in range(n):
-                scene.draw(i, img)
-                caption.draw(img)
-                np.copyto(target, img)
-                frame.pts = i
-                for packet in vs.encode(frame):
-                    out.mux(packet)
-                block = sound[:, i * chunk : (i + 1) * chunk]
-                if block.shape[1]:
-                    af = av.AudioFrame.from_ndarray(
-                        np.ascontiguousarray(block), format="fltp", layout="stereo"
-                    )
-                    af.sample_rate = 48_000
-                    af.pts = i * chunk
-                    af.time_base = Fraction(1, 48_000)
-                    for packet in aus.encode(af):
-                        out.mux(packet)
-            for packet in vs.encode():
-                out.mux(packet)
-            for packet in aus.encode():
-                out.mux(packet)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    _encode(
+        [(tmp, width, height)],
+        spec,
+        duration_s=duration_s,
+        width=width,
+        height=height,
+        fps=fps,
+        video_options={"preset": "ultrafast", "crf": "21"},
+    )
+    os.replace(tmp, dest)
     return dest
+
+
+def make_demo_renditions(
+    out_dir: Path,
+    spec: DemoSpec,
+    short_sides: Sequence[int] = (360, 240),
+    *,
+    duration_s: float = 6.0,
+    width: int = 360,
+    height: int = 640,
+    fps: int = 30,
+    preset: str = "veryfast",
+    crf: int = 26,
+    audio_bitrate: int = 96_000,
+) -> list[Rendition]:
+    """The renditions ``transcode(make_demo_clip(...))`` would give, without the middle file.
+
+    Draws once and encodes straight into ``out_dir/{name}.mp4`` per ``plan_ladder`` (same
+    names, sizes, codecs, faststart, atomic rename): no intermediate encode, decode or second
+    scale, so seeding a demo costs about half as much CPU.
+    """
+    out_dir = Path(out_dir)
+    width, height = max(2, width // 2 * 2), max(2, height // 2 * 2)
+    shape = ProbeResult("mp4", duration_s, width, height, width, height, 0, float(fps),
+                        "h264", "aac", True, "yuv420p", 8, False)  # fmt: skip
+    plan = plan_ladder(shape, short_sides)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    token = uuid.uuid4().hex[:12]
+    targets = [(out_dir / f".{name}.{token}.part.mp4", w, h) for name, w, h in plan]
+    seconds = _encode(
+        targets,
+        spec,
+        duration_s=duration_s,
+        width=width,
+        height=height,
+        fps=fps,
+        video_options={"preset": preset, "crf": str(int(crf))},
+        audio_bitrate=audio_bitrate,
+    )
+    renditions = []
+    for (name, w, h), (tmp, _, _) in zip(plan, targets, strict=True):
+        final = out_dir / f"{name}.mp4"
+        os.replace(tmp, final)
+        renditions.append(Rendition(name, w, h, final, final.stat().st_size, round(seconds, 3)))
+    return renditions

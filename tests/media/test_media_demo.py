@@ -56,3 +56,16 @@ def test_font_renders_known_and_unknown_characters() -> None:
     assert np.array_equal(font.glyph("~"), font.glyph("?"))
     assert np.array_equal(font.glyph("a"), font.glyph("A"))
     assert font.wrap("hello world again", width_px=60, scale=1) == ["hello", "world", "again"]
+
+
+def test_demo_renditions_match_the_transcode_contract(tmp_path: Path, check) -> None:
+    from shortstack.media.demo import make_demo_renditions
+
+    spec = demo_catalogue(1, seed=5)[0]
+    out = tmp_path / "out"
+    renditions = make_demo_renditions(
+        out, spec, (240, 120), duration_s=0.5, width=180, height=320, preset="ultrafast"
+    )
+    assert [(r.name, r.width, r.height) for r in renditions] == [("120p", 120, 214)]
+    check(renditions[0], 120, 214, 0.5)
+    assert sorted(p.name for p in out.iterdir()) == ["120p.mp4"]
