@@ -109,7 +109,8 @@ async def receive_upload(
         out.flush()
         os.fsync(out.fileno())
         ok = True
-    except MultipartError as exc:  # ParserError, and ParserLimitReached (too many parts, huge headers)
+    # ParserError, and ParserLimitReached (too many parts, huge headers)
+    except MultipartError as exc:
         raise problem(422, "Malformed upload", f"the multipart body is malformed: {exc}") from None
     finally:
         out.close()
