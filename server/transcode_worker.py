@@ -39,9 +39,10 @@ def process_upload(src: str, out_dir: str, settings: dict[str, Any], send: Any) 
         info=info,
         edit=edit,
     )
-    looks = Path(src)
-    if edit is not None:  # poster, features and metadata of the edited video
-        looks, info = renditions[0].path, output_info(edit, info)
+    # poster and features from the largest rendition: already rotated (and edited), cheaper to decode
+    looks = max(renditions, key=lambda r: r.width * r.height).path if renditions else Path(src)
+    if edit is not None:  # metadata of the edited video
+        info = output_info(edit, info)
     poster = make_poster(looks, out / "poster.jpg")
     send(("progress", 0.96))
     features = np.asarray(visual_features(looks), dtype=np.float32).tobytes()
