@@ -117,9 +117,10 @@ class LabController(Controller):
         data: JSONBody[SimulateIn],
         db: NamedDependency[Database],
         config: NamedDependency[Config],
-        viewer: NamedDependency[User | None],
+        user: NamedDependency[User],
     ) -> SimulateOut:
-        base = blend_weights(await user_weights(db, config, viewer)).to_dict()
+        # logged-in users only: a run costs seconds of CPU (and only one runs at a time)
+        base = blend_weights(await user_weights(db, config, user)).to_dict()
         if data.weights is not None:
             given = msgspec.structs.asdict(data.weights)
             base.update({k: v for k, v in given.items() if v is not None})

@@ -9,9 +9,15 @@ from serverkit import assert_problem, seed_video
 METRIC_NAMES = {"hit_rate", "coverage", "diversity", "bubble", "creator_gini", "new_exposure"}
 
 
+def test_simulate_needs_login(live_server):
+    r = live_server.client.post("/api/lab/simulate", json={"users": 5, "steps": 2})
+    assert_problem(r, 401)
+
+
 def test_simulate_answers_curves_and_is_deterministic(live_server):
+    headers = live_server.auth(live_server.register())
     body = {"weights": {"explore": 0.3}, "users": 12, "steps": 4, "seed": 7}
-    r = live_server.client.post("/api/lab/simulate", json=body)
+    r = live_server.client.post("/api/lab/simulate", json=body, headers=headers)
     assert r.status_code == 200, r.text
     out = r.json()
     assert out["users"] == 12 and out["steps"] == 4 and out["seed"] == 7
@@ -20,7 +26,7 @@ def test_simulate_answers_curves_and_is_deterministic(live_server):
     assert set(out["curves"]) == METRIC_NAMES
     assert all(len(curve) == 4 for curve in out["curves"].values())
     assert 0.0 <= out["final"]["hit_rate"] <= 1.0
-    again = live_server.client.post("/api/lab/simulate", json=body).json()
+    again = live_server.client.post("/api/lab/simulate", json=body, headers=headers).json()
     assert again["curves"] == out["curves"]  # same seed, same numbers
 
 
@@ -34,6 +40,7 @@ def test_simulate_uses_your_weights_by_default(live_server):
 
 
 def test_simulate_bounds_are_422(live_server):
+    headers = live_server.auth(live_server.register())
     for body in (
         {"users": 101},
         {"users": 0},
@@ -43,7 +50,7 @@ def test_simulate_bounds_are_422(live_server):
         {"weights": {"nonsense": 1}},
         {"surprise": True},
     ):
-        r = live_server.client.post("/api/lab/simulate", json=body)
+        r = live_server.client.post("/api/lab/simulate", json=body, headers=headers)
         assert_problem(r, 422)
 
 
