@@ -578,15 +578,8 @@ class FeedScreen(BaseScreen):
         if await self.ss_app.call(self.ss_app.api.not_interested(video["id"])) is None:
             return
         self.ss_app.toast("Got it: you'll see fewer videos like this")
-        state = self.state
-        if video is self.current_video:
-            self.leave_video()
-            del state.items[state.index]
-            state.index = min(state.index, max(0, len(state.items) - 1))
-            self._shown_id = None
-            self.show_current()
-            if not state.items and not state.exhausted:
-                self.load_more(self.kind)
+        if self._drop(video) and not self.state.items and not self.state.exhausted:
+            self.load_more(self.kind)
 
     def action_why(self) -> None:
         why = self.query_one("#why", WhyPanel)
@@ -721,19 +714,25 @@ class FeedScreen(BaseScreen):
             return
         self.post_comment(video, body, target.get("id"))
 
+    def _drop(self, video: dict[str, Any]) -> bool:
+        """Take the video off this feed if it is the one on screen; True when it was."""
+        state = self.state
+        if video is not self.current_video:
+            return False
+        self.leave_video()
+        del state.items[state.index]
+        state.index = min(state.index, max(0, len(state.items) - 1))
+        self._shown_id = None
+        self.show_current()
+        return True
+
     @work(group="delete", exit_on_error=False)
     async def delete_video(self, video: dict[str, Any]) -> None:
         """Delete the current video (the server allows owners and admins)."""
         if await self.ss_app.call(self.ss_app.api.delete_video(video["id"])) is None:
             return
         self.ss_app.toast("Video deleted")
-        state = self.state
-        if video is self.current_video:
-            self.leave_video()
-            del state.items[state.index]
-            state.index = min(state.index, max(0, len(state.items) - 1))
-            self._shown_id = None
-            self.show_current()
+        self._drop(video)
 
     def on_shortstack_app_event_received(self, message: Any) -> None:
         event = message.event
