@@ -84,6 +84,10 @@ def child_main(inbox: mp.Queue, outbox: mp.Queue) -> None:
     from shortstack.media.errors import MediaError
 
     _die_with_parent()
+    # import the media stack now, while the worker idles, not when the first upload waits
+    import shortstack.media.edit  # noqa: F401
+    import shortstack.media.poster  # noqa: F401
+    import shortstack.media.transcode  # noqa: F401
 
     while True:
         task = inbox.get()
