@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from litestar import Litestar
-from litestar.config.response_cache import ResponseCacheConfig
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.logging import LoggingConfig
@@ -112,6 +111,7 @@ def create_app(
     if config.server.log_requests:
         middleware.append(AccessLogMiddleware())
 
+    chains = MemoryStore()  # what each feed cursor chain has served (TTL'd entries)
     dependencies = dict(DEPENDENCIES)
     dependencies.update(
         storage=Provide(lambda: storage, sync_to_thread=False),
@@ -119,7 +119,6 @@ def create_app(
         engine=Provide(lambda: engine, sync_to_thread=False),
         chains=Provide(lambda: chains, sync_to_thread=False),
     )
-    chains = MemoryStore()
 
     app = Litestar(
         route_handlers=[
@@ -145,7 +144,6 @@ def create_app(
         },
         lifespan=[lifespan],
         stores=StoreRegistry(default_factory=lambda _name: MemoryStore()),
-        response_cache_config=ResponseCacheConfig(),
         request_max_body_size=config.limits.max_json_kb * 1024,
         openapi_config=OpenAPIConfig(
             title="Shortstack",
