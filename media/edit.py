@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import InvalidMedia, MediaError, TranscodeError
 from .font import ADVANCE, GLYPH_H, LINE, text_mask, wrap
-from .probe import ProbeResult, video_stream
+from .probe import ProbeResult, rotation_filters, video_stream
 
 AUDIO_RATE = 48_000
 
@@ -364,16 +364,6 @@ def text_overlay(layout: TextLayout) -> np.ndarray:
     return rgba
 
 
-def _rotation_filters(rotation: int) -> list[tuple[str, str]]:
-    if rotation == 90:
-        return [("transpose", "cclock")]
-    if rotation == 270:
-        return [("transpose", "clock")]
-    if rotation == 180:
-        return [("hflip", ""), ("vflip", "")]
-    return []
-
-
 def _chain(graph: av.filter.Graph, node: Any, steps: Sequence[tuple[str, str]]) -> Any:
     for name, args in steps:
         nxt = graph.add(name, args) if args else graph.add(name)
@@ -569,7 +559,7 @@ def preview_still(
         buf = graph.add_buffer(
             width=chosen.width, height=chosen.height, format=chosen.format.name, time_base=tb
         )
-        node = _chain(graph, buf, _rotation_filters(rotation))
+        node = _chain(graph, buf, rotation_filters(rotation))
         node = session.attach(graph, node, width, height)
         cw, ch = crop_size(recipe, width, height)
         if cw > max_width:
@@ -633,7 +623,7 @@ class _ClipReader:
                         time_base=vs.time_base,
                     )
                     w, h = self.width, self.height
-                    steps = _rotation_filters(rotation) + [
+                    steps = rotation_filters(rotation) + [
                         ("scale", f"{w}:{h}:force_original_aspect_ratio=decrease"),
                         ("pad", f"{w}:{h}:(ow-iw)/2:(oh-ih)/2"),
                         ("setsar", "1"),

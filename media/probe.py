@@ -207,3 +207,14 @@ def probe(path: Path, *, max_dimension: int = 8192, max_duration_s: float = 600.
         )
     finally:
         container.close()
+
+
+def rotation_filters(rotation: int) -> list[tuple[str, str]]:
+    """Filter steps that turn the pixels the way the display matrix says (counter-clockwise)."""
+    if rotation == 90:
+        return [("transpose", "cclock")]
+    if rotation == 270:
+        return [("transpose", "clock")]
+    if rotation == 180:
+        return [("hflip", ""), ("vflip", "")]
+    return []

@@ -39,7 +39,7 @@ import numpy as np
 
 from .edit import EditRecipe, EditSession
 from .errors import InvalidMedia, MediaError, TranscodeError
-from .probe import ProbeResult, probe, video_stream
+from .probe import ProbeResult, probe, rotation_filters, video_stream
 
 AUDIO_RATE = 48_000
 MAX_FPS = 60  # sources above this (slow-motion phone clips) are resampled to CAPPED_FPS
@@ -83,17 +83,6 @@ def plan_ladder(info: ProbeResult, short_sides: Sequence[int]) -> list[tuple[str
     return plan
 
 
-def _rotation_filters(rotation: int) -> list[tuple[str, str]]:
-    # rotation is counter-clockwise (display matrix); the pixels must turn the same way.
-    if rotation == 90:
-        return [("transpose", "cclock")]
-    if rotation == 270:
-        return [("transpose", "clock")]
-    if rotation == 180:
-        return [("hflip", ""), ("vflip", "")]
-    return []
-
-
 class _VideoGraph:
     """buffer -> rotate -> split -> (scale -> format=yuv420p -> sink) per rendition."""
 
@@ -114,7 +103,7 @@ class _VideoGraph:
             time_base=stream.time_base,
         )
         node = src
-        steps = _rotation_filters(rotation)
+        steps = rotation_filters(rotation)
         if fps:
             steps.insert(0, ("fps", str(fps)))
         for name, args in steps:
