@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
+import tuikit
 from textual.widgets import Input, Static
+from tuikit import rendered
 
 from shortstack.tui.screens.feed import FeedScreen
 from shortstack.tui.screens.lab import LabScreen, diet_text, run_label
@@ -13,20 +13,8 @@ SIZE = (130, 44)
 
 
 async def wait_for(pilot, predicate, timeout: float = 60.0, what: str = "condition") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        try:
-            if predicate():
-                return
-        except Exception:  # noqa: BLE001 - widgets may not exist yet
-            pass
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.05)
-
-
-def rendered(widget: Static) -> str:
-    return str(widget.render())
+    """Simulations take a while: a longer default wait."""
+    await tuikit.wait_for(pilot, predicate, timeout, what)
 
 
 async def open_lab(pilot) -> LabScreen:

@@ -8,6 +8,7 @@ import stat
 
 from textual.events import MouseScrollUp
 from textual.widgets import Input, OptionList, ProgressBar, Static
+from tuikit import rendered, wait_for
 
 from shortstack.tui.screens.feed import FeedScreen
 from shortstack.tui.screens.login import LoginScreen
@@ -22,23 +23,6 @@ from shortstack.tui.widgets.video_view import VideoView
 from shortstack.tui.widgets.why_panel import WhyPanel
 
 SIZE = (100, 30)
-
-
-async def wait_for(pilot, predicate, timeout: float = 15.0, what: str = "condition") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        try:
-            if predicate():
-                return
-        except Exception:  # noqa: BLE001 - widgets may not exist yet
-            pass
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.05)
-
-
-def rendered(widget: Static) -> str:
-    return str(widget.render())
 
 
 async def feed_ready(pilot) -> FeedScreen:
