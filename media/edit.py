@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import InvalidMedia, MediaError, TranscodeError
 from .font import ADVANCE, GLYPH_H, LINE, text_mask, wrap
-from .probe import ProbeResult, rotation_filters, video_stream
+from .probe import ProbeResult, open_video, rotation_filters, video_stream
 
 AUDIO_RATE = 48_000
 
@@ -519,14 +519,7 @@ def preview_still(
     part). Returns ``dest``; raises InvalidMedia for unreadable input.
     """
     src, dest = Path(src), Path(dest)
-    try:
-        container = av.open(str(src), options={"max_pixels": str(8192 * 8192)})
-    except (av.error.FFmpegError, OSError) as exc:
-        raise InvalidMedia("The file is not a video we can read.") from exc
-    with container:
-        stream = video_stream(container)
-        if stream is None:
-            raise InvalidMedia("The file has no video track.")
+    with open_video(src) as (container, stream):
         tb = stream.time_base or Fraction(1, 90_000)
         if at_s is None:
             total = float(stream.duration * tb) if stream.duration else None

@@ -14,7 +14,7 @@ import av
 import numpy as np
 
 from .errors import InvalidMedia, MediaError
-from .probe import video_stream
+from .probe import open_video
 
 FEATURE_LENGTH = 24
 _FEATURE_SIDE = 48  # frames are shrunk to about this size before any statistics
@@ -37,14 +37,7 @@ def _sample_frames(src: Path, count: int, *, width: int | None = None, pairs: bo
     motion): short clips in one decoding pass, long ones by seeking. Rotation is applied. Falls
     back to the first frames when the duration is unknown or seeking fails.
     """
-    try:
-        container = av.open(str(src), options={"max_pixels": str(8192 * 8192)})
-    except (av.error.FFmpegError, OSError) as exc:
-        raise InvalidMedia("The file is not a video we can read.") from exc
-    with container:
-        stream = video_stream(container)
-        if stream is None:
-            raise InvalidMedia("The file has no video track.")
+    with open_video(src) as (container, stream):
         duration = None
         if stream.duration is not None and stream.time_base is not None:
             duration = float(stream.duration * stream.time_base)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -74,6 +76,22 @@ _NOT_MOTION = (
     | av.stream.Disposition.still_image
     | av.stream.Disposition.timed_thumbnails
 )
+
+
+@contextlib.contextmanager
+def open_video(path: Path | str) -> Iterator[tuple[av.container.InputContainer, av.VideoStream]]:
+    """Open a file for decoding (pixel bombs refused) with its moving-picture stream.
+
+    Raises InvalidMedia when it cannot be read or has no video track; closes it on exit."""
+    try:
+        container = av.open(str(path), options={"max_pixels": str(8192 * 8192)})
+    except (av.error.FFmpegError, OSError) as exc:
+        raise InvalidMedia("The file is not a video we can read.") from exc
+    with container:
+        stream = video_stream(container)
+        if stream is None:
+            raise InvalidMedia("The file has no video track.")
+        yield container, stream
 
 
 def video_stream(container: av.container.InputContainer) -> av.VideoStream | None:
