@@ -45,6 +45,7 @@ AUDIO_RATE = 48_000
 MAX_FPS = 60  # sources above this (slow-motion phone clips) are resampled to CAPPED_FPS
 CAPPED_FPS = 30
 _SILENCE_CHUNK = 1024
+_AUDIO_TB = Fraction(1, AUDIO_RATE)
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,9 @@ class _VideoGraph:
         edit: EditSession | None = None,
     ):
         self.graph = av.filter.Graph()
+        # one thread: the default (one per core) fights x264's frame threads for the two
+        # cores and was measured 8 % slower end to end (bench/transcode.py)
+        self.graph.threads = 1
         src = self.graph.add_buffer(
             width=first.width,
             height=first.height,
@@ -282,7 +286,10 @@ class _AudioTimeline:
 
     def add(self, frame: av.AudioFrame | None) -> None:
         for out_frame in self.resampler.resample(frame):
-            self._write(out_frame.to_ndarray())
+            if not self.skip and self.written + out_frame.samples <= self.limit:
+                self._emit(out_frame)  # whole frame fits: no copy through numpy
+            else:
+                self._write(out_frame.to_ndarray())
 
     def pad_to(self, samples: int) -> None:
         while self.written < min(samples, self.limit):
@@ -300,9 +307,13 @@ class _AudioTimeline:
             np.ascontiguousarray(data, dtype=np.float32), format="fltp", layout="stereo"
         )
         frame.sample_rate = AUDIO_RATE
-        frame.time_base = Fraction(1, AUDIO_RATE)
+        self._emit(frame)
+
+    def _emit(self, frame: av.AudioFrame) -> None:
+        """Encode one fltp stereo 48 kHz frame at the end of the timeline, for every output."""
+        frame.time_base = _AUDIO_TB
         frame.pts = self.written
-        self.written += data.shape[1]
+        self.written += frame.samples
         for out in self.outputs:
             out.encode_audio(frame)
 
