@@ -173,18 +173,22 @@ def compute_metrics(
     tastes: np.ndarray,
     favourite: np.ndarray,
     window: int = 5,
+    lead: int = 0,
 ) -> dict[str, np.ndarray]:
     """Every metric of ``METRICS`` as a per-step curve from served pages (n_steps, n_users, k).
 
     ``pages`` holds item indices, -1 for empty slots; items arriving at step s are
-    available from step s on.
+    available from step s on. The first ``lead`` pages come from before step 0 (a burn-in):
+    the windows look back into them, but they get no point on the curves.
     """
+    if lead:
+        arrival_step = np.where(arrival_step >= 0, arrival_step + lead, arrival_step)
     n_steps = pages.shape[0]
     n_available = np.array(
         [int(((arrival_step < 0) | (arrival_step <= s)).sum()) for s in range(n_steps)]
     )
     n_creators = int(creators.max()) + 1 if len(creators) else 1
-    return {
+    curves = {
         "hit_rate": hit_rate(pages, item_topic, favourite),
         "coverage": coverage(pages, n_available, window),
         "diversity": intra_list_diversity(pages, item_topic),
@@ -192,3 +196,4 @@ def compute_metrics(
         "creator_gini": creator_gini(pages, creators, n_creators),
         "new_exposure": new_upload_exposure(pages, arrival_step, window),
     }
+    return {name: curve[lead:] for name, curve in curves.items()}

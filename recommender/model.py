@@ -118,6 +118,7 @@ class Recommender:
         self.n_users_ = n_users
         self.x_ = inter.positives
         self.x_ts_ = inter.last_ts
+        self.viewed_ = inter.viewed
         report("collaborative", 0.1)
         self.collab_, self.collab_choice_ = fit_collaborative(
             self.x_,
@@ -220,6 +221,14 @@ class Recommender:
             weights = weights * np.exp2(-rank_from_newest / self.history_half_life)
         return items, weights
 
+    def _watched(self, user: int | None) -> np.ndarray:
+        """Current indices of the items ``user`` watched before the fit (skips included)."""
+        if user is None or not 0 <= user < self.viewed_.shape[0]:
+            return np.zeros(0, dtype=np.int64)
+        fitted = self.viewed_.indices[self.viewed_.indptr[user] : self.viewed_.indptr[user + 1]]
+        cur = self.fit_to_cur_[fitted]
+        return cur[cur >= 0]
+
     def _collab_scores(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
         n = self.catalogue_.n_items
         out = np.zeros(n, dtype=np.float32)
@@ -274,7 +283,8 @@ class Recommender:
         """The next ``k`` For You items for ``user`` (None = anonymous), best first.
 
         Never returns an item in ``exclude``, ``state.seen``, ``state.negatives`` or one
-        the user already engaged with; items near a not-interested item sink.
+        the user already engaged with, nor one they watched before the fit (even a skip)
+        while at least ``k`` others are left; items near a not-interested item sink.
         """
         if not hasattr(self, "catalogue_") or k <= 0 or self.catalogue_.n_items == 0:
             return []
@@ -287,6 +297,11 @@ class Recommender:
         allowed[_valid_items(exclude, n)] = False
         allowed[negatives] = False
         allowed[items] = False
+        # what the user watched before the fit (skips too) is not shown again, unless that
+        # leaves less than a page: a small catalogue then comes round again
+        watched = self._watched(user)
+        if len(watched) and int(allowed.sum()) - int(allowed[watched].sum()) >= k:
+            allowed[watched] = False
         blocked = n - int(allowed.sum())
         if blocked == n:
             return []

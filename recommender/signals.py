@@ -73,6 +73,7 @@ class Interactions:
     positives: sp.csr_matrix  # (n_users, n_items) clipped positive weights
     last_ts: sp.csr_matrix  # same pattern as positives: time of the pair's latest event
     negatives: sp.csr_matrix  # (n_users, n_items) 1 where the user said not-interested
+    viewed: sp.csr_matrix  # (n_users, n_items) 1 where the user watched (any event but impression)
     exposure: np.ndarray  # (n_items,) impressions (or views when no impressions are logged)
     engagement_ts: np.ndarray  # timestamps of positive events, for trending
     engagement_item: np.ndarray  # item of each positive event
@@ -120,6 +121,8 @@ def aggregate(
     pos_ts = _csr(rows[keep], cols[keep], last[keep], shape)
     neg = _csr(rows[said_no], cols[said_no], np.ones(int(said_no.sum()), dtype=np.float32), shape)
     impressions = kind == "impression"
+    watched = np.bincount(inv, weights=~impressions, minlength=len(uniq)) > 0
+    viewed = _csr(rows[watched], cols[watched], np.ones(int(watched.sum()), np.float32), shape)
     exposed = impressions if impressions.any() else kind == "view"
     exposure = np.bincount(i[exposed], minlength=n_items).astype(np.float64)
     positive_event = w > 0
@@ -127,6 +130,7 @@ def aggregate(
         positives=pos,
         last_ts=pos_ts,
         negatives=neg,
+        viewed=viewed,
         exposure=exposure,
         engagement_ts=ts[positive_event],
         engagement_item=i[positive_event],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -25,12 +25,16 @@ class SimulationConfig:
 
     n_users: int = 200
     n_steps: int = 50
-    n_items: int = 3000  # starting catalogue
+    n_items: int = 12000  # starting catalogue: 1000 a topic, more than a user scrolls through
     n_topics: int = 12
     page_size: int = 6  # items each user scrolls per step (one feed page)
     refit_every: int = 5  # steps between model refits, as the server's background refit
     uploads_per_step: int = 12  # new videos per step, going live at each catalogue refresh
-    warmup_views: int = 8  # per user, history before the first step
+    warmup_views: int = 8  # per user, synthetic history before the burn-in
+    # steps every setting first scrolls under the default weights (shared, not measured), so
+    # the curves start from a feed that already knows its users: what they then show is the
+    # setting's feedback loop, not the cold start
+    burn_in: int = 10
     window: int = 5  # steps the windowed metrics look back over
     step_hours: float = 1.0
     ease_l2: float = 100.0  # fixed, so refits skip the validation search
@@ -42,8 +46,8 @@ class SimulationConfig:
         for name in ("n_users", "n_steps", "n_items", "n_topics", "page_size", "refit_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        if self.uploads_per_step < 0 or self.warmup_views < 0:
-            raise ValueError("uploads_per_step and warmup_views must be >= 0")
+        if self.uploads_per_step < 0 or self.warmup_views < 0 or self.burn_in < 0:
+            raise ValueError("uploads_per_step, warmup_views and burn_in must be >= 0")
 
 
 @dataclass
@@ -70,8 +74,11 @@ class LabWorld:
     arrival_step: np.ndarray  # (n_items,) -1 for the starting catalogue
     topics: list[str]
     population: Population
-    history: Events  # warm-up log before step 0
+    history: Events  # warm-up and burn-in log before step 0
     start: float  # unix time of step 0
+    # (burn_in, n_users, page_size) pages served during the burn-in: the metrics' windows
+    # look back into them, so step 0 is measured like every other step
+    burn_pages: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), np.int64))
 
 
 @dataclass
@@ -113,8 +120,12 @@ def make_population(n_users: int, n_topics: int, rng: np.random.Generator) -> Po
     return Population(tastes, favourite, curiosity, attention_s)
 
 
-def make_lab_world(config: SimulationConfig) -> LabWorld:
-    """Catalogue, uploads to come, users and warm-up history, fully determined by the seed."""
+def make_lab_world(config: SimulationConfig, *, workers: int = 1) -> LabWorld:
+    """Catalogue, uploads to come, users and warm-up history, fully determined by the seed.
+
+    After the synthetic warm-up the users scroll ``config.burn_in`` steps of the starting
+    catalogue under the default weights; those events join the history.
+    """
     rng = np.random.default_rng([config.seed, 8])
     start = 1_700_000_000.0
     # uploads go live in batches when the catalogue is refreshed (at each refit), each
@@ -146,9 +157,32 @@ def make_lab_world(config: SimulationConfig) -> LabWorld:
         span_days=7.0,
         users=np.repeat(np.arange(config.n_users), config.warmup_views),
     )
-    return LabWorld(
+    world = LabWorld(
         cat, item_topic, quality, arrival, topic_names(config.n_topics), population, history, start
     )
+    if config.burn_in:
+        _burn_in(world, config, workers)
+    return world
+
+
+def _burn_in(world: LabWorld, config: SimulationConfig, workers: int) -> None:
+    """Run the loop under the default weights on the starting catalogue, just before step 0."""
+    n = config.n_items
+    hour = 3600.0 * config.step_hours
+    before = LabWorld(
+        _prefix(world.catalogue, n),
+        world.item_topic[:n],
+        world.quality[:n],
+        world.arrival_step[:n],
+        world.topics,
+        world.population,
+        world.history,
+        world.start - config.burn_in * hour,
+    )
+    burn = replace(config, n_steps=config.burn_in, burn_in=0)
+    loop = _loop(before, burn, BlendWeights(), workers=workers)
+    world.history = loop.log.events()
+    world.burn_pages = loop.pages
 
 
 def _live(world: LabWorld, step: int) -> int:
@@ -313,6 +347,15 @@ def _worker_scroll(
     return _scroll(_WORKER_WORLD["world"], config, weights, model, users, memory, steps)
 
 
+@dataclass
+class _LoopResult:
+    pages: np.ndarray
+    watch: np.ndarray
+    likes: np.ndarray
+    log: _Log
+    refits: int
+
+
 def run_simulation(
     weights: BlendWeights = BlendWeights(),
     config: SimulationConfig = SimulationConfig(),
@@ -332,7 +375,47 @@ def run_simulation(
     numbers do not depend on ``workers``. Same config and weights give the same numbers.
     """
     started = time.perf_counter()
-    world = world or make_lab_world(config)
+    world = world or make_lab_world(config, workers=workers)
+    loop = _loop(world, config, weights, progress=progress, workers=workers)
+    pages, watch, likes = loop.pages, loop.watch, loop.likes
+    lead = world.burn_pages[-(config.window - 1) :] if config.window > 1 else world.burn_pages[:0]
+    metrics = compute_metrics(
+        np.concatenate([lead, pages]) if len(lead) else pages,
+        item_topic=world.item_topic,
+        creators=world.catalogue.creators,
+        arrival_step=world.arrival_step,
+        tastes=world.population.tastes,
+        favourite=world.population.favourite,
+        window=config.window,
+        lead=len(lead),
+    )
+    shown = pages >= 0
+    extra = {
+        "watch_fraction": float(np.minimum(watch[shown], 1.0).mean()) if shown.any() else 0.0,
+        "like_rate": float(likes[shown].mean()) if shown.any() else 0.0,
+    }
+    return SimulationResult(
+        weights,
+        config,
+        metrics,
+        pages,
+        watch,
+        likes,
+        seconds=time.perf_counter() - started,
+        refits=loop.refits,
+        extra=extra,
+    )
+
+
+def _loop(
+    world: LabWorld,
+    config: SimulationConfig,
+    weights: BlendWeights,
+    *,
+    progress: Progress | None = None,
+    workers: int = 1,
+) -> _LoopResult:
+    """The scroll-act-refit loop of ``run_simulation``: what was served and the whole log."""
     n_users, k = config.n_users, config.page_size
     hour = 3600.0 * config.step_hours
     log = _Log(world.history)
@@ -341,6 +424,11 @@ def run_simulation(
     watch = np.zeros(shape)
     likes = np.zeros(shape, dtype=bool)
     negatives: list[set[int]] = [set() for _ in range(n_users)]
+    hist = world.history
+    said_no = np.asarray(hist.kind) == "not_interested"
+    for u, item in zip(hist.user[said_no].tolist(), hist.item[said_no].tolist(), strict=True):
+        if 0 <= u < n_users:
+            negatives[u].add(item)
     shards = np.array_split(np.arange(n_users), max(1, min(int(workers), n_users)))
     pool = None
     if len(shards) > 1:
@@ -395,31 +483,7 @@ def run_simulation(
     finally:
         if pool is not None:
             pool.shutdown()
-    metrics = compute_metrics(
-        pages,
-        item_topic=world.item_topic,
-        creators=world.catalogue.creators,
-        arrival_step=world.arrival_step,
-        tastes=world.population.tastes,
-        favourite=world.population.favourite,
-        window=config.window,
-    )
-    shown = pages >= 0
-    extra = {
-        "watch_fraction": float(np.minimum(watch[shown], 1.0).mean()) if shown.any() else 0.0,
-        "like_rate": float(likes[shown].mean()) if shown.any() else 0.0,
-    }
-    return SimulationResult(
-        weights,
-        config,
-        metrics,
-        pages,
-        watch,
-        likes,
-        seconds=time.perf_counter() - started,
-        refits=refits,
-        extra=extra,
-    )
+    return _LoopResult(pages, watch, likes, log, refits)
 
 
 def compare(
@@ -430,7 +494,7 @@ def compare(
     workers: int = 1,
 ) -> dict[str, SimulationResult]:
     """Run the same world and population under each named weight setting (an A/B/C test)."""
-    world = make_lab_world(config)
+    world = make_lab_world(config, workers=workers)
     out = {}
     for name, weights in settings.items():
 

@@ -228,7 +228,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """The `simulate` subcommand's options."""
     p.add_argument("--users", type=int, default=200, help="synthetic users (default 200)")
     p.add_argument("--steps", type=int, default=50, help="steps, one feed page each (default 50)")
-    p.add_argument("--items", type=int, default=3000, help="starting catalogue size (default 3000)")
+    p.add_argument(
+        "--items", type=int, default=12000, help="starting catalogue size (default 12000)"
+    )
     p.add_argument(
         "--weights",
         help="blend weights, e.g. content=1,explore=0.3 (others keep their defaults)",

@@ -81,6 +81,36 @@ def test_everything_seen_returns_what_is_left():
     assert rec.recommend(None, state, k=10, now=NOW) == []
 
 
+def test_what_was_watched_before_the_fit_does_not_come_back_until_the_catalogue_runs_out():
+    cat = _catalogue(60)
+    rec = Recommender(random_state=0).fit(cat, Events.empty(), 0, NOW)
+    first = [r.item for r in rec.recommend(0, UserState(), k=10, now=NOW)]
+    # user 0 skipped all ten (a view of 5 %: no positive signal), user 1 never saw them
+    n = len(first)
+    ev = Events([0] * n, first, ["view"] * n, [0.05] * n, [NOW + j for j in range(n)])
+    rec = Recommender(random_state=0).fit(cat, ev, 2, NOW + 60)
+    again = [r.item for r in rec.recommend(0, UserState(), k=10, now=NOW + 60)]
+    assert len(again) == 10 and not set(again) & set(first)
+    other = [r.item for r in rec.recommend(1, UserState(), k=10, now=NOW + 60)]
+    assert set(other) & set(first)  # only the viewer's own history is held back
+    # a catalogue smaller than what is left to watch comes round again rather than running dry
+    skipped = Events([0] * 10, list(range(10)), ["view"] * 10, [0.05] * 10, [NOW] * 10)
+    small = Recommender(random_state=0).fit(_prefix(cat, 15), skipped, 1, NOW + 60)
+    assert len(small.recommend(0, UserState(), k=10, now=NOW + 60)) == 10
+
+
+def _prefix(cat: Catalogue, n: int) -> Catalogue:
+    return Catalogue(
+        item_ids=cat.item_ids[:n],
+        captions=cat.captions[:n],
+        hashtags=cat.hashtags[:n],
+        creators=cat.creators[:n],
+        created_at=cat.created_at[:n],
+        duration_s=cat.duration_s[:n],
+        creator_names=cat.creator_names,
+    )
+
+
 def test_new_uploads_after_fit_are_reachable_and_deletions_vanish():
     cat = _catalogue(300, seed=1)
     rng = np.random.default_rng(0)
