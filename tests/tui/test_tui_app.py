@@ -6,6 +6,7 @@ import asyncio
 import socket
 import stat
 
+from conftest import make_clip, upload, wait_ready
 from textual.events import MouseScrollUp
 from textual.widgets import Input, OptionList, ProgressBar, Static
 from tuikit import rendered, wait_for
@@ -384,3 +385,32 @@ async def test_keymap_file_remaps_bindings_by_id(make_app, tmp_path) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, LabScreen))
         await pilot.press("escape")  # the lab's own back goes home
         await wait_for(pilot, lambda: isinstance(app.screen, FeedScreen))
+
+
+async def test_the_end_of_the_feed_looks_again_for_new_videos(
+    seeded_one, make_app, tmp_path
+) -> None:
+    server, ana = seeded_one.server, seeded_one.tokens["ana"]
+    app = make_app(seeded_one.url, token=seeded_one.tokens["bob"])
+    async with app.run_test(size=SIZE) as pilot:
+        feed = await feed_ready(pilot)
+        first = feed.current_video["id"]
+        await wait_for(pilot, lambda: feed.state.exhausted, what="the one-video feed ends")
+        await pilot.press("j")  # nothing new yet: told so, and still on the only video
+        await wait_for(
+            pilot,
+            lambda: any("caught up" in str(n.message) for n in app._notifications),
+            what="caught-up notice",
+        )
+        assert feed.current_video["id"] == first and len(feed.state.items) == 1
+        # two uploads finish processing while the viewer sits at the end of the feed
+        later = [
+            upload(server, ana, make_clip(tmp_path / f"late{i}.mp4", 7 + i), f"late {i} #cats")
+            for i in range(2)
+        ]
+        for video in later:
+            wait_ready(server, ana, video["id"])
+        await pilot.press("j")
+        await wait_for(pilot, lambda: feed.current_video["id"] != first, what="a new video")
+        assert feed.current_video["id"] in {v["id"] for v in later}
+        assert len({i["video"]["id"] for i in feed.state.items}) == len(feed.state.items) == 3

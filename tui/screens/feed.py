@@ -242,16 +242,35 @@ class FeedScreen(BaseScreen):
     # -- loading --------------------------------------------------------------------------------
 
     @work(group="feed-load", exit_on_error=False)
-    async def load_more(self, kind: str) -> None:
-        """Fetch the next page of ``kind`` and show it if nothing is shown yet."""
+    async def load_more(self, kind: str, *, again: bool = False) -> None:
+        """Fetch the next page of ``kind`` and show it if nothing is shown yet.
+
+        ``again``: the feed had ended; ask afresh (a new chain) and keep what was not loaded
+        yet, e.g. videos that finished processing since, or a catalogue that came round.
+        """
         state = self.feeds.get(kind)
-        if state is None or state.exhausted or state.loading:
+        if state is None or state.loading or (state.exhausted and not again):
             return
         state.loading = True
         if not state.items:
             self.video_view.clear("loading…")
+        api = self.ss_app.api
+        loaded = {i["video"]["id"] for i in state.items}
+
+        def news(page: Any) -> bool:
+            return any(as_item(i)["video"]["id"] not in loaded for i in page.get("items") or [])
+
         try:
-            page = await self.ss_app.call(self.ss_app.api.feed(kind, state.cursor, PAGE_SIZE))
+            page = await self.ss_app.call(
+                api.feed(kind, None if again else state.cursor, PAGE_SIZE)
+            )
+            # a fresh chain may start with what is loaded here already: follow it a little
+            for _ in range(3):
+                if not again or not isinstance(page, dict) or news(page):
+                    break
+                if not page.get("next_cursor"):
+                    break
+                page = await self.ss_app.call(api.feed(kind, page["next_cursor"], PAGE_SIZE))
         finally:
             state.loading = False
         if self.feeds.get(kind) is not state:
@@ -260,9 +279,16 @@ class FeedScreen(BaseScreen):
             if not state.items:
                 self.video_view.clear("could not load the feed: retrying when the server is back")
             return
-        seen = {i["video"]["id"] for i in state.items}
-        new = [as_item(i) for i in page.get("items") or []]
-        state.items.extend(i for i in new if i["video"]["id"] not in seen)
+        new = [
+            i
+            for i in (as_item(i) for i in page.get("items") or [])
+            if i["video"]["id"] not in loaded
+        ]
+        state.items.extend(new)
+        if again and not new:
+            self._want_next = False
+            self.ss_app.toast("You're all caught up")
+            return
         state.cursor = page.get("next_cursor")
         state.exhausted = not state.cursor
         state.loaded = True
@@ -396,8 +422,9 @@ class FeedScreen(BaseScreen):
             self._want_next = True
             self.ss_app.toast("Loading more…")
             self.load_more(self.kind)
-        else:
-            self.ss_app.toast("You're all caught up")
+        elif not state.loading:  # the end: look again for what is new since
+            self._want_next = True
+            self.load_more(self.kind, again=True)
 
     def action_previous(self) -> None:
         self._want_next = False
