@@ -231,10 +231,18 @@ class ShortstackApp(App[None]):
             self.connection = "server is slow: waiting for an answer…"
 
     def toast(self, message: str, *, title: str = "", severity: str = "information") -> None:
-        """A notification whose text is shown literally (never parsed as markup)."""
+        """A notification whose text is shown literally (never parsed as markup).
+
+        The same toast again replaces the one still showing, so a repeated key does not
+        stack copies of it.
+        """
+        message, title = clean(message), clean(title, single_line=True)
+        for shown in list(self._notifications):
+            if (shown.message, shown.title, shown.severity) == (message, title, severity):
+                self._unnotify(shown, refresh=False)
         self.notify(
-            clean(message),
-            title=clean(title, single_line=True),
+            message,
+            title=title,
             severity=severity,  # type: ignore[arg-type]
             markup=False,
         )

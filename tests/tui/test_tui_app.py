@@ -403,6 +403,11 @@ async def test_the_end_of_the_feed_looks_again_for_new_videos(
             what="caught-up notice",
         )
         assert feed.current_video["id"] == first and len(feed.state.items) == 1
+        for _ in range(3):  # pressing on does not stack copies of the notice
+            await pilot.press("j")
+            await pilot.pause(0.2)
+        caught = [n for n in app._notifications if "caught up" in str(n.message)]
+        assert len(caught) == 1
         # two uploads finish processing while the viewer sits at the end of the feed
         later = [
             upload(server, ana, make_clip(tmp_path / f"late{i}.mp4", 7 + i), f"late {i} #cats")
