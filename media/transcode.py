@@ -32,14 +32,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import av.filter
-import numpy as np
 
-from .edit import EditRecipe, EditSession
 from .errors import InvalidMedia, MediaError, TranscodeError
 from .probe import ProbeResult, probe, rotation_filters, video_stream
+
+if TYPE_CHECKING:  # numpy and the edit tools load only when an edit needs them
+    import numpy as np
+
+    from .edit import EditRecipe, EditSession
 
 AUDIO_RATE = 48_000
 MAX_FPS = 60  # sources above this (slow-motion phone clips) are resampled to CAPPED_FPS
@@ -229,7 +233,11 @@ def transcode(
     src, out_dir = Path(src), Path(out_dir)
     if info is None:
         info = probe(src)
-    session = EditSession(edit, info) if edit is not None and not edit.is_identity else None
+    session = None
+    if edit is not None and not edit.is_identity:
+        from .edit import EditSession
+
+        session = EditSession(edit, info)
     plan = plan_ladder(session.output if session else info, short_sides)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -273,7 +281,7 @@ class _AudioTimeline:
         self.skip = 0  # source samples to drop (audio that starts before the video)
         self.aligned = False
         self.resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE)
-        self.fill: Callable[[int, int], np.ndarray] = lambda _at, n: np.zeros((2, n), np.float32)
+        self.fill: Callable[[int, int], av.AudioFrame | np.ndarray] = lambda _at, n: _silence(n)
 
     def align(self, start_s: float) -> None:
         """Place the first source sample at ``start_s`` on the output timeline."""
@@ -286,26 +294,35 @@ class _AudioTimeline:
 
     def add(self, frame: av.AudioFrame | None) -> None:
         for out_frame in self.resampler.resample(frame):
-            if not self.skip and self.written + out_frame.samples <= self.limit:
-                self._emit(out_frame)  # whole frame fits: no copy through numpy
-            else:
-                self._write(out_frame.to_ndarray())
+            self._write(out_frame)
 
     def pad_to(self, samples: int) -> None:
         while self.written < min(samples, self.limit):
             n = min(_SILENCE_CHUNK, samples - self.written)
             self._write(self.fill(self.written, n))
 
-    def _write(self, data: np.ndarray) -> None:
-        if self.skip:
-            cut = min(self.skip, data.shape[1])
-            data, self.skip = data[:, cut:], self.skip - cut
-        data = data[:, : max(0, self.limit - self.written)]
-        if data.shape[1] == 0:
+    def _write(self, data: av.AudioFrame | np.ndarray) -> None:
+        """Append fltp stereo samples: a resampled frame, or a (2, n) array from an edit.
+
+        Samples still to skip are dropped from the front and nothing goes past the limit;
+        a frame that fits whole is encoded as it is.
+        """
+        n = data.samples if isinstance(data, av.AudioFrame) else data.shape[1]
+        start = min(self.skip, n)
+        self.skip -= start
+        stop = min(n, start + max(0, self.limit - self.written))
+        if stop <= start:
             return
-        frame = av.AudioFrame.from_ndarray(
-            np.ascontiguousarray(data, dtype=np.float32), format="fltp", layout="stereo"
-        )
+        if isinstance(data, av.AudioFrame):
+            frame = data if (start, stop) == (0, n) else _audio_slice(data, start, stop)
+        else:
+            import numpy as np
+
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(data[:, start:stop], dtype=np.float32),
+                format="fltp",
+                layout="stereo",
+            )
         frame.sample_rate = AUDIO_RATE
         self._emit(frame)
 
@@ -316,6 +333,22 @@ class _AudioTimeline:
         self.written += frame.samples
         for out in self.outputs:
             out.encode_audio(frame)
+
+
+def _silence(samples: int) -> av.AudioFrame:
+    """``samples`` of fltp stereo silence."""
+    frame = av.AudioFrame(format="fltp", layout="stereo", samples=samples)
+    for plane in frame.planes:
+        plane.update(bytes(samples * 4))
+    return frame
+
+
+def _audio_slice(frame: av.AudioFrame, start: int, stop: int) -> av.AudioFrame:
+    """Samples ``start:stop`` of an fltp stereo frame, copied plane by plane (4 bytes each)."""
+    out = av.AudioFrame(format="fltp", layout="stereo", samples=stop - start)
+    for src, dst in zip(frame.planes, out.planes, strict=True):
+        dst.update(memoryview(src)[start * 4 : stop * 4])
+    return out
 
 
 def _run(src, info, plan, tmps, opts, report, edit: EditSession | None = None) -> list[float]:

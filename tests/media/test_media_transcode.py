@@ -1,5 +1,6 @@
 """transcode(): one decode pass to faststart H.264/AAC renditions, or a clear refusal."""
 
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 from shortstack.media import samples
 from shortstack.media.errors import InvalidMedia, TranscodeError
 from shortstack.media.probe import ProbeResult, probe
-from shortstack.media.transcode import plan_ladder, transcode
+from shortstack.media.transcode import AUDIO_RATE, _AudioTimeline, plan_ladder, transcode
 
 
 def _info(width: int, height: int) -> ProbeResult:
@@ -190,3 +191,54 @@ def test_high_frame_rate_is_capped_at_30(tmp_path: Path, check) -> None:
     (r,) = transcode(src, tmp_path / "out")
     facts = check(r, 320, 240, 0.5)
     assert facts["frames"] == 15
+
+
+class _AudioSink:
+    """Stands where an output file would: keeps the fltp stereo 48 kHz samples it is given."""
+
+    def __init__(self) -> None:
+        self.chunks: list[np.ndarray] = []
+
+    def encode_audio(self, frame) -> None:
+        assert frame.sample_rate == AUDIO_RATE and frame.format.name == "fltp"
+        self.chunks.append(frame.to_ndarray().copy())
+
+    def samples(self) -> np.ndarray:
+        return np.concatenate(self.chunks, axis=1)
+
+
+def _play(timeline: _AudioTimeline, signal: np.ndarray, chunk: int = 1024) -> None:
+    import av
+
+    for at in range(0, signal.shape[1], chunk):
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(signal[:, at : at + chunk]), format="fltp", layout="stereo"
+        )
+        frame.sample_rate, frame.pts, frame.time_base = AUDIO_RATE, at, Fraction(1, AUDIO_RATE)
+        timeline.add(frame)
+    timeline.add(None)
+    timeline.pad_to(timeline.limit)
+
+
+def test_audio_timeline_cuts_frames_sample_exact() -> None:
+    """Samples before the picture are skipped and none pass its end, each channel intact."""
+    sink, limit = _AudioSink(), 2500
+    timeline = _AudioTimeline([sink], limit_s=limit / AUDIO_RATE)  # type: ignore[list-item]
+    timeline.align(-300 / AUDIO_RATE)  # the sound starts 300 samples before the picture
+    ramp = np.arange(4 * 1024, dtype=np.float32) / 10_000
+    _play(timeline, np.stack([ramp, -ramp]))
+    got = sink.samples()
+    assert got.shape == (2, limit)
+    assert np.array_equal(got[0], ramp[300 : 300 + limit])
+    assert np.array_equal(got[1], -ramp[300 : 300 + limit])
+
+
+def test_audio_timeline_pads_with_silence_to_the_picture_end() -> None:
+    sink = _AudioSink()
+    timeline = _AudioTimeline([sink], limit_s=3000 / AUDIO_RATE)  # type: ignore[list-item]
+    timeline.align(500 / AUDIO_RATE)  # the sound starts 500 samples after the picture
+    _play(timeline, np.full((2, 1000), 0.5, dtype=np.float32))
+    got = sink.samples()
+    assert got.shape == (2, 3000)
+    assert not got[:, :500].any() and not got[:, 1500:].any()
+    assert np.allclose(got[:, 500:1500], 0.5)
