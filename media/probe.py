@@ -23,6 +23,7 @@ ALLOWED_CONTAINERS: dict[str, str] = {
     "mpegts": "mpegts",
 }
 _IMAGE_HINTS = ("image2", "_pipe", "gif", "apng", "webp", "ico", "tiff", "bmp")
+_ANIMATED_IMAGES = ("gif", "apng", "webp")  # formats that may hold more than one picture
 
 
 @dataclass(frozen=True)
@@ -64,11 +65,12 @@ def _container_name(fmt_name: str) -> str:
     for name in fmt_name.split(","):
         if name in ALLOWED_CONTAINERS:
             return ALLOWED_CONTAINERS[name]
+    upload = "upload MP4, MOV, MKV, WebM, AVI or MPEG-TS"
+    if any(hint in fmt_name for hint in _ANIMATED_IMAGES):
+        raise InvalidMedia(f"Animated images (GIF, APNG, WebP) are not accepted; {upload}.")
     if any(hint in fmt_name for hint in _IMAGE_HINTS):
         raise InvalidMedia("This is a still image, not a video.")
-    raise InvalidMedia(
-        f"Unsupported file format {fmt_name!r}; upload MP4, MOV, MKV, WebM, AVI or MPEG-TS."
-    )
+    raise InvalidMedia(f"Unsupported file format {fmt_name!r}; {upload}.")
 
 
 _NOT_MOTION = (

@@ -158,6 +158,23 @@ def write_audio_only(path: Path, *, duration_s: float = 1.0, cover: bool = False
     return path
 
 
+def write_gif(path: Path, *, width: int = 64, height: int = 48, frames: int = 10) -> Path:
+    """Write an animated GIF (``frames`` pictures at 10 fps) to ``path`` with PyAV."""
+    path = Path(path)
+    with av.open(str(path), "w", format="gif") as out:
+        vs = out.add_stream("gif", rate=10)
+        vs.width, vs.height, vs.pix_fmt = width, height, "rgb8"
+        for i in range(frames):
+            picture = np.roll(_pattern(width, height)[:, :width], 4 * i, axis=1).copy()
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24").reformat(format="rgb8")
+            frame.pts = i
+            for packet in vs.encode(frame):
+                out.mux(packet)
+        for packet in vs.encode():
+            out.mux(packet)
+    return path
+
+
 def write_png(path: Path, *, width: int = 64, height: int = 48) -> Path:
     """Write a PNG still image to ``path`` (whatever its suffix) using PyAV's png encoder."""
     path = Path(path)
