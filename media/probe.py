@@ -177,7 +177,7 @@ def probe(path: Path, *, max_dimension: int = 8192, max_duration_s: float = 600.
                 f"The video is {header_duration:.0f} s long; the limit is {max_duration_s:.0f} s."
             )
         audio = container.streams.audio[0] if container.streams.audio else None
-        audio_codec = audio.codec_context.name if audio is not None else None
+        audio_codec = audio.codec_context.codec.canonical_name if audio is not None else None
 
         try:
             frame = next(container.decode(stream))
@@ -218,7 +218,7 @@ def probe(path: Path, *, max_dimension: int = 8192, max_duration_s: float = 600.
             coded_height=coded_h,
             rotation=rotation,
             fps=round(fps, 3),
-            video_codec=cc.name,
+            video_codec=cc.codec.canonical_name,  # "av1", not the decoder ("libdav1d")
             audio_codec=audio_codec,
             has_audio=audio is not None,
             pix_fmt=pix_fmt,

@@ -35,6 +35,8 @@ def test_codecs_depth_and_containers(tmp_path: Path) -> None:
     assert (ten.container, ten.bit_depth, ten.pix_fmt) == ("matroska", 10, "yuv420p10le")
     vp9 = probe(samples.write_test_video(tmp_path / "v.webm", codec="libvpx-vp9"))
     assert (vp9.container, vp9.video_codec, vp9.audio_codec) == ("matroska", "vp9", "opus")
+    av1 = probe(samples.write_test_video(tmp_path / "a.mkv", codec="libsvtav1", duration_s=0.5))
+    assert (av1.container, av1.video_codec) == ("matroska", "av1")  # the codec, not "libdav1d"
     ts = probe(samples.write_test_video(tmp_path / "t.ts"))
     assert ts.container == "mpegts" and abs(ts.duration_s - 1.0) < 0.05
 

@@ -45,6 +45,7 @@ CASES = {
     "hevc": ({"codec": "libx265"}, [(320, 240)]),
     "10-bit": ({"pix_fmt": "yuv420p10le"}, [(320, 240)]),
     "vp9-webm": ({"codec": "libvpx-vp9", "suffix": ".webm"}, [(320, 240)]),
+    "av1-mkv": ({"codec": "libsvtav1", "suffix": ".mkv", "duration_s": 0.5}, [(320, 240)]),
     "mpegts": ({"suffix": ".ts"}, [(320, 240)]),
     "vfr": ({"vfr": True, "duration_s": 1.5}, [(320, 240)]),
     "one-frame": ({"duration_s": 0.04}, [(320, 240)]),
