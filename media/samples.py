@@ -20,6 +20,12 @@ _CONTAINER_BY_SUFFIX = {
 }
 
 
+def _mux(out: av.container.OutputContainer, stream, frame=None) -> None:
+    """Encode ``frame`` on ``stream`` (None flushes the encoder) and write what comes out."""
+    for packet in stream.encode(frame):
+        out.mux(packet)
+
+
 def _pattern(width: int, height: int) -> np.ndarray:
     """A colourful, textured RGB frame (twice as wide, so it can scroll) that no encoder finds blank."""
     ys = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
@@ -98,10 +104,8 @@ def write_test_video(
                 pts_ms += max(1, int(step * rng.choice([0.5, 1.0, 1.5])))
             else:
                 frame.pts = i
-            for packet in vs.encode(frame):
-                out.mux(packet)
-        for packet in vs.encode():
-            out.mux(packet)
+            _mux(out, vs, frame)
+        _mux(out, vs)
         if aus is not None:
             total = int((pts_ms / 1000 if vfr else n_frames / fps) * 48000)
             t = np.arange(total, dtype=np.float32) / 48000
@@ -114,10 +118,8 @@ def write_test_video(
                 frame.sample_rate = 48000
                 frame.pts = start
                 frame.time_base = fractions.Fraction(1, 48000)
-                for packet in aus.encode(frame):
-                    out.mux(packet)
-            for packet in aus.encode():
-                out.mux(packet)
+                _mux(out, aus, frame)
+            _mux(out, aus)
     return path
 
 
@@ -139,8 +141,8 @@ def write_audio_only(path: Path, *, duration_s: float = 1.0, cover: bool = False
             picture = np.ascontiguousarray(_pattern(64, 48)[:, :64])
             frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
             frame.pts = 0
-            for packet in [*art.encode(frame), *art.encode()]:
-                out.mux(packet)
+            _mux(out, art, frame)
+            _mux(out, art)
         total = int(duration_s * 48000)
         for start in range(0, total, 960):
             n = min(960, total - start)
@@ -151,10 +153,8 @@ def write_audio_only(path: Path, *, duration_s: float = 1.0, cover: bool = False
             )
             frame.sample_rate = 48000
             frame.pts = start
-            for packet in aus.encode(frame):
-                out.mux(packet)
-        for packet in aus.encode():
-            out.mux(packet)
+            _mux(out, aus, frame)
+        _mux(out, aus)
     return path
 
 
@@ -168,10 +168,8 @@ def write_gif(path: Path, *, width: int = 64, height: int = 48, frames: int = 10
             picture = np.roll(_pattern(width, height)[:, :width], 4 * i, axis=1).copy()
             frame = av.VideoFrame.from_ndarray(picture, format="rgb24").reformat(format="rgb8")
             frame.pts = i
-            for packet in vs.encode(frame):
-                out.mux(packet)
-        for packet in vs.encode():
-            out.mux(packet)
+            _mux(out, vs, frame)
+        _mux(out, vs)
     return path
 
 
@@ -182,10 +180,8 @@ def write_png(path: Path, *, width: int = 64, height: int = 48) -> Path:
     with av.open(str(path), "w", format="image2", options={"update": "1"}) as out:
         vs = out.add_stream("png", rate=1)
         vs.width, vs.height, vs.pix_fmt = width, height, "rgb24"
-        for packet in vs.encode(frame):
-            out.mux(packet)
-        for packet in vs.encode():
-            out.mux(packet)
+        _mux(out, vs, frame)
+        _mux(out, vs)
     return path
 
 
@@ -202,10 +198,8 @@ def write_pixel_bomb(path: Path, *, width: int = 16000, height: int = 16000) -> 
         for i in range(2):
             frame = av.VideoFrame.from_ndarray(np.full((16, 16, 3), 128, np.uint8), format="rgb24")
             frame.pts = i
-            for packet in vs.encode(frame):
-                out.mux(packet)
-        for packet in vs.encode():
-            out.mux(packet)
+            _mux(out, vs, frame)
+        _mux(out, vs)
     data = bytearray(path.read_bytes())
     at = data.find(b"avih")
     struct.pack_into("<II", data, at + 8 + 32, width, height)  # dwWidth, dwHeight

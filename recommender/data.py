@@ -53,6 +53,19 @@ class Catalogue:
             if len(getattr(self, name)) != n:
                 raise ValueError(f"catalogue.{name} has {len(getattr(self, name))} rows, not {n}")
 
+    def head(self, n: int) -> Catalogue:
+        """The first ``n`` items (uploads are appended, so their indices stay the same)."""
+        return Catalogue(
+            item_ids=self.item_ids[:n],
+            captions=self.captions[:n],
+            hashtags=self.hashtags[:n],
+            creators=self.creators[:n],
+            created_at=self.created_at[:n],
+            duration_s=self.duration_s[:n],
+            visual=None if self.visual is None else self.visual[:n],
+            creator_names=self.creator_names,
+        )
+
     def __len__(self) -> int:
         return len(self.item_ids)
 

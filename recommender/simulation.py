@@ -170,7 +170,7 @@ def _burn_in(world: LabWorld, config: SimulationConfig, workers: int) -> None:
     n = config.n_items
     hour = 3600.0 * config.step_hours
     before = LabWorld(
-        _prefix(world.catalogue, n),
+        world.catalogue.head(n),
         world.item_topic[:n],
         world.quality[:n],
         world.arrival_step[:n],
@@ -189,20 +189,6 @@ def _live(world: LabWorld, step: int) -> int:
     """How many items are in the catalogue at ``step`` (the starting ones plus arrived uploads)."""
     arrival = world.arrival_step
     return int((arrival < 0).sum() + np.searchsorted(arrival[arrival >= 0], step, side="right"))
-
-
-def _prefix(catalogue: Catalogue, n: int) -> Catalogue:
-    """The first ``n`` items of a catalogue (uploads are appended, so indices stay stable)."""
-    return Catalogue(
-        item_ids=catalogue.item_ids[:n],
-        captions=catalogue.captions[:n],
-        hashtags=catalogue.hashtags[:n],
-        creators=catalogue.creators[:n],
-        created_at=catalogue.created_at[:n],
-        duration_s=catalogue.duration_s[:n],
-        visual=None if catalogue.visual is None else catalogue.visual[:n],
-        creator_names=catalogue.creator_names,
-    )
 
 
 class _Log:
@@ -291,7 +277,7 @@ def _scroll(
         now = world.start + step * hour
         live = _live(world, step)
         if live != n_live:  # the server's catalogue refresh: uploads show up without a refit
-            model.update_catalogue(_prefix(world.catalogue, live))
+            model.update_catalogue(world.catalogue.head(live))
             n_live = live
         for col, u in enumerate(users.tolist()):
             mem = memory[col]
@@ -455,7 +441,7 @@ def _loop(
                 svd_components=config.svd_components,
                 random_state=config.seed,
             )
-            model.fit(_prefix(world.catalogue, live), log.events(), n_users, now)
+            model.fit(world.catalogue.head(live), log.events(), n_users, now)
             refits += 1
             # the fit knows everything so far: per-request state starts afresh
             memory = [[_UserMemory(negatives=negatives[u]) for u in shard] for shard in shards]

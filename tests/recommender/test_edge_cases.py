@@ -95,20 +95,8 @@ def test_what_was_watched_before_the_fit_does_not_come_back_until_the_catalogue_
     assert set(other) & set(first)  # only the viewer's own history is held back
     # a catalogue smaller than what is left to watch comes round again rather than running dry
     skipped = Events([0] * 10, list(range(10)), ["view"] * 10, [0.05] * 10, [NOW] * 10)
-    small = Recommender(random_state=0).fit(_prefix(cat, 15), skipped, 1, NOW + 60)
+    small = Recommender(random_state=0).fit(cat.head(15), skipped, 1, NOW + 60)
     assert len(small.recommend(0, UserState(), k=10, now=NOW + 60)) == 10
-
-
-def _prefix(cat: Catalogue, n: int) -> Catalogue:
-    return Catalogue(
-        item_ids=cat.item_ids[:n],
-        captions=cat.captions[:n],
-        hashtags=cat.hashtags[:n],
-        creators=cat.creators[:n],
-        created_at=cat.created_at[:n],
-        duration_s=cat.duration_s[:n],
-        creator_names=cat.creator_names,
-    )
 
 
 def test_new_uploads_after_fit_are_reachable_and_deletions_vanish():
