@@ -257,8 +257,9 @@ class FeedScreen(BaseScreen):
         api = self.ss_app.api
         loaded = {i["video"]["id"] for i in state.items}
 
-        def news(page: Any) -> bool:
-            return any(as_item(i)["video"]["id"] not in loaded for i in page.get("items") or [])
+        def unseen(page: dict) -> list[dict]:
+            items = (as_item(i) for i in page.get("items") or [])
+            return [i for i in items if i["video"]["id"] not in loaded]
 
         try:
             page = await self.ss_app.call(
@@ -266,7 +267,7 @@ class FeedScreen(BaseScreen):
             )
             # a fresh chain may start with what is loaded here already: follow it a little
             for _ in range(3):
-                if not again or not isinstance(page, dict) or news(page):
+                if not again or not isinstance(page, dict) or unseen(page):
                     break
                 if not page.get("next_cursor"):
                     break
@@ -279,11 +280,7 @@ class FeedScreen(BaseScreen):
             if not state.items:
                 self.video_view.clear("could not load the feed: retrying when the server is back")
             return
-        new = [
-            i
-            for i in (as_item(i) for i in page.get("items") or [])
-            if i["video"]["id"] not in loaded
-        ]
+        new = unseen(page)
         state.items.extend(new)
         if again and not new:
             self._want_next = False
