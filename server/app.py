@@ -35,6 +35,7 @@ from .health import healthz
 from .interactions import InteractionsController
 from .jobs import JobRunner
 from .lab import LabController
+from .lab_worker import LabRunner
 from .recommend import FeedEngine
 from .search import SearchController
 from .share import share_page
@@ -85,6 +86,7 @@ def create_app(
     runner = JobRunner(db, storage, broker, config)
     engine = FeedEngine(db, config)
     runner.on_ready = engine.video_ready
+    lab = LabRunner()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -98,6 +100,7 @@ def create_app(
         try:
             yield
         finally:
+            lab.close()
             await engine.stop()
             await runner.stop()
             await db.close()
@@ -118,6 +121,7 @@ def create_app(
         jobs=Provide(lambda: runner, sync_to_thread=False),
         engine=Provide(lambda: engine, sync_to_thread=False),
         chains=Provide(lambda: chains, sync_to_thread=False),
+        lab=Provide(lambda: lab, sync_to_thread=False),
     )
 
     app = Litestar(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from typing import Annotated
 
 import msgspec
@@ -14,10 +12,10 @@ from litestar.status_codes import HTTP_200_OK
 
 from shortstack.config import Config
 from shortstack.recommender.lab_metrics import METRICS
-from shortstack.recommender.simulation import SimulationConfig, run_simulation
 
 from .errors import problem
 from .feed import WeightsIn, user_weights
+from .lab_worker import LabBusy, LabFailed, LabRunner
 from .recommend import blend_weights
 from .store import lab as store
 from .store.db import Database
@@ -25,9 +23,6 @@ from .store.users import User
 
 MAX_USERS = 100
 MAX_STEPS = 30
-
-# one simulation at a time per process: it is CPU-bound and shares the GIL with requests
-_running = threading.Lock()
 
 
 class SimulateIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -71,34 +66,30 @@ class DietOut(msgspec.Struct):
     videos_engaged: int
 
 
-def _simulate(data: SimulateIn, weights: dict[str, float]) -> SimulateOut:
-    if not _running.acquire(blocking=False):
+async def _simulate(lab: LabRunner, data: SimulateIn, weights: dict[str, float]) -> SimulateOut:
+    try:
+        run = await lab.run(weights=weights, users=data.users, steps=data.steps, seed=data.seed)
+    except LabBusy:
         raise problem(
             503,
             "Lab busy",
             "another simulation is running; try again in a few seconds",
             headers={"Retry-After": "5"},
-        )
-    try:
-        from shortstack.recommender.ranking import BlendWeights
-
-        # the CLI's world: the same users, steps and seed give the numbers of `shortstack simulate`
-        config = SimulationConfig(n_users=data.users, n_steps=data.steps, seed=data.seed)
-        result = run_simulation(BlendWeights.from_dict(weights), config)
-    finally:
-        _running.release()
+        ) from None
+    except LabFailed as exc:
+        raise problem(503, "Lab run failed", f"{exc}; try again") from None
     return SimulateOut(
-        weights=result.weights.to_dict(),
+        weights=run["weights"],
         users=data.users,
         steps=data.steps,
         seed=data.seed,
-        items=config.n_items,
+        items=run["items"],
         metrics=[MetricOut(name, label, text) for name, (label, text) in METRICS.items()],
-        curves=result.curves(),
-        final={k: round(v, 6) for k, v in result.final().items()},
-        watch_fraction=round(result.extra["watch_fraction"], 6),
-        like_rate=round(result.extra["like_rate"], 6),
-        seconds=round(result.seconds, 3),
+        curves=run["curves"],
+        final={k: round(v, 6) for k, v in run["final"].items()},
+        watch_fraction=round(run["extra"]["watch_fraction"], 6),
+        like_rate=round(run["extra"]["like_rate"], 6),
+        seconds=round(run["seconds"], 3),
     )
 
 
@@ -118,13 +109,14 @@ class LabController(Controller):
         db: NamedDependency[Database],
         config: NamedDependency[Config],
         user: NamedDependency[User],
+        lab: NamedDependency[LabRunner],
     ) -> SimulateOut:
         # logged-in users only: a run costs seconds of CPU (and only one runs at a time)
         base = blend_weights(await user_weights(db, config, user)).to_dict()
         if data.weights is not None:
             given = msgspec.structs.asdict(data.weights)
             base.update({k: v for k, v in given.items() if v is not None})
-        return await asyncio.to_thread(_simulate, data, base)
+        return await _simulate(lab, data, base)
 
     @get("/me/diet", operation_id="my_diet", summary="Your feed's diet: topics shown vs engaged")
     async def diet(

@@ -64,8 +64,8 @@ def process_upload(src: str, out_dir: str, settings: dict[str, Any], send: Any) 
     }
 
 
-def _die_with_parent() -> None:
-    """Linux: ask the kernel to kill this worker when the server dies (even by SIGKILL)."""
+def die_with_parent() -> None:
+    """Linux: ask the kernel to kill this worker process when the server dies (even by SIGKILL)."""
     try:
         import ctypes
         import signal
@@ -83,7 +83,7 @@ def child_main(inbox: mp.Queue, outbox: mp.Queue) -> None:
     """Loop: take (job_id, src, out_dir, settings), answer progress events then done/error."""
     from shortstack.media.errors import MediaError
 
-    _die_with_parent()
+    die_with_parent()
     # import the media stack now, while the worker idles, not when the first upload waits
     import shortstack.media.edit  # noqa: F401
     import shortstack.media.poster  # noqa: F401

@@ -197,12 +197,16 @@ class ShortstackApp(App[None]):
 
     # -- calling the server ---------------------------------------------------------------------
 
-    async def call(self, awaitable: Awaitable[T], *, quiet: bool = False) -> T | bool | None:
+    async def call(
+        self, awaitable: Awaitable[T], *, quiet: bool = False, long: bool = False
+    ) -> T | bool | None:
         """Await an API call: errors become toasts, a lost server starts the reconnect loop.
 
-        Returns the result (True for empty answers), or None when the call failed.
+        Returns the result (True for empty answers), or None when the call failed. ``long``:
+        the call is known to take seconds (the screen shows its own progress), so the status
+        line does not call the server slow.
         """
-        slow = self.set_timer(SLOW_AFTER_S, self._slow_call)
+        slow = self.set_timer(SLOW_AFTER_S, self._slow_call, pause=long)
         try:
             result = await awaitable
         except ServerUnavailable:

@@ -236,7 +236,7 @@ class LabScreen(Screen[None]):
         )
         try:
             result = await self.ss_app.call(
-                self.ss_app.api.lab_simulate(weights, **sizes), quiet=False
+                self.ss_app.api.lab_simulate(weights, **sizes), quiet=False, long=True
             )
         finally:
             button.disabled = False
