@@ -108,7 +108,12 @@ def create_app(
     api_limit = RateLimitConfig(
         rate_limit=("minute", config.limits.api_rate_per_minute),
         # media bytes (Range requests while playing) and the event stream don't spend the API budget
-        exclude=["/healthz", "/schema", "/api/events", r"^/api/videos/[^/]+/(media/[^/]+|poster)$"],
+        exclude=[
+            "/healthz",
+            "/schema",
+            "/api/events",
+            r"^/api/videos/[^/]+/(media/[^/]+|poster|hls/.+)$",
+        ],
     )
     middleware = [api_limit.middleware, login_rate_limit(config).middleware]
     if config.server.log_requests:

@@ -40,6 +40,22 @@ class LocalStorage:
     def poster_path(self, video_id: str) -> Path:
         return self.video_dir(video_id) / "poster.jpg"
 
+    def hls_dir(self, video_id: str) -> Path:
+        """The video's HLS folder (master playlist, a subfolder per rendition)."""
+        return self.video_dir(video_id) / "hls"
+
+    def hls_path(self, video_id: str, rendition: str | None, name: str) -> Path:
+        """A file of the HLS folder: the master playlist, or a rendition's playlist/segment."""
+        from shortstack.media.hls import FILE_RE, MASTER
+
+        if rendition is None:
+            if name != MASTER:
+                raise ValueError(f"not an HLS master playlist: {name!r}")
+            return self.hls_dir(video_id) / name
+        if not _NAME_RE.match(rendition) or not FILE_RE.match(name):
+            raise ValueError(f"not an HLS file: {rendition!r}/{name!r}")
+        return self.hls_dir(video_id) / rendition / name
+
     def new_temp(self, suffix: str = "") -> Path:
         """A fresh empty temp file inside the data dir (same filesystem as the media)."""
         fd, name = tempfile.mkstemp(dir=self.tmp, prefix="upload-", suffix=suffix)
@@ -81,7 +97,10 @@ class LocalStorage:
                 temps += 1
             except OSError:
                 pass
-        for path in self.root.glob("*/*/.*.tmp*"):
-            path.unlink(missing_ok=True)
+        for path in self.root.glob("*/*/.*.tmp*"):  # a transcode's or HLS packaging's leftovers
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
             temps += 1
         return {"orphans": orphans, "temp_files": temps}

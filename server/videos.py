@@ -182,6 +182,82 @@ class VideosController(Controller):
     ) -> Response[None]:
         return await self._media(request, video_id, rendition, db, storage, True)
 
+    async def _hls(
+        self,
+        request: Request,
+        video_id: str,
+        rendition: str | None,
+        name: str,
+        db: Database,
+        storage: LocalStorage,
+    ) -> Response:
+        from shortstack.media.errors import MediaError
+        from shortstack.media.hls import CONTENT_TYPES, package_hls
+
+        video = await store.get_video(db, video_id)
+        known = {r.name: r for r in video.renditions}
+        try:
+            path = storage.hls_path(video_id, rendition, name)
+        except ValueError:
+            path = None
+        if (
+            video.status != "ready"
+            or not known
+            or path is None
+            or (rendition is not None and rendition not in known)
+        ):
+            raise problem(404, "No such HLS file", f"video {video_id} has no {request.url.path}")
+        if not (storage.hls_dir(video_id) / "master.m3u8").exists():
+            # packaged on first use (a copy of the renditions' packets: milliseconds), so every
+            # ready video has HLS, also those transcoded before it existed
+            sources = [
+                (r.name, storage.rendition_path(video_id, r.name), r.width, r.height)
+                for r in video.renditions
+            ]
+            if not all(p.exists() for _, p, _, _ in sources):
+                raise problem(404, "Media missing", "a rendition file is missing on the server")
+            try:
+                await asyncio.to_thread(package_hls, sources, storage.hls_dir(video_id))
+            except MediaError as exc:
+                raise problem(
+                    503, "HLS unavailable", f"{exc}; the MP4 renditions still play"
+                ) from None
+        if not path.exists():
+            raise problem(404, "No such HLS file", f"video {video_id} has no {request.url.path}")
+        return file_response(request, path, CONTENT_TYPES[path.suffix])
+
+    @get(
+        "/{video_id:str}/hls/master.m3u8",
+        operation_id="get_hls_master",
+        summary="HLS master playlist (fMP4 segments of every rendition, Range supported)",
+    )
+    async def hls_master(
+        self,
+        request: Request,
+        video_id: VideoId,
+        db: NamedDependency[Database],
+        storage: NamedDependency[LocalStorage],
+    ) -> Response:
+        return await self._hls(request, video_id, None, "master.m3u8", db, storage)
+
+    @get(
+        "/{video_id:str}/hls/{rendition:str}/{name:str}",
+        operation_id="get_hls_file",
+        summary="An HLS media playlist, init segment or media segment of one rendition",
+    )
+    async def hls_file(
+        self,
+        request: Request,
+        video_id: VideoId,
+        rendition: RenditionName,
+        name: Annotated[
+            str, Parameter(max_length=32, description="index.m3u8, init.mp4 or segNNN.m4s")
+        ],
+        db: NamedDependency[Database],
+        storage: NamedDependency[LocalStorage],
+    ) -> Response:
+        return await self._hls(request, video_id, rendition, name, db, storage)
+
     @get("/{video_id:str}/poster", operation_id="get_poster", summary="The poster image (JPEG)")
     async def poster(
         self,

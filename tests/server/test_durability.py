@@ -89,6 +89,8 @@ def test_startup_sweep_removes_orphans_and_temp_files(make_server, tmp_path):
     kept.mkdir(parents=True)
     (kept / "240p.mp4").write_bytes(b"keep me")
     (kept / ".240p.mp4.tmp99").write_bytes(b"partial")
+    (kept / ".hls.tmp-0123456789ab" / "240p").mkdir(parents=True)  # HLS packaging cut short
+    (kept / ".hls.tmp-0123456789ab" / "240p" / "seg000.m4s").write_bytes(b"partial")
     orphan = data_dir / "media" / "Or" / "OrphanVideo"
     orphan.mkdir(parents=True)
     (orphan / "source").write_bytes(b"nobody owns me")
@@ -99,5 +101,6 @@ def test_startup_sweep_removes_orphans_and_temp_files(make_server, tmp_path):
     assert second.client.get("/api/me", headers=second.auth(token)).status_code == 200
     assert (kept / "240p.mp4").read_bytes() == b"keep me"
     assert not (kept / ".240p.mp4.tmp99").exists()
+    assert not (kept / ".hls.tmp-0123456789ab").exists()
     assert not orphan.exists()
     assert list((data_dir / "tmp").iterdir()) == []
