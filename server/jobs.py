@@ -185,6 +185,9 @@ class JobRunner:
             latest["p"] = p
             self.broker.publish("video.progress", {"video_id": video_id, "progress": p})
 
+        # an earlier attempt killed mid-write (worker crash, server kill -9) left its partial
+        # files here; this job holds the lease, so nothing else is writing them
+        self.storage.clear_partials(video_id)
         worker.ensure()
         fut = loop.run_in_executor(
             None,

@@ -74,6 +74,23 @@ class LocalStorage:
     def delete_video(self, video_id: str) -> None:
         shutil.rmtree(self.video_dir(video_id), ignore_errors=True)
 
+    def clear_partials(self, video_id: str) -> int:
+        """Remove what an interrupted transcode or HLS packaging left in the video's folder."""
+        return self._remove_partials(self.video_dir(video_id))
+
+    @staticmethod
+    def _remove_partials(video_dir: Path) -> int:
+        # every file we finish has a plain name (source, 360p.mp4, poster.jpg, hls/); the
+        # hidden ones are work in progress (.360p.<token>.part.mp4, .hls.tmp-<token>/, ...)
+        removed = 0
+        for path in video_dir.glob(".*"):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed += 1
+        return removed
+
     def video_ids_on_disk(self) -> Iterable[str]:
         if not self.root.exists():
             return
@@ -97,10 +114,6 @@ class LocalStorage:
                 temps += 1
             except OSError:
                 pass
-        for path in self.root.glob("*/*/.*.tmp*"):  # a transcode's or HLS packaging's leftovers
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
-            temps += 1
+        for video_dir in self.root.glob("*/*"):
+            temps += self._remove_partials(video_dir)
         return {"orphans": orphans, "temp_files": temps}

@@ -33,6 +33,14 @@ def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def ten_second_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 10-second 640x480 clip: its transcode runs for about a second, time to kill it."""
+    return make_clip(
+        tmp_path_factory.mktemp("reliability-clips") / "ten.mp4", seconds=10.0, size=(640, 480)
+    )
+
+
+@pytest.fixture(scope="session")
 def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 3-second 640x480 H.264/AAC clip: long enough to kill its transcode midway."""
     return make_clip(

@@ -34,6 +34,7 @@ write_config = bench.write_config
 counter_mismatches = bench.counter_mismatches
 audit = bench.audit
 make_clip = bench.make_clip
+children = bench._children
 PASSWORD = "password123"
 
 

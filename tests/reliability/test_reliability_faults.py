@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import signal
 import subprocess
 import sys
 import threading
@@ -21,6 +22,7 @@ from reliakit import (
     audit,
     auth,
     bulk_events,
+    children,
     connect,
     integrity,
     leftovers,
@@ -90,28 +92,37 @@ def test_kill_mid_upload(serve, tiny_clip: Path) -> None:
     assert r.status_code == 200 and r.json()["handle"] == "uploader"
 
 
-def test_kill_mid_transcode(serve, long_clip: Path) -> None:
+def _job(data_dir: Path, video_id: str) -> dict:
+    """The transcode job of a video: status, attempts, and the video's stored progress."""
+    conn = connect(data_dir / "shortstack.db")
+    try:
+        row = conn.execute(
+            "SELECT j.status, j.attempts, v.progress FROM jobs j JOIN videos v ON v.id = j.video_id"
+            " WHERE v.id = ?",
+            (video_id,),
+        ).fetchone()
+    finally:
+        conn.close()
+    return dict(row)
+
+
+def _wait_partly_written(data_dir: Path, video_id: str) -> None:
+    """Return once the worker has written part of a rendition (its hidden .part file)."""
+    folder = data_dir / "media" / video_id[:2] / video_id
+    deadline = time.monotonic() + 60
+    while not any(p.stat().st_size > 0 for p in folder.glob(".*.part.mp4")):
+        row = _job(data_dir, video_id)
+        assert row["status"] in ("queued", "running") and time.monotonic() < deadline, row
+        time.sleep(0.01)
+
+
+def test_kill_mid_transcode(serve, ten_second_clip: Path) -> None:
     server = serve()
     token = register(server.url, "creator")
-    video = upload(server.url, token, long_clip, "interrupted #transcode")
-    deadline = time.monotonic() + 60
-    while True:
-        conn = connect(server.db_path)
-        try:
-            row = conn.execute(
-                "SELECT j.status, v.progress FROM jobs j JOIN videos v ON v.id = j.video_id"
-                " WHERE v.id = ?",
-                (video["id"],),
-            ).fetchone()
-        finally:
-            conn.close()
-        if row["status"] == "running":
-            break
-        assert row["status"] == "queued" and time.monotonic() < deadline, dict(row)
-        time.sleep(0.05)
-    time.sleep(0.5)  # let the worker write part of a rendition
-    assert httpx.get(f"{server.url}/api/videos/{video['id']}").json()["status"] == "processing"
+    video = upload(server.url, token, ten_second_clip, "interrupted #transcode")
+    _wait_partly_written(server.data_dir, video["id"])
     assert server.kill9() == [], "the transcode worker outlived the server"
+    assert _job(server.data_dir, video["id"])["status"] == "running", "ended before the kill"
 
     server = serve(server.data_dir)
     ready = wait_status(server.url, video["id"], timeout=180)
@@ -123,12 +134,37 @@ def test_kill_mid_transcode(serve, long_clip: Path) -> None:
         assert r.content[4:8] == b"ftyp"
     assert httpx.get(f"{server.url}/api/videos/{video['id']}/poster").status_code == 200
     assert_clean(server.data_dir)
-    conn = connect(server.db_path)
-    try:
-        job = conn.execute("SELECT status, attempts FROM jobs").fetchone()
-    finally:
-        conn.close()
+    job = _job(server.data_dir, video["id"])
     assert (job["status"], job["attempts"]) == ("done", 2)
+
+
+def test_a_worker_killed_mid_transcode_is_replaced_and_the_job_retried(
+    serve, ten_second_clip: Path
+) -> None:
+    """The OOM killer takes the transcode worker, not the server: the server stays up, starts
+    a new worker, runs the job again and clears the partial files of the killed attempt."""
+    server = serve()
+    token = register(server.url, "creator")
+    video = upload(server.url, token, ten_second_clip, "worker dies #transcode")
+    _wait_partly_written(server.data_dir, video["id"])
+    assert server.proc is not None
+    workers = [
+        pid
+        for pid in children(server.proc.pid)
+        if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    assert workers
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    ready = wait_status(server.url, video["id"], timeout=180)
+    assert ready["status"] == "ready", ready
+    job = _job(server.data_dir, video["id"])
+    assert (job["status"], job["attempts"]) == ("done", 2)
+    for rendition in ready["renditions"]:
+        r = httpx.get(server.url + rendition["url"])
+        assert r.status_code == 200 and len(r.content) == rendition["bytes"]
+    assert leftovers(server.data_dir)["partials"] == []
+    assert httpx.get(server.url + "/healthz").status_code == 200
 
 
 async def _burst(
