@@ -14,7 +14,7 @@ from shortstack.config import Config
 from .errors import problem
 from .storage import LocalStorage
 from .store.users import User
-from .uploads import receive_upload
+from .uploads import probe_upload, receive_upload
 
 if TYPE_CHECKING:
     from shortstack.media.edit import EditRecipe
@@ -82,8 +82,7 @@ async def edit_preview(
     storage: NamedDependency[LocalStorage],
 ) -> Response[bytes]:
     from shortstack.media.edit import EditRecipe, preview_still
-    from shortstack.media.errors import InvalidMedia, MediaError
-    from shortstack.media.probe import probe
+    from shortstack.media.errors import MediaError
 
     received = await receive_upload(
         request, storage, max_bytes=config.limits.max_upload_mb * 1024 * 1024
@@ -91,15 +90,7 @@ async def edit_preview(
     out = received.path.with_suffix(".preview.jpg")
     try:
         recipe = recipe_from_field(received.fields.get("edit")) or EditRecipe()
-        try:
-            info = await asyncio.to_thread(
-                probe,
-                received.path,
-                max_dimension=config.limits.max_dimension,
-                max_duration_s=config.limits.max_duration_s,
-            )
-        except InvalidMedia as exc:
-            raise problem(422, "Not a playable video", str(exc)) from None
+        info = await probe_upload(received.path, config)
         check_recipe(recipe, info)
         try:
             await asyncio.to_thread(

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from litestar import Request
 from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 
+from shortstack.config import Config
+
 from .errors import problem
 from .storage import LocalStorage
+
+if TYPE_CHECKING:
+    from shortstack.media.probe import ProbeResult
 
 MAX_FIELD_BYTES = 16 * 1024
 
@@ -117,3 +124,24 @@ async def receive_upload(
         if not ok:
             temp.unlink(missing_ok=True)
     return ReceivedUpload(temp, size, digest.hexdigest(), filename, content_type, fields)
+
+
+async def probe_upload(path: Path, config: Config) -> ProbeResult:
+    """Probe a received upload in a child process within the configured limits; 422 if refused.
+
+    The child is killed after ``limits.probe_timeout_s``: a file made to hang or crash a
+    demuxer costs a process, never one of the server's threads.
+    """
+    from shortstack.media.errors import InvalidMedia
+    from shortstack.media.isolation import probe_isolated
+
+    try:
+        return await asyncio.to_thread(
+            probe_isolated,
+            path,
+            timeout_s=config.limits.probe_timeout_s,
+            max_dimension=config.limits.max_dimension,
+            max_duration_s=config.limits.max_duration_s,
+        )
+    except InvalidMedia as exc:
+        raise problem(422, "Not a playable video", str(exc)) from None

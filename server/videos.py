@@ -25,7 +25,7 @@ from .store import videos as store
 from .store.db import Database
 from .store.errors import Forbidden
 from .store.users import User
-from .uploads import receive_upload
+from .uploads import probe_upload, receive_upload
 
 CAPTION_MAX = 2200
 RenditionName = Annotated[str, Parameter(max_length=16, pattern=r"^[a-z0-9]+$")]
@@ -54,8 +54,6 @@ class VideosController(Controller):
         jobs: NamedDependency[JobRunner],
     ) -> VideoOut:
         from shortstack.media.edit import output_info
-        from shortstack.media.errors import InvalidMedia
-        from shortstack.media.probe import probe
 
         received = await receive_upload(
             request, storage, max_bytes=config.limits.max_upload_mb * 1024 * 1024
@@ -73,15 +71,7 @@ class VideosController(Controller):
                 raise problem(
                     409, "Already uploaded", f"you already posted this file as video {existing}"
                 )
-            try:
-                info = await asyncio.to_thread(
-                    probe,
-                    temp,
-                    max_dimension=config.limits.max_dimension,
-                    max_duration_s=config.limits.max_duration_s,
-                )
-            except InvalidMedia as exc:
-                raise problem(422, "Not a playable video", str(exc)) from None
+            info = await probe_upload(temp, config)
             edit_json = None
             if recipe is not None:
                 check_recipe(recipe, info)

@@ -1,4 +1,4 @@
-"""transcode_isolated(): the same transcode in a child process, with a hard deadline."""
+"""transcode_isolated() and probe_isolated(): the same work in a child process, with a deadline."""
 
 from pathlib import Path
 
@@ -6,7 +6,8 @@ import pytest
 
 from shortstack.media import samples
 from shortstack.media.errors import InvalidMedia, TranscodeError
-from shortstack.media.isolation import transcode_isolated
+from shortstack.media.isolation import probe_isolated, transcode_isolated
+from shortstack.media.probe import probe
 
 
 def test_child_transcode_relays_progress_and_results(tmp_path: Path, check) -> None:
@@ -31,3 +32,20 @@ def test_deadline_kills_the_child_and_cleans_up(tmp_path: Path) -> None:
     with pytest.raises(TranscodeError, match="longer than"):
         transcode_isolated(src, out, timeout_s=0.01)
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_probe_in_a_child_gives_the_same_answer(tmp_path: Path) -> None:
+    src = samples.write_test_video(tmp_path / "p.mp4", width=320, height=240, rotation=90)
+    assert probe_isolated(src, timeout_s=60) == probe(src)
+    with pytest.raises(InvalidMedia, match="320x240.*200 px"):
+        probe_isolated(src, timeout_s=60, max_dimension=200)  # the limits reach the child
+
+
+def test_probe_refusals_and_time_outs_are_invalid_media(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(bytes(range(256)) * 40)
+    with pytest.raises(InvalidMedia, match="not a video"):
+        probe_isolated(junk, timeout_s=60)
+    src = samples.write_test_video(tmp_path / "slow.mp4", width=320, height=240)
+    with pytest.raises(InvalidMedia, match="took longer than 0.001 s"):
+        probe_isolated(src, timeout_s=0.001)
