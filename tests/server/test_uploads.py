@@ -365,6 +365,15 @@ def test_too_long_or_too_large_video_is_422(make_server, clip):
     assert _leftovers(live2.data_dir) == ([], [])
 
 
+def test_an_upload_too_slow_to_read_is_422_and_leaves_nothing(make_server, clip):
+    live = make_server(limits={"probe_timeout_s": 0.001})  # no reader finishes in 1 ms
+    token = live.register("slowread")
+    body = assert_problem(_upload(live, token, clip), 422)
+    assert "took longer than" in body["detail"]
+    assert _leftovers(live.data_dir) == ([], [])
+    assert live.client.get("/healthz").status_code == 200
+
+
 def test_delete_while_processing_leaves_no_files(module_server, tmp_path):
     """A video deleted mid-transcode: when the worker finishes, nothing of it stays on disk."""
     c = module_server.client
