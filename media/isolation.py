@@ -2,7 +2,7 @@
 
 FFmpeg can hang a process at close (frame-threaded decoding stopped early) and a hostile file
 can make a demuxer or decoder spin or eat memory, so a server should never read uploads in its
-own process. ``transcode_isolated`` and ``probe_isolated`` run in a child made by a fork
+own process. ``transcode_isolated``, ``probe_isolated`` and ``preview_isolated`` run in a child made by a fork
 server (a clean, single-threaded process that imported the media library once, so each child
 starts in milliseconds and inherits none of the server's threads or sockets), kill it at the
 deadline and remove whatever temporary files it left behind. The child also sets an alarm
@@ -20,11 +20,14 @@ import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidMedia, MediaError, TranscodeError
 from .probe import ProbeResult, probe
 from .transcode import Rendition, transcode
+
+if TYPE_CHECKING:
+    from .edit import EditRecipe
 
 
 def default_context() -> multiprocessing.context.BaseContext:
@@ -46,15 +49,19 @@ def _child(conn: Connection, target: str, args: tuple, kwargs: dict, timeout_s: 
     try:
         if target == "transcode":
             result: Any = transcode(*args, progress=report, **kwargs)
-        else:
+        elif target == "probe":
             result = probe(*args, **kwargs)
+        else:
+            from .edit import preview_still
+
+            result = preview_still(*args, **kwargs)
         conn.send(("done", result))
     except InvalidMedia as exc:
         conn.send(("invalid", str(exc)))
     except MediaError as exc:
         conn.send(("error", str(exc)))
     except Exception as exc:  # anything else still ends as a clear MediaError upstairs
-        what = "Transcoding" if target == "transcode" else "Reading the file"
+        what = {"transcode": "Transcoding", "probe": "Reading the file"}.get(target, "The preview")
         conn.send(("error", f"{what} failed: {exc!r}"))
     finally:
         conn.close()
@@ -193,3 +200,37 @@ def probe_isolated(
         ctx=mp_context or default_context(),
         failure=failure,
     )
+
+
+def preview_isolated(
+    src: Path,
+    recipe: EditRecipe,
+    dest: Path,
+    *,
+    max_width: int = 360,
+    timeout_s: float = 30.0,
+    mp_context: multiprocessing.context.BaseContext | None = None,
+) -> Path:
+    """``edit.preview_still(src, recipe, dest)`` in a child process, killed after ``timeout_s``.
+
+    Raises InvalidMedia when the file cannot be read and TranscodeError when the child times
+    out or dies; a half-written ``dest`` is removed.
+    """
+
+    def failure(message: str) -> MediaError:
+        if message.startswith(("took", "stopped")):
+            return TranscodeError(f"Making the preview {message}.")
+        return TranscodeError(message)
+
+    try:
+        return _run(
+            "preview",
+            (Path(src), recipe, Path(dest)),
+            {"max_width": max_width},
+            timeout_s=timeout_s,
+            ctx=mp_context or default_context(),
+            failure=failure,
+        )
+    except BaseException:
+        Path(dest).unlink(missing_ok=True)
+        raise

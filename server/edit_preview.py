@@ -81,8 +81,9 @@ async def edit_preview(
     config: NamedDependency[Config],
     storage: NamedDependency[LocalStorage],
 ) -> Response[bytes]:
-    from shortstack.media.edit import EditRecipe, preview_still
+    from shortstack.media.edit import EditRecipe
     from shortstack.media.errors import MediaError
+    from shortstack.media.isolation import preview_isolated
 
     received = await receive_upload(
         request, storage, max_bytes=config.limits.max_upload_mb * 1024 * 1024
@@ -94,7 +95,12 @@ async def edit_preview(
         check_recipe(recipe, info)
         try:
             await asyncio.to_thread(
-                preview_still, received.path, recipe, out, max_width=PREVIEW_MAX_WIDTH
+                preview_isolated,
+                received.path,
+                recipe,
+                out,
+                max_width=PREVIEW_MAX_WIDTH,
+                timeout_s=config.limits.probe_timeout_s,
             )
         except MediaError as exc:
             raise problem(422, "No preview", str(exc)) from None

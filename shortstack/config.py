@@ -42,7 +42,8 @@ class LimitsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_dimension: int = 8192
     """Largest accepted width or height in pixels (422 beyond)."""
     probe_timeout_s: float = 30.0
-    """Longest an upload may take to be read and checked, in seconds (422 beyond)."""
+    """Longest an upload may take to be read and checked, or an edit preview to be made, in
+    seconds (422 beyond)."""
     max_json_kb: int = 64
     """Largest accepted JSON request body, in KiB (413 beyond)."""
     api_rate_per_minute: int = 1200

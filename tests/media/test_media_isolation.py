@@ -6,7 +6,7 @@ import pytest
 
 from shortstack.media import samples
 from shortstack.media.errors import InvalidMedia, TranscodeError
-from shortstack.media.isolation import probe_isolated, transcode_isolated
+from shortstack.media.isolation import preview_isolated, probe_isolated, transcode_isolated
 from shortstack.media.probe import probe
 
 
@@ -49,3 +49,16 @@ def test_probe_refusals_and_time_outs_are_invalid_media(tmp_path: Path) -> None:
     src = samples.write_test_video(tmp_path / "slow.mp4", width=320, height=240)
     with pytest.raises(InvalidMedia, match="took longer than 0.001 s"):
         probe_isolated(src, timeout_s=0.001)
+
+
+def test_preview_in_a_child_is_the_same_jpeg(tmp_path: Path) -> None:
+    from shortstack.media.edit import parse_recipe, preview_still
+
+    src = samples.write_test_video(tmp_path / "e.mp4", width=320, height=240, duration_s=1.0)
+    recipe = parse_recipe({"crop": "1:1", "look": "mono", "text": "hi"})
+    here = preview_still(src, recipe, tmp_path / "here.jpg", max_width=200)
+    there = preview_isolated(src, recipe, tmp_path / "there.jpg", max_width=200, timeout_s=60)
+    assert there.read_bytes() == here.read_bytes()
+    with pytest.raises(TranscodeError, match="took longer than"):
+        preview_isolated(src, recipe, tmp_path / "late.jpg", timeout_s=0.001)
+    assert not (tmp_path / "late.jpg").exists()
