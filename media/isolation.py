@@ -1,11 +1,11 @@
-"""Run a transcode or a probe in a child process with a hard timeout, relaying progress.
+"""Run a transcode, a probe or a preview in a child process with a hard timeout, relaying progress.
 
 FFmpeg can hang a process at close (frame-threaded decoding stopped early) and a hostile file
 can make a demuxer or decoder spin or eat memory, so a server should never read uploads in its
-own process. ``transcode_isolated``, ``probe_isolated`` and ``preview_isolated`` run in a child made by a fork
-server (a clean, single-threaded process that imported the media library once, so each child
-starts in milliseconds and inherits none of the server's threads or sockets), kill it at the
-deadline and remove whatever temporary files it left behind. The child also sets an alarm
+own process. ``transcode_isolated``, ``probe_isolated`` and ``preview_isolated`` run in a
+child made by a fork server (a clean, single-threaded process that imported the media library
+once, so each child starts in milliseconds and inherits none of the server's threads or
+sockets), kill it at the deadline and remove whatever temporary files it left behind. The child also sets an alarm
 of its own, so it ends even when the process that waits for it is gone.
 """
 

@@ -182,22 +182,22 @@ class VideosController(Controller):
         storage: LocalStorage,
     ) -> Response:
         from shortstack.media.errors import MediaError
-        from shortstack.media.hls import CONTENT_TYPES, package_hls
+        from shortstack.media.hls import CONTENT_TYPES, MASTER, package_hls
 
         video = await store.get_video(db, video_id)
-        known = {r.name: r for r in video.renditions}
+        names = {r.name for r in video.renditions}
         try:
             path = storage.hls_path(video_id, rendition, name)
         except ValueError:
             path = None
         if (
             video.status != "ready"
-            or not known
+            or not names
             or path is None
-            or (rendition is not None and rendition not in known)
+            or (rendition is not None and rendition not in names)
         ):
             raise problem(404, "No such HLS file", f"video {video_id} has no {request.url.path}")
-        if not (storage.hls_dir(video_id) / "master.m3u8").exists():
+        if not storage.hls_path(video_id, None, MASTER).exists():
             # packaged on first use (a copy of the renditions' packets: milliseconds), so every
             # ready video has HLS, also those transcoded before it existed
             sources = [
