@@ -50,8 +50,8 @@ def hello_app():
 def shortstack_app(data_dir: str):
     import msgspec
 
-    from shortstack.config import Config
     from shortstack.server.app import create_app
+    from shortstack.server.config import Config
 
     config = msgspec.convert(
         {

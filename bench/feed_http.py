@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from shortstack.config import Config
+from shortstack.server.config import Config
 from shortstack.server.embedded import EmbeddedServer
 from shortstack.server.store.db import connect_sync
 from shortstack.server.store.ids import hash_token

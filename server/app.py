@@ -20,23 +20,23 @@ from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
 
 from shortstack import __version__
-from shortstack.config import Config, default_data_dir
 
 from .access_log import AccessLogMiddleware
 from .auth import AuthController, login_rate_limit
 from .broker import Broker
 from .comments import CommentsController
+from .config import Config, default_data_dir
 from .deps import DEPENDENCIES
 from .edit_preview import edit_preview
 from .errors import http_exception_handler, internal_error_handler, problem_details_config
 from .events import EventsController
 from .feed import FeedController
+from .feed_engine import FeedEngine
 from .health import healthz
 from .interactions import InteractionsController
 from .jobs import JobRunner
 from .lab import LabController
 from .lab_worker import LabRunner
-from .recommend import FeedEngine
 from .search import SearchController
 from .share import share_page
 from .storage import LocalStorage

@@ -12,8 +12,7 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
-from shortstack.config import Config
-
+from .config import Config
 from .deps import bearer_token
 from .errors import problem
 from .schemas import UserOut, user_out

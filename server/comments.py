@@ -9,9 +9,8 @@ from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 
-from shortstack.config import Config
-
 from .broker import Broker
+from .config import Config
 from .errors import problem
 from .interactions import VideoId
 from .pagination import Cursor, Limit, encode_cursor, keyset_cursor

@@ -7,9 +7,8 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException
 
-from shortstack.config import Config
-
 from .broker import Broker
+from .config import Config
 from .store.db import Database
 from .store.users import User, user_for_token
 

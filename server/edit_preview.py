@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
 
-from shortstack.config import Config
-
+from .config import Config
 from .errors import problem
 from .storage import LocalStorage
 from .store.users import User

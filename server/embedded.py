@@ -9,9 +9,8 @@ from pathlib import Path
 
 import uvicorn
 
-from shortstack.config import Config
-
 from .app import create_app
+from .config import Config
 
 
 class EmbeddedServer:

@@ -12,10 +12,9 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.stores.base import Store
 
-from shortstack.config import Config, FeedWeights
-
+from .config import Config, FeedWeights
+from .feed_engine import FeedEngine, FeedItem
 from .pagination import Cursor, Limit, decode_cursor, encode_cursor, keyset_cursor
-from .recommend import FeedEngine, FeedItem
 from .schemas import Page, VideoOut, video_out
 from .store import feeds as store
 from .store import videos as videos_store

@@ -11,9 +11,8 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
-from shortstack.config import Config
-
 from .broker import Broker
+from .config import Config
 from .store import interactions as store
 from .store.db import Database
 from .store.users import User

@@ -12,9 +12,8 @@ from collections.abc import Awaitable, Callable
 from multiprocessing import resource_tracker
 from typing import Any
 
-from shortstack.config import Config
-
 from .broker import Broker
+from .config import Config
 from .storage import LocalStorage
 from .store import jobs as store
 from .store.db import Database

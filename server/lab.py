@@ -10,13 +10,13 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
 
-from shortstack.config import Config
 from shortstack.recommender.lab_metrics import METRICS
 
+from .config import Config
 from .errors import problem
 from .feed import WeightsIn, user_weights
+from .feed_engine import blend_weights
 from .lab_worker import LabBusy, LabFailed, LabRunner
-from .recommend import blend_weights
 from .store import lab as store
 from .store.db import Database
 from .store.users import User

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 from litestar import Request
 from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 
-from shortstack.config import Config
-
+from .config import Config
 from .errors import problem
 from .storage import LocalStorage
 

@@ -12,8 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from shortstack.config import Config
-
+from .config import Config
 from .edit_preview import RECIPE_HELP, check_recipe, recipe_from_field
 from .errors import problem
 from .interactions import VideoId

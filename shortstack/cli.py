@@ -24,13 +24,13 @@ class CliError(Exception):
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
-    from shortstack.config import default_data_dir
+    from shortstack.server.config import default_data_dir
 
     return Path(args.data).expanduser() if getattr(args, "data", None) else default_data_dir()
 
 
 def _config(args: argparse.Namespace):
-    from shortstack.config import ConfigError, load_config
+    from shortstack.server.config import ConfigError, load_config
 
     try:
         return load_config(

@@ -20,7 +20,7 @@ import httpx
 import msgspec
 import platformdirs
 
-from shortstack.config import Config
+from shortstack.server.config import Config
 
 if TYPE_CHECKING:
     from shortstack.media.demo import DemoSpec

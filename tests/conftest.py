@@ -11,7 +11,7 @@ import httpx
 import msgspec
 import pytest
 
-from shortstack.config import Config
+from shortstack.server.config import Config
 from shortstack.server.embedded import EmbeddedServer
 
 _handles = itertools.count(1)

@@ -9,7 +9,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from shortstack.config import Config, ConfigError, load_config
+from shortstack.server.config import Config, ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"

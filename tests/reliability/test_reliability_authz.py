@@ -18,7 +18,7 @@ import msgspec
 import pytest
 from reliakit import PASSWORD, connect, counter_mismatches, seed_video
 
-from shortstack.config import Config
+from shortstack.server.config import Config
 from shortstack.server.embedded import EmbeddedServer
 from shortstack.server.store.db import Database
 from shortstack.server.store.users import delete_user

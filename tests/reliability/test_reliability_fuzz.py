@@ -386,7 +386,7 @@ def upload_server(tmp_path_factory: pytest.TempPathFactory):
     """A module-wide server for the hypothesis-driven multipart fuzz (one user)."""
     import msgspec
 
-    from shortstack.config import Config
+    from shortstack.server.config import Config
     from shortstack.server.embedded import EmbeddedServer
 
     config = msgspec.convert(

@@ -46,7 +46,7 @@ def module_server(tmp_path_factory: pytest.TempPathFactory):
     import httpx
     import msgspec
 
-    from shortstack.config import Config
+    from shortstack.server.config import Config
     from shortstack.server.embedded import EmbeddedServer
 
     config = msgspec.convert(

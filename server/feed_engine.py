@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from shortstack.config import Config, FeedWeights
 from shortstack.recommender.data import Catalogue, Events, UserState
 from shortstack.recommender.model import Recommender
 from shortstack.recommender.ranking import BlendWeights
 from shortstack.recommender.signals import SignalWeights
 
+from .config import Config, FeedWeights
 from .store import feeds as store
 from .store.db import Database, connect_sync
 from .store.users import User
