@@ -10,19 +10,13 @@ import numpy as np
 import pytest
 
 from shortstack.media import samples
-from shortstack.media.edit import (
-    LOOKS,
-    EditRecipe,
-    crop_size,
-    output_info,
-    parse_recipe,
-    preview_still,
-    stitch,
-    text_layout,
-    validate,
-)
+from shortstack.media.edit import EditRecipe, crop_size, output_info, parse_recipe, validate
+from shortstack.media.edit_graph import text_layout
 from shortstack.media.errors import InvalidMedia
+from shortstack.media.looks import LOOKS
+from shortstack.media.preview import preview_still
 from shortstack.media.probe import probe
+from shortstack.media.stitch import stitch
 from shortstack.media.transcode import transcode
 
 
