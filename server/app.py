@@ -27,7 +27,7 @@ from .broker import Broker
 from .comments import CommentsController
 from .config import Config, default_data_dir
 from .deps import DEPENDENCIES
-from .edit_preview import edit_preview
+from .edit_preview import edit_options, edit_preview
 from .errors import http_exception_handler, internal_error_handler, problem_details_config
 from .events import EventsController
 from .feed import FeedController
@@ -143,6 +143,7 @@ def create_app(
             healthz,
             share_page,
             edit_preview,
+            edit_options,
         ],
         dependencies=dependencies,
         middleware=middleware,

@@ -1,13 +1,18 @@
-"""Edit recipes over HTTP: the `edit` form field, and a still preview of a recipe (JPEG)."""
+"""Edit recipes over HTTP: the `edit` form field, the choices a recipe may name, a still preview."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from litestar import Request, Response, post
+import msgspec
+from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
+
+from shortstack.media.edit import AUDIO_MODES, CROPS, SPEED_RANGE, TEXT_POSITIONS, TEXT_SIZES
+from shortstack.media.looks import LOOKS, describe_looks
 
 from .config import Config
 from .errors import problem
@@ -20,15 +25,57 @@ if TYPE_CHECKING:
     from shortstack.media.probe import ProbeResult
 
 PREVIEW_MAX_WIDTH = 480
+
+
+def _choices(names: Iterable[str]) -> str:
+    return " | ".join(f'"{name}"' for name in names)
+
+
 RECIPE_HELP = (
     "The optional `edit` field is a JSON object, every key optional: "
-    '`{"trim": {"start": 1.5, "end": 7} (or [1.5, 7] or "1.5-7"), "crop": "9:16" | "1:1", '
-    '"look": "mono" | "warm" | "vivid" | "vintage" | "sharpen" (alias "filter"), '
-    '"speed": 0.25..4 (pitch kept), "text": "hello" or {"text", "position": '
-    '"bottom" | "center" | "top", "size": "small" | "medium" | "large"}, '
-    '"audio": "keep" | "mute" | "tone", "tone_hz": 440 (or "mute": true, "tone": 440)}`. '
-    "Unknown options, looks or crops and trims outside the clip are a 422 saying why."
+    '`{"trim": {"start": 1.5, "end": 7} (or [1.5, 7] or "1.5-7"), '
+    f'"crop": {_choices(CROPS)}, "look": {_choices(LOOKS)} (alias "filter"), '
+    f'"speed": {SPEED_RANGE[0]:g}..{SPEED_RANGE[1]:g} (pitch kept), "text": "hello" or '
+    f'{{"text", "position": {_choices(TEXT_POSITIONS)}, "size": {_choices(TEXT_SIZES)}}}, '
+    f'"audio": {_choices(AUDIO_MODES)}, "tone_hz": 440 (or "mute": true, "tone": 440)}}`. '
+    "Unknown options, looks or crops and trims outside the clip are a 422 saying why. "
+    f"Looks: {describe_looks('; ')}. The same lists are at GET /api/edit/options."
 )
+
+
+class LookOut(msgspec.Struct):
+    name: str
+    description: str
+
+
+class EditOptionsOut(msgspec.Struct):
+    """What an edit recipe may name: looks (with what they do), crops, text and audio choices."""
+
+    looks: list[LookOut]
+    crops: list[str]
+    text_positions: list[str]
+    text_sizes: list[str]
+    audio: list[str]
+    speed_min: float
+    speed_max: float
+
+
+@get(
+    "/api/edit/options",
+    operation_id="edit_options",
+    summary="The choices an edit recipe may name (looks, crops, text, audio, speed range)",
+    tags=["videos"],
+)
+async def edit_options() -> EditOptionsOut:
+    return EditOptionsOut(
+        looks=[LookOut(look.name, look.description) for look in LOOKS.values()],
+        crops=list(CROPS),
+        text_positions=list(TEXT_POSITIONS),
+        text_sizes=list(TEXT_SIZES),
+        audio=list(AUDIO_MODES),
+        speed_min=SPEED_RANGE[0],
+        speed_max=SPEED_RANGE[1],
+    )
 
 
 def recipe_from_field(raw: str | None) -> EditRecipe | None:

@@ -396,9 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
     edit = p.add_argument_group("editing (done by the server while transcoding)")
     edit.add_argument("--trim", metavar="A-B", help="keep seconds A to B of the clip, e.g. 1.5-7")
     edit.add_argument("--crop", choices=["9:16", "1:1"], help="crop the centre to this shape")
-    edit.add_argument(
-        "--filter", metavar="LOOK", help="a look: mono, warm, vivid, vintage or sharpen"
-    )
+    from shortstack.media.looks import describe_looks  # the one list of looks (no PyAV)
+
+    edit.add_argument("--filter", metavar="LOOK", help=f"a look: {describe_looks()}")
     edit.add_argument("--speed", type=float, metavar="X", help="play X times faster (0.25..4)")
     edit.add_argument("--text", metavar="T", help="burn this caption text into the picture")
     edit.add_argument(
