@@ -230,6 +230,10 @@ class ApiClient:
             "POST", "/api/videos", content=body(), headers=headers, timeout=120.0
         )
 
+    async def edit_options(self) -> dict[str, Any]:
+        """GET /api/edit/options: the looks (``[{name, description}]``), crops, text and audio."""
+        return await self._json("GET", "/api/edit/options")
+
     async def edit_preview(self, path: Path | str, edit: dict[str, Any] | None) -> bytes:
         """POST /api/edit/preview: a JPEG still of ``path`` with the recipe's look, crop, text."""
         path = Path(path).expanduser()

@@ -9,6 +9,7 @@ import av
 import pytest
 from serverkit import assert_problem, query, wait_ready
 
+from shortstack.media.looks import LOOKS
 from shortstack.media.samples import write_test_video
 
 
@@ -136,4 +137,39 @@ def test_cli_upload_with_edit_flags_and_stitch(
     # 2 s + 1 s - 0.4 s crossfade = 2.6 s stitched; 0.5..2.1 at 1.6x = 1.0 s
     assert abs(video["duration_s"] - 1.0) <= 0.06
     assert main(["upload", str(long_clip), "--filter", "sepia"]) == 2
-    assert "known looks: mono, warm, vivid, vintage, sharpen" in capsys.readouterr().err
+    assert "known looks: " + ", ".join(LOOKS) in capsys.readouterr().err
+
+
+async def test_server_cli_and_client_list_the_registrys_looks(live_server) -> None:
+    import asyncio
+    import os
+    import subprocess
+    import sys
+
+    from shortstack.tui.api import ApiClient
+
+    registry = [{"name": name, "description": look.description} for name, look in LOOKS.items()]
+    # the server, over HTTP (no login needed)
+    options = live_server.client.get("/api/edit/options").json()
+    assert options["looks"] == registry
+    # ... and in the preview endpoint's documentation
+    schema = live_server.client.get("/schema/openapi.json").json()
+    described = schema["paths"]["/api/edit/preview"]["post"]["description"]
+    assert all(f"{look['name']} ({look['description']})" in described for look in registry)
+    # the CLI's `upload --filter` help
+    shown = subprocess.run(
+        [sys.executable, "-m", "shortstack", "upload", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "COLUMNS": "200"},
+    ).stdout
+    upload_help = " ".join(shown.split())
+    assert all(f"{look['name']} ({look['description']})" in upload_help for look in registry)
+    # the terminal client's API module
+    api = ApiClient(live_server.url)
+    try:
+        fetched = await asyncio.wait_for(api.edit_options(), 10)
+    finally:
+        await api.aclose()
+    assert fetched["looks"] == registry

@@ -8,9 +8,10 @@ from pathlib import Path
 from textual.app import App, ComposeResult
 from textual.widgets import Input, Select, Static
 
+from shortstack.media.looks import LOOKS
 from shortstack.media.samples import write_test_video
-from shortstack.tui.api import ApiClient
-from shortstack.tui.widgets.edit_form import EditForm
+from shortstack.tui.api import ApiClient, ApiError, ServerUnavailable
+from shortstack.tui.widgets.edit_form import NO_LOOKS_PROMPT, EditForm
 from shortstack.tui.widgets.video_view import VideoView
 
 
@@ -23,7 +24,10 @@ class FormApp(App[None]):
         self.own_fetch = own_fetch
 
     async def call(self, awaitable, *, quiet: bool = False):
-        return await awaitable
+        try:
+            return await awaitable
+        except (ApiError, ServerUnavailable):
+            return None
 
     def compose(self) -> ComposeResult:
         yield EditForm(fetch=self.api.edit_preview if self.own_fetch else None, id="form")
@@ -44,6 +48,7 @@ async def test_edit_form_previews_the_recipe(live_server, tmp_path: Path) -> Non
         async with app.run_test(size=(100, 30)) as pilot:
             form = app.query_one(EditForm)
             assert form.recipe is None
+            await _until(pilot, lambda: form.looks)  # fetched from the server
             form.set_source(clip)
             await _until(pilot, lambda: form.previews_shown >= 1)
             colourful = app.query_one(VideoView)._poster
@@ -85,5 +90,38 @@ async def test_edit_form_default_fetch_uses_the_app_api(live_server, tmp_path: P
             app.query_one("#edit-start", Input).value = "5"
             error = app.query_one("#edit-error", Static)
             await _until(pilot, lambda: "past the end" in str(error.render()))
+    finally:
+        await api.aclose()
+
+
+async def test_edit_form_lists_the_servers_looks(live_server) -> None:
+    api = ApiClient(live_server.url, live_server.register())
+    app = FormApp(api)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            form = app.query_one(EditForm)
+            await _until(pilot, lambda: form.looks)
+            assert form.looks == {name: look.description for name, look in LOOKS.items()}
+            select = app.query_one("#edit-look", Select)
+            for name in LOOKS:  # each is an option (setting anything else raises)
+                select.value = name
+                await pilot.pause()
+                assert form.recipe == {"look": name}
+    finally:
+        await api.aclose()
+
+
+async def test_edit_form_without_the_server_has_no_looks_but_works() -> None:
+    api = ApiClient("http://127.0.0.1:9", "token", timeout=1.0)  # nothing listens there
+    app = FormApp(api)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            form = app.query_one(EditForm)
+            select = app.query_one("#edit-look", Select)
+            await _until(pilot, lambda: select.prompt == NO_LOOKS_PROMPT)
+            assert form.looks == {}
+            app.query_one("#edit-text", Input).value = "hi"
+            await pilot.pause()
+            assert form.recipe == {"text": "hi"}
     finally:
         await api.aclose()

@@ -18,8 +18,8 @@ from textual.widgets import Input, Label, Select, Static
 from shortstack.tui.plain_text import clean
 from shortstack.tui.widgets.video_view import VideoView
 
-LOOK_NAMES = ("mono", "warm", "vivid", "vintage", "sharpen")  # media/edit.py LOOKS
 DEBOUNCE_S = 0.4
+NO_LOOKS_PROMPT = "look: none (the server lists no looks)"
 
 PreviewFetch = Callable[[Path, dict[str, Any] | None], Awaitable[bytes | None]]
 
@@ -54,7 +54,9 @@ class EditForm(Vertical):
     ``set_source(path)`` picks the clip; every change re-renders the preview (debounced) through
     ``fetch(path, recipe) -> JPEG bytes`` (default: the app's ``api.edit_preview`` via
     ``app.call``). ``recipe`` is the edit recipe for ``ApiClient.upload(..., edit=...)``, or
-    None when nothing is edited; a ``EditForm.Changed`` message follows every change.
+    None when nothing is edited; a ``EditForm.Changed`` message follows every change. The
+    looks come from the server (``GET /api/edit/options``); without them the form works on,
+    with no look to pick.
     """
 
     DEFAULT_CSS = """
@@ -88,6 +90,7 @@ class EditForm(Vertical):
         self.source: Path | None = None
         self.previews_shown = 0
         self._timer: Any = None
+        self.looks: dict[str, str] = {}  # name -> description, as the server lists them
 
     def compose(self) -> ComposeResult:
         yield Label(Text("Edit before posting", style="bold"))
@@ -95,7 +98,7 @@ class EditForm(Vertical):
             yield Input(placeholder="trim from s", id="edit-start", classes="edit-time")
             yield Input(placeholder="to s", id="edit-end", classes="edit-time")
             yield Select(
-                [(name, name) for name in LOOK_NAMES],
+                [],
                 prompt="look: none",
                 allow_blank=True,
                 id="edit-look",
@@ -115,12 +118,33 @@ class EditForm(Vertical):
         if start or end is not None:
             recipe["trim"] = {"start": start or 0.0, "end": end}
         look = self.query_one("#edit-look", Select).value
-        if isinstance(look, str) and look in LOOK_NAMES:
+        if isinstance(look, str) and look in self.looks:
             recipe["look"] = look
         text = " ".join(self.query_one("#edit-text", Input).value.split())
         if text:
             recipe["text"] = text
         return recipe or None
+
+    def on_mount(self) -> None:
+        self.load_looks()
+
+    @work(exclusive=True, group="edit-looks", exit_on_error=False)
+    async def load_looks(self) -> None:
+        """Fill the look picker from the server's list (kept empty if it cannot be had)."""
+        app: Any = self.app
+        options = await app.call(app.api.edit_options(), quiet=True)
+        looks = options.get("looks") if isinstance(options, dict) else None
+        self.looks = {
+            str(look["name"]): str(look.get("description", ""))
+            for look in looks or []
+            if isinstance(look, dict) and look.get("name")
+        }
+        select = self.query_one("#edit-look", Select)
+        if not self.looks:
+            select.prompt = NO_LOOKS_PROMPT
+            return
+        select.set_options((name, name) for name in self.looks)
+        select.tooltip = "\n".join(f"{name}: {text}" for name, text in self.looks.items())
 
     def set_source(self, path: Path | str | None) -> None:
         """The clip to edit (None clears the preview)."""
