@@ -8,6 +8,10 @@ from pathlib import Path
 
 from platformdirs import user_config_dir
 
+# The one atomic-write helper; a stdlib-only module (no PyAV, numpy or server code), the only
+# piece of shortstack.media the terminal client uses.
+from shortstack.media.files import write_atomic
+
 TOKEN_FILE = "token"
 HISTORY_FILE = "command_history"
 KEYMAP_FILE = "keymap.toml"
@@ -41,15 +45,7 @@ class Session:
     def save_token(self, token: str) -> None:
         """Store the token, readable by the owner only (0600), written atomically."""
         self.config_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.token_path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, token.encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.token_path)
+        write_atomic(self.token_path, token.encode("utf-8"), mode=0o600)
 
     def clear_token(self) -> None:
         """Forget the stored token."""
