@@ -19,6 +19,7 @@ from textual.worker import Worker, WorkerState
 from shortstack.tui.api import ApiClient, ApiError, ServerEvent, ServerUnavailable
 from shortstack.tui.commands import Command, CommandError, parse_command
 from shortstack.tui.media_cache import MediaCache
+from shortstack.tui.notification_text import notification_text
 from shortstack.tui.palette import ActionsProvider
 from shortstack.tui.plain_text import clean
 from shortstack.tui.screens.command_bar import CommandBarScreen
@@ -483,26 +484,6 @@ class ShortstackApp(App[None]):
         if isinstance(result, dict):
             shown = "  ".join(f"{k}={float(v):.2f}" for k, v in result.items())
             self.toast(shown, title="Feed weights" + (" updated" if weights else ""))
-
-
-NOTIFICATION_VERBS = {
-    "like": "liked your video",
-    "comment": "commented on your video",
-    "reply": "replied to your comment",
-    "follow": "followed you",
-}
-
-
-def notification_text(data: dict[str, Any]) -> str:
-    """A one-line text for a notification payload (whatever fields it has)."""
-    for key in ("text", "message", "body"):
-        if data.get(key):
-            return str(data[key])
-    actor = data.get("actor") or data.get("from") or ""
-    who = actor.get("handle") if isinstance(actor, dict) else actor
-    kind = str(data.get("kind") or data.get("type") or "activity")
-    verb = NOTIFICATION_VERBS.get(kind, kind)
-    return f"@{who} {verb}" if who else verb
 
 
 def run(server_url: str, *, token: str | None = None) -> None:

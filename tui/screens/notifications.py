@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual import work
@@ -10,12 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Label, ListItem, ListView, Static
 
+from shortstack.tui.notification_text import notification_text
 from shortstack.tui.plain_text import plain
 from shortstack.tui.screens.base import BaseScreen
 from shortstack.tui.widgets.status_line import StatusLine
-
-if TYPE_CHECKING:
-    from shortstack.tui.app import ShortstackApp
 
 
 class NotificationsScreen(BaseScreen):
@@ -30,15 +28,14 @@ class NotificationsScreen(BaseScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        app: ShortstackApp = self.app  # type: ignore[assignment]
-        app.subscribe(self)
+        self.ss_app.subscribe(self)
         self.fill()
         self.load()
 
     @work(exclusive=True, group="notifications", exit_on_error=False)
     async def load(self) -> None:
         """Fetch earlier notifications from the server (the event stream brings new ones)."""
-        app: ShortstackApp = self.app  # type: ignore[assignment]
+        app = self.ss_app
         if app.user is None:
             return
         page = await app.call(app.api.notifications(limit=50), quiet=True)
@@ -48,7 +45,7 @@ class NotificationsScreen(BaseScreen):
             self.fill()
 
     def on_unmount(self) -> None:
-        self.app.unsubscribe(self)  # type: ignore[attr-defined]
+        self.ss_app.unsubscribe(self)
 
     def on_screen_resume(self) -> None:
         self.fill()
@@ -56,9 +53,7 @@ class NotificationsScreen(BaseScreen):
 
     def fill(self) -> None:
         """Show the notifications kept by the app."""
-        from shortstack.tui.app import notification_text
-
-        items: list[dict[str, Any]] = self.app.notifications  # type: ignore[attr-defined]
+        items: list[dict[str, Any]] = self.ss_app.notifications
         view = self.query_one(ListView)
         view.clear()
         if not items:
