@@ -36,7 +36,7 @@ async def settle(pilot, predicate, timeout: float = 20.0) -> None:
 async def feed_settled(pilot) -> FeedScreen:
     await settle(pilot, lambda: isinstance(pilot.app.screen, FeedScreen))
     feed = pilot.app.screen
-    await settle(pilot, lambda: "ana" in feed.following)
+    await settle(pilot, lambda: "ana" in feed.interactions.following)
     view = feed.query_one(VideoView)
     await settle(
         pilot,

@@ -1,36 +1,33 @@
-"""The feed: one video at a time (For You / Following / Trending, or a given list), with interactions."""
+"""The feed: one video at a time (For You / Following / Trending, or a given list).
+
+The screen keeps the feeds (pages, position) and the key bindings; its regions do the rest:
+playback (``widgets/feed/player.py``), the interactions (``widgets/feed/interactions.py``)
+and the comments (``widgets/feed/comments.py``).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.events import MouseScrollDown, MouseScrollUp
 from textual.widgets import Footer, Tab, Tabs
 
 from shortstack.tui.api import FEED_KINDS
 from shortstack.tui.commands import Command
-from shortstack.tui.playback import still_image
 from shortstack.tui.screens.base import BaseScreen
-from shortstack.tui.widgets.comments_panel import CommentsPanel
+from shortstack.tui.widgets.feed.comments import VideoComments
+from shortstack.tui.widgets.feed.interactions import InteractionPanel
+from shortstack.tui.widgets.feed.player import FeedPlayer
 from shortstack.tui.widgets.status_line import StatusLine
-from shortstack.tui.widgets.video_info import VideoInfo
-from shortstack.tui.widgets.video_view import VideoView
-from shortstack.tui.widgets.why_panel import WhyPanel
-
-if TYPE_CHECKING:
-    pass
 
 FEED_TITLES = {"for-you": "For You", "following": "Following", "trending": "Trending"}
 PAGE_SIZE = 10
-PREFETCH_AHEAD = 2
 WHEEL_DEBOUNCE_S = 0.35
 
 
@@ -50,11 +47,6 @@ class FeedState:
 def as_item(video_or_item: dict[str, Any]) -> dict[str, Any]:
     """Feed items are ``{video, score, reasons, explanation}``; wrap a bare video like one."""
     return video_or_item if "video" in video_or_item else {"video": video_or_item}
-
-
-def fmt_time(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 class FeedScreen(BaseScreen):
@@ -148,7 +140,6 @@ class FeedScreen(BaseScreen):
             self.feeds = {"list": FeedState("list", [as_item(i) for i in items], index=start)}
             self.feeds["list"].exhausted = self.feeds["list"].loaded = True
             self.kind = "list"
-        self.following: dict[str, bool] = {}
         self._shown_id: str | None = None
         self._last_wheel = 0.0
         self._resume_playing = False
@@ -162,18 +153,28 @@ class FeedScreen(BaseScreen):
             tabs.can_focus = False
             yield tabs
         with Horizontal(id="feed-body"):
-            yield VideoView(id="video")
+            yield FeedPlayer(id="video")
             with Vertical(id="side"):
-                with VerticalScroll(id="info-box"):
-                    yield VideoInfo(id="info")
-                    yield WhyPanel(id="why", classes="hidden")
-                yield CommentsPanel(id="comments", classes="hidden")
+                yield InteractionPanel(id="info-box")
+                yield VideoComments(id="comments", classes="hidden")
         yield StatusLine(id="status")
         yield Footer(compact=True)
 
+    @property
+    def player(self) -> FeedPlayer:
+        return self.query_one(FeedPlayer)
+
+    @property
+    def interactions(self) -> InteractionPanel:
+        return self.query_one(InteractionPanel)
+
+    @property
+    def comments(self) -> VideoComments:
+        return self.query_one(VideoComments)
+
     def on_mount(self) -> None:
-        self.video_view.can_focus = True
-        self.video_view.focus()
+        self.player.can_focus = True
+        self.player.focus()
         self.ss_app.subscribe(self)
         self.set_interval(0.5, self.update_status)
         self.watch(self.app, "user", self._user_changed, init=False)
@@ -189,17 +190,17 @@ class FeedScreen(BaseScreen):
 
     def on_screen_suspend(self) -> None:
         # another screen (a modal, help, search…) is on top: pause, keep the position
-        playback = self.video_view.playback
+        playback = self.player.playback
         self._resume_playing = playback is not None and not playback.paused
         if playback is not None:
             playback.set_paused(True)
 
     def on_screen_resume(self) -> None:
-        if not self.query_one("#comments").has_class("hidden"):
+        if self.comments.is_open:
             self.query_one("#comments-input").focus()
         else:
-            self.video_view.focus()
-        playback = self.video_view.playback
+            self.player.focus()
+        playback = self.player.playback
         if playback is not None:
             if self._resume_playing:
                 playback.set_paused(False)
@@ -211,17 +212,13 @@ class FeedScreen(BaseScreen):
             return
         self.feeds = {k: FeedState(k) for k in FEED_KINDS}
         self._shown_id = None
-        self.following.clear()
+        self.interactions.reset()
         self.load_more(self.kind)
 
     def _connection_changed(self, value: str) -> None:
         state = self.state
         if value == "online" and not state.loaded and not self.static:
             self.load_more(self.kind)
-
-    @property
-    def video_view(self) -> VideoView:
-        return self.query_one("#video", VideoView)
 
     @property
     def state(self) -> FeedState:
@@ -253,7 +250,7 @@ class FeedScreen(BaseScreen):
             return
         state.loading = True
         if not state.items:
-            self.video_view.clear("loading…")
+            self.player.clear("loading…")
         api = self.ss_app.api
         loaded = {i["video"]["id"] for i in state.items}
 
@@ -278,7 +275,7 @@ class FeedScreen(BaseScreen):
             return  # the feeds were reset (new user) while this page was on its way
         if not isinstance(page, dict):
             if not state.items:
-                self.video_view.clear("could not load the feed: retrying when the server is back")
+                self.player.clear("could not load the feed: retrying when the server is back")
             return
         new = unseen(page)
         state.items.extend(new)
@@ -304,109 +301,41 @@ class FeedScreen(BaseScreen):
         """Show the video at the current index (or an empty-feed message)."""
         self.leave_video()
         item = self.current_item
-        info = self.query_one("#info", VideoInfo)
+        self.comments.video = None if item is None else item["video"]
         if item is None:
             self._shown_id = None
-            self.query_one("#why", WhyPanel).show(None)
             empty = {
                 "following": "Follow people to fill this feed (f on a video, or :follow @name).",
                 "trending": "Nothing trending yet.",
             }.get(self.kind, "No videos yet: upload one with u.")
-            info.show(None, note=empty if self.state.loaded else "")
-            self.video_view.clear("" if self.state.loaded else "loading…")
+            self.interactions.show(None, note=empty if self.state.loaded else "")
+            self.player.clear("" if self.state.loaded else "loading…")
             return
         video = item["video"]
         self._shown_id = video["id"]
-        self.refresh_info()
-        self.query_one("#why", WhyPanel).show(item)
-        if not self.query_one("#comments").has_class("hidden"):
-            self.load_comments()
-        self.video_view.clear("loading…")
-        self.play(video)
-        self.prefetch_next()
-        self.load_author(video)
-        if not self.static and self.state.index >= len(self.state.items) - 3:
-            self.load_more(self.kind)
-
-    def refresh_info(self) -> None:
-        video = self.current_video
-        if video is None:
-            return
-        handle = (video.get("author") or {}).get("handle")
-        me = (self.ss_app.user or {}).get("handle")
-        following = None if handle == me else self.following.get(handle or "")
-        self.query_one("#info", VideoInfo).show(video, following=following)
-
-    @work(exclusive=True, group="play", exit_on_error=False)
-    async def play(self, video: dict[str, Any]) -> None:
-        """Show the poster, fetch the rendition, then play it (unless the viewer moved on)."""
-        if video.get("status", "ready") != "ready":
-            self.video_view.clear(f"this video is {video.get('status')}")
-            return
-        media = self.ss_app.media
-        poster = await self.ss_app.call(media.poster(video), quiet=True)
-        if isinstance(poster, bytes) and poster and self._shown_id == video["id"]:
-            image = await asyncio.to_thread(still_image, poster)
-            if image is not None and self._shown_id == video["id"]:
-                self.video_view.notice = ""
-                self.video_view.show_poster(image)
-        path = await self.ss_app.call(media.rendition(video))
-        if self._shown_id != video["id"] or not self.is_current:
-            return
-        if path is None or path is True:
-            self.video_view.clear("no playable rendition")
-            return
-        self.video_view.play(path, paused=not self.ss_app.autoplay)  # type: ignore[arg-type]
-
-    @work(exclusive=True, group="prefetch", exit_on_error=False)
-    async def prefetch_next(self) -> None:
-        """Fetch metadata-ready items' posters and first rendition bytes ahead of the viewer."""
+        self.interactions.show(item)
+        if self.comments.is_open:
+            self.comments.load()
+        self.player.show(video)
         state = self.state
-        for item in state.items[state.index + 1 : state.index + 1 + PREFETCH_AHEAD]:
-            await self.ss_app.call(self.ss_app.media.prefetch(item["video"]), quiet=True)
-
-    @work(group="author", exit_on_error=False)
-    async def load_author(self, video: dict[str, Any]) -> None:
-        """Learn whether we follow the author (for the follow key and label)."""
-        handle = (video.get("author") or {}).get("handle")
-        if not handle or handle in self.following or self.ss_app.user is None:
-            return
-        user = await self.ss_app.call(self.ss_app.api.user(handle), quiet=True)
-        if isinstance(user, dict):
-            self.following[handle] = bool(user.get("is_following"))
-            if self._shown_id == video["id"]:
-                self.refresh_info()
+        self.player.prefetch(state.items[state.index + 1 :])
+        if not self.static and state.index >= len(state.items) - 3:
+            self.load_more(self.kind)
 
     def leave_video(self) -> None:
         """Stop playback and report the watch time of the video being left."""
         if not self.is_mounted:
             return
         try:
-            view = self.video_view
+            player = self.player
         except Exception:  # noqa: BLE001 - during teardown the widget may be gone
             return
-        playback = view.playback
-        watch_ms = view.stop()
-        video_id = self._shown_id
-        if playback is not None and video_id and watch_ms > 0 and self.ss_app.user is not None:
-            self.report_view(video_id, watch_ms)
+        player.leave()
 
     async def flush_view(self) -> None:
         """Stop playback and send its watch time now (used when the app quits)."""
-        if not self.is_mounted:
-            return
-        view = self.video_view
-        playback, video_id = view.playback, self._shown_id
-        watch_ms = view.stop()
-        if playback is None or not video_id or watch_ms <= 0 or self.ss_app.user is None:
-            return
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.ss_app.api.view(video_id, watch_ms), 1.5)
-
-    @work(group="views", exit_on_error=False)
-    async def report_view(self, video_id: str, watch_ms: int) -> None:
-        """POST the watch time (silently: a lost report is not worth a toast)."""
-        await self.ss_app.call(self.ss_app.api.view(video_id, watch_ms), quiet=True)
+        if self.is_mounted:
+            await self.player.flush()
 
     # -- navigation -----------------------------------------------------------------------------
 
@@ -479,10 +408,9 @@ class FeedScreen(BaseScreen):
             self.load_more(kind)
 
     def action_back(self) -> None:
-        comments = self.query_one("#comments")
-        if not comments.has_class("hidden"):
+        if self.comments.is_open:
             self.action_comments()
-        elif not self.query_one("#why").has_class("hidden"):
+        elif self.interactions.why_shown:
             self.action_why()
         elif self.static:
             self.app.pop_screen()
@@ -490,197 +418,96 @@ class FeedScreen(BaseScreen):
     # -- playback -------------------------------------------------------------------------------
 
     def action_pause(self) -> None:
-        paused = self.video_view.toggle_pause()
-        if paused is not None:
+        if self.player.toggle_pause() is not None:
             self.update_status()
 
     def action_seek(self, direction: int) -> None:
-        self.video_view.seek(direction)
+        self.player.seek(direction)
 
     def action_mute(self) -> None:
-        playback = self.video_view.playback
-        muted = playback.toggle_mute() if playback else True
-        self.ss_app.toast(
-            "Audio is not played by the terminal client: video is always silent here"
-            + ("" if muted else " (unmuted has no effect)")
-        )
+        self.player.toggle_mute()
 
     def action_loop(self) -> None:
-        playback = self.video_view.playback
-        if playback is not None:
-            playback.loop = not playback.loop
-            self.ss_app.toast(f"Loop {'on' if playback.loop else 'off'}")
+        self.player.toggle_loop()
 
     def update_status(self) -> None:
-        """Refresh the one-line playback status."""
+        """Refresh the one-line status: the feed, the position in it, the playback."""
         status = self.query_one("#status", StatusLine)
-        video = self.current_video
-        if video is None:
+        if self.current_video is None:
             status.status = ""
             return
-        playback = self.video_view.playback
         where = f"{self.state.index + 1}/{len(self.state.items)}"
         if not self.state.exhausted:
             where += "+"
         title = self.title_text or FEED_TITLES.get(self.kind, "")
-        parts = [f"{title} {where}"]
-        if playback is None:
-            parts.append("⏳ loading")
-        else:
-            icon = "⏸ paused" if playback.paused else "▶"
-            parts.append(f"{icon} {fmt_time(playback.position)}/{fmt_time(playback.duration)}")
-            parts.append("loop" if playback.loop else "once")
-            parts.append("muted (no audio in terminal)")
-        status.status = "  ·  ".join(parts)
+        status.status = f"{title} {where}  ·  {self.player.status()}"
 
     # -- interactions ---------------------------------------------------------------------------
 
     def action_like(self) -> None:
-        video = self.current_video
-        if video is not None:
-            self.toggle_like(video)
-
-    @work(group="like", exit_on_error=False)
-    async def toggle_like(self, video: dict[str, Any], want: bool | None = None) -> None:
-        """Like or unlike; the count comes back from the server."""
-        api = self.ss_app.api
-        like = (not video.get("liked_by_me")) if want is None else want
-        result = await self.ss_app.call(api.like(video["id"]) if like else api.unlike(video["id"]))
-        if isinstance(result, dict):
-            video["liked_by_me"] = bool(result.get("liked", like))
-            video.setdefault("counts", {})["likes"] = result.get("likes", 0)
-            if video is self.current_video:
-                self.refresh_info()
+        if self.current_video is not None:
+            self.interactions.toggle_like(self.current_video)
 
     def action_follow(self) -> None:
-        video = self.current_video
-        if video is None:
-            return
-        handle = (video.get("author") or {}).get("handle")
-        if handle == (self.ss_app.user or {}).get("handle"):
-            self.ss_app.toast("That's you!")
-            return
-        self.toggle_follow(handle, not self.following.get(handle, False))
-
-    @work(group="follow", exit_on_error=False)
-    async def toggle_follow(self, handle: str, follow: bool) -> None:
-        """Follow or unfollow an author."""
-        api = self.ss_app.api
-        result = await self.ss_app.call(api.follow(handle) if follow else api.unfollow(handle))
-        if result is not None:
-            self.following[handle] = follow
-            self.ss_app.toast(f"{'Following' if follow else 'Unfollowed'} @{handle}")
-            self.refresh_info()
-            if self.kind != "following" and "following" in self.feeds:
-                self.feeds["following"] = FeedState("following")  # refetch when opened
+        if self.current_video is not None:
+            self.interactions.follow_author(self.current_video)
 
     def action_share(self) -> None:
-        video = self.current_video
-        if video is not None:
-            self.share(video)
-
-    @work(group="share", exit_on_error=False)
-    async def share(self, video: dict[str, Any]) -> None:
-        """Ask the server for the share link, copy it and show it."""
-        result = await self.ss_app.call(self.ss_app.api.share(video["id"]))
-        if isinstance(result, dict):
-            url = str(result.get("url", ""))
-            video.setdefault("counts", {})["shares"] = result.get("shares", 0)
-            self.app.copy_to_clipboard(url)
-            self.ss_app.toast(url, title="Link copied")
-            if video is self.current_video:
-                self.refresh_info()
+        if self.current_video is not None:
+            self.interactions.share(self.current_video)
 
     def action_not_interested(self) -> None:
-        video = self.current_video
-        if video is not None:
-            self.not_interested(video)
-
-    @work(group="not-interested", exit_on_error=False)
-    async def not_interested(self, video: dict[str, Any]) -> None:
-        """Tell the recommender and move on."""
-        if await self.ss_app.call(self.ss_app.api.not_interested(video["id"])) is None:
-            return
-        self.ss_app.toast("Got it: you'll see fewer videos like this")
-        if self._drop(video) and not self.state.items and not self.state.exhausted:
-            self.load_more(self.kind)
-
-    def action_why(self) -> None:
-        why = self.query_one("#why", WhyPanel)
-        why.toggle_class("hidden")
-        if not why.has_class("hidden"):
-            self.query_one("#comments").add_class("hidden")
-            self.query_one("#info-box").remove_class("hidden")
-            why.show(self.current_item)
+        if self.current_video is not None:
+            self.interactions.not_interested(self.current_video)
 
     def action_author(self) -> None:
         video = self.current_video
         if video is not None:
             self.ss_app.open_profile((video.get("author") or {}).get("handle"))
 
+    def action_why(self) -> None:
+        if self.interactions.toggle_why():
+            self.comments.close()
+            self.interactions.remove_class("hidden")
+
+    @on(InteractionPanel.Dropped)
+    def _dropped(self, message: InteractionPanel.Dropped) -> None:
+        refill = message.refill and self._drop(message.video)
+        if refill and not self.state.items and not self.state.exhausted:
+            self.load_more(self.kind)
+
+    @on(InteractionPanel.FollowChanged)
+    def _follow_changed(self, message: InteractionPanel.FollowChanged) -> None:
+        if self.kind != "following" and "following" in self.feeds:
+            self.feeds["following"] = FeedState("following")  # refetch when opened
+
+    def _drop(self, video: dict[str, Any]) -> bool:
+        """Take the video off this feed if it is the one on screen; True when it was."""
+        state = self.state
+        if video is not self.current_video:
+            return False
+        self.leave_video()
+        del state.items[state.index]
+        state.index = min(state.index, max(0, len(state.items) - 1))
+        self._shown_id = None
+        self.show_current()
+        return True
+
+    # -- comments -------------------------------------------------------------------------------
+
     def action_comments(self) -> None:
-        panel = self.query_one("#comments", CommentsPanel)
-        panel.toggle_class("hidden")
-        opened = not panel.has_class("hidden")
-        self.query_one("#info-box").set_class(opened, "hidden")
-        if opened:
-            self.query_one("#why").add_class("hidden")
-            self.load_comments()
-            panel.query_one("#comments-input").focus()
+        if self.comments.is_open:
+            self.comments.close()
+            self.interactions.remove_class("hidden")
+            self.player.focus()
         else:
-            self.video_view.focus()
+            self.interactions.add_class("hidden")
+            self.interactions.hide_why()
+            self.comments.open()
 
-    @work(exclusive=True, group="comments", exit_on_error=False)
-    async def load_comments(self) -> None:
-        """Fetch the comments of the current video into the panel."""
-        video = self.current_video
-        panel = self.query_one("#comments", CommentsPanel)
-        if video is None:
-            return
-        panel.set_loading()
-        thread = await self.ss_app.call(self.ss_app.api.thread(video["id"]))
-        if isinstance(thread, list) and video is self.current_video:
-            panel.set_comments(thread)
-
-    @on(CommentsPanel.Post)
-    def _post_from_panel(self, message: CommentsPanel.Post) -> None:
-        video = self.current_video
-        if video is not None:
-            self.post_comment(video, message.body, message.parent_id)
-
-    @on(CommentsPanel.Delete)
-    def _delete_from_panel(self, message: CommentsPanel.Delete) -> None:
-        video = self.current_video
-        if video is not None:
-            self.delete_comment(video, message.comment)
-
-    @work(group="delete-comment", exit_on_error=False)
-    async def delete_comment(self, video: dict[str, Any], comment: dict[str, Any]) -> None:
-        """Delete a comment (author, video owner or admin), then reload the thread."""
-        if await self.ss_app.call(self.ss_app.api.delete_comment(comment["id"])) is None:
-            return
-        self.ss_app.toast("Comment deleted")
-        fresh = await self.ss_app.call(self.ss_app.api.video(video["id"]), quiet=True)
-        if isinstance(fresh, dict):
-            video["counts"] = fresh.get("counts") or video.get("counts") or {}
-        if video is self.current_video:
-            self.refresh_info()
-            self.load_comments()
-
-    @work(group="post-comment", exit_on_error=False)
-    async def post_comment(self, video: dict[str, Any], body: str, parent_id: str | None) -> None:
-        """Post a comment or reply, then refresh the panel and the count."""
-        result = await self.ss_app.call(self.ss_app.api.post_comment(video["id"], body, parent_id))
-        if not isinstance(result, dict):
-            return
-        self.ss_app.toast("Reply posted" if parent_id else "Comment posted")
-        fresh = await self.ss_app.call(self.ss_app.api.video(video["id"]), quiet=True)
-        if isinstance(fresh, dict):
-            video["counts"] = fresh.get("counts") or video.get("counts") or {}
-        if video is self.current_video:
-            self.refresh_info()
-            if not self.query_one("#comments").has_class("hidden"):
-                self.load_comments()
+    @on(VideoComments.CountsChanged)
+    def _counts_changed(self, message: VideoComments.CountsChanged) -> None:
+        self.interactions.refresh_if_shown(message.video)
 
     # -- command bar and server events ----------------------------------------------------------
 
@@ -708,55 +535,18 @@ class FeedScreen(BaseScreen):
         if name in simple:
             simple[name]()
         elif name in ("like", "unlike"):
-            self.toggle_like(video, name == "like")
+            self.interactions.toggle_like(video, name == "like")
         elif name == "comment":
-            self.post_comment(video, args["body"], None)
+            self.comments.post_comment(video, args["body"], None)
         elif name == "reply":
-            self.reply(video, args["number"], args["body"])
+            self.comments.reply(video, args["number"], args["body"])
         elif name in ("follow", "unfollow") and not args.get("handle"):
-            handle = (video.get("author") or {}).get("handle")
-            self.toggle_follow(handle, name == "follow")
+            self.interactions.follow_author(video, name == "follow")
         elif name == "delete":
-            self.delete_video(video)
+            self.interactions.delete_video(video)
         else:
             return False
         return True
-
-    @work(group="reply", exit_on_error=False)
-    async def reply(self, video: dict[str, Any], number: int, body: str) -> None:
-        """Reply to comment ``number`` as numbered in the comments panel."""
-        panel = self.query_one("#comments", CommentsPanel)
-        if not panel.numbered:
-            thread = await self.ss_app.call(self.ss_app.api.thread(video["id"]))
-            if isinstance(thread, list):
-                panel.set_comments(thread)
-        target = panel.comment_number(number)
-        if target is None:
-            self.ss_app.toast(
-                f"There is no comment #{number} (open comments with c)", severity="warning"
-            )
-            return
-        self.post_comment(video, body, target.get("id"))
-
-    def _drop(self, video: dict[str, Any]) -> bool:
-        """Take the video off this feed if it is the one on screen; True when it was."""
-        state = self.state
-        if video is not self.current_video:
-            return False
-        self.leave_video()
-        del state.items[state.index]
-        state.index = min(state.index, max(0, len(state.items) - 1))
-        self._shown_id = None
-        self.show_current()
-        return True
-
-    @work(group="delete", exit_on_error=False)
-    async def delete_video(self, video: dict[str, Any]) -> None:
-        """Delete the current video (the server allows owners and admins)."""
-        if await self.ss_app.call(self.ss_app.api.delete_video(video["id"])) is None:
-            return
-        self.ss_app.toast("Video deleted")
-        self._drop(video)
 
     def on_shortstack_app_event_received(self, message: Any) -> None:
         event = message.event
@@ -774,4 +564,4 @@ class FeedScreen(BaseScreen):
                             target[key] = counts[key]
         current = self.current_video
         if current is not None and current["id"] == video_id:
-            self.refresh_info()
+            self.interactions.refresh_info()

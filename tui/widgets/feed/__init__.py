@@ -1,0 +1,1 @@
+"""The feed screen's regions: playback (player.py), interactions (interactions.py), comments."""
