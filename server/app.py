@@ -36,7 +36,7 @@ from .interactions import InteractionsController
 from .jobs import JobRunner
 from .lab import LabController
 from .lab_worker import LabRunner
-from .maintenance import sweep_orphans
+from .maintenance import database_path, sweep_orphans
 from .search import SearchController
 from .share import share_page
 from .storage import LocalStorage
@@ -79,7 +79,7 @@ def create_app(
     must keep the terminal clean for the client)."""
     config = config or Config()
     data_dir = Path(data_dir or default_data_dir())
-    db = Database(data_dir / "shortstack.db", readers=config.server.read_connections)
+    db = Database(database_path(data_dir), readers=config.server.read_connections)
     storage = LocalStorage(data_dir)
     broker = Broker()
     runner = JobRunner(db, storage, broker, config)

@@ -61,11 +61,11 @@ def doctor(data_dir: Path, *, fix: bool) -> dict[str, object]:
 
 
 def _file_entry(path: Path, data_dir: Path, size: int | None = None) -> dict[str, object]:
-    present = path.exists()
+    """A manifest line: the path under data_dir, its size (the row's, else the file's), present."""
     return {
         "path": str(path.relative_to(data_dir)),
         "bytes": path.stat().st_size if size is None else size,
-        "present": present,
+        "present": path.exists(),
     }
 
 
