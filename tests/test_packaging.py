@@ -96,35 +96,6 @@ def test_tui_reaches_the_server_through_one_client_module():
     assert users == ["tui/api.py"]
 
 
-SHELL = ROOT / "shortstack"
-# the shell's ways into the server: the app factory, the launcher, offline upkeep, config
-SERVER_DOORS = ("app", "embedded", "maintenance", "config")
-SHELL_NOT_YET = {"evaluate.py"}  # reads the database itself; being moved on its own branch
-
-
-def _shell_modules() -> tuple[str, ...]:
-    names = [f"shortstack.{p.stem}" for p in SHELL.glob("*.py") if p.stem != "__init__"]
-    return (*names, "shortstack.__version__")
-
-
-@pytest.mark.parametrize("folder", list(FOLDERS))
-def test_packages_never_import_the_shell(folder):
-    assert _offending(folder, _shell_modules()) == []
-
-
-def test_the_shell_reaches_the_server_only_through_its_doors():
-    doors = tuple(f"shortstack.server.{d}" for d in SERVER_DOORS)
-    bad = [
-        f"{path.relative_to(ROOT)} imports {name}"
-        for path in sorted(SHELL.glob("*.py"))
-        if path.name not in SHELL_NOT_YET
-        for name in _imports(path, "shortstack")
-        if name.startswith("shortstack.server")
-        and not any(name == d or name.startswith(d + ".") for d in doors)
-    ]
-    assert bad == []
-
-
 def test_modules_open_with_a_docstring():
     for folder in (*FOLDERS, "shortstack"):
         for path in (ROOT / folder).rglob("*.py"):
