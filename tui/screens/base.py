@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-if TYPE_CHECKING:
-    from shortstack.tui.app import ShortstackApp
+from shortstack.tui.client_app import ClientApp
 
 
 class BaseScreen(Screen[Any]):
     """A screen of the Shortstack app."""
 
     @property
-    def ss_app(self) -> ShortstackApp:
+    def ss_app(self) -> ClientApp:
         """The app, typed."""
-        return self.app  # type: ignore[return-value]
+        return cast(ClientApp, self.app)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:

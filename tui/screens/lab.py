@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
 from rich.text import Text
 from textual import on, work
@@ -12,11 +12,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
 
+from shortstack.tui.client_app import ClientApp
 from shortstack.tui.plain_text import clean
 from shortstack.tui.widgets.status_line import StatusLine
-
-if TYPE_CHECKING:
-    from shortstack.tui.app import ShortstackApp
 
 WEIGHTS = ("content", "collaborative", "following", "trending", "freshness", "explore")
 DEFAULT_WEIGHTS = {
@@ -128,8 +126,8 @@ class LabScreen(Screen[None]):
         self.prefilled = False  # the inputs hold the user's own weights (or the defaults)
 
     @property
-    def ss_app(self) -> ShortstackApp:
-        return self.app  # type: ignore[return-value]
+    def ss_app(self) -> ClientApp:
+        return cast(ClientApp, self.app)
 
     def compose(self) -> ComposeResult:
         yield Label(Text("Feed lab", style="bold"), id="lab-title")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -15,9 +15,6 @@ from shortstack.tui.screens.base import BaseScreen
 from shortstack.tui.widgets.status_line import StatusLine
 from shortstack.tui.widgets.video_info import count_label
 from shortstack.tui.widgets.video_list import VideoList
-
-if TYPE_CHECKING:
-    pass
 
 
 def profile_text(user: dict[str, Any], *, me: bool) -> Text:

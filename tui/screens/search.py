@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -16,9 +16,6 @@ from shortstack.tui.plain_text import clean
 from shortstack.tui.screens.base import BaseScreen
 from shortstack.tui.widgets.status_line import StatusLine
 from shortstack.tui.widgets.video_list import VideoList
-
-if TYPE_CHECKING:
-    pass
 
 
 class SearchScreen(BaseScreen):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -19,9 +19,6 @@ from shortstack.tui.plain_text import clean
 from shortstack.tui.screens.base import BaseScreen
 from shortstack.tui.widgets.edit_form import EditForm
 from shortstack.tui.widgets.status_line import StatusLine
-
-if TYPE_CHECKING:
-    pass
 
 POLL_S = 2.0
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from textual import on, work
 from textual.message import Message
 from textual.widgets import Input
 
+from shortstack.tui.client_app import ClientApp
 from shortstack.tui.widgets.comments_panel import CommentsPanel
 
 
@@ -30,8 +31,8 @@ class VideoComments(CommentsPanel):
         self.video: dict[str, Any] | None = None  # the video on screen
 
     @property
-    def _app(self) -> Any:
-        return self.app
+    def _app(self) -> ClientApp:
+        return cast(ClientApp, self.app)
 
     @property
     def is_open(self) -> bool:

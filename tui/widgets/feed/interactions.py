@@ -3,13 +3,14 @@ like, follow, share, not-interested and delete calls that change them."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
 
+from shortstack.tui.client_app import ClientApp
 from shortstack.tui.widgets.video_info import VideoInfo
 from shortstack.tui.widgets.why_panel import WhyPanel
 
@@ -47,8 +48,8 @@ class InteractionPanel(VerticalScroll):
         yield WhyPanel(id="why", classes="hidden")
 
     @property
-    def _app(self) -> Any:
-        return self.app
+    def _app(self) -> ClientApp:
+        return cast(ClientApp, self.app)
 
     @property
     def video(self) -> dict[str, Any] | None:
@@ -155,7 +156,7 @@ class InteractionPanel(VerticalScroll):
         if isinstance(result, dict):
             url = str(result.get("url", ""))
             video.setdefault("counts", {})["shares"] = result.get("shares", 0)
-            app.copy_to_clipboard(url)
+            self.app.copy_to_clipboard(url)
             app.toast(url, title="Link copied")
             self.refresh_if_shown(video)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import Any, cast
 
 from textual import work
 
+from shortstack.tui.client_app import ClientApp
 from shortstack.tui.playback import still_image
 from shortstack.tui.widgets.video_view import VideoView
 
@@ -33,8 +34,8 @@ class FeedPlayer(VideoView):
         self.video_id: str | None = None  # the video shown (its watch time is reported)
 
     @property
-    def _app(self) -> Any:
-        return self.app
+    def _app(self) -> ClientApp:
+        return cast(ClientApp, self.app)
 
     def show(self, video: dict[str, Any]) -> None:
         """Leave what played and start on ``video``."""
