@@ -3,6 +3,7 @@ like, follow, share, not-interested and delete calls that change them."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any, cast
 
 from textual import work
@@ -163,17 +164,19 @@ class InteractionPanel(VerticalScroll):
     @work(group="not-interested", exit_on_error=False)
     async def not_interested(self, video: dict[str, Any]) -> None:
         """Tell the recommender, and have the screen move on."""
-        app = self._app
-        if await app.call(app.api.not_interested(video["id"])) is None:
-            return
-        app.toast("Got it: you'll see fewer videos like this")
-        self.post_message(self.Dropped(video, refill=True))
+        call = self._app.api.not_interested(video["id"])
+        await self._drop_after(call, video, "Got it: you'll see fewer videos like this", True)
 
     @work(group="delete", exit_on_error=False)
     async def delete_video(self, video: dict[str, Any]) -> None:
         """Delete the video (the server allows owners and admins)."""
-        app = self._app
-        if await app.call(app.api.delete_video(video["id"])) is None:
+        await self._drop_after(self._app.api.delete_video(video["id"]), video, "Video deleted")
+
+    async def _drop_after(
+        self, call: Awaitable[Any], video: dict[str, Any], said: str, refill: bool = False
+    ) -> None:
+        """Once ``call`` succeeded: say ``said`` and have the screen take ``video`` off."""
+        if await self._app.call(call) is None:
             return
-        app.toast("Video deleted")
-        self.post_message(self.Dropped(video, refill=False))
+        self._app.toast(said)
+        self.post_message(self.Dropped(video, refill=refill))
