@@ -135,11 +135,6 @@ def parse_command(line: str) -> Command:
     return Command(name)
 
 
-def command_words() -> list[str]:
-    """Every command name, for help and completion."""
-    return list(COMMANDS)
-
-
 class CommandSuggester(Suggester):
     """Completes command names, feed names, weight keys, known @handles and file paths."""
 
