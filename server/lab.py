@@ -15,7 +15,6 @@ from shortstack.recommender.lab_metrics import METRICS
 from .config import Config
 from .errors import problem
 from .feed import WeightsIn, user_weights
-from .feed_engine import blend_weights
 from .lab_worker import LabBusy, LabFailed, LabRunner
 from .store import lab as store
 from .store.db import Database
@@ -112,7 +111,7 @@ class LabController(Controller):
         lab: NamedDependency[LabRunner],
     ) -> SimulateOut:
         # logged-in users only: a run costs seconds of CPU (and only one runs at a time)
-        base = blend_weights(await user_weights(db, config, user)).to_dict()
+        base = msgspec.structs.asdict(await user_weights(db, config, user))
         if data.weights is not None:
             given = msgspec.structs.asdict(data.weights)
             base.update({k: v for k, v in given.items() if v is not None})
