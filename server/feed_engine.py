@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import copy
 import logging
+import sqlite3
 import time
 import zlib
 from collections.abc import Iterable, Sequence
@@ -120,6 +121,38 @@ def events_from_rows(
     )
 
 
+@dataclass(slots=True)
+class Log:
+    """The database as the recommender sees it: catalogue, events and their id maps."""
+
+    catalogue: Catalogue
+    events: Events
+    item_index: dict[str, int]
+    user_index: dict[int, int]
+    creator_index: dict[int, int]
+    version: tuple[int, float]
+    last_event_id: int
+
+
+def load_log(conn: sqlite3.Connection) -> Log:
+    """Everything a fit learns from, read in one go (sync: the fit's worker thread, or
+    ``shortstack eval``)."""
+    version = store.catalogue_version(conn)
+    rows = store.load_catalogue_rows(conn)
+    events = store.load_event_rows(conn)
+    creator_index: dict[int, int] = {}
+    catalogue = catalogue_from_rows(rows, creator_index)
+    item_index = {vid: i for i, vid in enumerate(catalogue.item_ids)}
+    user_index: dict[int, int] = {}
+    log_events = events_from_rows(
+        ((e["user_id"], e["video_id"], e["kind"], e["value"], e["ts"]) for e in events),
+        item_index,
+        user_index,
+    )
+    last_event_id = events[-1]["id"] if events else 0
+    return Log(catalogue, log_events, item_index, user_index, creator_index, version, last_event_id)
+
+
 class FeedEngine:
     """Ranks feeds with the recommender; refits in a thread and swaps the model atomically."""
 
@@ -203,42 +236,30 @@ class FeedEngine:
         started = time.perf_counter()
         conn = connect_sync(self.db.path)
         try:
-            version = store.catalogue_version(conn)
-            rows = store.load_catalogue_rows(conn)
-            events = store.load_event_rows(conn)
+            data = load_log(conn)
         finally:
             conn.close()
-        creator_index: dict[int, int] = {}
-        catalogue = catalogue_from_rows(rows, creator_index)
-        item_index = {vid: i for i, vid in enumerate(catalogue.item_ids)}
-        user_index: dict[int, int] = {}
-        last_event_id = events[-1]["id"] if events else 0
-        log_events = events_from_rows(
-            ((e["user_id"], e["video_id"], e["kind"], e["value"], e["ts"]) for e in events),
-            item_index,
-            user_index,
-        )
         now = time.time()
         model = Recommender(
             self.config.feed.signals.as_dataclass(),
             trending_half_life_h=self.config.feed.trending_half_life_h,
-        ).fit(catalogue, log_events, len(user_index), now)
+        ).fit(data.catalogue, data.events, len(data.user_index), now)
         log.info(
             "recommender fitted on %d videos, %d events, %d users in %.2f s",
-            catalogue.n_items,
-            len(log_events),
-            len(user_index),
+            data.catalogue.n_items,
+            len(data.events),
+            len(data.user_index),
             time.perf_counter() - started,
         )
         return Snapshot(
             model,
-            catalogue.item_ids,
-            item_index,
-            user_index,
-            creator_index,
+            data.catalogue.item_ids,
+            data.item_index,
+            data.user_index,
+            data.creator_index,
             now,
-            last_event_id,
-            version,
+            data.last_event_id,
+            data.version,
         )
 
     async def refresh_catalogue(self) -> None:
