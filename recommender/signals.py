@@ -36,6 +36,11 @@ EXPOSURE_KINDS = ("impression",)
 #: Kinds that tell something about the user's taste (new ones are worth a refit).
 LEARNING_KINDS = tuple(k for k in EVENT_KINDS if k not in EXPOSURE_KINDS)
 
+#: A For You request builds its user state from the viewer's this many most recent
+#: learning events (older history is in the fitted model; not-interested marks and
+#: follows are read in full).
+RECENT_EVENTS = 1000
+
 
 def kind_weights(weights: SignalWeights) -> dict[str, float]:
     """Fixed weight of each kind weighed per event (every rule except view's watch fraction)."""

@@ -19,6 +19,7 @@ from shortstack.recommender.model import Recommender
 from shortstack.recommender.signals import (
     KIND_WEIGHTS,
     LEARNING_KINDS,
+    RECENT_EVENTS,
     kind_weights,
     user_state_from_events,
 )
@@ -34,9 +35,6 @@ log = logging.getLogger("shortstack.feed")
 POLL_S = 2.0
 MIN_REFIT_INTERVAL_S = 10.0
 SYNC_FIT_MAX_VIDEOS = 5000
-#: a viewer's most recent events read per For You request (their older history is in the
-#: fitted model; not-interested marks and follows are always read in full)
-STATE_EVENTS = 1000
 
 
 @dataclass(slots=True)
@@ -311,7 +309,7 @@ class FeedEngine:
         seen = {idx[v] for v in exclude if v in idx}
         if viewer is None:
             return UserState(seen=seen)
-        rows = await store.viewer_events(self.db, viewer.id, LEARNING_KINDS, limit=STATE_EVENTS)
+        rows = await store.viewer_events(self.db, viewer.id, LEARNING_KINDS, limit=RECENT_EVENTS)
         said_no, follows = await store.viewer_marks(self.db, viewer.id)
         events = events_from_rows(((viewer.id, *r) for r in rows), idx, {viewer.id: 0})
         return user_state_from_events(
