@@ -164,8 +164,10 @@ def test_weights_are_declared_once():
     assert Config().feed.weights.as_dataclass() == BlendWeights()
     assert Config().feed.signals.as_dataclass() == SignalWeights()
     from shortstack.tui.commands import WEIGHT_KEYS  # the client talks HTTP: names only
+    from shortstack.tui.screens.lab import DEFAULT_WEIGHTS, WEIGHTS
 
-    assert list(WEIGHT_KEYS) == _names(BlendWeights)
+    assert list(WEIGHT_KEYS) == list(WEIGHTS) == _names(BlendWeights)
+    assert BlendWeights().to_dict() == DEFAULT_WEIGHTS
 
 
 def test_weights_api_keeps_its_shape(live_server):
@@ -177,3 +179,20 @@ def test_weights_api_keeps_its_shape(live_server):
     for bad in ({"explore": 1.5}, {"content": 11}, {"popularity": 1}):
         r = live_server.client.put("/api/feed/weights", json=bad, headers=auth)
         assert r.status_code in (400, 422), bad
+
+
+def test_pre_fit_trending_weighs_kinds_by_the_signal_weights(make_server):
+    """The SQL trending served before the first fit uses [feed.signals], not its own numbers."""
+    for like, first in ((2.0, "shared"), (5.0, "liked")):  # share is 3.0 by default
+        live = make_server(feed={"signals": {"like": like}})
+        live.register("poster")
+        liked, shared = (seed_video(live, "poster", f"clip {n}") for n in ("a", "b"))
+        auth = live.auth(live.register())
+        assert live.client.put(f"/api/videos/{liked}/like", headers=auth).is_success
+        assert live.client.post(f"/api/videos/{shared}/share", headers=auth).is_success
+        engine = live.server.app.state.engine
+        future = asyncio.run_coroutine_threadsafe(
+            engine._sql_trending(k=2, exclude=set()), engine._task.get_loop()
+        )
+        order = [item.video_id for item in future.result(10)]
+        assert order == ([shared, liked] if first == "shared" else [liked, shared])
