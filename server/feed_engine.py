@@ -311,16 +311,22 @@ class FeedEngine:
             return UserState(seen=seen)
         rows = await store.viewer_events(self.db, viewer.id, LEARNING_KINDS, limit=RECENT_EVENTS)
         said_no, follows = await store.viewer_marks(self.db, viewer.id)
-        events = events_from_rows(((viewer.id, *r) for r in rows), idx, {viewer.id: 0})
-        return user_state_from_events(
-            events,
-            0,
-            snap.model.catalogue_.duration_s,
-            self.config.feed.signals.as_dataclass(),
-            followed_creators={snap.creator_index[u] for u in follows if u in snap.creator_index},
-            negatives={idx[v] for v in said_no if v in idx},
-            seen=seen,
-        )
+
+        def build() -> UserState:  # CPU work: off the event loop, like ranking
+            events = events_from_rows(((viewer.id, *r) for r in rows), idx, {viewer.id: 0})
+            return user_state_from_events(
+                events,
+                0,
+                snap.model.catalogue_.duration_s,
+                self.config.feed.signals.as_dataclass(),
+                followed_creators={
+                    snap.creator_index[u] for u in follows if u in snap.creator_index
+                },
+                negatives={idx[v] for v in said_no if v in idx},
+                seen=seen,
+            )
+
+        return await asyncio.to_thread(build) if rows else build()
 
     async def for_you(
         self, viewer: User | None, weights: FeedWeights, *, k: int, exclude: set[str]
