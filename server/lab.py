@@ -18,7 +18,7 @@ from shortstack.recommender.weights import SignalWeights
 from .config import Config
 from .errors import problem
 from .feed import WeightsIn, user_weights
-from .feed_engine import events_from_rows
+from .feed_data import events_from_rows
 from .lab_worker import LabBusy, LabFailed, LabRunner
 from .store import catalogue as catalogue_store
 from .store import lab as store

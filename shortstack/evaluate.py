@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shortstack.recommender.evaluation import EvalReport, evaluate, run_evaluation
+from shortstack.recommender.evaluation import (
+    EvalReport,
+    evaluate,
+    interactions_from_events,
+    run_evaluation,
+)
 from shortstack.recommender.weights import SignalWeights
 
 
@@ -21,24 +26,20 @@ def run_eval(
     signals: SignalWeights | None = None,
 ) -> EvalReport:
     """Evaluate on a ratings file, or on a server data dir's log read exactly as a fit reads
-    it (``feed_engine.load_log``) with positives by the configured signal rules."""
+    it (``server/feed_data.load_log``) with positives by the configured signal rules."""
     if dataset is not None:
         return run_evaluation(dataset, k=k, min_rating=min_rating)
     assert data_dir is not None
-    db_path = data_dir / "shortstack.db"
+    from shortstack.server.maintenance import database_path
+
+    db_path = database_path(data_dir)
     if not db_path.exists():
         raise EvalInputError(
             f"{data_dir}: no Shortstack database here (use --data DIR or --dataset FILE)"
         )
-    from shortstack.recommender.evaluation import interactions_from_events
-    from shortstack.server.feed_engine import load_log
-    from shortstack.server.store.db import connect_sync
+    from shortstack.server.feed_data import load_log
 
-    conn = connect_sync(db_path)
-    try:
-        log = load_log(conn)
-    finally:
-        conn.close()
+    log = load_log(db_path)
     data = interactions_from_events(
         log.events, log.catalogue, len(log.user_index), signals or SignalWeights()
     )

@@ -20,8 +20,7 @@ from shortstack.recommender.signals import KIND_WEIGHTS, user_state_from_events
 from shortstack.recommender.weights import BlendWeights, SignalWeights
 from shortstack.server.config import Config, FeedWeights, SignalsConfig
 from shortstack.server.feed import WeightsIn
-from shortstack.server.feed_engine import load_log
-from shortstack.server.store.db import connect_sync
+from shortstack.server.feed_data import load_log
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,11 +97,7 @@ def test_for_you_state_is_the_eval_state(live_server):
     assert server["seen"] == set(v[:7])  # impressions alone do not make v[7] seen
 
     # the eval path: the log read as a fit reads it, then the same state function ...
-    conn = connect_sync(live.db_path)
-    try:
-        log = load_log(conn)
-    finally:
-        conn.close()
+    log = load_log(live.db_path)
     signals = live.config.feed.signals.as_dataclass()
     u = log.user_index[user_id]
     offline = user_state_from_events(log.events, u, log.catalogue.duration_s, signals)
