@@ -12,8 +12,9 @@ from .weights import SignalWeights
 
 #: What every event kind the server logs (and imports/evaluation use) means for the
 #: recommender: the SignalWeights field giving its weight and that weight's sign. A
-#: "view" is weighed by its watch fraction (completion, rewatch and skip); "implicit"
-#: carries its weight as the value; a kind mapped to None carries no preference.
+#: "view" is weighed by its watch fraction (completion, rewatch and skip). Kinds mapped to
+#: None have no SignalWeights field: "implicit" carries its weight as its value, the
+#: others carry no preference.
 KIND_WEIGHTS: dict[str, tuple[str, float] | None] = {
     "view": ("completion", 1.0),  # value = watch fraction; may exceed 1 on rewatch
     "like": ("like", 1.0),
