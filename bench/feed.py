@@ -24,6 +24,7 @@ from shortstack.recommender import (
     UserState,
     user_state_from_events,
 )
+from shortstack.recommender.signals import LEARNING_KINDS, RECENT_EVENTS
 from shortstack.recommender.synthetic import make_catalogue, make_tastes, simulate_events
 
 NOW = 1_700_000_000.0
@@ -83,14 +84,16 @@ def percentiles(samples_s: list[float], cpu_s: list[float] | None = None) -> tup
 
 
 def user_states(events: Events, users: np.ndarray, duration_s: np.ndarray) -> list[UserState]:
-    """What the server would build per request: recent positives, not-interested, seen."""
-    order = np.argsort(events.user, kind="stable")
-    sorted_users = events.user[order]
+    """What the server builds per For You request: the viewer's RECENT_EVENTS most recent
+    learning events through user_state_from_events (server/feed_engine.py user_state)."""
+    learning = events.subset(np.isin(events.kind, LEARNING_KINDS))
+    order = np.lexsort((learning.ts, learning.user))
+    sorted_users = learning.user[order]
     states = []
     for u in users.tolist():
         lo, hi = np.searchsorted(sorted_users, [u, u + 1])
-        mine = events.subset(order[lo:hi])
-        states.append(user_state_from_events(mine, u, duration_s, max_positives=50))
+        mine = learning.subset(order[max(lo, hi - RECENT_EVENTS) : hi])
+        states.append(user_state_from_events(mine, u, duration_s))
     return states
 
 

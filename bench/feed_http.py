@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from shortstack.recommender.signals import EVENT_KINDS
 from shortstack.server.config import Config
 from shortstack.server.embedded import EmbeddedServer
 from shortstack.server.store.db import connect_sync
@@ -57,7 +58,7 @@ def load_world(db_path: Path, cat, events, n_users: int, now: float) -> list[str
         "INSERT OR IGNORE INTO video_hashtags (video_id, hashtag_id) VALUES (?, ?)",
         [(ids[i], tag_id[t]) for i, ts in enumerate(cat.hashtags) for t in ts],
     )
-    kinds = {"view", "like", "unlike", "comment", "share", "not_interested"}
+    kinds = set(EVENT_KINDS) - {"implicit"}  # every kind the server logs about a video
     conn.executemany(
         "INSERT INTO events (ts, user_id, video_id, kind, value) VALUES (?, ?, ?, ?, ?)",
         [

@@ -13,8 +13,6 @@ import numpy as np
 
 from .trending import freshness
 
-SOURCES = ("content", "collaborative", "following", "trending", "freshness", "explore")
-
 
 class CatalogueIndex:
     """Precomputed orders over a catalogue: newest first, trending first, items per creator."""

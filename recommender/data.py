@@ -6,19 +6,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: Event kinds the recommender understands; any other kind is ignored.
-EVENT_KINDS = (
-    "view",  # value = watch fraction (watch_ms / duration_ms); may exceed 1 on rewatch
-    "like",
-    "unlike",
-    "comment",
-    "share",
-    "follow",  # item = one of the followed creator's items (the one that led to it) or -1
-    "not_interested",
-    "impression",  # the item was served in a feed page (counts exposure only)
-    "implicit",  # value is an already computed implicit-feedback weight (imports, eval)
-)
-
 
 @dataclass
 class Catalogue:
@@ -100,7 +87,7 @@ class Events:
 
     user: np.ndarray  # int user index
     item: np.ndarray  # int item index (-1 when not about an item, e.g. a bare follow)
-    kind: np.ndarray  # str, one of EVENT_KINDS
+    kind: np.ndarray  # str, one of signals.EVENT_KINDS
     value: np.ndarray  # float: watch fraction for "view", weight for "implicit", else 1
     ts: np.ndarray  # float unix seconds
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,6 +14,7 @@ from .collaborative import item_cosine
 from .data import Catalogue, Events, UserState
 from .model import Recommender
 from .ranking import BlendWeights
+from .signals import SignalWeights, aggregate, user_state_from_events
 
 #: Feed weights used to score "ours" offline: the personal sources only (no exploration
 #: slots, which by design trade accuracy for discovery; see the "ours (feed defaults)" row).
@@ -80,6 +79,24 @@ def load_interactions(
         ts=np.asarray(stamps, dtype=np.float64)[keep],
         user_ids=u_ids.tolist(),
         item_ids=i_ids.tolist(),
+    )
+
+
+def interactions_from_events(
+    events: Events, catalogue: Catalogue, n_users: int, weights: SignalWeights = SignalWeights()
+) -> InteractionData:
+    """A server's logged events as positives, by the fit's own rules (``aggregate``): one
+    row per positive user-video pair, weighted by its clipped total, at its latest event."""
+    inter = aggregate(events, n_users, catalogue.n_items, catalogue.duration_s, weights)
+    x = inter.positives
+    user = np.repeat(np.arange(n_users, dtype=np.int64), np.diff(x.indptr))
+    return InteractionData(
+        user=user,
+        item=x.indices.astype(np.int64),
+        weight=x.data.astype(np.float64),
+        ts=inter.last_ts.data.astype(np.float64),
+        user_ids=[str(u) for u in range(n_users)],
+        item_ids=list(catalogue.item_ids),
     )
 
 
@@ -261,10 +278,22 @@ def evaluate(
     notes["ours_validation_ndcg"] = choice.validation_ndcg
     notes["ours_weights"] = weights.to_dict()
 
+    # each user's state as the server builds it for a For You request: their (train)
+    # events through user_state_from_events, the fit's own signal rules
+    by_user = np.argsort(events.user, kind="stable")
+    bounds = np.searchsorted(events.user[by_user], np.arange(n_users + 1))
+    states: dict[int, UserState] = {}
+
+    def state_of(u: int) -> UserState:
+        if u not in states:
+            mine = events.subset(by_user[bounds[u] : bounds[u + 1]])
+            states[u] = user_state_from_events(mine, u, catalogue.duration_s, ours.signal_weights)
+        return states[u]
+
     def rank_ours(
         u: int, h: np.ndarray, w: BlendWeights = weights, model: Recommender = ours
     ) -> list[int]:
-        recs = model.recommend(u, UserState(), k=k, weights=w, now=now, seed=seed)
+        recs = model.recommend(u, state_of(u), k=k, weights=w, now=now, seed=seed)
         return [r.item for r in recs]
 
     run("ours", fit_s, rank_ours)
@@ -337,23 +366,3 @@ def format_table(report: EvalReport) -> str:
     if collab:
         lines.append(f"ours: collaborative model {collab}")
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m shortstack.recommender.evaluation FILE`` (the CLI calls run_evaluation)."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("dataset")
-    parser.add_argument("--k", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument(
-        "--variants", action="store_true", help="also the feed-default weights and the SVD path"
-    )
-    args = parser.parse_args(argv)
-    report = run_evaluation(args.dataset, k=args.k, seed=args.seed, include_variants=args.variants)
-    print(json.dumps(report.to_dict(), indent=2) if args.json else format_table(report))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

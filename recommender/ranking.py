@@ -2,35 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 
-from .candidates import SOURCES, SourceScores
-
-
-@dataclass(frozen=True)
-class BlendWeights:
-    """A user's feed mix (GET/PUT /api/feed/weights); each source is scaled to [0, 1] first."""
-
-    content: float = 1.0  # similar captions/hashtags/visuals to what the user engaged with
-    collaborative: float = 1.0  # "people who liked X also liked Y" (item factors / EASE)
-    following: float = 0.8  # videos of creators the user follows
-    trending: float = 0.3  # time-decayed engagement across all users
-    freshness: float = 0.2  # recently uploaded videos
-    explore: float = 0.15  # share of each page given to under-exposed videos (0..1)
-
-    def to_dict(self) -> dict[str, float]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, float]) -> BlendWeights:
-        known = {k: max(0.0, float(v)) for k, v in data.items() if k in SOURCES}
-        return cls(**known)
-
-    def blend_items(self) -> dict[str, float]:
-        """Weights of the sources mixed into the score (explore works through page slots)."""
-        return {name: max(0.0, float(getattr(self, name))) for name in SOURCES if name != "explore"}
+from .candidates import SourceScores
+from .weights import BlendWeights
 
 
 def source_scales(

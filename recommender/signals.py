@@ -2,33 +2,55 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
 from .data import Events, UserState
+from .weights import SignalWeights
+
+#: What every event kind the server logs (and imports/evaluation use) means for the
+#: recommender: the SignalWeights field giving its weight and that weight's sign. A
+#: "view" is weighed by its watch fraction (completion, rewatch and skip). Kinds mapped to
+#: None have no SignalWeights field: "implicit" carries its weight as its value, the
+#: others carry no preference.
+KIND_WEIGHTS: dict[str, tuple[str, float] | None] = {
+    "view": ("completion", 1.0),  # value = watch fraction; may exceed 1 on rewatch
+    "like": ("like", 1.0),
+    "unlike": ("like", -1.0),
+    "comment": ("comment", 1.0),
+    "share": ("share", 1.0),
+    "follow": ("follow", 1.0),  # item = the video that led to it, or -1
+    "not_interested": ("not_interested", 1.0),
+    "unfollow": None,  # about a creator, not a video: followed_creators carries it
+    "impression": None,  # served in a feed page: counts exposure only
+    "implicit": None,  # value is an already computed weight (imports, eval)
+}
+
+#: Every kind the recommender knows; any other kind is ignored.
+EVENT_KINDS = tuple(KIND_WEIGHTS)
+
+#: Kinds that only count exposure: they never make an item seen or refit the model.
+EXPOSURE_KINDS = ("impression",)
+
+#: Kinds that tell something about the user's taste (new ones are worth a refit).
+LEARNING_KINDS = tuple(k for k in EVENT_KINDS if k not in EXPOSURE_KINDS)
+
+#: A For You request builds its user state from the viewer's this many most recent
+#: learning events (older history is in the fitted model; not-interested marks and
+#: follows are read in full).
+RECENT_EVENTS = 1000
 
 
-@dataclass(frozen=True)
-class SignalWeights:
-    """Implicit-feedback weight of each interaction (exposed in config.toml as-is)."""
-
-    completion: float = 1.0  # a view adds completion * watched fraction (capped at 1)
-    rewatch: float = 0.5  # extra weight per additional full watch beyond the first
-    max_rewatches: float = 2.0  # rewatch credit is capped at this many extra watches
-    skip: float = -0.5  # a view shorter than skip_seconds (a swipe away) adds this
-    skip_seconds: float = 2.0  # watch time below which a view counts as a skip
-    like: float = 2.0  # weight of a like (an unlike subtracts it again)
-    comment: float = 1.5  # weight of each comment
-    share: float = 3.0  # weight of a share
-    follow: float = 3.0  # following the creator from this video
-    not_interested: float = -5.0  # an explicit "not interested" (also sinks neighbours)
-    positive_threshold: float = 0.5  # a user-item total above this is a positive
-    max_weight: float = 8.0  # per user-item totals are clipped to this
-
-    def to_dict(self) -> dict[str, float]:
-        return asdict(self)
+def kind_weights(weights: SignalWeights) -> dict[str, float]:
+    """Fixed weight of each kind weighed per event (every rule except view's watch fraction)."""
+    out: dict[str, float] = {}
+    for kind, rule in KIND_WEIGHTS.items():
+        if rule is not None and kind != "view":
+            name, sign = rule
+            out[kind] = sign * getattr(weights, name)
+    return out
 
 
 def event_weights(events: Events, duration_s: np.ndarray, weights: SignalWeights) -> np.ndarray:
@@ -52,14 +74,7 @@ def event_weights(events: Events, duration_s: np.ndarray, weights: SignalWeights
         vw += weights.rewatch * np.minimum(np.maximum(frac - 1.0, 0.0), weights.max_rewatches)
         vw = np.where(watched_s < weights.skip_seconds, weights.skip, vw)
         w[view] = vw
-    for name, weight in (
-        ("like", weights.like),
-        ("unlike", -weights.like),
-        ("comment", weights.comment),
-        ("share", weights.share),
-        ("follow", weights.follow),
-        ("not_interested", weights.not_interested),
-    ):
+    for name, weight in kind_weights(weights).items():
         w[kind == name] = weight
     implicit = kind == "implicit"
     w[implicit] = value[implicit]
@@ -120,7 +135,7 @@ def aggregate(
     pos = _csr(rows[keep], cols[keep], val[keep].astype(np.float32), shape)
     pos_ts = _csr(rows[keep], cols[keep], last[keep], shape)
     neg = _csr(rows[said_no], cols[said_no], np.ones(int(said_no.sum()), dtype=np.float32), shape)
-    impressions = kind == "impression"
+    impressions = np.isin(kind, EXPOSURE_KINDS)
     watched = np.bincount(inv, weights=~impressions, minlength=len(uniq)) > 0
     viewed = _csr(rows[watched], cols[watched], np.ones(int(watched.sum()), np.float32), shape)
     exposed = impressions if impressions.any() else kind == "view"
@@ -145,40 +160,46 @@ def user_state_from_events(
     weights: SignalWeights = SignalWeights(),
     *,
     followed_creators: set[int] | None = None,
+    negatives: set[int] | None = None,
     seen: set[int] | None = None,
-    max_positives: int = 200,
+    max_positives: int | None = 200,
 ) -> UserState:
-    """Build a UserState from one user's recent events (the server's per-request helper).
+    """A user's UserState from their events: the one rule set of fitting, applied per user.
 
-    The server may also fill UserState itself; this applies the same SignalWeights rules
-    as fitting so a like or a completed watch counts identically in both paths. Positives
-    come out oldest first (dict order), which is the order ``recommend`` expects.
+    Used by the server for every For You request (fed the viewer's recent events), by
+    ``shortstack eval`` and by the benchmarks. Per item the event weights are summed
+    (``event_weights``: views with skip and rewatch, likes, ...); a total above
+    ``positive_threshold`` is a positive clipped to ``max_weight``, unless the user said
+    not-interested to it (a not-interested event or ``negatives``). Every item with an
+    event other than an exposure is seen. Positives come out oldest first (dict order),
+    the ``max_positives`` most recent (None: all), which is the order ``recommend`` expects.
     """
     mine = events.subset(events.user == user) if len(events) else events
     w = event_weights(mine, duration_s, weights)
     totals: dict[int, float] = {}
     last_ts: dict[int, float] = {}
-    negatives: set[int] = set()
+    said_no: set[int] = set(negatives or ())
     for item, kind, weight, ts in zip(
         mine.item.tolist(), mine.kind.tolist(), w.tolist(), mine.ts.tolist(), strict=True
     ):
-        if item < 0:
+        if item < 0 or kind in EXPOSURE_KINDS:
             continue
         if kind == "not_interested":
-            negatives.add(item)
+            said_no.add(item)
         totals[item] = totals.get(item, 0.0) + weight
         last_ts[item] = max(last_ts.get(item, -np.inf), ts)
     keep = [
         item
         for item, total in totals.items()
-        if total > weights.positive_threshold and item not in negatives
+        if min(total, weights.max_weight) > weights.positive_threshold and item not in said_no
     ]
     # chronological order (oldest first): the ranker weights recent items more
-    keep = sorted(keep, key=lambda it: (last_ts[it], it))[-max_positives:] if max_positives else []
-    positives = {item: min(totals[item], weights.max_weight) for item in keep}
+    keep = sorted(keep, key=lambda it: (last_ts[it], it))
+    if max_positives is not None:
+        keep = keep[-max_positives:] if max_positives > 0 else []
     return UserState(
-        positives=positives,
-        negatives=negatives,
+        positives={item: min(totals[item], weights.max_weight) for item in keep},
+        negatives=said_no,
         followed_creators=set(followed_creators or ()),
         seen=set(seen or ()) | set(totals),
     )

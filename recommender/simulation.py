@@ -8,11 +8,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .data import Catalogue, Events, UserState
+from .data import Catalogue, Events
 from .lab_metrics import compute_metrics
 from .model import Recommender
 from .ranking import BlendWeights
-from .signals import SignalWeights
+from .signals import SignalWeights, user_state_from_events
 from .synthetic import make_catalogue, simulate_events, topic_names
 
 #: progress(step_done, n_steps) after every simulated step
@@ -235,11 +235,11 @@ def act(
 
 @dataclass
 class _UserMemory:
-    """What the server would know about one user between fits (rebuilt after each refit)."""
+    """What the server would read about one user between fits (rebuilt after each refit):
+    their events since the fit and their standing not-interested marks."""
 
-    positives: dict[int, float] = field(default_factory=dict)
     negatives: set[int] = field(default_factory=set)
-    seen: set[int] = field(default_factory=set)
+    log: _Log = field(default_factory=lambda: _Log(Events.empty()))
 
 
 @dataclass
@@ -265,6 +265,7 @@ def _scroll(
 ) -> _Scrolled:
     """``users`` scroll one page each per step over ``steps`` (no refit in between)."""
     signals = model.signal_weights
+    duration_s = world.catalogue.duration_s
     k = config.page_size
     hour = 3600.0 * config.step_hours
     shape = (len(steps), len(users), k)
@@ -281,7 +282,10 @@ def _scroll(
             n_live = live
         for col, u in enumerate(users.tolist()):
             mem = memory[col]
-            state = UserState(positives=mem.positives, negatives=mem.negatives, seen=mem.seen)
+            # the server's per-request state: the same function over the same kind of events
+            state = user_state_from_events(
+                mem.log.events(), u, duration_s, signals, negatives=mem.negatives
+            )
             recs = model.recommend(u, state, k=k, weights=weights, now=now, seed=step + 1)
             items = np.array([r.item for r in recs], dtype=np.int64)
             if len(items) == 0:
@@ -300,18 +304,11 @@ def _scroll(
             stamp = np.full(len(item_col), t + 2.0)
             stamp[:n], stamp[n : 2 * n] = t, t + 1.0
             events[(step, u)] = Events(np.full(len(item_col), u), item_col, kinds, value, stamp)
+            mem.log.add(events[(step, u)])
+            mem.negatives.update(items[nope].tolist())
             pages[j, col, :n] = items
             watch[j, col, :n] = frac
             likes[j, col, :n] = like
-            # the server's per-request state: views since the fit are seen, good ones count
-            weight = np.where(frac >= 0.5, signals.completion * np.minimum(frac, 1.0), 0.0)
-            weight = weight + signals.like * like + signals.share * share
-            for item, w, no in zip(items.tolist(), weight.tolist(), nope.tolist(), strict=True):
-                mem.seen.add(item)
-                if no:
-                    mem.negatives.add(item)
-                elif w > 0:
-                    mem.positives[item] = mem.positives.get(item, 0.0) + w
     return _Scrolled(users, pages, watch, likes, events, memory)
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_type_hints
 
 import msgspec
 import platformdirs
+
+from shortstack.recommender.weights import BlendWeights, SignalWeights
 
 APP_NAME = "shortstack"
 
@@ -71,46 +74,31 @@ class MediaConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """How long a worker's claim on a job lasts without a heartbeat."""
 
 
-class FeedWeights(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    content: float = 1.0
-    """Weight of content similarity (captions, hashtags, visual features)."""
-    collaborative: float = 1.0
-    """Weight of collaborative filtering (people who liked this also liked)."""
-    following: float = 0.8
-    """Weight of videos from creators you follow."""
-    trending: float = 0.3
-    """Weight of time-decayed engagement."""
-    freshness: float = 0.2
-    """Weight of how recently a video was posted."""
-    explore: float = 0.15
-    """Share of each page given to under-exposed videos (0..1)."""
+def _table(cls: type, name: str) -> type:
+    """A config Struct with exactly the fields, types and defaults of a recommender dataclass.
+
+    The recommender declares the weights once (``recommender/weights.py``, one docstring
+    per field); config converts, it does not mirror. Unknown keys are refused like
+    everywhere else; ``as_dataclass()`` gives the recommender's own type back.
+    """
+    hints = get_type_hints(cls)
+    return msgspec.defstruct(
+        name,
+        [(f.name, hints[f.name], f.default) for f in dataclasses.fields(cls)],
+        kw_only=True,
+        forbid_unknown_fields=True,
+        module=__name__,
+        namespace={
+            "__doc__": cls.__doc__,
+            "as_dataclass": lambda self: cls(**msgspec.structs.asdict(self)),
+        },
+    )
 
 
-class SignalsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    completion: float = 1.0
-    """A view adds completion x the watched fraction (capped at 1)."""
-    rewatch: float = 0.5
-    """Extra weight per additional full watch beyond the first."""
-    max_rewatches: float = 2.0
-    """Rewatch credit is capped at this many extra watches."""
-    skip: float = -0.5
-    """A view shorter than skip_seconds (a swipe away) adds this."""
-    skip_seconds: float = 2.0
-    """Watch time below which a view counts as a skip, in seconds."""
-    like: float = 2.0
-    """Weight of a like (an unlike subtracts it again)."""
-    comment: float = 1.5
-    """Weight of each comment."""
-    share: float = 3.0
-    """Weight of a share."""
-    follow: float = 3.0
-    """Following the creator from this video."""
-    not_interested: float = -5.0
-    """An explicit "not interested" (also sinks similar videos)."""
-    positive_threshold: float = 0.5
-    """A user-video total above this counts as a positive."""
-    max_weight: float = 8.0
-    """Per user-video totals are clipped to this."""
+#: ``[feed.weights]``: default blend weights, and the body of GET/PUT /api/feed/weights.
+FeedWeights = _table(BlendWeights, "FeedWeights")
+#: ``[feed.signals]``: how each interaction turns into implicit feedback.
+SignalsConfig = _table(SignalWeights, "SignalsConfig")
 
 
 class FeedConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

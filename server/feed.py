@@ -12,6 +12,8 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.stores.base import Store
 
+from shortstack.recommender.data import Reason
+
 from .config import Config, FeedWeights
 from .feed_engine import FeedEngine, FeedItem
 from .pagination import Cursor, Limit, decode_cursor, encode_cursor, keyset_cursor
@@ -21,29 +23,30 @@ from .store import videos as videos_store
 from .store.db import Database
 from .store.users import User
 
-Weight = Annotated[float, msgspec.Meta(ge=0.0, le=10.0)]
+#: Largest weight a user may set; explore is a share of the page, so at most 1.
+MAX_WEIGHT = {"explore": 1.0}
 
-
-class ReasonOut(msgspec.Struct):
-    kind: str
-    weight: float
-    text: str
+#: PUT /api/feed/weights body: any subset of FeedWeights' fields, each bounded.
+WeightsIn = msgspec.defstruct(
+    "WeightsIn",
+    [
+        (
+            f.name,
+            Annotated[float, msgspec.Meta(ge=0.0, le=MAX_WEIGHT.get(f.name, 10.0))] | None,
+            None,
+        )
+        for f in msgspec.structs.fields(FeedWeights)
+    ],
+    forbid_unknown_fields=True,
+    module=__name__,
+)
 
 
 class FeedItemOut(msgspec.Struct):
     video: VideoOut
     score: float
-    reasons: list[ReasonOut]
+    reasons: list[Reason]
     explanation: str
-
-
-class WeightsIn(msgspec.Struct, forbid_unknown_fields=True):
-    content: Weight | None = None
-    collaborative: Weight | None = None
-    following: Weight | None = None
-    trending: Weight | None = None
-    freshness: Weight | None = None
-    explore: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] | None = None
 
 
 async def user_weights(
@@ -119,7 +122,7 @@ async def _page(
             FeedItemOut(
                 video=video_out(record),
                 score=round(item.score, 4),
-                reasons=[ReasonOut(r.kind, round(r.weight, 4), r.text) for r in item.reasons],
+                reasons=[Reason(r.kind, round(r.weight, 4), r.text) for r in item.reasons],
                 explanation=item.explanation,
             )
         )

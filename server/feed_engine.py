@@ -10,15 +10,20 @@ import time
 import zlib
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from shortstack.recommender.data import Catalogue, Events, UserState
+from shortstack.recommender.data import Reason, UserState
 from shortstack.recommender.model import Recommender
-from shortstack.recommender.ranking import BlendWeights
-from shortstack.recommender.signals import SignalWeights
+from shortstack.recommender.signals import (
+    LEARNING_KINDS,
+    RECENT_EVENTS,
+    kind_weights,
+    user_state_from_events,
+)
 
 from .config import Config, FeedWeights
-from .store import feeds as store
+from .feed_data import catalogue_from_rows, events_from_rows, load_log
+from .store import catalogue as store
+from .store import feeds as feeds_store
+from .store import trending as trending_store
 from .store.db import Database, connect_sync
 from .store.users import User
 
@@ -26,13 +31,6 @@ log = logging.getLogger("shortstack.feed")
 POLL_S = 2.0
 MIN_REFIT_INTERVAL_S = 10.0
 SYNC_FIT_MAX_VIDEOS = 5000
-
-
-@dataclass(slots=True)
-class Reason:
-    kind: str
-    weight: float
-    text: str
 
 
 @dataclass(slots=True)
@@ -57,48 +55,6 @@ class Snapshot:
     catalogue_version: tuple[int, float]
 
 
-def _catalogue(rows: list, creator_index: dict[int, int]) -> Catalogue:
-    dims = {len(r["features"]) // 4 for r in rows if r["features"]}
-    dim = max(dims) if dims else 0
-    visual = None
-    if dim:
-        visual = np.zeros((len(rows), dim), dtype=np.float32)
-        for i, r in enumerate(rows):
-            if r["features"] and len(r["features"]) == dim * 4:
-                visual[i] = np.frombuffer(r["features"], dtype=np.float32)
-    for r in rows:
-        creator_index.setdefault(r["author_id"], len(creator_index))
-    names = [""] * len(creator_index)
-    for r in rows:
-        names[creator_index[r["author_id"]]] = r["handle"]
-    return Catalogue(
-        item_ids=[r["id"] for r in rows],
-        captions=[r["caption"] for r in rows],
-        hashtags=[r["tags"].split() if r["tags"] else [] for r in rows],
-        creators=np.array([creator_index[r["author_id"]] for r in rows], dtype=np.int64),
-        created_at=np.array([r["created_at"] for r in rows], dtype=np.float64),
-        duration_s=np.array([r["duration_s"] for r in rows], dtype=np.float64),
-        visual=visual,
-        creator_names=names,
-    )
-
-
-def signal_weights(config: Config) -> SignalWeights:
-    s = config.feed.signals
-    return SignalWeights(**{name: getattr(s, name) for name in SignalWeights.__dataclass_fields__})
-
-
-def blend_weights(w: FeedWeights) -> BlendWeights:
-    return BlendWeights(
-        content=w.content,
-        collaborative=w.collaborative,
-        following=w.following,
-        trending=w.trending,
-        freshness=w.freshness,
-        explore=w.explore,
-    )
-
-
 class FeedEngine:
     """Ranks feeds with the recommender; refits in a thread and swaps the model atomically."""
 
@@ -110,7 +66,6 @@ class FeedEngine:
         self._refit_lock = asyncio.Lock()
         self._last_fit_monotonic = 0.0
         self._last_fit_s = 0.0
-        self._poke = asyncio.Event()
         self.fits = 0
         self._background: set[asyncio.Task] = set()
 
@@ -134,15 +89,9 @@ class FeedEngine:
             return
         await self.refresh_catalogue()
 
-    def notify_event(self) -> None:
-        """New data (e.g. a video became ready): refresh now instead of at the next poll."""
-        self._poke.set()
-
     async def _watch(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poke.wait(), POLL_S)
-            self._poke.clear()
+            await asyncio.sleep(POLL_S)
             try:
                 await self._maybe_refresh()
             except Exception:
@@ -169,7 +118,9 @@ class FeedEngine:
         """(catalogue version, learning events since since_event_id)."""
         conn = connect_sync(self.db.path)
         try:
-            return store.catalogue_version(conn), store.count_learning_events(conn, since_event_id)
+            return store.catalogue_version(conn), store.count_events(
+                conn, since_event_id, LEARNING_KINDS
+            )
         finally:
             conn.close()
 
@@ -185,63 +136,28 @@ class FeedEngine:
 
     def _fit(self) -> Snapshot:
         started = time.perf_counter()
-        conn = connect_sync(self.db.path)
-        try:
-            version = store.catalogue_version(conn)
-            rows = store.load_catalogue_rows(conn)
-            events = store.load_event_rows(conn)
-        finally:
-            conn.close()
-        creator_index: dict[int, int] = {}
-        catalogue = _catalogue(rows, creator_index)
-        item_index = {vid: i for i, vid in enumerate(catalogue.item_ids)}
-        user_index: dict[int, int] = {}
-        users, items, kinds, values, stamps = [], [], [], [], []
-        last_event_id = 0
-        for e in events:
-            last_event_id = e["id"]
-            kind = e["kind"]
-            if kind in ("unfollow",):
-                continue
-            item = item_index.get(e["video_id"], -1) if e["video_id"] else -1
-            if item < 0 and kind != "follow":
-                continue
-            users.append(user_index.setdefault(e["user_id"], len(user_index)))
-            items.append(item)
-            kinds.append(kind)
-            values.append(e["value"] if kind == "view" else 1.0)
-            stamps.append(e["ts"])
-        log_events = (
-            Events(
-                np.array(users, dtype=np.int64),
-                np.array(items, dtype=np.int64),
-                np.array(kinds, dtype=str),
-                np.array(values, dtype=np.float64),
-                np.array(stamps, dtype=np.float64),
-            )
-            if users
-            else Events.empty()
-        )
+        data = load_log(self.db.path)
         now = time.time()
         model = Recommender(
-            signal_weights(self.config), trending_half_life_h=self.config.feed.trending_half_life_h
-        ).fit(catalogue, log_events, len(user_index), now)
+            self.config.feed.signals.as_dataclass(),
+            trending_half_life_h=self.config.feed.trending_half_life_h,
+        ).fit(data.catalogue, data.events, len(data.user_index), now)
         log.info(
             "recommender fitted on %d videos, %d events, %d users in %.2f s",
-            catalogue.n_items,
-            len(log_events),
-            len(user_index),
+            data.catalogue.n_items,
+            len(data.events),
+            len(data.user_index),
             time.perf_counter() - started,
         )
         return Snapshot(
             model,
-            catalogue.item_ids,
-            item_index,
-            user_index,
-            creator_index,
+            data.catalogue.item_ids,
+            data.item_index,
+            data.user_index,
+            data.creator_index,
             now,
-            last_event_id,
-            version,
+            data.last_event_id,
+            data.version,
         )
 
     async def refresh_catalogue(self) -> None:
@@ -260,7 +176,7 @@ class FeedEngine:
         finally:
             conn.close()
         creator_index = dict(snap.creator_index)
-        catalogue = _catalogue(rows, creator_index)
+        catalogue = catalogue_from_rows(rows, creator_index)
         model = copy.copy(snap.model).update_catalogue(catalogue)  # the served model stays intact
         return Snapshot(
             model,
@@ -279,42 +195,38 @@ class FeedEngine:
             FeedItem(
                 snap.item_ids[r.item],
                 float(r.score),
-                [Reason(x.kind, float(x.weight), x.text) for x in r.reasons],
+                r.reasons,
                 r.explanation,
             )
             for r in recs
         ]
 
-    async def _state(self, snap: Snapshot, viewer: User | None, exclude: set[str]) -> UserState:
+    async def user_state(self, snap: Snapshot, viewer: User | None, exclude: set[str]) -> UserState:
+        """The viewer's UserState for one request: their recent events through the same
+        signal rules as fitting (``user_state_from_events``), plus their standing
+        not-interested marks and follows; ``exclude`` (served in this chain) is seen."""
         idx = snap.item_index
         seen = {idx[v] for v in exclude if v in idx}
         if viewer is None:
             return UserState(seen=seen)
-        signals = await store.user_signals(self.db, viewer.id, snap.fitted_at)
-        sw = self.config.feed.signals
-        positives: dict[int, float] = {}
-        for video_id, kind, value in reversed(signals["recent"]):  # oldest first: recent weigh more
-            item = idx.get(video_id)
-            if item is None:
-                continue
-            if kind == "view":
-                seen.add(item)
-                weight = sw.completion * min(float(value), 1.0) if value >= 0.5 else 0.0
-            else:
-                weight = {
-                    "like": sw.like,
-                    "comment": sw.comment,
-                    "share": sw.share,
-                    "unlike": -sw.like,
-                }.get(kind, 0.0)
-            if weight:
-                positives[item] = positives.get(item, 0.0) + weight
-        positives = {k: v for k, v in positives.items() if v > 0}
-        negatives = {idx[v] for v in signals["negatives"] if v in idx}
-        followed = {snap.creator_index[u] for u in signals["follows"] if u in snap.creator_index}
-        return UserState(
-            positives=positives, negatives=negatives, followed_creators=followed, seen=seen
-        )
+        rows = await store.viewer_events(self.db, viewer.id, LEARNING_KINDS, limit=RECENT_EVENTS)
+        said_no, follows = await store.viewer_marks(self.db, viewer.id)
+
+        def build() -> UserState:  # CPU work: off the event loop, like ranking
+            events = events_from_rows(((viewer.id, *r) for r in rows), idx, {viewer.id: 0})
+            return user_state_from_events(
+                events,
+                0,
+                snap.model.catalogue_.duration_s,
+                self.config.feed.signals.as_dataclass(),
+                followed_creators={
+                    snap.creator_index[u] for u in follows if u in snap.creator_index
+                },
+                negatives={idx[v] for v in said_no if v in idx},
+                seen=seen,
+            )
+
+        return await asyncio.to_thread(build) if rows else build()
 
     async def for_you(
         self, viewer: User | None, weights: FeedWeights, *, k: int, exclude: set[str]
@@ -322,7 +234,7 @@ class FeedEngine:
         snap = self.snapshot
         if snap is None:
             return await self._sql_trending(k=k, exclude=exclude)
-        state = await self._state(snap, viewer, exclude)
+        state = await self.user_state(snap, viewer, exclude)
         user = snap.user_index.get(viewer.id) if viewer else None
         seed = zlib.crc32(",".join(sorted(exclude)).encode()) if exclude else 0
         recs = await asyncio.to_thread(
@@ -330,12 +242,12 @@ class FeedEngine:
             user,
             state,
             k=k,
-            weights=blend_weights(weights),
+            weights=weights.as_dataclass(),
             now=time.time(),
             seed=seed,
         )
         items = self._items(snap, recs)
-        await store.log_impressions(
+        await feeds_store.log_impressions(
             self.db, viewer.id if viewer else None, [i.video_id for i in items]
         )
         return items
@@ -349,8 +261,13 @@ class FeedEngine:
         return self._items(snap, recs)
 
     async def _sql_trending(self, *, k: int, exclude: set[str]) -> list[FeedItem]:
-        rows = await store.trending_ids(
-            self.db, half_life_h=self.config.feed.trending_half_life_h, limit=k, exclude=exclude
+        signals = self.config.feed.signals.as_dataclass()
+        rows = await trending_store.trending_ids(
+            self.db,
+            kind_weight={"view": signals.completion, **kind_weights(signals)},
+            half_life_h=self.config.feed.trending_half_life_h,
+            limit=k,
+            exclude=exclude,
         )
         return [
             FeedItem(

@@ -5,18 +5,22 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
+import numpy as np
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
 
 from shortstack.recommender.lab_metrics import METRICS
+from shortstack.recommender.signals import LEARNING_KINDS, user_state_from_events
+from shortstack.recommender.weights import SignalWeights
 
 from .config import Config
 from .errors import problem
 from .feed import WeightsIn, user_weights
-from .feed_engine import blend_weights
+from .feed_data import events_from_rows
 from .lab_worker import LabBusy, LabFailed, LabRunner
+from .store import catalogue as catalogue_store
 from .store import lab as store
 from .store.db import Database
 from .store.users import User
@@ -66,6 +70,20 @@ class DietOut(msgspec.Struct):
     videos_engaged: int
 
 
+async def engaged_videos(db: Database, user_id: int, signals: SignalWeights) -> list[str]:
+    """Videos the user engaged with: the positives of their whole history under the same
+    signal rules as fitting and the For You user state (``user_state_from_events``)."""
+    rows = await catalogue_store.viewer_events(db, user_id, LEARNING_KINDS, limit=None)
+    durations = await store.video_durations(db, {r[0] for r in rows})
+    ids = list(durations)
+    events = events_from_rows(
+        ((user_id, *r) for r in rows), {v: i for i, v in enumerate(ids)}, {user_id: 0}
+    )
+    duration_s = np.array([durations[v] for v in ids], dtype=np.float64)
+    state = user_state_from_events(events, 0, duration_s, signals, max_positives=None)
+    return [ids[i] for i in state.positives]
+
+
 async def _simulate(lab: LabRunner, data: SimulateIn, weights: dict[str, float]) -> SimulateOut:
     try:
         run = await lab.run(weights=weights, users=data.users, steps=data.steps, seed=data.seed)
@@ -112,7 +130,7 @@ class LabController(Controller):
         lab: NamedDependency[LabRunner],
     ) -> SimulateOut:
         # logged-in users only: a run costs seconds of CPU (and only one runs at a time)
-        base = blend_weights(await user_weights(db, config, user)).to_dict()
+        base = msgspec.structs.asdict(await user_weights(db, config, user))
         if data.weights is not None:
             given = msgspec.structs.asdict(data.weights)
             base.update({k: v for k, v in given.items() if v is not None})
@@ -122,10 +140,12 @@ class LabController(Controller):
     async def diet(
         self,
         db: NamedDependency[Database],
+        config: NamedDependency[Config],
         user: NamedDependency[User],
         limit: Annotated[int, Parameter(ge=1, le=100, description="Topics, 1..100.")] = 20,
     ) -> DietOut:
-        diet = await store.feed_diet(db, user.id, limit=limit)
+        engaged = await engaged_videos(db, user.id, config.feed.signals.as_dataclass())
+        diet = await store.feed_diet(db, user.id, engaged, limit=limit)
         shown_total = max(sum(t[1] for t in diet["topics"]), 1)
         engaged_total = max(sum(t[2] for t in diet["topics"]), 1)
         return DietOut(

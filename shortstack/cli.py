@@ -257,7 +257,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from shortstack.evaluate import run_eval
+    from shortstack.evaluate import EvalInputError, run_eval
 
     if args.dataset and args.data:
         raise CliError("give either --dataset FILE or --data DIR, not both")
@@ -265,12 +265,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
         source = Path(args.dataset).expanduser()
         if not source.is_file():
             raise CliError(f"{source}: no such file")
-    report = run_eval(
-        dataset=Path(args.dataset).expanduser() if args.dataset else None,
-        data_dir=None if args.dataset else _data_dir(args),
-        k=args.k,
-        min_rating=args.min_rating,
-    )
+    try:
+        report = run_eval(
+            dataset=Path(args.dataset).expanduser() if args.dataset else None,
+            data_dir=None if args.dataset else _data_dir(args),
+            k=args.k,
+            min_rating=args.min_rating,
+            signals=None if args.dataset else _config(args).feed.signals.as_dataclass(),
+        )
+    except EvalInputError as exc:
+        raise CliError(str(exc)) from None
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

@@ -49,12 +49,3 @@ async def list_notifications(
         (user_id, before, before, limit),
     )
     return [dict(r) for r in rows]
-
-
-async def count_events_since(db: Database, event_id: int) -> tuple[int, int]:
-    """(new events after event_id, the newest event id)."""
-    row = await db.fetchone(
-        "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM events WHERE id > ?", (event_id,)
-    )
-    assert row is not None
-    return int(row[0]), max(int(row[1]), event_id)

@@ -253,11 +253,6 @@ async def delete_user(db: Database, user_id: int) -> None:
         await conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
 
 
-async def followed_ids(db: Database, user_id: int) -> list[int]:
-    rows = await db.fetchall("SELECT followee_id FROM follows WHERE follower_id = ?", (user_id,))
-    return [r[0] for r in rows]
-
-
 async def update_profile(
     db: Database, user_id: int, *, display_name: str | None, bio: str | None
 ) -> User:

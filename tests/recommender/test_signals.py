@@ -77,3 +77,23 @@ def test_user_state_orders_positives_oldest_first():
     assert st.negatives == {3}
     assert st.followed_creators == {7}
     assert st.seen == {1, 2, 3, 4}
+
+
+def test_one_rule_per_kind_and_exposure_never_makes_seen():
+    from shortstack.recommender.signals import KIND_WEIGHTS, kind_weights
+
+    sw = SignalWeights(like=4.0)
+    fixed = kind_weights(sw)
+    assert fixed["like"] == -fixed["unlike"] == 4.0
+    assert set(fixed) == {k for k, r in KIND_WEIGHTS.items() if r is not None} - {"view"}
+    dur = np.array([30.0, 30.0, 30.0])
+    ev = _events(
+        [(0, 0, "impression", 1, 1), (0, 1, "view", 1.0, 2), (0, 2, "like", 1, 3)]
+        + [(0, 2, "impression", 1, 4)]
+    )
+    st = user_state_from_events(ev, 0, dur, sw, max_positives=None, negatives={2})
+    assert st.seen == {1, 2}  # the impression alone does not make item 0 seen
+    assert st.positives == {1: 1.0}  # item 2 is a standing not-interested mark
+    assert st.negatives == {2}
+    assert list(user_state_from_events(ev, 0, dur, sw, max_positives=1).positives) == [2]
+    assert user_state_from_events(ev, 0, dur, sw, max_positives=0).positives == {}
