@@ -505,7 +505,7 @@ def _encode_jpeg(rgb: np.ndarray) -> bytes:
 
 
 def _write_atomic(dest: Path, data: bytes) -> None:
-    from .poster import _write_atomic as write
+    from .files import write_atomic as write
 
     write(dest, data)
 

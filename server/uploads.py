@@ -132,15 +132,12 @@ async def probe_upload(path: Path, config: Config) -> ProbeResult:
     demuxer costs a process, never one of the server's threads.
     """
     from shortstack.media.errors import InvalidMedia
-    from shortstack.media.isolation import probe_isolated
+    from shortstack.media.pipeline import Limits, probe_isolated
 
+    limits = Limits(config.limits.max_dimension, config.limits.max_duration_s)
     try:
         return await asyncio.to_thread(
-            probe_isolated,
-            path,
-            timeout_s=config.limits.probe_timeout_s,
-            max_dimension=config.limits.max_dimension,
-            max_duration_s=config.limits.max_duration_s,
+            probe_isolated, path, timeout_s=config.limits.probe_timeout_s, limits=limits
         )
     except InvalidMedia as exc:
         raise problem(422, "Not a playable video", str(exc)) from None

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from serverkit import assert_problem, query, wait_ready
 
-from shortstack.media.samples import write_audio_only, write_png
+from shortstack.media.fixture_clips import write_audio_only, write_png
 
 
 def _upload(live, token: str, path: Path, caption: str = "", name: str | None = None):
@@ -379,7 +379,7 @@ def test_delete_while_processing_leaves_no_files(module_server, tmp_path):
     c = module_server.client
     token = module_server.register("impatient")
     h = module_server.auth(token)
-    from shortstack.media.samples import write_test_video
+    from shortstack.media.fixture_clips import write_test_video
 
     slow = write_test_video(tmp_path / "slow.mp4", width=320, height=240, duration_s=2.0)
     later = write_test_video(tmp_path / "later.mp4", width=96, height=64, duration_s=0.5)

@@ -8,7 +8,7 @@ from pathlib import Path
 from textual.app import App, ComposeResult
 from textual.widgets import Input, Select, Static
 
-from shortstack.media.samples import write_test_video
+from shortstack.media.fixture_clips import write_test_video
 from shortstack.tui.api import ApiClient
 from shortstack.tui.widgets.edit_form import EditForm
 from shortstack.tui.widgets.video_view import VideoView
