@@ -107,8 +107,9 @@ def _await(
     proc: BaseProcess,
     timeout_s: float,
     progress: Callable[[float], None] | None,
-) -> Any:
-    """Parent side of one call: relay progress until the answer; TimedOut or ChildDied if none."""
+) -> tuple[str, Any]:
+    """Parent side of one call: relay progress until the answer, ("done", result) or ("raised",
+    exc). TimedOut or ChildDied when none comes; anything raised here leaves the child busy."""
     deadline = time.monotonic() + timeout_s
     while True:
         remaining = deadline - time.monotonic()
@@ -123,13 +124,17 @@ def _await(
         except (EOFError, OSError) as exc:
             proc.join(1.0)
             raise ChildDied(proc.exitcode) from exc
-        if kind == "progress":
-            if progress is not None:
-                progress(payload)
-        elif kind == "done":
-            return payload
-        else:
-            raise payload
+        if kind != "progress":
+            return kind, payload
+        if progress is not None:
+            progress(payload)
+
+
+def _answer(kind: str, payload: Any) -> Any:
+    """The call's result, or the exception it raised in the child, raised here."""
+    if kind == "raised":
+        raise payload
+    return payload
 
 
 def _kill(proc: BaseProcess | None) -> None:
@@ -173,7 +178,6 @@ def run_isolated(
     *args: Any,
     timeout_s: float,
     progress: Callable[[float], None] | None = None,
-    mp_context: BaseContext | None = None,
     **kwargs: Any,
 ) -> Any:
     """``fn(*args, **kwargs)`` in a fresh child, killed after ``timeout_s``. Blocking.
@@ -181,7 +185,7 @@ def run_isolated(
     With ``progress``, ``fn`` gets a ``progress`` callback of its own whose calls reach
     ``progress`` in the calling thread. Raises what ``fn`` raised, TimedOut or ChildDied.
     """
-    ctx = mp_context or forkserver_context()
+    ctx = forkserver_context()
     receiver, sender = ctx.Pipe(duplex=False)
     proc = ctx.Process(
         target=_one_call,
@@ -191,20 +195,16 @@ def run_isolated(
     )
     proc.start()
     sender.close()
-    answered = False
     try:
-        result = _await(receiver, proc, timeout_s, progress)
-        answered = True
-        return result
-    except RunnerError:
-        raise
-    except Exception:
-        answered = True  # the child raised: it is on its way out
+        kind, payload = _await(receiver, proc, timeout_s, progress)
+    except BaseException:
+        _kill(proc)
         raise
     finally:
-        proc.join(2.0 if answered else 0)
-        _kill(proc)
         receiver.close()
+    proc.join(2.0)  # it answered: it is on its way out
+    _kill(proc)
+    return _answer(kind, payload)
 
 
 def _worker_main(conn: Connection, warm: Sequence[str]) -> None:
@@ -275,13 +275,14 @@ class Worker:
             assert proc is not None and conn is not None
             try:
                 conn.send((fn, args, kwargs, progress is not None))
-                return _await(conn, proc, timeout_s, progress)
+                kind, payload = _await(conn, proc, timeout_s, progress)
             except (OSError, EOFError) as exc:  # the pipe broke while sending
                 self._forget(proc)
                 raise ChildDied(proc.exitcode) from exc
-            except RunnerError:
+            except BaseException:  # timed out, died, or this thread gave up: the child goes
                 self._forget(proc)
                 raise
+        return _answer(kind, payload)
 
     def _forget(self, proc: BaseProcess) -> None:
         """Kill ``proc`` and, if it is still this worker's child, drop it."""
