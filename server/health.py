@@ -6,6 +6,7 @@ import msgspec
 from litestar import get
 from litestar.di import NamedDependency
 
+from .store import jobs as jobs_store
 from .store.db import Database
 
 
@@ -23,8 +24,7 @@ class HealthOut(msgspec.Struct):
 
 @get("/healthz", operation_id="health", summary="Health check", tags=["ops"])
 async def healthz(db: NamedDependency[Database]) -> HealthOut:
-    rows = await db.fetchall("SELECT status, COUNT(*) FROM jobs GROUP BY status")
-    counts = {r[0]: r[1] for r in rows}
+    counts = await jobs_store.counts(db)
     return HealthOut(
         status="ok",
         db="ok",

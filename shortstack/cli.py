@@ -289,13 +289,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
 
 
-def cmd_backup(args: argparse.Namespace) -> int:
-    from shortstack.server.store.backup import backup
+def _existing_data_dir(args: argparse.Namespace) -> Path:
+    """The data dir of an offline command; it must hold a Shortstack database."""
+    from shortstack.server.maintenance import has_database
 
     data_dir = _data_dir(args)
-    if not (data_dir / "shortstack.db").exists():
+    if not has_database(data_dir):
         raise CliError(f"{data_dir}: no Shortstack database here (use --data DIR)")
-    result = backup(data_dir, Path(args.file).expanduser())
+    return data_dir
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from shortstack.server.maintenance import backup
+
+    result = backup(_existing_data_dir(args), Path(args.file).expanduser())
     _print(
         args,
         result,
@@ -306,24 +313,19 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_admin_add(args: argparse.Namespace) -> int:
-    from shortstack.server.store.admin import make_admin_sync
+    from shortstack.server.maintenance import make_admin
 
-    data_dir = _data_dir(args)
-    if not (data_dir / "shortstack.db").exists():
-        raise CliError(f"{data_dir}: no Shortstack database here (use --data DIR)")
-    if not make_admin_sync(data_dir / "shortstack.db", args.handle.lstrip("@")):
+    data_dir = _existing_data_dir(args)
+    if not make_admin(data_dir, args.handle.lstrip("@")):
         raise CliError(f"no user @{args.handle.lstrip('@')}")
     print(f"@{args.handle.lstrip('@')} is now an admin")
     return 0
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from shortstack.server.store.admin import doctor
+    from shortstack.server.maintenance import doctor
 
-    data_dir = _data_dir(args)
-    if not (data_dir / "shortstack.db").exists():
-        raise CliError(f"{data_dir}: no Shortstack database here (use --data DIR)")
-    report = doctor(data_dir, fix=args.fix)
+    report = doctor(_existing_data_dir(args), fix=args.fix)
     _print(args, report, "\n".join(f"{k}: {v}" for k, v in report.items()))
     return 0 if report["integrity"] == "ok" else 1
 
@@ -331,43 +333,26 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="shortstack", description="Shortstack: self-hosted short videos."
+def _client_opts(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--server", help=f"server URL (default $SHORTSTACK_SERVER or {DEFAULT_SERVER})")
+    p.add_argument("--token", help="bearer token (default $SHORTSTACK_TOKEN or the saved login)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _data_opts(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", help="data dir (default $SHORTSTACK_DATA or the user data dir)")
+    p.add_argument(
+        "--config", help="config file (default $SHORTSTACK_CONFIG or the user config dir)"
     )
-    parser.add_argument("--version", action="version", version=f"shortstack {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def add(name: str, fn: Callable, help: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help)
-        p.set_defaults(func=fn)
-        return p
 
-    def client_opts(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--server", help=f"server URL (default $SHORTSTACK_SERVER or {DEFAULT_SERVER})"
-        )
-        p.add_argument(
-            "--token", help="bearer token (default $SHORTSTACK_TOKEN or the saved login)"
-        )
-        p.add_argument("--json", action="store_true", help="print JSON")
-
-    def data_opts(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--data", help="data dir (default $SHORTSTACK_DATA or the user data dir)")
-        p.add_argument(
-            "--config", help="config file (default $SHORTSTACK_CONFIG or the user config dir)"
-        )
-
-    p = add("serve", cmd_serve, "run the server and its transcode workers in one process")
+def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", help="address to bind (default from config: 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default from config: 8000)")
-    data_opts(p)
+    _data_opts(p)
 
-    p = add(
-        "demo",
-        cmd_demo,
-        "embedded server + generated demo clips and users, then the terminal client",
-    )
+
+def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--videos", type=int, default=40, help="demo clips to generate (default 40)")
     p.add_argument("--data", help="demo data dir (default: a 'demo' folder in the user data dir)")
     p.add_argument(
@@ -377,19 +362,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-tui", action="store_true", help="seed and serve only; print the URL and a token"
     )
 
-    p = add("tui", cmd_tui, "the terminal client against a running server")
+
+def _tui_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--server", help=f"server URL (default $SHORTSTACK_SERVER or {DEFAULT_SERVER})")
     p.add_argument("--token", help="bearer token (default: the saved login)")
 
-    p = add("login", cmd_login, "log in (or --register) and save the token for the other commands")
+
+def _login_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("handle")
     p.add_argument("--register", action="store_true", help="create the account first")
     p.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
-    client_opts(p)
+    _client_opts(p)
 
-    p = add("upload", cmd_upload, "upload a video file")
+
+def _upload_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("file")
     p.add_argument("--caption", default="", help="caption; may hold #hashtags")
     p.add_argument("--wait", action="store_true", help="wait until it is ready (or failed)")
@@ -416,32 +404,35 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument(
         "--crossfade", type=float, default=0.5, metavar="S", help="crossfade seconds (0.5)"
     )
-    client_opts(p)
+    _client_opts(p)
 
-    p = add("feed", cmd_feed, "print a feed page")
+
+def _feed_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kind", choices=["for-you", "following", "trending"], default="for-you")
     p.add_argument("--limit", type=int, default=10, choices=range(1, 51), metavar="1..50")
-    client_opts(p)
+    _client_opts(p)
 
-    p = add("like", cmd_like, "like a video")
+
+def _like_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("id")
     p.add_argument("--undo", action="store_true", help="remove the like")
-    client_opts(p)
+    _client_opts(p)
 
-    p = add("comment", cmd_comment, "comment on a video")
+
+def _comment_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("id")
     p.add_argument("text")
     p.add_argument("--reply-to", help="id of the comment to reply to")
-    client_opts(p)
+    _client_opts(p)
 
-    p = add(
-        "import", cmd_import, "upload every video in a folder (skips duplicates by content hash)"
-    )
+
+def _import_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir")
     p.add_argument("--caption", default="", help="caption for every video (default: the file name)")
-    client_opts(p)
+    _client_opts(p)
 
-    p = add("eval", cmd_eval, "offline recommender evaluation: ours vs popularity vs item-kNN")
+
+def _eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", help="interactions file: `user item [weight] timestamp` per line")
     p.add_argument("--data", help="evaluate on this server data dir's logged interactions")
     p.add_argument("--k", type=int, default=20, help="cut-off for Recall@k / NDCG@k (default 20)")
@@ -450,35 +441,100 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print JSON")
 
-    p = add(
+
+def _simulate_args(p: argparse.ArgumentParser) -> None:
+    from shortstack.simulate import add_arguments
+
+    add_arguments(p)
+
+
+def _backup_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file")
+    _data_opts(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _doctor_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fix", action="store_true")
+    _data_opts(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _admin_args(p: argparse.ArgumentParser) -> None:
+    actions = p.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="make a user an admin", description="make a user an admin")
+    add.add_argument("handle")
+    _data_opts(add)
+    add.set_defaults(func=cmd_admin_add)
+
+
+Arguments = Callable[[argparse.ArgumentParser], None]
+
+# (name, handler, help, arguments) in the order `shortstack --help` lists them
+COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], int] | None, str, Arguments], ...] = (
+    ("serve", cmd_serve, "run the server and its transcode workers in one process", _serve_args),
+    (
+        "demo",
+        cmd_demo,
+        "embedded server + generated demo clips and users, then the terminal client",
+        _demo_args,
+    ),
+    ("tui", cmd_tui, "the terminal client against a running server", _tui_args),
+    (
+        "login",
+        cmd_login,
+        "log in (or --register) and save the token for the other commands",
+        _login_args,
+    ),
+    ("upload", cmd_upload, "upload a video file", _upload_args),
+    ("feed", cmd_feed, "print a feed page", _feed_args),
+    ("like", cmd_like, "like a video", _like_args),
+    ("comment", cmd_comment, "comment on a video", _comment_args),
+    (
+        "import",
+        cmd_import,
+        "upload every video in a folder (skips duplicates by content hash)",
+        _import_args,
+    ),
+    (
+        "eval",
+        cmd_eval,
+        "offline recommender evaluation: ours vs popularity vs item-kNN",
+        _eval_args,
+    ),
+    (
         "simulate",
         cmd_simulate,
         "feed lab: synthetic users scroll the real feed; metrics, PNG and terminal plots",
-    )
-    from shortstack.simulate import add_arguments as simulate_arguments
-
-    simulate_arguments(p)
-
-    p = add("backup", cmd_backup, "online, consistent backup of the database (+ media manifest)")
-    p.add_argument("file")
-    data_opts(p)
-    p.add_argument("--json", action="store_true", help="print JSON")
-
-    p = add(
+        _simulate_args,
+    ),
+    (
+        "backup",
+        cmd_backup,
+        "online, consistent backup of the database (+ media manifest)",
+        _backup_args,
+    ),
+    (
         "doctor",
         cmd_doctor,
         "check the database and media folder; --fix removes orphans and temp files",
-    )
-    p.add_argument("--fix", action="store_true")
-    data_opts(p)
-    p.add_argument("--json", action="store_true", help="print JSON")
+        _doctor_args,
+    ),
+    ("admin", None, "administration", _admin_args),
+)
 
-    admin = sub.add_parser("admin", help="administration", description="administration")
-    admin_sub = admin.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
-    p = admin_sub.add_parser("add", help="make a user an admin", description="make a user an admin")
-    p.add_argument("handle")
-    data_opts(p)
-    p.set_defaults(func=cmd_admin_add)
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shortstack", description="Shortstack: self-hosted short videos."
+    )
+    parser.add_argument("--version", action="version", version=f"shortstack {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, handler, help, arguments in COMMANDS:
+        p = sub.add_parser(name, help=help, description=help)
+        if handler is not None:
+            p.set_defaults(func=handler)
+        arguments(p)
     return parser
 
 

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import contextlib
-import dataclasses
-import multiprocessing as mp
-import os
 import random
-import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import httpx
 import msgspec
 import platformdirs
 
+from shortstack.demo_clips import ClipMaker
+from shortstack.demo_topics import TOPICS
 from shortstack.server.config import Config
-
-if TYPE_CHECKING:
-    from shortstack.media.demo import DemoSpec
 
 DEMO_PASSWORD = "shortstack-demo"
 DEMO_HANDLE = "you"
@@ -57,56 +48,11 @@ def demo_config() -> Config:
     )
 
 
-def _lower_priority() -> None:
-    """Clip drawing yields the CPU to transcodes, so the first videos are ready sooner."""
-    with contextlib.suppress(OSError, AttributeError):
-        os.nice(10)
-
-
-def _make_clip(dest: str, spec_fields: dict) -> str:
-    from shortstack.media.demo import DemoSpec, make_demo_clip
-
-    return str(make_demo_clip(Path(dest), DemoSpec(**spec_fields)))
-
-
-class ClipMaker:
-    """Draws the demo clips in two low-priority processes, starting before the server is up."""
-
-    def __init__(self, data_dir: Path, videos: int, seed: int) -> None:
-        from shortstack.media.demo import demo_catalogue
-
-        self.specs = demo_catalogue(videos, seed=seed)
-        clips = data_dir / "clips"
-        clips.mkdir(parents=True, exist_ok=True)
-        self.pool = cf.ProcessPoolExecutor(
-            max_workers=2, mp_context=mp.get_context("spawn"), initializer=_lower_priority
-        )
-        self.futures = [
-            self.pool.submit(_make_clip, str(clips / f"clip{i:03d}.mp4"), dataclasses.asdict(spec))
-            for i, spec in enumerate(self.specs)
-        ]
-
-    def done(self) -> Iterator[tuple[DemoSpec, Path]]:
-        """(spec, clip path) in catalogue order, as each is drawn."""
-        for spec, fut in zip(self.specs, self.futures, strict=True):
-            yield spec, Path(fut.result())
-
-    def shutdown(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
-
-
 def needs_seeding(data_dir: Path) -> bool:
     """True when the demo data dir has no videos yet."""
-    db = data_dir / "shortstack.db"
-    if not db.exists():
-        return True
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute("SELECT COUNT(*) FROM videos").fetchone()[0] == 0
-    except sqlite3.Error:
-        return True
-    finally:
-        conn.close()
+    from shortstack.server.maintenance import has_videos
+
+    return not has_videos(data_dir)
 
 
 class DemoSeeder:
@@ -143,8 +89,6 @@ class DemoSeeder:
 
     @property
     def creators(self) -> dict[str, str]:
-        from shortstack.media.demo import TOPICS
-
         return {f"{name}_club": name for name in TOPICS}
 
     def run(self) -> None:
@@ -185,8 +129,6 @@ class DemoSeeder:
 
     def _activity(self) -> None:
         """Bots with two favourite topics watch, like, comment and follow: the recommender's first data."""
-        from shortstack.media.demo import TOPICS
-
         topics = list(TOPICS)
         videos: list[dict] = []
         for handle in self.creators:

@@ -10,8 +10,6 @@ import sys
 import tomllib
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 PACKAGE_DIRS = PYPROJECT["tool"]["setuptools"]["package-dir"]
@@ -51,15 +49,6 @@ def _sources(folder: str) -> list[tuple[Path, str]]:
     return out
 
 
-def _offending(folder: str, banned: tuple[str, ...]) -> list[str]:
-    bad = []
-    for path, package in _sources(folder):
-        for name in _imports(path, package):
-            if any(name == b or name.startswith(b + ".") for b in banned):
-                bad.append(f"{path.relative_to(ROOT)} imports {name}")
-    return bad
-
-
 def test_package_dirs_map_the_four_folders():
     for folder, package in FOLDERS.items():
         assert PACKAGE_DIRS[package] == folder
@@ -93,25 +82,9 @@ def test_python_packages_have_no_stray_modules_outside_packages():
             assert (path.parent / "__init__.py").is_file(), f"{path} is not inside a package"
 
 
-@pytest.mark.parametrize("folder", ["media", "recommender"])
-def test_libraries_import_no_server_or_ui(folder):
-    banned = (
-        "litestar",
-        "textual",
-        "uvicorn",
-        "shortstack.server",
-        "shortstack.tui",
-        "shortstack.cli",
-    )
-    assert _offending(folder, banned) == []
-
-
-def test_recommender_never_reads_the_database():
-    assert _offending("recommender", ("sqlite3", "aiosqlite", "sqlite_utils")) == []
-
-
-def test_tui_never_imports_the_server():
-    assert _offending("tui", ("shortstack.server", "litestar", "uvicorn")) == []
+# The layering (media and recommender never import the server or the client, store/ imports
+# nothing above it, no cycles) is import-linter's job: [tool.importlinter] in pyproject.toml,
+# run by .ci/lint-imports.
 
 
 def test_tui_reaches_the_server_through_one_client_module():
@@ -130,13 +103,6 @@ def test_modules_open_with_a_docstring():
                 continue
             tree = ast.parse(path.read_text(encoding="utf-8"))
             assert ast.get_docstring(tree), f"{path.relative_to(ROOT)} has no module docstring"
-
-
-def test_import_scan_sees_relative_imports():
-    """The scanner itself: a relative import reaching the server is caught."""
-    names = _imports(ROOT / "server" / "app.py", "shortstack.server")
-    assert "shortstack.server.store.db" in names
-    assert "litestar" in names
 
 
 def test_build_contains_every_package_and_data(tmp_path):

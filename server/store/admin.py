@@ -1,10 +1,11 @@
-"""Offline administration on the database file: make admins, check integrity, sweep orphans."""
+"""Offline SQL on the database file: make admins and the facts `shortstack doctor` checks."""
 
 from __future__ import annotations
 
+import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..storage import LocalStorage
 from .db import connect_sync
 from .migrations import migrate
 
@@ -19,9 +20,18 @@ def make_admin_sync(db_path: Path, handle: str) -> bool:
         conn.close()
 
 
-def doctor(data_dir: Path, *, fix: bool) -> dict[str, object]:
-    """Integrity check, counter check, orphan media folders and stale temp files."""
-    db_path = data_dir / "shortstack.db"
+@dataclass(frozen=True)
+class DatabaseFacts:
+    """What the database says about itself: integrity, its videos, counter drift, open jobs."""
+
+    integrity: str
+    video_ids: set[str]
+    counter_mismatches: int
+    pending_jobs: int
+
+
+def inspect_sync(db_path: Path) -> DatabaseFacts:
+    """Integrity check, the video ids, videos whose counters disagree with their rows, open jobs."""
     conn = connect_sync(db_path)
     try:
         integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
@@ -35,17 +45,15 @@ def doctor(data_dir: Path, *, fix: bool) -> dict[str, object]:
         ).fetchone()[0]
     finally:
         conn.close()
-    storage = LocalStorage(data_dir)
-    orphans = [v for v in storage.video_ids_on_disk() if v not in known]
-    temps = [p.name for p in storage.tmp.iterdir()] if storage.tmp.exists() else []
-    report: dict[str, object] = {
-        "integrity": integrity,
-        "videos": len(known),
-        "counter_mismatches": drift,
-        "pending_jobs": stuck,
-        "orphan_media_folders": len(orphans),
-        "temp_files": len(temps),
-    }
-    if fix:
-        report["removed"] = storage.sweep(known)
-    return report
+    return DatabaseFacts(integrity, known, drift, stuck)
+
+
+def count_videos_sync(db_path: Path) -> int | None:
+    """How many videos the file holds; None when it is not a Shortstack database (yet)."""
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute("SELECT COUNT(*) FROM videos").fetchone()[0]
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()

@@ -1,27 +1,19 @@
-"""Online, consistent backup of the database (SQLite backup API) plus a media manifest."""
+"""Online, consistent copy of the database (SQLite backup API) and the rows its manifest lists."""
 
 from __future__ import annotations
 
-import json
-import os
 import sqlite3
 from pathlib import Path
 
-from ..storage import LocalStorage
-from .ids import now
 
+def copy_database(src_path: Path, target_path: Path) -> list[tuple[str, str | None, int | None]]:
+    """Copy the live database at src_path into target_path (safe while the server writes).
 
-def backup(data_dir: Path, dest: Path) -> dict[str, object]:
-    """Copy the live database to dest (safe while the server writes) and list its media files.
-
-    The copy is written to a temp name and renamed, so a crash never leaves a half backup."""
-    src = sqlite3.connect(str(data_dir / "shortstack.db"), timeout=30)
-    dest = dest.resolve()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.partial")
-    tmp.unlink(missing_ok=True)
+    Returns (video id, rendition name, bytes) per rendition of the copy, (id, None, None) for
+    a video without one. Raises RuntimeError when the copy fails its integrity check."""
+    src = sqlite3.connect(str(src_path), timeout=30)
     try:
-        target = sqlite3.connect(str(tmp))
+        target = sqlite3.connect(str(target_path))
         try:
             # one step: a stepwise copy restarts whenever the server commits, so under steady
             # writes it never finished; a single step reads one WAL snapshot, writers go on
@@ -33,37 +25,8 @@ def backup(data_dir: Path, dest: Path) -> dict[str, object]:
             ).fetchall()
         finally:
             target.close()
-        if check != "ok":
-            raise RuntimeError(f"backup failed its integrity check: {check}")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, dest)
     finally:
         src.close()
-        tmp.unlink(missing_ok=True)
-    storage = LocalStorage(data_dir)
-    files: dict[str, list[dict[str, object]]] = {}
-    for video_id, name, size in rows:
-        entry = files.setdefault(video_id, [])
-        if name is not None:
-            path = storage.rendition_path(video_id, name)
-            entry.append(
-                {"path": str(path.relative_to(data_dir)), "bytes": size, "present": path.exists()}
-            )
-    for video_id, entry in files.items():  # the poster and the original upload too
-        for path in (storage.poster_path(video_id), storage.source_path(video_id)):
-            if path.exists():
-                entry.append(
-                    {
-                        "path": str(path.relative_to(data_dir)),
-                        "bytes": path.stat().st_size,
-                        "present": True,
-                    }
-                )
-    manifest = dest.with_name(dest.name + ".manifest.json")
-    manifest_tmp = manifest.with_name(f".{manifest.name}.partial")
-    manifest_tmp.write_text(
-        json.dumps({"created_at": now(), "data_dir": str(data_dir), "videos": files}, indent=1)
-    )
-    os.replace(manifest_tmp, manifest)
-    return {"file": str(dest), "manifest": str(manifest), "videos": len(files)}
+    if check != "ok":
+        raise RuntimeError(f"backup failed its integrity check: {check}")
+    return rows

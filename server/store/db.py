@@ -95,12 +95,3 @@ class Database:
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         async with self.read() as conn, conn.execute(sql, tuple(params)) as cur:
             return list(await cur.fetchall())
-
-    async def backup_to(self, dest: Path) -> None:
-        """Online, consistent copy of the database into dest (SQLite backup API)."""
-        async with self.read() as conn:
-            target = await aiosqlite.connect(str(dest))
-            try:
-                await conn.backup(target)
-            finally:
-                await target.close()

@@ -6,8 +6,9 @@ import av
 import numpy as np
 import pytest
 
+from shortstack.demo_clips import make_demo_clip
+from shortstack.demo_topics import DemoSpec
 from shortstack.media import fixture_clips
-from shortstack.media.demo import DemoSpec, make_demo_clip
 from shortstack.media.errors import InvalidMedia
 from shortstack.media.poster import FEATURE_LENGTH, make_poster, visual_features
 

@@ -1,0 +1,93 @@
+"""Upkeep that needs rows and media files together: backup, doctor, the orphan sweep, admins."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from shortstack.media.files import atomic_path, write_atomic
+
+from .storage import LocalStorage
+from .store.admin import count_videos_sync, inspect_sync, make_admin_sync
+from .store.backup import copy_database
+from .store.db import Database
+from .store.ids import now
+from .store.videos import all_video_ids
+
+DB_NAME = "shortstack.db"
+
+
+def database_path(data_dir: Path) -> Path:
+    """The data dir's SQLite file (it may not exist yet)."""
+    return Path(data_dir) / DB_NAME
+
+
+def has_database(data_dir: Path) -> bool:
+    return database_path(data_dir).exists()
+
+
+def has_videos(data_dir: Path) -> bool:
+    """True when the data dir's database holds at least one video."""
+    return has_database(data_dir) and bool(count_videos_sync(database_path(data_dir)))
+
+
+def make_admin(data_dir: Path, handle: str) -> bool:
+    """Grant @handle admin rights; False when there is no such user."""
+    return make_admin_sync(database_path(data_dir), handle)
+
+
+async def sweep_orphans(db: Database, storage: LocalStorage) -> dict[str, int]:
+    """Remove media folders no video row owns and stale temp files (the server's start-up)."""
+    return storage.sweep(await all_video_ids(db))
+
+
+def doctor(data_dir: Path, *, fix: bool) -> dict[str, object]:
+    """Integrity check, counter check, orphan media folders and stale temp files."""
+    facts = inspect_sync(database_path(data_dir))
+    storage = LocalStorage(data_dir)
+    orphans = [v for v in storage.video_ids_on_disk() if v not in facts.video_ids]
+    temps = [p.name for p in storage.tmp.iterdir()] if storage.tmp.exists() else []
+    report: dict[str, object] = {
+        "integrity": facts.integrity,
+        "videos": len(facts.video_ids),
+        "counter_mismatches": facts.counter_mismatches,
+        "pending_jobs": facts.pending_jobs,
+        "orphan_media_folders": len(orphans),
+        "temp_files": len(temps),
+    }
+    if fix:
+        report["removed"] = storage.sweep(facts.video_ids)
+    return report
+
+
+def _file_entry(path: Path, data_dir: Path, size: int | None = None) -> dict[str, object]:
+    """A manifest line: the path under data_dir, its size (the row's, else the file's), present."""
+    return {
+        "path": str(path.relative_to(data_dir)),
+        "bytes": path.stat().st_size if size is None else size,
+        "present": path.exists(),
+    }
+
+
+def backup(data_dir: Path, dest: Path) -> dict[str, object]:
+    """Copy the live database to dest (safe while the server writes) and list its media files.
+
+    Both the copy and its manifest are written whole or not at all (media/files.py)."""
+    dest = dest.resolve()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(dest) as tmp:
+        rows = copy_database(database_path(data_dir), tmp)
+    storage = LocalStorage(data_dir)
+    files: dict[str, list[dict[str, object]]] = {}
+    for video_id, name, size in rows:
+        entry = files.setdefault(video_id, [])
+        if name is not None:
+            entry.append(_file_entry(storage.rendition_path(video_id, name), data_dir, size))
+    for video_id, entry in files.items():  # the poster and the original upload too
+        for path in (storage.poster_path(video_id), storage.source_path(video_id)):
+            if path.exists():
+                entry.append(_file_entry(path, data_dir))
+    manifest = dest.with_name(dest.name + ".manifest.json")
+    body = {"created_at": now(), "data_dir": str(data_dir), "videos": files}
+    write_atomic(manifest, json.dumps(body, indent=1).encode())
+    return {"file": str(dest), "manifest": str(manifest), "videos": len(files)}
