@@ -51,7 +51,7 @@ class UploadResult:
     source: ProbeResult  # the upload as probed
     renditions: tuple[Rendition, ...]
     poster: Path
-    features: np.ndarray  # float32, poster.FEATURE_LENGTH long
+    features: np.ndarray = field(compare=False)  # float32, poster.FEATURE_LENGTH long
     steps: tuple[tuple[str, float], ...] = field(default=())  # (step, seconds) in order
 
     @property
