@@ -40,8 +40,8 @@ def _cpu() -> float:
 
 def main(argv: list[str] | None = None) -> int:
     from shortstack.media.edit import parse_recipe
+    from shortstack.media.fixture_clips import write_test_video
     from shortstack.media.probe import probe
-    from shortstack.media.samples import write_test_video
     from shortstack.media.transcode import transcode
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -451,7 +451,7 @@ def make_clip(
     path: Path, *, seconds: float = 1.0, variant: int = 0, size: tuple[int, int] = (96, 64)
 ) -> Path:
     """A small synthetic H.264 clip (PyAV); variant changes the bytes."""
-    from shortstack.media.samples import write_test_video
+    from shortstack.media.fixture_clips import write_test_video
 
     return write_test_video(
         path,

@@ -28,7 +28,7 @@ PRESET, CRF, AUDIO_BITRATE = "veryfast", 26, 96_000
 MAKE = """
 import json, sys
 from pathlib import Path
-from shortstack.media.samples import write_test_video
+from shortstack.media.fixture_clips import write_test_video
 write_test_video(Path(sys.argv[1]), width=int(sys.argv[2]), height=int(sys.argv[3]),
                  duration_s=float(sys.argv[4]), fps=int(sys.argv[5]), grain=True)
 print(json.dumps({}))

@@ -30,7 +30,7 @@ CLIP_W, CLIP_H, CLIP_FPS, CLIP_S = 360, 640, 30, 4.0
 
 def make_clip(directory: Path) -> Path:
     """A 360x640 portrait clip at 30 fps (looped during the run, like the feed does)."""
-    from shortstack.media.samples import write_test_video
+    from shortstack.media.fixture_clips import write_test_video
 
     return write_test_video(
         directory / "bench.mp4",

@@ -232,20 +232,3 @@ def output_info(recipe: EditRecipe, info: ProbeResult) -> ProbeResult:
         duration_s=round(output_duration(recipe, info.duration_s), 3),
         fps=round(info.fps * recipe.speed, 3),
     )
-
-
-# Kept importable from here for callers in modules owned elsewhere (transcode, isolation, the
-# CLI); loaded on first use so that reading a recipe does not import PyAV.
-_MOVED = {
-    "EditSession": "edit_graph",
-    "preview_still": "preview",
-    "stitch": "stitch",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(f".{_MOVED[name]}", __package__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

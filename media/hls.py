@@ -13,12 +13,8 @@ reader sees all of it or none of it; when another packager got there first its f
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import re
-import shutil
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +22,7 @@ from pathlib import Path
 import av
 
 from .errors import TranscodeError
+from .files import commit, discard, temp_beside
 
 #: what the playlists may name: anything else under an HLS folder is not ours to serve
 FILE_RE = re.compile(r"^(index\.m3u8|init\.mp4|seg[0-9]{3,6}\.m4s)$")
@@ -120,7 +117,7 @@ def package_hls(
     when a rendition cannot be read or written; nothing is left behind then.
     """
     dest = Path(dest)
-    work = dest.parent / f".{dest.name}.tmp-{uuid.uuid4().hex[:12]}"
+    work = temp_beside(dest)
     try:
         work.mkdir(parents=True)
         variants = []
@@ -129,12 +126,8 @@ def package_hls(
             peak, average = _rates(work / name)
             variants.append(HlsVariant(name, width, height, codecs, fps, peak, average))
         (work / MASTER).write_text(_master(variants))
-        for f in work.rglob("*"):
-            if f.is_file():
-                with open(f, "rb") as fh:
-                    os.fsync(fh.fileno())
         try:
-            os.rename(work, dest)
+            commit(work, dest)
         except OSError:
             if not (dest / MASTER).exists():  # not another packager's finished folder
                 raise
@@ -142,5 +135,4 @@ def package_hls(
     except (av.error.FFmpegError, OSError, ValueError) as exc:
         raise TranscodeError(f"HLS packaging failed: {exc}") from exc
     finally:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(work)
+        discard(work)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import os
-import uuid
 from fractions import Fraction
 from itertools import islice
 from pathlib import Path
@@ -14,6 +12,7 @@ import av
 import numpy as np
 
 from .errors import InvalidMedia, MediaError
+from .files import write_atomic
 from .probe import open_video
 
 FEATURE_LENGTH = 24
@@ -155,20 +154,6 @@ def _encode_jpeg(rgb: np.ndarray, quality: int = 4) -> bytes:
     return b"".join(bytes(p) for p in packets)
 
 
-def _write_atomic(dest: Path, data: bytes) -> None:
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:12]}.part")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def make_poster(src: Path, dest: Path, *, max_width: int = 720) -> Path:
     """Write a JPEG of a representative frame of ``src`` to ``dest`` (atomically) and return it.
 
@@ -187,7 +172,7 @@ def make_poster(src: Path, dest: Path, *, max_width: int = 720) -> Path:
     try:
         data = _encode_jpeg(best)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(dest, data)
+        write_atomic(dest, data)
     except MediaError:
         raise
     except (av.error.FFmpegError, OSError, ValueError) as exc:

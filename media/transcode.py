@@ -26,8 +26,6 @@ Choices:
 from __future__ import annotations
 
 import contextlib
-import os
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -37,13 +35,15 @@ from typing import TYPE_CHECKING
 import av
 import av.filter
 
-from .errors import InvalidMedia, MediaError, TranscodeError
-from .probe import ProbeResult, probe, rotation_filters, video_stream
+from .errors import InvalidMedia, TranscodeError
+from .files import commit, discard, temp_beside
+from .probe import ProbeResult, open_video, probe, rotation_filters
 
 if TYPE_CHECKING:  # numpy and the edit tools load only when an edit needs them
     import numpy as np
 
-    from .edit import EditRecipe, EditSession
+    from .edit import EditRecipe
+    from .edit_graph import EditSession
 
 AUDIO_RATE = 48_000
 MAX_FPS = 60  # sources above this (slow-motion phone clips) are resampled to CAPPED_FPS
@@ -197,20 +197,6 @@ class _Output:
         self.container.close()
 
 
-def _remove(paths) -> None:
-    for p in paths:
-        with contextlib.suppress(OSError):
-            os.unlink(p)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def transcode(
     src: Path,
     out_dir: Path,
@@ -221,54 +207,57 @@ def transcode(
     crf: int = 26,
     audio_bitrate: int = 96_000,
     info: ProbeResult | None = None,
-    edit: EditRecipe | None = None,
+    edit: EditRecipe | EditSession | None = None,
 ) -> list[Rendition]:
     """Transcode ``src`` into ``out_dir/{name}.mp4`` per planned rendition, in one decode pass.
 
     Raises InvalidMedia when ``src`` is not a video we accept (if ``info`` is not given it is
     probed first) and TranscodeError when writing fails; no partial file is left either way.
     ``progress(fraction)`` is called with values rising from 0.0 to 1.0. ``edit`` is applied
-    in the same pass (InvalidMedia when it does not fit the clip, e.g. a trim past its end).
+    in the same pass (InvalidMedia when it does not fit the clip, e.g. a trim past its end);
+    it may be a session already made for ``info``, whose output metadata is then reused.
     """
     src, out_dir = Path(src), Path(out_dir)
     if info is None:
         info = probe(src)
-    session = None
-    if edit is not None and not edit.is_identity:
-        from .edit import EditSession
-
-        session = EditSession(edit, info)
+    session = _session(edit, info)
     plan = plan_ladder(session.output if session else info, short_sides)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise TranscodeError(f"Cannot create the output folder: {exc}") from exc
-    token = uuid.uuid4().hex[:12]
-    tmps = [out_dir / f".{name}.{token}.part.mp4" for name, _, _ in plan]
+    finals = [out_dir / f"{name}.mp4" for name, _, _ in plan]
+    tmps = [temp_beside(final, ".mp4") for final in finals]
     opts = {"preset": preset, "crf": int(crf), "audio_bitrate": int(audio_bitrate)}
     report = progress or (lambda _f: None)
     try:
         report(0.0)
         durations = _run(src, info, plan, tmps, opts, report, session)
-        finals = []
-        for (name, w, h), tmp, dur in zip(plan, tmps, durations, strict=True):
-            _fsync(tmp)
-            final = out_dir / f"{name}.mp4"
-            os.replace(tmp, final)
-            finals.append(Rendition(name, w, h, final, final.stat().st_size, dur))
-        with contextlib.suppress(OSError):
-            _fsync(out_dir)
+        renditions = [
+            Rendition(name, w, h, commit(tmp, final), final.stat().st_size, duration)
+            for (name, w, h), tmp, final, duration in zip(
+                plan, tmps, finals, durations, strict=True
+            )
+        ]
         report(1.0)
-        return finals
-    except MediaError:
-        _remove(tmps)
+        return renditions
+    except BaseException as exc:
+        for tmp in tmps:
+            discard(tmp)
+        if isinstance(exc, (av.error.FFmpegError, OSError, ValueError, RuntimeError)):
+            raise TranscodeError(f"Transcoding failed: {exc}") from exc
         raise
-    except (av.error.FFmpegError, OSError, ValueError, RuntimeError) as exc:
-        _remove(tmps)
-        raise TranscodeError(f"Transcoding failed: {exc}") from exc
-    except BaseException:
-        _remove(tmps)
-        raise
+
+
+def _session(edit: EditRecipe | EditSession | None, info: ProbeResult) -> EditSession | None:
+    """The edit session of one pass over ``info``'s clip; None when nothing is edited."""
+    if edit is None:
+        return None
+    from .edit_graph import EditSession
+
+    if isinstance(edit, EditSession):
+        return edit
+    return None if edit.is_identity else EditSession(edit, info)
 
 
 class _AudioTimeline:
@@ -351,108 +340,164 @@ def _audio_slice(frame: av.AudioFrame, start: int, stop: int) -> av.AudioFrame:
     return out
 
 
-def _run(src, info, plan, tmps, opts, report, edit: EditSession | None = None) -> list[float]:
-    try:
-        container = av.open(str(src), options={"max_pixels": str(8192 * 8192)})
-    except av.error.FFmpegError as exc:
-        raise InvalidMedia("The file is not a video we can read.") from exc
-    outputs: list[_Output] = []
-    try:
-        vstream = video_stream(container)
-        if vstream is None:
-            raise InvalidMedia("The file has no video track.")
-        vstream.thread_type = "AUTO"
-        astream = container.streams.audio[0] if container.streams.audio else None
+@dataclass(frozen=True)
+class _Clock:
+    """The time bases and frame rates of one pass."""
+
+    tb: Fraction  # of the source's video stream
+    frame_s: float  # one source frame, in seconds
+    rate: Fraction  # of the output
+    out_tb: Fraction  # of the output
+    cap: int | None  # constant output rate for a too-fast source
+
+    @classmethod
+    def of(cls, vstream: av.VideoStream, edit: EditSession | None) -> _Clock:
         tb = vstream.time_base or Fraction(1, 90_000)
-        rate = vstream.average_rate or vstream.guessed_rate or Fraction(30)
-        rate = Fraction(rate).limit_denominator(1001)
-        in_rate = rate
-        if edit is not None:  # the edited timeline: its length, its frame rate, its sound
-            info = edit.output
+        rate = Fraction(vstream.average_rate or vstream.guessed_rate or 30)
+        rate = rate.limit_denominator(1001)
+        frame_s = float(1 / rate)
+        if edit is not None:  # the edited timeline's frame rate
             rate = Fraction(rate * Fraction(edit.speed)).limit_denominator(1001)
-        cap = CAPPED_FPS if rate > MAX_FPS else None
-        out_tb = tb
-        if cap:
-            rate, out_tb = Fraction(cap), Fraction(1, cap)
-        outputs = [
-            _Output(tmp, w, h, rate, out_tb, opts)
-            for (_, w, h), tmp in zip(plan, tmps, strict=True)
-        ]
+        if rate > MAX_FPS:
+            return cls(tb, frame_s, Fraction(CAPPED_FPS), Fraction(1, CAPPED_FPS), CAPPED_FPS)
+        return cls(tb, frame_s, rate, tb, None)
+
+
+class _Pass:
+    """One decode pass: each video frame through the graph to every output, sound on one clock."""
+
+    def __init__(
+        self,
+        vstream: av.VideoStream,
+        has_audio: bool,
+        plan: Sequence[tuple[str, int, int]],
+        info: ProbeResult,
+        clock: _Clock,
+        outputs: list[_Output],
+        report: Callable[[float], None],
+        edit: EditSession | None,
+    ):
+        self.vstream, self.plan, self.clock, self.outputs = vstream, plan, clock, outputs
+        self.rotation, self.report, self.edit = info.rotation, report, edit
+        out_info = edit.output if edit is not None else info  # the edited timeline, if any
         # the probed duration is measured from the packets, so it also caps a truncated file
-        audio = _AudioTimeline(outputs, limit_s=max(info.duration_s, 0.05))
+        self.audio = _AudioTimeline(outputs, limit_s=max(out_info.duration_s, 0.05))
         if edit is not None:
-            audio.fill = edit.fill
-        graph: _VideoGraph | None = None
-        origin = 0  # first video pts: the output's zero
-        video_end = 0.0  # seconds of video written (end of the last frame)
-        expected = max(info.duration_s, 1e-3)
-        last_report = 0.0
-        frame_dur = float(1 / in_rate)
-        pending_audio: list[av.AudioFrame] = []
-        streams = [vstream] + ([astream] if astream is not None else [])
-        for packet in container.demux(*streams):
-            if edit is not None and edit.past_end:  # the trim's end: read just the sound on
-                verdict = edit.after_end(packet, packet.stream is vstream, float(origin * tb))
-                if verdict == "stop":
-                    break
-                if verdict == "skip":
-                    continue
-            try:
-                frames = packet.decode()
-            except av.error.InvalidDataError:
-                continue  # a damaged packet (e.g. the cut end of a truncated file)
-            except av.error.FFmpegError:
-                if packet.stream is vstream:
-                    raise
-                continue  # undecodable sound: the track is padded with silence instead
-            for frame in frames:
-                if isinstance(frame, av.VideoFrame):
-                    if frame.pts is None:
-                        continue
-                    if graph is None:
-                        origin = frame.pts
-                        sizes = [(w, h) for _, w, h in plan]
-                        graph = _VideoGraph(vstream, frame, info.rotation, sizes, cap, edit)
-                        for af in pending_audio:
-                            _feed_audio(audio, af, origin * tb, edit)
-                        pending_audio.clear()
-                    frame.pts -= origin
-                    if edit is not None and not edit.video(frame, tb, frame_dur):
-                        continue
-                    start = float(frame.pts * tb)
-                    dur = float(frame.duration * tb) if frame.duration else frame_dur
-                    video_end = max(video_end, start + dur)
-                    _push(graph, outputs, frame)
-                    if astream is None or (edit is not None and edit.recipe.audio != "keep"):
-                        audio.pad_to(int(video_end * AUDIO_RATE))
-                    done = min(0.99, video_end / expected)
-                    if done - last_report >= 0.01:
-                        last_report = done
-                        report(done)
-                elif graph is None:
-                    pending_audio.append(frame)
-                else:
-                    _feed_audio(audio, frame, origin * tb, edit)
-        if graph is None:
+            self.audio.fill = edit.fill
+        # silence (or the edit's tone) follows the video when no source sound is kept
+        self.pad_sound = not has_audio or (edit is not None and edit.recipe.audio != "keep")
+        self.expected = max(out_info.duration_s, 1e-3)
+        self.graph: _VideoGraph | None = None
+        self.origin = 0  # first video pts: the output's zero
+        self.video_end = 0.0  # seconds of video written (end of the last frame)
+        self.reported = 0.0
+        self.early_audio: list[av.AudioFrame] = []  # sound decoded before the first picture
+
+    def feed(self, packet: av.Packet) -> bool:
+        """Decode one packet into the outputs; False once nothing more is wanted (trim end)."""
+        is_video = packet.stream is self.vstream
+        if self.edit is not None and self.edit.past_end:  # the trim's end: read just the sound on
+            verdict = self.edit.after_end(packet, is_video, float(self.origin * self.clock.tb))
+            if verdict != "keep":
+                return verdict != "stop"
+        try:
+            frames = packet.decode()
+        except av.error.InvalidDataError:
+            return True  # a damaged packet (e.g. the cut end of a truncated file)
+        except av.error.FFmpegError:
+            if is_video:
+                raise
+            return True  # undecodable sound: the track is padded with silence instead
+        for frame in frames:
+            if isinstance(frame, av.VideoFrame):
+                self._video(frame)
+            elif self.graph is None:
+                self.early_audio.append(frame)
+            else:
+                _feed_audio(self.audio, frame, self.origin * self.clock.tb, self.edit)
+        return True
+
+    def _start(self, first: av.VideoFrame) -> None:
+        """Build the graph on the first picture; its time is the output's zero."""
+        self.origin = first.pts
+        sizes = [(w, h) for _, w, h in self.plan]
+        self.graph = _VideoGraph(
+            self.vstream, first, self.rotation, sizes, self.clock.cap, self.edit
+        )
+        for frame in self.early_audio:
+            _feed_audio(self.audio, frame, self.origin * self.clock.tb, self.edit)
+        self.early_audio.clear()
+
+    def _video(self, frame: av.VideoFrame) -> None:
+        if frame.pts is None:
+            return
+        if self.graph is None:
+            self._start(frame)
+        assert self.graph is not None
+        tb = self.clock.tb
+        frame.pts -= self.origin
+        if self.edit is not None and not self.edit.video(frame, tb, self.clock.frame_s):
+            return
+        start = float(frame.pts * tb)
+        duration = float(frame.duration * tb) if frame.duration else self.clock.frame_s
+        self.video_end = max(self.video_end, start + duration)
+        _push(self.graph, self.outputs, frame)
+        if self.pad_sound:
+            self.audio.pad_to(int(self.video_end * AUDIO_RATE))
+        done = min(0.99, self.video_end / self.expected)
+        if done - self.reported >= 0.01:
+            self.reported = done
+            self.report(done)
+
+    def finish(self) -> float:
+        """Flush the graph, the sound and the encoders; the length written, in seconds."""
+        if self.graph is None:
             raise InvalidMedia("No video frame could be decoded; the file is damaged.")
-        _push(graph, outputs, None)
-        audio.limit = min(audio.limit, int(round(video_end * AUDIO_RATE)))
-        if edit is not None:
-            _feed_audio(audio, None, origin * tb, edit)  # flush the edit's sound filters
+        _push(self.graph, self.outputs, None)
+        audio = self.audio
+        audio.limit = min(audio.limit, int(round(self.video_end * AUDIO_RATE)))
+        if self.edit is not None:  # flush the edit's sound filters
+            _feed_audio(audio, None, self.origin * self.clock.tb, self.edit)
         if audio.aligned:
             audio.add(None)
         audio.pad_to(audio.limit)  # same length as the video (silence if the sound ran short)
-        for out in outputs:
+        for out in self.outputs:
             out.encode_video(None)
             out.encode_audio(None)
-        for out in outputs:
-            out.close()
-        return [round(video_end, 3)] * len(outputs)
-    finally:
-        for out in outputs:
-            with contextlib.suppress(Exception):
+        return round(self.video_end, 3)
+
+
+def _run(
+    src: Path,
+    info: ProbeResult,
+    plan: Sequence[tuple[str, int, int]],
+    tmps: Sequence[Path],
+    opts: dict,
+    report: Callable[[float], None],
+    edit: EditSession | None = None,
+) -> list[float]:
+    """Decode ``src`` once and write every planned rendition to its temp file; their lengths."""
+    with open_video(src) as (container, vstream):
+        vstream.thread_type = "AUTO"
+        astream = container.streams.audio[0] if container.streams.audio else None
+        clock = _Clock.of(vstream, edit)
+        outputs: list[_Output] = []
+        try:
+            for (_, w, h), tmp in zip(plan, tmps, strict=True):
+                outputs.append(_Output(tmp, w, h, clock.rate, clock.out_tb, opts))
+            one_pass = _Pass(vstream, astream is not None, plan, info, clock, outputs, report, edit)
+            streams = [vstream] + ([astream] if astream is not None else [])
+            for packet in container.demux(*streams):
+                if not one_pass.feed(packet):
+                    break
+            video_end = one_pass.finish()
+            for out in outputs:
                 out.close()
-        container.close()
+            return [video_end] * len(outputs)
+        finally:
+            for out in outputs:
+                with contextlib.suppress(Exception):
+                    out.close()
 
 
 def _feed_audio(

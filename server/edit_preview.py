@@ -129,7 +129,7 @@ async def edit_preview(
 ) -> Response[bytes]:
     from shortstack.media.edit import EditRecipe
     from shortstack.media.errors import MediaError
-    from shortstack.media.isolation import preview_isolated
+    from shortstack.media.pipeline import preview_isolated
 
     received = await receive_upload(
         request, storage, max_bytes=config.limits.max_upload_mb * 1024 * 1024

@@ -1,99 +1,31 @@
-"""Background job runner: durable transcode jobs executed in child processes with a hard timeout."""
+"""Background job runner: durable transcode jobs, each run by a warm child process with a deadline."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
-import multiprocessing as mp
-import queue
-import time
+import traceback
 from collections.abc import Awaitable, Callable
 from multiprocessing import resource_tracker
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shortstack.media.runner import ChildDied, TimedOut, Worker
 
 from .broker import Broker
 from .config import Config
 from .storage import LocalStorage
 from .store import jobs as store
 from .store.db import Database
-from .transcode_worker import child_main
+
+if TYPE_CHECKING:
+    from shortstack.media.pipeline import UploadResult
 
 log = logging.getLogger("shortstack.jobs")
 HEARTBEAT_S = 2.0
 READY_HOOK_TIMEOUT_S = 3.0
-
-
-class ProcessWorker:
-    """One long-lived child process; killed and replaced when a job hangs or it dies."""
-
-    def __init__(self) -> None:
-        self._ctx = mp.get_context("spawn")
-        self._proc: mp.process.BaseProcess | None = None
-        self._inbox: Any = None
-        self._outbox: Any = None
-
-    def ensure(self) -> None:
-        """Start the child if needed. Call from the event-loop thread: the child's death signal
-        is tied to the thread that started it (PR_SET_PDEATHSIG)."""
-        if self._proc is not None and self._proc.is_alive():
-            return
-        self._inbox = self._ctx.Queue()
-        self._outbox = self._ctx.Queue()
-        self._proc = self._ctx.Process(
-            target=child_main, args=(self._inbox, self._outbox), daemon=True
-        )
-        self._proc.start()
-
-    def run(
-        self,
-        job_id: int,
-        src: str,
-        out_dir: str,
-        settings: dict,
-        timeout_s: float,
-        on_progress: Callable[[float], None],
-    ) -> tuple[str, Any]:
-        """Blocking: ('done', result) or ('error', message). Call from a thread."""
-        self.ensure()
-        proc, inbox, outbox = self._proc, self._inbox, self._outbox  # stop() may reset the fields
-        assert proc is not None and inbox is not None and outbox is not None
-        inbox.put((job_id, src, out_dir, settings))
-        deadline = time.monotonic() + timeout_s
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                self.kill()
-                return "error", f"transcode timed out after {timeout_s:.0f} s"
-            try:
-                msg = outbox.get(timeout=min(1.0, remaining))
-            except queue.Empty:
-                if not proc.is_alive():
-                    if self._proc is proc:
-                        self._proc = None
-                    return "error", f"transcode process died (exit code {proc.exitcode})"
-                continue
-            if msg[0] != job_id:
-                continue
-            if msg[1] == "progress":
-                on_progress(msg[2])
-            elif msg[1] == "done":
-                return "done", msg[2]
-            else:
-                return ("error" if msg[3] else "invalid"), msg[2]
-
-    def kill(self) -> None:
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.join(5)
-            self._proc = None
-
-    def stop(self) -> None:
-        if self._proc is not None and self._proc.is_alive():
-            with contextlib.suppress(Exception):
-                self._inbox.put(None)
-            self._proc.join(2)
-        self.kill()
 
 
 class JobRunner:
@@ -106,7 +38,7 @@ class JobRunner:
         self.config = config
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
-        self._workers: list[ProcessWorker] = []
+        self._workers: list[Worker] = []
         self._stopping = False
         self.on_ready: Callable[[str], Awaitable[None]] | None = None
 
@@ -122,7 +54,8 @@ class JobRunner:
         # sys.stderr) starting the tracker fails with "bad value(s) in fds_to_keep".
         resource_tracker.ensure_running()
         for i in range(max(1, self.config.server.workers)):
-            worker = ProcessWorker()
+            # the child imports the media stack now, while it idles, not when an upload waits
+            worker = Worker(f"shortstack-transcode-{i}", warm=["shortstack.media.pipeline"])
             worker.ensure()
             self._workers.append(worker)
             self._tasks.append(asyncio.create_task(self._loop(worker), name=f"job-worker-{i}"))
@@ -138,7 +71,7 @@ class JobRunner:
         for worker in self._workers:
             await asyncio.to_thread(worker.stop)
 
-    async def _loop(self, worker: ProcessWorker) -> None:
+    async def _loop(self, worker: Worker) -> None:
         while not self._stopping:
             job = await store.claim(self.db, self.config.media.job_lease_s)
             if job is None:
@@ -154,7 +87,7 @@ class JobRunner:
                 log.exception("job %s crashed the runner", job.id)
                 await store.fail_attempt(self.db, job, "internal error while processing")
 
-    async def _run(self, worker: ProcessWorker, job: store.Job) -> None:
+    async def _run(self, worker: Worker, job: store.Job) -> None:
         if job.kind != "transcode" or job.video_id is None:
             await store.fail_attempt(self.db, job, f"unknown job kind {job.kind!r}")
             return
@@ -168,15 +101,6 @@ class JobRunner:
             )
             return
         media = self.config.media
-        settings = {
-            "renditions": list(media.renditions),
-            "preset": media.preset,
-            "crf": media.crf,
-            "audio_bitrate": media.audio_bitrate,
-            "max_dimension": self.config.limits.max_dimension,
-            "max_duration_s": self.config.limits.max_duration_s,
-            "edit": job.payload.get("edit"),
-        }
         loop = asyncio.get_running_loop()
         latest: dict[str, float] = {}
 
@@ -188,16 +112,9 @@ class JobRunner:
         # files here; this job holds the lease, so nothing else is writing them
         self.storage.clear_partials(video_id)
         worker.ensure()
-        fut = loop.run_in_executor(
-            None,
-            worker.run,
-            job.id,
-            str(src),
-            str(self.storage.video_dir(video_id)),
-            settings,
-            media.job_timeout_s,
-            on_progress,
-        )
+        out_dir = self.storage.video_dir(video_id)
+        edit = job.payload.get("edit")
+        fut = loop.run_in_executor(None, self._transcode, worker, src, out_dir, edit, on_progress)
         while True:
             done, _ = await asyncio.wait({fut}, timeout=HEARTBEAT_S)
             if done:
@@ -208,7 +125,8 @@ class JobRunner:
             self.storage.delete_video(video_id)  # deleted while transcoding: drop what was written
             return
         if status == "done":
-            if not await store.complete_transcode(self.db, job, payload):
+            log.info("processed %s: %s", video_id, dict(payload.steps))
+            if not await store.complete_transcode(self.db, job, _record(payload)):
                 self.storage.delete_video(video_id)
                 return
             if (
@@ -234,3 +152,57 @@ class JobRunner:
             self.broker.publish("video.failed", {"video_id": video_id, "error": payload})
         else:
             self._wake.set()
+
+    def _transcode(
+        self,
+        worker: Worker,
+        src: Path,
+        out_dir: Path,
+        edit: dict | None,
+        on_progress: Callable[[float], None],
+    ) -> tuple[str, Any]:
+        """Blocking (a thread): ("done", UploadResult), ("invalid", why) or ("error", why).
+
+        "invalid" is the file or the recipe refused (retrying cannot help); "error" is worth
+        another attempt: a time-out, a worker that died, an unexpected failure.
+        """
+        from shortstack.media.edit import parse_recipe
+        from shortstack.media.errors import MediaError
+        from shortstack.media.pipeline import Ladder, Limits, process_upload
+
+        media, limits = self.config.media, self.config.limits
+        try:
+            result = worker.call(
+                process_upload,
+                src,
+                out_dir,
+                Ladder(tuple(media.renditions), media.preset, media.crf, media.audio_bitrate),
+                recipe=parse_recipe(edit) if edit else None,
+                limits=Limits(limits.max_dimension, limits.max_duration_s),
+                timeout_s=media.job_timeout_s,
+                progress=on_progress,
+            )
+        except TimedOut:
+            return "error", f"transcode timed out after {media.job_timeout_s:.0f} s"
+        except ChildDied as exc:
+            return "error", f"transcode process died (exit code {exc.exitcode})"
+        except MediaError as exc:
+            return "invalid", str(exc) or type(exc).__name__
+        except Exception as exc:
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            return "error", f"transcode failed: {detail}"
+        return "done", result
+
+
+def _record(result: UploadResult) -> dict[str, Any]:
+    """What the store records of a processed upload (renditions, metadata, poster, features)."""
+    return {
+        "info": dataclasses.asdict(result.info),
+        "renditions": [
+            {"name": r.name, "width": r.width, "height": r.height, "bytes": r.bytes}
+            for r in result.renditions
+        ],
+        "duration_s": result.duration_s,
+        "poster": result.poster.name,
+        "features": result.features.astype("float32").tobytes(),
+    }

@@ -11,6 +11,8 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from shortstack.media.files import commit
+
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{6,32}$")
 _NAME_RE = re.compile(r"^[a-z0-9]{1,16}$")
 
@@ -63,13 +65,10 @@ class LocalStorage:
         return Path(name)
 
     def adopt_source(self, temp: Path, video_id: str) -> Path:
-        """Move a finished upload into place as the video's source file (atomic rename)."""
+        """Move a finished upload into place as the video's source file (fsync, atomic rename)."""
         dest = self.source_path(video_id)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        with open(temp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(temp, dest)
-        return dest
+        return commit(temp, dest)
 
     def delete_video(self, video_id: str) -> None:
         shutil.rmtree(self.video_dir(video_id), ignore_errors=True)

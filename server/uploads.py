@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -112,9 +111,7 @@ async def receive_upload(
             raise problem(422, "No file", "the upload has no 'file' part")
         if size == 0:
             raise problem(422, "Empty file", "the uploaded file is empty")
-        out.flush()
-        os.fsync(out.fileno())
-        ok = True
+        ok = True  # made durable when it is adopted (storage.adopt_source), not before
     # ParserError, and ParserLimitReached (too many parts, huge headers)
     except MultipartError as exc:
         raise problem(422, "Malformed upload", f"the multipart body is malformed: {exc}") from None
@@ -132,15 +129,12 @@ async def probe_upload(path: Path, config: Config) -> ProbeResult:
     demuxer costs a process, never one of the server's threads.
     """
     from shortstack.media.errors import InvalidMedia
-    from shortstack.media.isolation import probe_isolated
+    from shortstack.media.pipeline import Limits, probe_isolated
 
+    limits = Limits(config.limits.max_dimension, config.limits.max_duration_s)
     try:
         return await asyncio.to_thread(
-            probe_isolated,
-            path,
-            timeout_s=config.limits.probe_timeout_s,
-            max_dimension=config.limits.max_dimension,
-            max_duration_s=config.limits.max_duration_s,
+            probe_isolated, path, timeout_s=config.limits.probe_timeout_s, limits=limits
         )
     except InvalidMedia as exc:
         raise problem(422, "Not a playable video", str(exc)) from None

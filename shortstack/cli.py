@@ -177,8 +177,8 @@ def _stitched(path: Path, others: list[str], crossfade_s: float) -> Path:
     """Join ``path`` and ``others`` with crossfades into a temporary MP4 (made locally)."""
     import tempfile
 
-    from shortstack.media.edit import stitch
     from shortstack.media.errors import MediaError
+    from shortstack.media.stitch import stitch
 
     clips = [path, *(Path(o).expanduser() for o in others)]
     for clip in clips:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from shortstack.cli import build_parser, main
-from shortstack.media.samples import write_test_video
+from shortstack.media.fixture_clips import write_test_video
 
 SHORTSTACK = shutil.which("shortstack")
 

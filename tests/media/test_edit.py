@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from shortstack.media import samples
+from shortstack.media import fixture_clips
 from shortstack.media.edit import EditRecipe, crop_size, output_info, parse_recipe, validate
 from shortstack.media.edit_graph import text_layout
 from shortstack.media.errors import InvalidMedia
@@ -44,7 +44,7 @@ def _peak_hz(audio: np.ndarray, rate: int = 48_000) -> float:
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """2 s, 25 fps, 240x320 portrait clip with a 440 Hz tone."""
     path = tmp_path_factory.mktemp("edit") / "src.mp4"
-    return samples.write_test_video(path, width=240, height=320, duration_s=2.0, fps=25)
+    return fixture_clips.write_test_video(path, width=240, height=320, duration_s=2.0, fps=25)
 
 
 def _edit(clip: Path, out: Path, recipe: dict):
@@ -130,7 +130,7 @@ def test_trim_sets_duration_and_keeps_sound(clip: Path, tmp_path: Path) -> None:
     assert abs(audio.shape[1] / 48_000 - 1.0) <= 0.05
     assert abs(_peak_hz(audio) - 440) < 15
     # the first output frame is the source frame at 0.5 s: the pattern scrolls 4 px a frame
-    src = samples._pattern(240, 320)
+    src = fixture_clips._pattern(240, 320)
     expected = src[:, (12 * 4) % 240 : (12 * 4) % 240 + 240]
     assert (
         np.abs(frames[0].astype(int) - expected).mean()
@@ -151,7 +151,7 @@ def test_mono_look_has_equal_channels(clip: Path, tmp_path: Path) -> None:
         spread = rgb.max(axis=2).astype(int) - rgb.min(axis=2)
         assert spread.mean() < 2.0 and np.percentile(spread, 99) <= 6
     # and the source is colourful, so that is the look's doing
-    plain = samples._pattern(240, 320)[:, :240].astype(int)
+    plain = fixture_clips._pattern(240, 320)[:, :240].astype(int)
     assert (plain.max(axis=2) - plain.min(axis=2)).mean() > 50
 
 
@@ -161,7 +161,7 @@ def test_other_looks_change_the_picture(clip: Path, look: str, tmp_path: Path) -
     b = preview_still(clip, EditRecipe(look=look), tmp_path / "b.jpg")
     (fa,), (fb,) = _decode_image(a), _decode_image(b)
     if look == "sharpen":  # more fine detail (film grain here): larger neighbour differences
-        grainy = samples.write_test_video(tmp_path / "g.mp4", width=240, height=320,
+        grainy = fixture_clips.write_test_video(tmp_path / "g.mp4", width=240, height=320,
                                           duration_s=0.2, grain=True)  # fmt: skip
         (fa,) = _decode_image(preview_still(grainy, EditRecipe(), tmp_path / "c.jpg"))
         (fb,) = _decode_image(preview_still(grainy, EditRecipe(look=look), tmp_path / "d.jpg"))
@@ -208,7 +208,7 @@ def test_crop_mute_and_tone(clip: Path, tmp_path: Path) -> None:
 
 
 def test_everything_at_once_on_a_rotated_clip(tmp_path: Path) -> None:
-    src = samples.write_test_video(tmp_path / "rot.mp4", width=320, height=240, rotation=90,
+    src = fixture_clips.write_test_video(tmp_path / "rot.mp4", width=320, height=240, rotation=90,
                                    duration_s=2.0)  # fmt: skip
     recipe = {"trim": "0.4-1.6", "speed": 1.5, "crop": "1:1", "look": "mono", "text": "hi"}
     r, frames, audio, duration = _edit(src, tmp_path / "out", recipe)

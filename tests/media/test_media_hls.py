@@ -7,7 +7,7 @@ from pathlib import Path
 import av
 import pytest
 
-from shortstack.media import samples
+from shortstack.media import fixture_clips
 from shortstack.media.errors import TranscodeError
 from shortstack.media.hls import FILE_RE, MASTER, package_hls
 from shortstack.media.transcode import transcode
@@ -16,7 +16,7 @@ from shortstack.media.transcode import transcode
 @pytest.fixture(scope="module")
 def ladder(tmp_path_factory: pytest.TempPathFactory):
     work = tmp_path_factory.mktemp("hls")
-    src = samples.write_test_video(work / "src.mp4", width=640, height=360, duration_s=5.0)
+    src = fixture_clips.write_test_video(work / "src.mp4", width=640, height=360, duration_s=5.0)
     return transcode(src, work / "out", (360, 240))
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from shortstack.demo_clips import make_demo_clip
 from shortstack.demo_topics import DemoSpec
-from shortstack.media import samples
+from shortstack.media import fixture_clips
 from shortstack.media.errors import InvalidMedia
 from shortstack.media.poster import FEATURE_LENGTH, make_poster, visual_features
 
@@ -19,7 +19,7 @@ def _read(path: Path) -> np.ndarray:
 
 
 def test_poster_skips_a_black_opening(tmp_path: Path) -> None:
-    src = samples.write_test_video(tmp_path / "b.mp4", duration_s=2.0, black_until_s=0.6)
+    src = fixture_clips.write_test_video(tmp_path / "b.mp4", duration_s=2.0, black_until_s=0.6)
     dest = make_poster(src, tmp_path / "p" / "poster.jpg")
     assert dest.read_bytes()[:2] == b"\xff\xd8"
     img = _read(dest)
@@ -29,7 +29,7 @@ def test_poster_skips_a_black_opening(tmp_path: Path) -> None:
 
 
 def test_poster_is_rotated_and_bounded(tmp_path: Path) -> None:
-    src = samples.write_test_video(tmp_path / "r.mp4", width=640, height=480, rotation=270)
+    src = fixture_clips.write_test_video(tmp_path / "r.mp4", width=640, height=480, rotation=270)
     img = _read(make_poster(src, tmp_path / "p.jpg", max_width=240))
     assert img.shape == (320, 240, 3)  # portrait after rotation, width capped
 
@@ -61,16 +61,16 @@ def test_visual_features_shape_norm_and_discrimination(tmp_path: Path) -> None:
 
 
 def test_visual_features_see_motion(tmp_path: Path) -> None:
-    moving = visual_features(samples.write_test_video(tmp_path / "m.mp4", duration_s=2))
+    moving = visual_features(fixture_clips.write_test_video(tmp_path / "m.mp4", duration_s=2))
     still = visual_features(
-        samples.write_test_video(tmp_path / "s.mp4", duration_s=2, black_until_s=2)
+        fixture_clips.write_test_video(tmp_path / "s.mp4", duration_s=2, black_until_s=2)
     )
     assert moving[-1] > 0.1 and still[-1] == 0.0
 
 
 def test_long_or_large_clips_are_sampled_by_seeking(tmp_path: Path) -> None:
     # 960x540 for 6 s is over the straight-through budget: points are reached by seeking
-    src = samples.write_test_video(
+    src = fixture_clips.write_test_video(
         tmp_path / "big.mp4", width=960, height=540, duration_s=6, fps=25, black_until_s=2.5
     )
     img = _read(make_poster(src, tmp_path / "p.jpg", max_width=480))

@@ -4,13 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from shortstack.media import samples
+from shortstack.media import fixture_clips
 from shortstack.media.errors import InvalidMedia
 from shortstack.media.probe import probe
 
 
 def test_landscape(tmp_path: Path) -> None:
-    info = probe(samples.write_test_video(tmp_path / "a.mp4", width=320, height=240, fps=25))
+    info = probe(fixture_clips.write_test_video(tmp_path / "a.mp4", width=320, height=240, fps=25))
     assert info.container == "mp4"
     assert (info.width, info.height, info.rotation) == (320, 240, 0)
     assert (info.coded_width, info.coded_height) == (320, 240)
@@ -20,43 +20,47 @@ def test_landscape(tmp_path: Path) -> None:
 
 
 def test_rotated_display_size_is_swapped(tmp_path: Path) -> None:
-    path = samples.write_test_video(tmp_path / "r.mp4", width=320, height=240, rotation=90)
+    path = fixture_clips.write_test_video(tmp_path / "r.mp4", width=320, height=240, rotation=90)
     info = probe(path)
     assert info.rotation == 90
     assert (info.width, info.height) == (240, 320)
     assert (info.coded_width, info.coded_height) == (320, 240)
-    assert probe(samples.write_test_video(tmp_path / "l.mp4", rotation=-90)).rotation == 270
+    assert probe(fixture_clips.write_test_video(tmp_path / "l.mp4", rotation=-90)).rotation == 270
 
 
 def test_codecs_depth_and_containers(tmp_path: Path) -> None:
-    hevc = probe(samples.write_test_video(tmp_path / "h.mp4", codec="libx265", audio=False))
+    hevc = probe(fixture_clips.write_test_video(tmp_path / "h.mp4", codec="libx265", audio=False))
     assert hevc.video_codec == "hevc" and hevc.has_audio is False and hevc.audio_codec is None
-    ten = probe(samples.write_test_video(tmp_path / "t.mkv", pix_fmt="yuv420p10le"))
+    ten = probe(fixture_clips.write_test_video(tmp_path / "t.mkv", pix_fmt="yuv420p10le"))
     assert (ten.container, ten.bit_depth, ten.pix_fmt) == ("matroska", 10, "yuv420p10le")
-    vp9 = probe(samples.write_test_video(tmp_path / "v.webm", codec="libvpx-vp9"))
+    vp9 = probe(fixture_clips.write_test_video(tmp_path / "v.webm", codec="libvpx-vp9"))
     assert (vp9.container, vp9.video_codec, vp9.audio_codec) == ("matroska", "vp9", "opus")
-    av1 = probe(samples.write_test_video(tmp_path / "a.mkv", codec="libsvtav1", duration_s=0.5))
+    av1 = probe(
+        fixture_clips.write_test_video(tmp_path / "a.mkv", codec="libsvtav1", duration_s=0.5)
+    )
     assert (av1.container, av1.video_codec) == ("matroska", "av1")  # the codec, not "libdav1d"
-    ts = probe(samples.write_test_video(tmp_path / "t.ts"))
+    ts = probe(fixture_clips.write_test_video(tmp_path / "t.ts"))
     assert ts.container == "mpegts" and abs(ts.duration_s - 1.0) < 0.05
 
 
 def test_vfr_is_detected(tmp_path: Path) -> None:
-    assert probe(samples.write_test_video(tmp_path / "v.mp4", vfr=True)).vfr is True
-    assert probe(samples.write_test_video(tmp_path / "c.mp4")).vfr is False
+    assert probe(fixture_clips.write_test_video(tmp_path / "v.mp4", vfr=True)).vfr is True
+    assert probe(fixture_clips.write_test_video(tmp_path / "c.mp4")).vfr is False
 
 
 def test_truncated_duration_is_measured_not_taken_from_the_header(tmp_path: Path) -> None:
-    whole = samples.faststart_copy(
-        samples.write_test_video(tmp_path / "w.mp4", duration_s=2.0), tmp_path / "fs.mp4"
+    whole = fixture_clips.faststart_copy(
+        fixture_clips.write_test_video(tmp_path / "w.mp4", duration_s=2.0), tmp_path / "fs.mp4"
     )
-    cut = samples.truncate(whole, tmp_path / "cut.mp4", 0.5)
+    cut = fixture_clips.truncate(whole, tmp_path / "cut.mp4", 0.5)
     info = probe(cut)
     assert 0.3 < info.duration_s < 1.5  # the header still says 2.0 s
 
 
 def test_truncated_without_index_is_refused(tmp_path: Path) -> None:
-    cut = samples.truncate(samples.write_test_video(tmp_path / "w.mp4"), tmp_path / "c.mp4")
+    cut = fixture_clips.truncate(
+        fixture_clips.write_test_video(tmp_path / "w.mp4"), tmp_path / "c.mp4"
+    )
     with pytest.raises(InvalidMedia, match="damaged|not a video"):
         probe(cut)
 
@@ -66,11 +70,11 @@ def test_truncated_without_index_is_refused(tmp_path: Path) -> None:
     [
         (lambda p: p.write_bytes(b"") and p, "empty"),
         (lambda p: p.write_bytes(bytes(range(256)) * 40) and p, "not a video"),
-        (lambda p: samples.write_png(p), "still image"),
-        (lambda p: samples.write_gif(p), "Animated images .* not accepted; upload MP4"),
-        (lambda p: samples.write_audio_only(p), "only sound"),
-        (lambda p: samples.write_audio_only(p, cover=True), "only sound"),
-        (lambda p: samples.write_pixel_bomb(p), "picture size"),
+        (lambda p: fixture_clips.write_png(p), "still image"),
+        (lambda p: fixture_clips.write_gif(p), "Animated images .* not accepted; upload MP4"),
+        (lambda p: fixture_clips.write_audio_only(p), "only sound"),
+        (lambda p: fixture_clips.write_audio_only(p, cover=True), "only sound"),
+        (lambda p: fixture_clips.write_pixel_bomb(p), "picture size"),
     ],
     ids=[
         "zero-bytes",
@@ -95,7 +99,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_limits(tmp_path: Path) -> None:
-    path = samples.write_test_video(tmp_path / "a.mp4", width=320, height=240, duration_s=1.0)
+    path = fixture_clips.write_test_video(tmp_path / "a.mp4", width=320, height=240, duration_s=1.0)
     with pytest.raises(InvalidMedia, match="320x240.*200 px"):
         probe(path, max_dimension=200)
     with pytest.raises(InvalidMedia, match="long"):

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shortstack.media import samples
+from shortstack.media import fixture_clips
 from shortstack.media.errors import InvalidMedia, TranscodeError
 from shortstack.media.probe import ProbeResult, probe
 from shortstack.media.transcode import AUDIO_RATE, _AudioTimeline, plan_ladder, transcode
@@ -57,7 +57,7 @@ def test_transcodes_end_to_end(tmp_path: Path, case: str, check) -> None:
     kwargs, sizes = CASES[case]
     kwargs = dict(kwargs)
     suffix = kwargs.pop("suffix", ".mp4")
-    src = samples.write_test_video(tmp_path / f"src{suffix}", **kwargs)
+    src = fixture_clips.write_test_video(tmp_path / f"src{suffix}", **kwargs)
     info = probe(src)
     out = tmp_path / "out"
     seen: list[float] = []
@@ -75,7 +75,7 @@ def test_transcodes_end_to_end(tmp_path: Path, case: str, check) -> None:
 def test_rotation_turns_the_pixels(tmp_path: Path, check) -> None:
     # the sample has a white block in the top-left corner of its coded picture; rotating the
     # display 90 degrees counter-clockwise moves it to the bottom-left of the displayed one
-    src = samples.write_test_video(tmp_path / "r.mp4", width=320, height=240, rotation=90)
+    src = fixture_clips.write_test_video(tmp_path / "r.mp4", width=320, height=240, rotation=90)
     (r,) = transcode(src, tmp_path / "out")
     first = check(r, 240, 320, 1.0)["first"].astype(float).mean(axis=2)
     assert first[250:315, 5:55].mean() > 225  # bottom-left: the block
@@ -84,7 +84,7 @@ def test_rotation_turns_the_pixels(tmp_path: Path, check) -> None:
 
 
 def test_no_audio_gets_a_silent_track_as_long_as_the_video(tmp_path: Path, check) -> None:
-    src = samples.write_test_video(tmp_path / "s.mp4", duration_s=1.2, fps=25, audio=False)
+    src = fixture_clips.write_test_video(tmp_path / "s.mp4", duration_s=1.2, fps=25, audio=False)
     (r,) = transcode(src, tmp_path / "out")
     audio = check(r, 320, 240, 1.2)["audio"]
     assert audio.shape[0] == 2 and audio.shape[1] > 48_000
@@ -92,7 +92,7 @@ def test_no_audio_gets_a_silent_track_as_long_as_the_video(tmp_path: Path, check
 
 
 def test_audio_is_kept(tmp_path: Path, check) -> None:
-    (r,) = transcode(samples.write_test_video(tmp_path / "a.mp4"), tmp_path / "out")
+    (r,) = transcode(fixture_clips.write_test_video(tmp_path / "a.mp4"), tmp_path / "out")
     audio = check(r, 320, 240, 1.0)["audio"]
     assert float(np.abs(audio).max()) > 0.1  # the sample's 440 Hz tone
 
@@ -100,7 +100,7 @@ def test_audio_is_kept(tmp_path: Path, check) -> None:
 def test_vfr_keeps_each_frame_time(tmp_path: Path, check) -> None:
     import av
 
-    src = samples.write_test_video(tmp_path / "v.mp4", vfr=True, duration_s=1.5)
+    src = fixture_clips.write_test_video(tmp_path / "v.mp4", vfr=True, duration_s=1.5)
     with av.open(str(src)) as c:
         source_times = [float(f.time) for f in c.decode(video=0)]
     (r,) = transcode(src, tmp_path / "out")
@@ -110,10 +110,10 @@ def test_vfr_keeps_each_frame_time(tmp_path: Path, check) -> None:
 
 
 def test_truncated_upload_reports_its_real_length(tmp_path: Path, check) -> None:
-    whole = samples.faststart_copy(
-        samples.write_test_video(tmp_path / "w.mp4", duration_s=2.0), tmp_path / "fs.mp4"
+    whole = fixture_clips.faststart_copy(
+        fixture_clips.write_test_video(tmp_path / "w.mp4", duration_s=2.0), tmp_path / "fs.mp4"
     )
-    cut = samples.truncate(whole, tmp_path / "cut.mp4", 0.5)
+    cut = fixture_clips.truncate(whole, tmp_path / "cut.mp4", 0.5)
     (r,) = transcode(cut, tmp_path / "out")
     assert r.duration_s < 1.5
     check(r, 320, 240, probe(cut).duration_s)
@@ -124,11 +124,16 @@ def test_truncated_upload_reports_its_real_length(tmp_path: Path, check) -> None
     [
         (lambda p: p.write_bytes(b""), "empty"),
         (lambda p: p.write_bytes(bytes(range(256)) * 40), "not a video"),
-        (lambda p: samples.write_png(p), "still image"),
-        (lambda p: samples.write_audio_only(p), "only sound"),
-        (lambda p: samples.write_audio_only(p, cover=True), "only sound"),
-        (lambda p: samples.write_pixel_bomb(p), "picture size"),
-        (lambda p: samples.truncate(samples.write_test_video(p.with_suffix(".x")), p), "damaged"),
+        (lambda p: fixture_clips.write_png(p), "still image"),
+        (lambda p: fixture_clips.write_audio_only(p), "only sound"),
+        (lambda p: fixture_clips.write_audio_only(p, cover=True), "only sound"),
+        (lambda p: fixture_clips.write_pixel_bomb(p), "picture size"),
+        (
+            lambda p: fixture_clips.truncate(
+                fixture_clips.write_test_video(p.with_suffix(".x")), p
+            ),
+            "damaged",
+        ),
     ],
     ids=[
         "zero-bytes",
@@ -150,7 +155,7 @@ def test_invalid_uploads_are_refused_without_leaving_files(tmp_path: Path, make,
 
 
 def test_encoder_failure_is_a_transcode_error_and_cleans_up(tmp_path: Path) -> None:
-    src = samples.write_test_video(tmp_path / "a.mp4")
+    src = fixture_clips.write_test_video(tmp_path / "a.mp4")
     out = tmp_path / "out"
     with pytest.raises(TranscodeError, match="Transcoding failed"):
         transcode(src, out, preset="no-such-preset")
@@ -158,7 +163,7 @@ def test_encoder_failure_is_a_transcode_error_and_cleans_up(tmp_path: Path) -> N
 
 
 def test_unwritable_destination_is_a_transcode_error(tmp_path: Path) -> None:
-    src = samples.write_test_video(tmp_path / "a.mp4")
+    src = fixture_clips.write_test_video(tmp_path / "a.mp4")
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     with pytest.raises(TranscodeError, match="output folder"):
@@ -166,7 +171,7 @@ def test_unwritable_destination_is_a_transcode_error(tmp_path: Path) -> None:
 
 
 def test_rerun_replaces_outputs_atomically(tmp_path: Path) -> None:
-    src = samples.write_test_video(tmp_path / "a.mp4", width=480, height=360)
+    src = fixture_clips.write_test_video(tmp_path / "a.mp4", width=480, height=360)
     out = tmp_path / "out"
     first = transcode(src, out, info=probe(src))
     second = transcode(src, out, crf=40)
@@ -180,7 +185,7 @@ def test_picture_type_is_cleared_so_x264_picks_keyframes(tmp_path: Path) -> None
 
     # all-intra source: copying its picture types would make every output frame a keyframe
     src = tmp_path / "intra.mkv"
-    samples.write_test_video(src, codec="mjpeg", pix_fmt="yuvj420p", audio=False)
+    fixture_clips.write_test_video(src, codec="mjpeg", pix_fmt="yuvj420p", audio=False)
     (r,) = transcode(src, tmp_path / "out")
     with av.open(str(r.path)) as c:
         keys = sum(1 for p in c.demux(video=0) if p.is_keyframe)
@@ -188,7 +193,7 @@ def test_picture_type_is_cleared_so_x264_picks_keyframes(tmp_path: Path) -> None
 
 
 def test_high_frame_rate_is_capped_at_30(tmp_path: Path, check) -> None:
-    src = samples.write_test_video(tmp_path / "slowmo.mp4", fps=120, duration_s=0.5)
+    src = fixture_clips.write_test_video(tmp_path / "slowmo.mp4", fps=120, duration_s=0.5)
     (r,) = transcode(src, tmp_path / "out")
     facts = check(r, 320, 240, 0.5)
     assert facts["frames"] == 15

@@ -19,7 +19,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from shortstack.media.samples import truncate, write_audio_only, write_png
+from shortstack.media.fixture_clips import truncate, write_audio_only, write_png
 
 SKIP_OPERATIONS = {
     "events",  # an endless Server-Sent Events stream

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from serverkit import seed_video
 
-from shortstack.media.samples import write_test_video
+from shortstack.media.fixture_clips import write_test_video
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import av
 import pytest
 from serverkit import assert_problem, query, wait_ready
 
+from shortstack.media.fixture_clips import write_test_video
 from shortstack.media.looks import LOOKS
-from shortstack.media.samples import write_test_video
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import av
 import pytest
 from serverkit import assert_problem, wait_ready
 
-from shortstack.media.samples import write_test_video
+from shortstack.media.fixture_clips import write_test_video
 
 
 @pytest.fixture(scope="module")

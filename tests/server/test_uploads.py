@@ -12,7 +12,7 @@ import httpx
 import pytest
 from serverkit import assert_problem, query, wait_ready
 
-from shortstack.media.samples import write_audio_only, write_png
+from shortstack.media.fixture_clips import write_audio_only, write_png
 
 
 def _upload(live, token: str, path: Path, caption: str = "", name: str | None = None):
@@ -379,7 +379,7 @@ def test_delete_while_processing_leaves_no_files(module_server, tmp_path):
     c = module_server.client
     token = module_server.register("impatient")
     h = module_server.auth(token)
-    from shortstack.media.samples import write_test_video
+    from shortstack.media.fixture_clips import write_test_video
 
     slow = write_test_video(tmp_path / "slow.mp4", width=320, height=240, duration_s=2.0)
     later = write_test_video(tmp_path / "later.mp4", width=96, height=64, duration_s=0.5)
@@ -397,3 +397,22 @@ def test_delete_while_processing_leaves_no_files(module_server, tmp_path):
     folder = module_server.data_dir / "media" / video_id[:2] / video_id
     assert not folder.exists(), sorted(p.name for p in folder.iterdir())
     assert_problem(c.get(f"/api/videos/{video_id}"), 404)
+
+
+def test_a_transcode_past_its_deadline_is_retried_then_failed(make_server, clip):
+    """The worker is killed at the deadline, restarted for the next attempt, and after the last
+    attempt the video fails saying why; nothing half-written stays."""
+    live = make_server(media={"job_timeout_s": 0.01, "job_max_attempts": 2})
+    token = live.register("deadline")
+    r = _upload(live, token, clip)
+    assert r.status_code == 202, r.text
+    video = wait_ready(live, token, r.json()["id"])
+    assert video["status"] == "failed", video
+    (job,) = query(
+        live, "SELECT status, attempts, error FROM jobs WHERE video_id = ?", (video["id"],)
+    )
+    assert (job["status"], job["attempts"]) == ("failed", 2)
+    assert job["error"] == "transcode timed out after 0 s"
+    folder = live.data_dir / "media" / video["id"][:2] / video["id"]
+    assert [p.name for p in folder.iterdir()] == ["source"]
+    assert live.client.get("/healthz").status_code == 200

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from shortstack.media.samples import write_test_video
+from shortstack.media.fixture_clips import write_test_video
 from shortstack.tui.app import ShortstackApp
 
 PASSWORD = "password123"

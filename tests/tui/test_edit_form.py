@@ -8,8 +8,8 @@ from pathlib import Path
 from textual.app import App, ComposeResult
 from textual.widgets import Input, Select, Static
 
+from shortstack.media.fixture_clips import write_test_video
 from shortstack.media.looks import LOOKS
-from shortstack.media.samples import write_test_video
 from shortstack.tui.api import ApiClient, ApiError, ServerUnavailable
 from shortstack.tui.widgets.edit_form import NO_LOOKS_PROMPT, EditForm
 from shortstack.tui.widgets.video_view import VideoView

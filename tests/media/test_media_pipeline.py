@@ -1,0 +1,103 @@
+"""media.pipeline: one upload processed with one probe, in a warm worker; checks in fresh children."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shortstack.media import fixture_clips
+from shortstack.media.edit import parse_recipe
+from shortstack.media.errors import InvalidMedia, TranscodeError
+from shortstack.media.pipeline import (
+    Ladder,
+    Limits,
+    UploadResult,
+    preview_isolated,
+    probe_isolated,
+    process_upload,
+)
+from shortstack.media.poster import FEATURE_LENGTH
+from shortstack.media.preview import preview_still
+from shortstack.media.probe import ProbeResult, probe
+from shortstack.media.runner import Worker
+
+LADDER = Ladder((240,), preset="ultrafast")
+
+
+def test_an_upload_is_probed_once_and_comes_back_typed(tmp_path: Path, check) -> None:
+    src = fixture_clips.write_test_video(tmp_path / "a.mp4", width=480, height=270, duration_s=1)
+    seen: list[float] = []
+    result = process_upload(src, tmp_path / "out", LADDER, progress=seen.append)
+    assert isinstance(result, UploadResult) and isinstance(result.info, ProbeResult)
+    assert [name for name, _ in result.steps] == ["probe", "transcode", "poster", "features"]
+    assert result.info == result.source == probe(src)
+    (rendition,) = result.renditions
+    check(rendition, 426, 240, 1.0)
+    assert result.poster == tmp_path / "out" / "poster.jpg" and result.poster.stat().st_size
+    assert result.features.dtype == np.float32 and result.features.shape == (FEATURE_LENGTH,)
+    assert seen[0] == 0.02 and seen[-1] == 0.96 and seen == sorted(seen)
+
+    # a probe the caller already has is not made again
+    again = process_upload(src, tmp_path / "again", LADDER, info=result.source)
+    assert "probe" not in dict(again.steps)
+    assert [r.bytes for r in again.renditions] == [r.bytes for r in result.renditions]
+
+
+def test_an_edited_upload_reports_the_edited_video(tmp_path: Path) -> None:
+    src = fixture_clips.write_test_video(tmp_path / "e.mp4", width=480, height=270, duration_s=2)
+    recipe = parse_recipe({"crop": "1:1", "trim": [0.5, 1.5], "speed": 2})
+    result = process_upload(src, tmp_path / "out", LADDER, recipe=recipe)
+    assert (result.source.width, result.source.height) == (480, 270)
+    assert (result.info.width, result.info.height) == (270, 270)
+    assert result.info.duration_s == 0.5 and result.duration_s == pytest.approx(0.5, abs=0.05)
+    assert [(r.width, r.height) for r in result.renditions] == [(240, 240)]
+    with pytest.raises(InvalidMedia, match="past the end"):
+        process_upload(src, tmp_path / "bad", LADDER, recipe=parse_recipe({"trim": [5, 6]}))
+
+
+def test_a_warm_worker_processes_uploads_and_sends_back_dataclasses(tmp_path: Path) -> None:
+    src = fixture_clips.write_test_video(tmp_path / "w.mp4", width=320, height=240, duration_s=1)
+    worker = Worker("test-transcode", warm=["shortstack.media.pipeline"])
+    try:
+        seen: list[float] = []
+        result = worker.call(
+            process_upload, src, tmp_path / "out", LADDER, timeout_s=120, progress=seen.append
+        )
+        assert isinstance(result, UploadResult) and result.renditions[0].path.exists()
+        assert seen[-1] == 0.96
+        with pytest.raises(InvalidMedia, match="320x240.*200 px"):  # the limits reach the child
+            worker.call(
+                process_upload, src, tmp_path / "x", LADDER, limits=Limits(200), timeout_s=120
+            )
+    finally:
+        worker.close()
+
+
+def test_probe_in_a_child_gives_the_same_answer(tmp_path: Path) -> None:
+    src = fixture_clips.write_test_video(tmp_path / "p.mp4", width=320, height=240, rotation=90)
+    assert probe_isolated(src, timeout_s=60) == probe(src)
+    with pytest.raises(InvalidMedia, match="320x240.*200 px"):
+        probe_isolated(src, timeout_s=60, limits=Limits(max_dimension=200))
+
+
+def test_probe_refusals_and_time_outs_are_invalid_media(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(bytes(range(256)) * 40)
+    with pytest.raises(InvalidMedia, match="not a video"):
+        probe_isolated(junk, timeout_s=60)
+    src = fixture_clips.write_test_video(tmp_path / "slow.mp4", width=320, height=240)
+    with pytest.raises(InvalidMedia, match="took longer than 0.001 s"):
+        probe_isolated(src, timeout_s=0.001)
+
+
+def test_preview_in_a_child_is_the_same_jpeg(tmp_path: Path) -> None:
+    src = fixture_clips.write_test_video(tmp_path / "e.mp4", width=320, height=240, duration_s=1)
+    recipe = parse_recipe({"crop": "1:1", "look": "mono", "text": "hi"})
+    here = preview_still(src, recipe, tmp_path / "here.jpg", max_width=200)
+    there = preview_isolated(src, recipe, tmp_path / "there.jpg", max_width=200, timeout_s=60)
+    assert there.read_bytes() == here.read_bytes()
+    with pytest.raises(TranscodeError, match="took longer than"):
+        preview_isolated(src, recipe, tmp_path / "late.jpg", timeout_s=0.001)
+    assert not (tmp_path / "late.jpg").exists()
