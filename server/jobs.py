@@ -113,8 +113,9 @@ class JobRunner:
         self.storage.clear_partials(video_id)
         worker.ensure()
         out_dir = self.storage.video_dir(video_id)
-        edit = job.payload.get("edit")
-        fut = loop.run_in_executor(None, self._transcode, worker, src, out_dir, edit, on_progress)
+        fut = loop.run_in_executor(
+            None, self._transcode, worker, src, out_dir, job.payload, on_progress
+        )
         while True:
             done, _ = await asyncio.wait({fut}, timeout=HEARTBEAT_S)
             if done:
@@ -158,7 +159,7 @@ class JobRunner:
         worker: Worker,
         src: Path,
         out_dir: Path,
-        edit: dict | None,
+        payload: dict[str, Any],
         on_progress: Callable[[float], None],
     ) -> tuple[str, Any]:
         """Blocking (a thread): ("done", UploadResult), ("invalid", why) or ("error", why).
@@ -169,8 +170,14 @@ class JobRunner:
         from shortstack.media.edit import parse_recipe
         from shortstack.media.errors import MediaError
         from shortstack.media.pipeline import Ladder, Limits, process_upload
+        from shortstack.media.probe import ProbeResult
 
         media, limits = self.config.media, self.config.limits
+        edit = payload.get("edit")
+        try:  # the probe taken at upload (older jobs, or a changed shape: probe again)
+            info = ProbeResult(**payload["probe"]) if "probe" in payload else None
+        except TypeError:
+            info = None
         try:
             result = worker.call(
                 process_upload,
@@ -178,6 +185,7 @@ class JobRunner:
                 out_dir,
                 Ladder(tuple(media.renditions), media.preset, media.crf, media.audio_bitrate),
                 recipe=parse_recipe(edit) if edit else None,
+                info=info,
                 limits=Limits(limits.max_dimension, limits.max_duration_s),
                 timeout_s=media.job_timeout_s,
                 progress=on_progress,

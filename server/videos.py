@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from typing import Annotated
 
@@ -71,11 +72,14 @@ class VideosController(Controller):
                     409, "Already uploaded", f"you already posted this file as video {existing}"
                 )
             info = await probe_upload(temp, config)
+            # the job reuses this probe (the source is never probed twice)
+            payload: dict[str, object] = {"probe": dataclasses.asdict(info)}
             edit_json = None
             if recipe is not None:
                 check_recipe(recipe, info)
                 info = output_info(recipe, info)  # the metadata shown is the edited video's
                 edit_json = json.dumps(recipe.to_dict(), separators=(",", ":"))
+                payload["edit"] = recipe.to_dict()
             video_id = store.new_video_id()
             storage.adopt_source(temp, video_id)
             try:
@@ -90,7 +94,7 @@ class VideosController(Controller):
                     if isinstance(info, msgspec.Struct)
                     else vars(info),
                     max_attempts=config.media.job_max_attempts,
-                    job_payload=json.dumps({"edit": recipe.to_dict()}) if recipe else "{}",
+                    job_payload=json.dumps(payload),
                     edit=edit_json,
                 )
             except BaseException:
