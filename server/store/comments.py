@@ -105,8 +105,8 @@ async def add_comment(
 async def delete_comment(db: Database, comment_id: str) -> str:
     """Delete a comment and its replies; returns the video id. Counters follow."""
     async with db.write() as conn:
-        row = await _comment_row(conn, comment_id, "SELECT c.video_id, c.parent_id FROM comments c")
-        video_id, parent_id = row
+        select = "SELECT c.video_id, c.parent_id FROM comments c"
+        video_id, parent_id = await _comment_row(conn, comment_id, select)
         async with conn.execute(
             "WITH RECURSIVE sub(id) AS (SELECT ? UNION ALL SELECT c.id FROM comments c JOIN sub ON c.parent_id = sub.id)"
             " SELECT COUNT(*) FROM sub",
