@@ -638,17 +638,25 @@ def audit(db_path: Path, ledger: Ledger) -> list[str]:
         comments = {r[0] for r in conn.execute("SELECT id FROM comments")}
     finally:
         conn.close()
-    for key, liked in ledger.likes.items():
-        if key not in ledger.uncertain_likes and (key in likes) != liked:
-            problems.append(f"acknowledged like {key}={liked} but the database says {not liked}")
-    for key, following in ledger.follows.items():
-        if key not in ledger.uncertain_follows and (key in follows) != following:
-            problems.append(
-                f"acknowledged follow {key}={following} but the database says {not following}"
-            )
+    problems += _disagreements("like", ledger.likes, ledger.uncertain_likes, likes)
+    problems += _disagreements("follow", ledger.follows, ledger.uncertain_follows, follows)
     missing = ledger.comments - comments
     problems += [f"acknowledged comment {c} is missing" for c in sorted(missing)]
     return problems
+
+
+def _disagreements(
+    kind: str,
+    acknowledged: dict[tuple[str, str], bool],
+    uncertain: set[tuple[str, str]],
+    stored: set[tuple[str, str]],
+) -> list[str]:
+    """The on/off states the server acknowledged (as _toggle noted them) that the database lacks."""
+    return [
+        f"acknowledged {kind} {key}={on} but the database says {not on}"
+        for key, on in acknowledged.items()
+        if key not in uncertain and (key in stored) != on
+    ]
 
 
 def locked_lines(log_text: str) -> list[str]:
