@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import random
@@ -27,7 +28,8 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -237,6 +239,20 @@ def counter_mismatches(db_path: Path) -> list[str]:
 # --------------------------------------------------------------------------- the simulation
 
 
+@dataclass(frozen=True)
+class Mix:
+    """What one load run does; the defaults are the command line's."""
+
+    users: int = 200  # concurrent simulated users
+    seconds: float = 60.0  # how long the mix runs
+    uploads: int = 2  # uploads transcoding during the run
+    seed_videos: int = 6  # ready videos uploaded before the run
+    upload_seconds: float = 3.0  # length of each upload made during the run
+    think_s: float = 0.1  # mean think time between actions
+    seed: int = 1
+    prefix: str = "load"  # handles are {prefix}{seed}_{n}
+
+
 @dataclass
 class Ledger:
     """What the server acknowledged (2xx), to be found in the database afterwards."""
@@ -303,6 +319,26 @@ async def _call(
     return r
 
 
+async def _toggle(
+    call: Callable[..., Awaitable[httpx.Response | None]],
+    label: str,
+    url: str,
+    want: bool,
+    ok: int,
+    key: tuple[str, str],
+    acknowledged: dict[tuple[str, str], bool],
+    uncertain: set[tuple[str, str]],
+) -> None:
+    """PUT (want) or DELETE an on/off state; note what the server acknowledged, or that a 5xx or
+    no answer leaves it unknown."""
+    r = await call(label, "PUT" if want else "DELETE", url)
+    if r is not None and r.status_code == ok:
+        acknowledged[key] = want
+        uncertain.discard(key)
+    elif r is None or r.status_code >= 500:
+        uncertain.add(key)
+
+
 async def _user_loop(
     client: httpx.AsyncClient,
     me: User,
@@ -314,7 +350,7 @@ async def _user_loop(
     rng: random.Random,
     think_s: float,
 ) -> None:
-    h = me.headers
+    call = functools.partial(_call, client, stats, headers=me.headers)
     actions = [
         ("feed", 26),
         ("view", 22),
@@ -340,15 +376,7 @@ async def _user_loop(
             params: dict[str, Any] = {"limit": 5}
             if kind == "for-you" and me.cursor:
                 params["cursor"] = me.cursor
-            r = await _call(
-                client,
-                stats,
-                f"GET /api/feed/{kind}",
-                "GET",
-                f"/api/feed/{kind}",
-                params=params,
-                headers=h,
-            )
+            r = await call(f"GET /api/feed/{kind}", "GET", f"/api/feed/{kind}", params=params)
             if r is not None and r.status_code == 200:
                 body = r.json()
                 me.seen += [i["video"]["id"] for i in body["items"]]
@@ -357,41 +385,30 @@ async def _user_loop(
                     me.cursor = body["next_cursor"] if rng.random() < 0.8 else None
         elif action == "view":
             watch = rng.choice([300, 800, 1500, 4000, 12000])
-            await _call(
-                client,
-                stats,
+            await call(
                 "POST /api/videos/{id}/views",
                 "POST",
                 f"/api/videos/{vid}/views",
                 json={"watch_ms": watch},
-                headers=h,
             )
         elif action == "like":
-            want = rng.random() < 0.75
-            r = await _call(
-                client,
-                stats,
+            await _toggle(
+                call,
                 "PUT|DELETE /api/videos/{id}/like",
-                "PUT" if want else "DELETE",
                 f"/api/videos/{vid}/like",
-                headers=h,
+                rng.random() < 0.75,
+                200,
+                (me.handle, vid),
+                ledger.likes,
+                ledger.uncertain_likes,
             )
-            key = (me.handle, vid)
-            if r is not None and r.status_code == 200:
-                ledger.likes[key] = want
-                ledger.uncertain_likes.discard(key)
-            elif r is None or r.status_code >= 500:
-                ledger.uncertain_likes.add(key)
         elif action == "comment":
             body = f"{rng.choice(WORDS)} {rng.choice(WORDS)} #{rng.choice(WORDS)} from @{me.handle}"
-            r = await _call(
-                client,
-                stats,
+            r = await call(
                 "POST /api/videos/{id}/comments",
                 "POST",
                 f"/api/videos/{vid}/comments",
                 json={"body": body},
-                headers=h,
             )
             if r is not None and r.status_code == 201:
                 ledger.comments.add(r.json()["id"])
@@ -399,49 +416,28 @@ async def _user_loop(
             other = rng.choice(everyone)
             if other is me:
                 continue
-            want = rng.random() < 0.7
-            r = await _call(
-                client,
-                stats,
+            await _toggle(
+                call,
                 "PUT|DELETE /api/users/{handle}/follow",
-                "PUT" if want else "DELETE",
                 f"/api/users/{other.handle}/follow",
-                headers=h,
+                rng.random() < 0.7,
+                204,
+                (me.handle, other.handle),
+                ledger.follows,
+                ledger.uncertain_follows,
             )
-            key = (me.handle, other.handle)
-            if r is not None and r.status_code == 204:
-                ledger.follows[key] = want
-                ledger.uncertain_follows.discard(key)
-            elif r is None or r.status_code >= 500:
-                ledger.uncertain_follows.add(key)
         elif action == "search":
             q = rng.choice(
                 [rng.choice(WORDS), f"#{rng.choice(WORDS)}", f"@{rng.choice(everyone).handle[:5]}"]
             )
-            await _call(
-                client, stats, "GET /api/search", "GET", "/api/search", params={"q": q}, headers=h
-            )
+            await call("GET /api/search", "GET", "/api/search", params={"q": q})
         elif action == "video":
-            await _call(
-                client, stats, "GET /api/videos/{id}", "GET", f"/api/videos/{vid}", headers=h
-            )
+            await call("GET /api/videos/{id}", "GET", f"/api/videos/{vid}")
         elif action == "comments":
-            await _call(
-                client,
-                stats,
-                "GET /api/videos/{id}/comments",
-                "GET",
-                f"/api/videos/{vid}/comments",
-                headers=h,
-            )
+            await call("GET /api/videos/{id}/comments", "GET", f"/api/videos/{vid}/comments")
         elif action == "profile":
-            await _call(
-                client,
-                stats,
-                "GET /api/users/{handle}",
-                "GET",
-                f"/api/users/{rng.choice(everyone).handle}",
-                headers=h,
+            await call(
+                "GET /api/users/{handle}", "GET", f"/api/users/{rng.choice(everyone).handle}"
             )
         if think_s:
             await asyncio.sleep(rng.uniform(0, 2 * think_s))
@@ -499,20 +495,10 @@ async def _register(client: httpx.AsyncClient, handle: str) -> User:
 
 
 async def run_load(
-    url: str,
-    *,
-    users: int = 200,
-    seconds: float = 60.0,
-    uploads: int = 2,
-    seed_videos: int = 6,
-    upload_seconds: float = 3.0,
-    think_s: float = 0.1,
-    work_dir: Path,
-    seed: int = 1,
-    prefix: str = "load",
-    server_pid: int | None = None,
+    url: str, mix: Mix, *, work_dir: Path, server_pid: int | None = None
 ) -> dict[str, Any]:
-    """Register users, seed ready videos, run the mix for `seconds`, then report and audit."""
+    """Register users, seed ready videos, run the mix for `mix.seconds`, then report and audit."""
+    users, seconds, uploads, seed = mix.users, mix.seconds, mix.uploads, mix.seed
     rng = random.Random(seed)
     limits = httpx.Limits(max_connections=users + 10, max_keepalive_connections=users + 10)
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
@@ -520,12 +506,12 @@ async def run_load(
 
         async def reg(i: int) -> User:
             async with sem:
-                return await _register(client, f"{prefix}{seed}_{i}")
+                return await _register(client, f"{mix.prefix}{seed}_{i}")
 
         everyone = list(await asyncio.gather(*(reg(i) for i in range(max(users, 2)))))
-        creators = everyone[: max(1, min(len(everyone), seed_videos))]
+        creators = everyone[: max(1, min(len(everyone), mix.seed_videos))]
         seeded = []
-        for i in range(seed_videos):
+        for i in range(mix.seed_videos):
             clip = make_clip(work_dir / f"seed{seed}_{i}.mp4", variant=i)
             seeded.append(
                 await _upload(
@@ -542,7 +528,10 @@ async def run_load(
         # the uploads that transcode while the users run
         big = [
             make_clip(
-                work_dir / f"big{seed}_{i}.mp4", seconds=upload_seconds, variant=i, size=(320, 240)
+                work_dir / f"big{seed}_{i}.mp4",
+                seconds=mix.upload_seconds,
+                variant=i,
+                size=(320, 240),
             )
             for i in range(uploads)
         ]
@@ -564,7 +553,7 @@ async def run_load(
                 ledger,
                 deadline,
                 random.Random(rng.random()),
-                think_s,
+                mix.think_s,
             )
             for u in everyone[:users]
         ]
@@ -649,26 +638,32 @@ def audit(db_path: Path, ledger: Ledger) -> list[str]:
         comments = {r[0] for r in conn.execute("SELECT id FROM comments")}
     finally:
         conn.close()
-    for key, liked in ledger.likes.items():
-        if key not in ledger.uncertain_likes and (key in likes) != liked:
-            problems.append(f"acknowledged like {key}={liked} but the database says {not liked}")
-    for key, following in ledger.follows.items():
-        if key not in ledger.uncertain_follows and (key in follows) != following:
-            problems.append(
-                f"acknowledged follow {key}={following} but the database says {not following}"
-            )
+    problems += _disagreements("like", ledger.likes, ledger.uncertain_likes, likes)
+    problems += _disagreements("follow", ledger.follows, ledger.uncertain_follows, follows)
     missing = ledger.comments - comments
     problems += [f"acknowledged comment {c} is missing" for c in sorted(missing)]
     return problems
+
+
+def _disagreements(
+    kind: str,
+    acknowledged: dict[tuple[str, str], bool],
+    uncertain: set[tuple[str, str]],
+    stored: set[tuple[str, str]],
+) -> list[str]:
+    """The on/off states the server acknowledged (as _toggle noted them) that the database lacks."""
+    return [
+        f"acknowledged {kind} {key}={on} but the database says {not on}"
+        for key, on in acknowledged.items()
+        if key not in uncertain and (key in stored) != on
+    ]
 
 
 def locked_lines(log_text: str) -> list[str]:
     return [line for line in log_text.splitlines() if LOCKED in line]
 
 
-def bench(
-    users: int, seconds: float, uploads: int, think_s: float, url: str | None, data: Path | None
-) -> dict[str, Any]:
+def bench(mix: Mix, url: str | None, data: Path | None) -> dict[str, Any]:
     """Run the load (own server unless url) plus a one-user reference; audit the database."""
     with tempfile.TemporaryDirectory(prefix="shortstack-load-") as tmp:
         work = Path(tmp)
@@ -678,32 +673,18 @@ def bench(
             server = ServeProcess(data_dir, write_config(work / "config.toml")).start()
             url = server.url
         try:
-            reference = asyncio.run(
-                run_load(
-                    url,
-                    users=1,
-                    seconds=min(10.0, seconds),
-                    uploads=0,
-                    seed_videos=2,
-                    think_s=0.0,
-                    work_dir=work,
-                    seed=1,
-                    prefix="ref",
-                    server_pid=server.proc.pid if server else None,
-                )
+            pid = server.proc.pid if server else None
+            one_user = Mix(
+                users=1,
+                seconds=min(10.0, mix.seconds),
+                uploads=0,
+                seed_videos=2,
+                think_s=0.0,
+                seed=1,
+                prefix="ref",
             )
-            report = asyncio.run(
-                run_load(
-                    url,
-                    users=users,
-                    seconds=seconds,
-                    uploads=uploads,
-                    think_s=think_s,
-                    work_dir=work,
-                    seed=2,
-                    server_pid=server.proc.pid if server else None,
-                )
-            )
+            reference = asyncio.run(run_load(url, one_user, work_dir=work, server_pid=pid))
+            report = asyncio.run(run_load(url, replace(mix, seed=2), work_dir=work, server_pid=pid))
             ledger = report.pop("_ledger")
             reference.pop("_ledger")
             if server is not None:
@@ -767,11 +748,13 @@ def _print(report: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=200, help="concurrent simulated users")
-    parser.add_argument("--seconds", type=float, default=60.0, help="how long the mix runs")
-    parser.add_argument("--uploads", type=int, default=2, help="uploads transcoding during the run")
+    parser.add_argument("--users", type=int, default=Mix.users, help="concurrent simulated users")
+    parser.add_argument("--seconds", type=float, default=Mix.seconds, help="how long the mix runs")
     parser.add_argument(
-        "--think", type=float, default=0.1, help="mean think time between actions, s"
+        "--uploads", type=int, default=Mix.uploads, help="uploads transcoding during the run"
+    )
+    parser.add_argument(
+        "--think", type=float, default=Mix.think_s, help="mean think time between actions, s"
     )
     parser.add_argument("--url", help="an already running server on loopback (no audit)")
     parser.add_argument("--data", type=Path, help="data dir for the bench's own server (kept)")
@@ -781,7 +764,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("the load benchmark only targets loopback servers")
     if not (1 <= args.users <= 2000 and 0 < args.seconds <= 600):
         parser.error("--users must be 1..2000 and --seconds 0..600")
-    report = bench(args.users, args.seconds, args.uploads, args.think, args.url, args.data)
+    mix = Mix(users=args.users, seconds=args.seconds, uploads=args.uploads, think_s=args.think)
+    report = bench(mix, args.url, args.data)
     if args.json:
         print(json.dumps(report, indent=1))
     else:

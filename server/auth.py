@@ -63,6 +63,11 @@ def _is_login_attempt(request: Request) -> bool:
     return request.method == "POST" and request.url.path in LOGIN_PATHS
 
 
+async def _signed_in(db: Database, user: User) -> TokenOut:
+    """A fresh token for the user, with the user: what register and login answer."""
+    return TokenOut(token=await store.issue_token(db, user.id), user=user_out(user))
+
+
 class AuthController(Controller):
     path = "/api"
     tags = ["accounts"]
@@ -81,8 +86,7 @@ class AuthController(Controller):
         # argon2 takes tens of milliseconds of CPU: keep it off the event loop
         password_hash = await asyncio.to_thread(store.hash_password, data.password)
         user = await store.create_user(db, data.handle, password_hash, data.display_name)
-        token = await store.issue_token(db, user.id)
-        return TokenOut(token=token, user=user_out(user))
+        return await _signed_in(db, user)
 
     @post(
         "/auth/login",
@@ -94,8 +98,7 @@ class AuthController(Controller):
         user = await store.check_login(db, data.handle.strip().lstrip("@").lower(), data.password)
         if user is None:
             raise problem(401, "Wrong handle or password", "the handle or the password is wrong")
-        token = await store.issue_token(db, user.id)
-        return TokenOut(token=token, user=user_out(user))
+        return await _signed_in(db, user)
 
     @post(
         "/auth/logout",

@@ -12,8 +12,9 @@ from litestar.params import JSONBody, Parameter
 from .broker import Broker
 from .config import Config
 from .errors import problem
+from .events import publish_notification
 from .interactions import VideoId
-from .pagination import Cursor, Limit, encode_cursor, keyset_cursor
+from .pagination import Cursor, Limit, keyset_cursor, page_of
 from .schemas import CommentOut, Page, comment_out
 from .store import comments as store
 from .store import videos as videos_store
@@ -50,10 +51,7 @@ class CommentsController(Controller):
         records = await store.list_comments(
             db, video_id, parent_id=parent_id, limit=limit + 1, after=after
         )
-        more = len(records) > limit
-        records = records[:limit]
-        nxt = encode_cursor([records[-1].created_at, records[-1].id]) if more else None
-        return Page(items=[comment_out(c) for c in records], next_cursor=nxt)
+        return page_of(records, limit, comment_out)
 
     @post(
         "/videos/{video_id:str}/comments", operation_id="post_comment", summary="Comment or reply"
@@ -82,17 +80,7 @@ class CommentsController(Controller):
         broker.publish("counts", {"video_id": video_id, "comments": video.comments})
         for uid in notify_ids:
             kind = "reply" if data.parent_id and uid != video.author_id else "comment"
-            broker.publish(
-                "notification",
-                {
-                    "kind": kind,
-                    "actor": user.handle,
-                    "actor_name": user.display_name,
-                    "video_id": video_id,
-                    "comment_id": record.id,
-                },
-                user_id=uid,
-            )
+            publish_notification(broker, uid, kind, user, video_id=video_id, comment_id=record.id)
         return out
 
     @delete(

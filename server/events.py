@@ -16,6 +16,22 @@ from .store.users import User
 KEEPALIVE_S = 15.0
 
 
+def publish_notification(
+    broker: Broker,
+    to: int,
+    kind: str,
+    actor: User,
+    *,
+    video_id: str | None = None,
+    comment_id: str | None = None,
+) -> None:
+    """Tell user `to` live that `actor` did `kind` (the store writes the notification row)."""
+    data = {"kind": kind, "actor": actor.handle, "actor_name": actor.display_name}
+    refs = {"video_id": video_id, "comment_id": comment_id}
+    data.update({name: ref for name, ref in refs.items() if ref is not None})
+    broker.publish("notification", data, user_id=to)
+
+
 class EventsController(Controller):
     path = "/api/events"
     tags = ["events"]

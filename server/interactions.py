@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from .broker import Broker
 from .config import Config
+from .events import publish_notification
 from .store import interactions as store
 from .store.db import Database
 from .store.users import User
@@ -56,16 +57,7 @@ class InteractionsController(Controller):
         state, likes, notify_owner = await store.set_like(db, user.id, video_id, liked)
         broker.publish("counts", {"video_id": video_id, "likes": likes})
         if notify_owner is not None:
-            broker.publish(
-                "notification",
-                {
-                    "kind": "like",
-                    "actor": user.handle,
-                    "actor_name": user.display_name,
-                    "video_id": video_id,
-                },
-                user_id=notify_owner,
-            )
+            publish_notification(broker, notify_owner, "like", user, video_id=video_id)
         return LikeOut(liked=state, likes=likes)
 
     @put("/like", operation_id="like", summary="Like a video (idempotent)", status_code=HTTP_200_OK)

@@ -1,14 +1,20 @@
-"""Opaque cursors and the shared `limit` / `cursor` query parameters."""
+"""Opaque cursors, the shared `limit` / `cursor` query parameters and the pages they make."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from typing import Annotated, Any
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, TypeVar
 
 from litestar.exceptions import ValidationException
 from litestar.params import Parameter
+
+from .schemas import Page
+
+R = TypeVar("R")
+T = TypeVar("T")
 
 Limit = Annotated[int, Parameter(ge=1, le=50, description="Items per page, 1..50.")]
 Cursor = Annotated[
@@ -62,3 +68,21 @@ def keyset_cursor(cursor: str | None) -> tuple[float, str] | None:
             detail="the cursor is not valid: use next_cursor from a previous page"
         )
     return float(value[0]), value[1]
+
+
+def keyset_position(record: Any) -> list[Any]:
+    """Where a record stands in a (created_at, id) keyset order: what keyset_cursor decodes."""
+    return [record.created_at, record.id]
+
+
+def page_of(
+    rows: Sequence[R],
+    limit: int,
+    out: Callable[[R], T],
+    position: Callable[[R], Any] = keyset_position,
+) -> Page[T]:
+    """The page of the first `limit` of the `limit + 1` rows fetched; when the extra row shows
+    there is more, next_cursor encodes the position of the page's last row."""
+    shown = rows[:limit]
+    nxt = encode_cursor(position(shown[-1])) if len(rows) > limit else None
+    return Page(items=[out(r) for r in shown], next_cursor=nxt)

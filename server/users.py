@@ -11,7 +11,8 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from .broker import Broker
-from .pagination import Cursor, Limit, decode_cursor, encode_cursor, keyset_cursor
+from .events import publish_notification
+from .pagination import Cursor, Limit, decode_cursor, keyset_cursor, page_of
 from .schemas import Page, UserOut, VideoOut, iso, user_out, video_out
 from .store import events as events_store
 from .store import users as store
@@ -31,6 +32,19 @@ class NotificationOut(msgspec.Struct):
     comment_id: str | None
     created_at: str
     read: bool
+
+
+def notification_out(row: dict) -> NotificationOut:
+    return NotificationOut(
+        id=row["id"],
+        kind=row["kind"],
+        actor=row["actor_handle"],
+        actor_name=row["actor_name"],
+        video_id=row["video_id"],
+        comment_id=row["comment_id"],
+        created_at=iso(row["created_at"]),
+        read=row["read_at"] is not None,
+    )
 
 
 class UsersController(Controller):
@@ -74,10 +88,7 @@ class UsersController(Controller):
             viewer_id=viewer.id if viewer else None,
             include_unready=own,
         )
-        more = len(records) > limit
-        records = records[:limit]
-        nxt = encode_cursor([records[-1].created_at, records[-1].id]) if more else None
-        return Page(items=[video_out(r) for r in records], next_cursor=nxt)
+        return page_of(records, limit, video_out)
 
     @put(
         "/users/{handle:str}/follow",
@@ -93,11 +104,7 @@ class UsersController(Controller):
         broker: NamedDependency[Broker],
     ) -> None:
         target = await store.set_follow(db, user, handle.lower(), True)
-        broker.publish(
-            "notification",
-            {"kind": "follow", "actor": user.handle, "actor_name": user.display_name},
-            user_id=target.id,
-        )
+        publish_notification(broker, target.id, "follow", user)
 
     @delete("/users/{handle:str}/follow", operation_id="unfollow", summary="Stop following a user")
     async def unfollow(
@@ -115,18 +122,4 @@ class UsersController(Controller):
     ) -> Page[NotificationOut]:
         before = decode_cursor(cursor, int)
         rows = await events_store.list_notifications(db, user.id, limit=limit + 1, before=before)
-        items = [
-            NotificationOut(
-                id=r["id"],
-                kind=r["kind"],
-                actor=r["actor_handle"],
-                actor_name=r["actor_name"],
-                video_id=r["video_id"],
-                comment_id=r["comment_id"],
-                created_at=iso(r["created_at"]),
-                read=r["read_at"] is not None,
-            )
-            for r in rows[:limit]
-        ]
-        nxt = encode_cursor(items[-1].id) if len(rows) > limit else None
-        return Page(items=items, next_cursor=nxt)
+        return page_of(rows, limit, notification_out, position=lambda r: r["id"])

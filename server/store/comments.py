@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import aiosqlite
+
 from .db import Database
-from .errors import NotFound, Unprocessable
+from .errors import Unprocessable
 from .events import log_event, notify
 from .ids import new_id, now
+from .rows import keyset_rows, one_row
+from .videos import video_row
 
 
 @dataclass(slots=True)
@@ -41,29 +45,27 @@ async def list_comments(
     limit: int,
     after: tuple[float, str] | None,
 ) -> list[CommentRecord]:
-    if await db.fetchone("SELECT 1 FROM videos WHERE id = ?", (video_id,)) is None:
-        raise NotFound(f"no video {video_id!r}")
-    params: list[object] = [video_id]
-    where = "c.video_id = ?"
+    await video_row(db, video_id)
     if parent_id is None:
-        where += " AND c.parent_id IS NULL"
+        where, params = "c.video_id = ? AND c.parent_id IS NULL", [video_id]
     else:
-        where += " AND c.parent_id = ?"
-        params.append(parent_id)
-    if after is not None:
-        where += " AND (c.created_at, c.id) > (?, ?)"
-        params += [after[0], after[1]]
-    rows = await db.fetchall(
-        f"{_SELECT} WHERE {where} ORDER BY c.created_at, c.id LIMIT ?", [*params, limit]
+        where, params = "c.video_id = ? AND c.parent_id = ?", [video_id, parent_id]
+    rows = await keyset_rows(
+        db, _SELECT, where, params, alias="c", after=after, limit=limit, newest_first=False
     )
     return [_record(r) for r in rows]
 
 
 async def get_comment(db: Database, comment_id: str) -> CommentRecord:
-    row = await db.fetchone(f"{_SELECT} WHERE c.id = ?", (comment_id,))
-    if row is None:
-        raise NotFound(f"no comment {comment_id!r}")
-    return _record(row)
+    return _record(await _comment_row(db, comment_id, _SELECT))
+
+
+async def _comment_row(
+    source: Database | aiosqlite.Connection, comment_id: str, select: str
+) -> aiosqlite.Row:
+    return await one_row(
+        source, f"{select} WHERE c.id = ?", (comment_id,), missing=f"no comment {comment_id!r}"
+    )
 
 
 async def add_comment(
@@ -73,11 +75,7 @@ async def add_comment(
     comment_id = new_id()
     notify_ids: list[int] = []
     async with db.write() as conn:
-        async with conn.execute("SELECT author_id FROM videos WHERE id = ?", (video_id,)) as cur:
-            row = await cur.fetchone()
-        if row is None:
-            raise NotFound(f"no video {video_id!r}")
-        owner = row[0]
+        owner = (await video_row(conn, video_id, "SELECT v.author_id FROM videos v"))[0]
         if parent_id is not None:
             async with conn.execute(
                 "SELECT video_id, author_id FROM comments WHERE id = ?", (parent_id,)
@@ -107,13 +105,8 @@ async def add_comment(
 async def delete_comment(db: Database, comment_id: str) -> str:
     """Delete a comment and its replies; returns the video id. Counters follow."""
     async with db.write() as conn:
-        async with conn.execute(
-            "SELECT video_id, parent_id FROM comments WHERE id = ?", (comment_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
-            raise NotFound(f"no comment {comment_id!r}")
-        video_id, parent_id = row
+        select = "SELECT c.video_id, c.parent_id FROM comments c"
+        video_id, parent_id = await _comment_row(conn, comment_id, select)
         async with conn.execute(
             "WITH RECURSIVE sub(id) AS (SELECT ? UNION ALL SELECT c.id FROM comments c JOIN sub ON c.parent_id = sub.id)"
             " SELECT COUNT(*) FROM sub",

@@ -5,21 +5,16 @@ from __future__ import annotations
 import aiosqlite
 
 from .db import Database
-from .errors import NotFound
 from .events import log_event, notify
 from .ids import now
+from .videos import video_row
 
 VIEW_COUNT_FRACTION = 0.5
 VIEW_COUNT_MS = 10_000
 
 
 async def _video_owner(conn: aiosqlite.Connection, video_id: str) -> tuple[int, float | None]:
-    async with conn.execute(
-        "SELECT author_id, duration_s FROM videos WHERE id = ?", (video_id,)
-    ) as cur:
-        row = await cur.fetchone()
-    if row is None:
-        raise NotFound(f"no video {video_id!r}")
+    row = await video_row(conn, video_id, "SELECT v.author_id, v.duration_s FROM videos v")
     return row[0], row[1]
 
 

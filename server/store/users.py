@@ -14,6 +14,7 @@ from .db import Database
 from .errors import Conflict, NotFound, Unprocessable
 from .events import log_event, notify
 from .ids import hash_token, new_token, now
+from .rows import from_row, one_row
 
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
@@ -37,18 +38,7 @@ USER_COLS = "id, handle, display_name, bio, is_admin, followers, following, vide
 
 
 def user_from_row(row: aiosqlite.Row | sqlite3.Row) -> User:
-    return User(
-        id=row["id"],
-        handle=row["handle"],
-        display_name=row["display_name"],
-        bio=row["bio"],
-        is_admin=bool(row["is_admin"]),
-        followers=row["followers"],
-        following=row["following"],
-        videos=row["videos"],
-        likes_received=row["likes_received"],
-        created_at=row["created_at"],
-    )
+    return from_row(User, row, is_admin=bool(row["is_admin"]))
 
 
 def hash_password(password: str) -> str:
@@ -131,9 +121,12 @@ async def user_for_token(db: Database, token: str) -> User | None:
 
 
 async def get_user(db: Database, handle: str) -> User:
-    row = await db.fetchone(f"SELECT {USER_COLS} FROM users WHERE handle = ?", (handle,))
-    if row is None:
-        raise NotFound(f"no user @{handle}")
+    row = await one_row(
+        db,
+        f"SELECT {USER_COLS} FROM users WHERE handle = ?",
+        (handle,),
+        missing=f"no user @{handle}",
+    )
     return user_from_row(row)
 
 

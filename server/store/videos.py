@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 import aiosqlite
 
 from .db import Database
-from .errors import Conflict, NotFound
+from .errors import Conflict
 from .ids import new_id, now
+from .rows import from_row, keyset_rows, one_row
 
 HASHTAG_RE = re.compile(r"#(\w{1,50})", re.UNICODE)
 
@@ -72,29 +73,16 @@ VIDEO_SELECT = (
 
 
 def _record(row: aiosqlite.Row | sqlite3.Row) -> VideoRecord:
-    return VideoRecord(
-        id=row["id"],
-        author_id=row["author_id"],
-        author_handle=row["author_handle"],
-        author_name=row["author_name"],
-        caption=row["caption"],
-        status=row["status"],
-        progress=row["progress"],
-        error=row["error"],
-        duration_s=row["duration_s"],
-        width=row["width"],
-        height=row["height"],
-        created_at=row["created_at"],
-        likes=row["likes"],
-        comments=row["comments"],
-        shares=row["shares"],
-        views=row["views"],
-        fps=row["fps"],
-        video_codec=row["video_codec"],
-        audio_codec=row["audio_codec"],
-        has_poster=bool(row["poster"]),
-        edit=row["edit"],
-    )
+    return from_row(VideoRecord, row, has_poster=bool(row["poster"]))
+
+
+async def _records(
+    db: Database, rows: list[aiosqlite.Row], viewer_id: int | None
+) -> list[VideoRecord]:
+    """Records of VIDEO_SELECT rows with their hashtags, renditions and the viewer's likes."""
+    records = [_record(r) for r in rows]
+    await _attach(db, records, viewer_id)
+    return records
 
 
 async def _attach(db: Database, records: list[VideoRecord], viewer_id: int | None) -> None:
@@ -128,12 +116,19 @@ async def _attach(db: Database, records: list[VideoRecord], viewer_id: int | Non
 
 
 async def get_video(db: Database, video_id: str, viewer_id: int | None = None) -> VideoRecord:
-    row = await db.fetchone(f"{VIDEO_SELECT} WHERE v.id = ?", (video_id,))
-    if row is None:
-        raise NotFound(f"no video {video_id!r}")
-    record = _record(row)
-    await _attach(db, [record], viewer_id)
-    return record
+    row = await video_row(db, video_id, VIDEO_SELECT)
+    return (await _records(db, [row], viewer_id))[0]
+
+
+async def video_row(
+    source: Database | aiosqlite.Connection,
+    video_id: str,
+    select: str = "SELECT v.id FROM videos v",
+) -> aiosqlite.Row:
+    """The row of one video (`select` names the columns, the table as `v`); NotFound if none."""
+    return await one_row(
+        source, f"{select} WHERE v.id = ?", (video_id,), missing=f"no video {video_id!r}"
+    )
 
 
 async def get_videos(
@@ -142,15 +137,13 @@ async def get_videos(
     """Records for the ids that exist (missing ones are simply absent)."""
     if not video_ids:
         return {}
-    out: dict[str, VideoRecord] = {}
+    rows: list[aiosqlite.Row] = []
     for start in range(0, len(video_ids), 500):
         chunk = video_ids[start : start + 500]
-        rows = await db.fetchall(
+        rows += await db.fetchall(
             f"{VIDEO_SELECT} WHERE v.id IN ({','.join('?' * len(chunk))})", chunk
         )
-        out.update((r["id"], _record(r)) for r in rows)
-    await _attach(db, list(out.values()), viewer_id)
-    return out
+    return {r.id: r for r in await _records(db, rows, viewer_id)}
 
 
 async def list_user_videos(
@@ -162,20 +155,18 @@ async def list_user_videos(
     viewer_id: int | None,
     include_unready: bool,
 ) -> list[VideoRecord]:
-    params: list[object] = [author_id]
-    where = "v.author_id = ?"
-    if not include_unready:
-        where += " AND v.status = 'ready'"
-    if before is not None:
-        where += " AND (v.created_at, v.id) < (?, ?)"
-        params += [before[0], before[1]]
-    rows = await db.fetchall(
-        f"{VIDEO_SELECT} WHERE {where} ORDER BY v.created_at DESC, v.id DESC LIMIT ?",
-        [*params, limit],
+    where = "v.author_id = ?" if include_unready else "v.author_id = ? AND v.status = 'ready'"
+    rows = await keyset_rows(
+        db,
+        VIDEO_SELECT,
+        where,
+        [author_id],
+        alias="v",
+        after=before,
+        limit=limit,
+        newest_first=True,
     )
-    records = [_record(r) for r in rows]
-    await _attach(db, records, viewer_id)
-    return records
+    return await _records(db, rows, viewer_id)
 
 
 async def create_video(
@@ -252,12 +243,7 @@ async def create_video(
 async def delete_video(db: Database, video_id: str) -> None:
     """Delete a video's rows (renditions, likes, comments cascade) and fix the counters."""
     async with db.write() as conn:
-        async with conn.execute(
-            "SELECT author_id, likes FROM videos WHERE id = ?", (video_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
-            raise NotFound(f"no video {video_id!r}")
+        row = await video_row(conn, video_id, "SELECT v.author_id, v.likes FROM videos v")
         await conn.execute(
             "UPDATE hashtags SET videos = videos - 1 WHERE id IN"
             " (SELECT hashtag_id FROM video_hashtags WHERE video_id = ?)",

@@ -76,11 +76,7 @@ def test_backup_under_load_then_restore(serve, tmp_path: Path) -> None:
             asyncio.run(
                 bench.run_load(
                     server.url,
-                    users=30,
-                    seconds=25,
-                    uploads=2,
-                    seed_videos=4,
-                    upload_seconds=3.0,
+                    bench.Mix(users=30, seconds=25, uploads=2, seed_videos=4, upload_seconds=3.0),
                     work_dir=work,
                 )
             )

@@ -15,11 +15,13 @@ def _run(tmp_path: Path, users: int, seconds: float, uploads: int) -> tuple[dict
         report = asyncio.run(
             bench.run_load(
                 server.url,
-                users=users,
-                seconds=seconds,
-                uploads=uploads,
-                seed_videos=2,
-                upload_seconds=1.5,
+                bench.Mix(
+                    users=users,
+                    seconds=seconds,
+                    uploads=uploads,
+                    seed_videos=2,
+                    upload_seconds=1.5,
+                ),
                 work_dir=tmp_path,
             )
         )

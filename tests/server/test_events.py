@@ -86,3 +86,32 @@ def test_bad_token_on_events_is_401(live_server):
     r = live_server.client.get("/api/events", headers={"Authorization": "Bearer nope"})
     assert r.status_code == 401
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_like_comment_and_follow_notifications_carry_their_references(live_server, owner):
+    owner_handle, owner_token, video_id = owner
+    fan = live_server.register("fan_refs", display_name="Fan Refs")
+    c, auth = live_server.client, live_server.auth
+    with (
+        httpx.Client(base_url=live_server.url, timeout=10.0) as sse,
+        sse.stream("GET", "/api/events", headers=auth(owner_token)) as response,
+    ):
+        stream = _events(response)
+        assert next(stream) == ("hello", {"user": owner_handle})
+        c.put(f"/api/videos/{video_id}/like", headers=auth(fan))
+        top = c.post(
+            f"/api/videos/{video_id}/comments", json={"body": "hi"}, headers=auth(fan)
+        ).json()
+        c.put(f"/api/users/{owner_handle}/follow", headers=auth(fan))
+        notes = []
+        for event, data in stream:
+            if event == "notification":
+                notes.append(data)
+            if len(notes) == 3:
+                break
+    actor = {"actor": "fan_refs", "actor_name": "Fan Refs"}
+    assert notes == [
+        {"kind": "like", **actor, "video_id": video_id},
+        {"kind": "comment", **actor, "video_id": video_id, "comment_id": top["id"]},
+        {"kind": "follow", **actor},
+    ]

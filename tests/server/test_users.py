@@ -102,3 +102,34 @@ def test_processing_videos_only_visible_to_owner(live_server):
         v["id"] for v in c.get("/api/users/busy/videos", headers=auth(other)).json()["items"]
     ] == [ready]
     assert len(c.get("/api/users/busy/videos", headers=auth(owner)).json()["items"]) == 2
+
+
+def test_notifications_newest_first_with_cursor(live_server, owner):
+    owner_handle, owner_token, video_id = owner
+    c, auth = live_server.client, live_server.auth
+    fan = live_server.register("fan_pages")
+    c.put(f"/api/videos/{video_id}/like", headers=auth(fan))
+    comment = c.post(
+        f"/api/videos/{video_id}/comments", json={"body": "hi"}, headers=auth(fan)
+    ).json()
+    c.put(f"/api/users/{owner_handle}/follow", headers=auth(fan))
+    items, cursor, pages = [], None, 0
+    while True:
+        params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = c.get("/api/notifications", params=params, headers=auth(owner_token)).json()
+        assert len(page["items"]) <= 2
+        items += page["items"]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 2
+    assert [(n["kind"], n["video_id"], n["comment_id"]) for n in items] == [
+        ("follow", None, None),
+        ("comment", video_id, comment["id"]),
+        ("like", video_id, None),
+    ]
+    assert {n["actor"] for n in items} == {"fan_pages"}
+    assert all(n["read"] is False and n["created_at"].endswith("Z") for n in items)
+    ids = [n["id"] for n in items]
+    assert ids == sorted(ids, reverse=True)
