@@ -37,6 +37,7 @@ from .jobs import JobRunner
 from .lab import LabController
 from .lab_worker import LabRunner
 from .maintenance import database_path, sweep_orphans
+from .request import ShortstackRequest
 from .search import SearchController
 from .share import share_page
 from .storage import LocalStorage
@@ -153,6 +154,7 @@ def create_app(
         },
         lifespan=[lifespan],
         stores=StoreRegistry(default_factory=lambda _name: MemoryStore()),
+        request_class=ShortstackRequest,
         request_max_body_size=config.limits.max_json_kb * 1024,
         openapi_config=OpenAPIConfig(
             title="Shortstack",

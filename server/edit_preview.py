@@ -90,8 +90,9 @@ def recipe_from_field(raw: str | None) -> EditRecipe | None:
         return None
     try:
         data = json.loads(raw)
-    except ValueError as exc:
-        raise problem(422, "Invalid edit recipe", f"the edit field is not JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
+        why = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise problem(422, "Invalid edit recipe", f"the edit field is not JSON: {why}") from None
     try:
         recipe = parse_recipe(data)
     except InvalidMedia as exc:
