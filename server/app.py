@@ -39,7 +39,7 @@ from .lab_worker import LabRunner
 from .maintenance import database_path, sweep_orphans
 from .request import ShortstackRequest
 from .search import SearchController
-from .share import share_page
+from .share import share_page, share_page_head
 from .storage import LocalStorage
 from .store.db import Database
 from .users import UsersController
@@ -142,6 +142,7 @@ def create_app(
             EventsController,
             healthz,
             share_page,
+            share_page_head,
             edit_preview,
             edit_options,
         ],

@@ -188,13 +188,10 @@ async def create_video(
     ts = now()
     async with db.write() as conn:
         if content_hash is not None:  # checked again here: two identical uploads may race
-            async with conn.execute(
-                "SELECT id FROM videos WHERE author_id = ? AND content_hash = ? AND status != 'failed'",
-                (author_id, content_hash),
-            ) as cur:
+            async with conn.execute(DUPLICATE_SQL, (author_id, content_hash, edit)) as cur:
                 twin = await cur.fetchone()
             if twin is not None:
-                raise Conflict(f"you already posted this file as video {twin[0]}")
+                raise Conflict(f"you already posted this file with this edit as video {twin[0]}")
         await conn.execute(
             "INSERT INTO videos (id, author_id, caption, status, created_at, content_hash, source_bytes,"
             " duration_s, width, height, fps, video_codec, audio_codec, edit)"
@@ -257,11 +254,18 @@ async def delete_video(db: Database, video_id: str) -> None:
         await conn.execute("DELETE FROM videos WHERE id = ?", (video_id,))
 
 
-async def find_by_hash(db: Database, author_id: int, content_hash: str) -> str | None:
-    row = await db.fetchone(
-        "SELECT id FROM videos WHERE author_id = ? AND content_hash = ? AND status != 'failed'",
-        (author_id, content_hash),
-    )
+# a duplicate is the same file with the same edit recipe (canonical JSON, NULL when unedited)
+DUPLICATE_SQL = (
+    "SELECT id FROM videos WHERE author_id = ? AND content_hash = ? AND edit IS ?"
+    " AND status != 'failed'"
+)
+
+
+async def find_duplicate(
+    db: Database, author_id: int, content_hash: str, edit: str | None
+) -> str | None:
+    """The author's live video made from this file with this recipe, if any."""
+    row = await db.fetchone(DUPLICATE_SQL, (author_id, content_hash, edit))
     return row[0] if row else None
 
 
