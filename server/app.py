@@ -22,6 +22,7 @@ from litestar.stores.registry import StoreRegistry
 
 from .access_log import AccessLogMiddleware
 from .auth import AuthController, login_rate_limit
+from .body_deadline import BodyDeadlineMiddleware
 from .broker import Broker
 from .comments import CommentsController
 from .config import Config, default_data_dir
@@ -115,7 +116,10 @@ def create_app(
             r"^/api/videos/[^/]+/(media/[^/]+|poster|hls/.+)$",
         ],
     )
-    middleware = [api_limit.middleware, login_rate_limit(config).middleware]
+    body_deadline = BodyDeadlineMiddleware(
+        config.limits.body_timeout_s, config.limits.body_min_kib_per_s * 1024
+    )
+    middleware = [body_deadline, api_limit.middleware, login_rate_limit(config).middleware]
     if config.server.log_requests:
         middleware.append(AccessLogMiddleware())
 

@@ -45,8 +45,14 @@ class LimitsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_dimension: int = 8192
     """Largest accepted width or height in pixels (422 beyond)."""
     probe_timeout_s: float = 30.0
-    """Longest an upload may take to be read and checked, or an edit preview to be made, in
-    seconds (422 beyond)."""
+    """Longest the check of a received upload (its probe), or the making of an edit preview,
+    may take, in seconds (422 beyond); reading the body is bounded by the body_* keys."""
+    body_timeout_s: float = 20.0
+    """Longest wait for the next bytes of a request body, and the grace period before
+    body_min_kib_per_s applies, in seconds (408 beyond)."""
+    body_min_kib_per_s: float = 8.0
+    """Slowest average rate a request body (an upload) may arrive at once body_timeout_s has
+    passed, in KiB/s; 0 turns the rate check off (408 beyond)."""
     max_json_kb: int = 64
     """Largest accepted JSON request body, in KiB (413 beyond)."""
     api_rate_per_minute: int = 1200
