@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import math
 from http import HTTPStatus
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException
 
-from .store.errors import Conflict, Forbidden, NotFound, StoreError, Unprocessable
+from .store.errors import Conflict, Forbidden, NotFound, StoreError, TooMany, Unprocessable
 
 log = logging.getLogger("shortstack.server")
 
@@ -22,6 +23,7 @@ STATUS_FOR: dict[type[StoreError], int] = {
     Conflict: 409,
     Forbidden: 403,
     Unprocessable: 422,
+    TooMany: 429,
 }
 
 
@@ -35,7 +37,10 @@ def problem(
 
 def store_error_to_problem(exc: StoreError) -> ProblemDetailsException:
     status = next((code for cls, code in STATUS_FOR.items() if isinstance(exc, cls)), 400)
-    return problem(status, exc.title, str(exc))
+    headers = None
+    if isinstance(exc, TooMany):
+        headers = {"Retry-After": str(math.ceil(exc.retry_after_s))}
+    return problem(status, exc.title, str(exc), headers)
 
 
 def problem_details_handler(request: Request, exc: ProblemDetailsException) -> Response:

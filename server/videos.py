@@ -31,6 +31,14 @@ CAPTION_MAX = 2200
 RenditionName = Annotated[str, Parameter(max_length=16, pattern=r"^[a-z0-9]+$")]
 
 
+def _quota(config: Config, user: User) -> store.UploadQuota | None:
+    """The user's daily upload quota (limits.uploads_per_day, upload_mb_per_day); admins: none."""
+    limits = config.limits
+    if user.is_admin or not (limits.uploads_per_day or limits.upload_mb_per_day):
+        return None
+    return store.UploadQuota(limits.uploads_per_day, limits.upload_mb_per_day * 1024 * 1024)
+
+
 class VideosController(Controller):
     path = "/api/videos"
     tags = ["videos"]
@@ -55,6 +63,9 @@ class VideosController(Controller):
     ) -> VideoOut:
         from shortstack.media.edit import output_info
 
+        quota = _quota(config, user)
+        if quota is not None:  # used up already: refused before a byte is read
+            await store.check_upload_quota(db, user.id, quota, 1)
         received = await receive_upload(
             request, storage, max_bytes=config.limits.max_upload_mb * 1024 * 1024
         )
@@ -71,7 +82,7 @@ class VideosController(Controller):
             payload: dict[str, object] = {"probe": dataclasses.asdict(info)}
             edit_json = None
             if recipe is not None:
-                check_recipe(recipe, info)
+                check_recipe(recipe, info, config)
                 info = output_info(recipe, info)  # the metadata shown is the edited video's
                 edit_json = json.dumps(recipe.to_dict(), separators=(",", ":"))
                 payload["edit"] = recipe.to_dict()
@@ -99,6 +110,7 @@ class VideosController(Controller):
                     max_attempts=config.media.job_max_attempts,
                     job_payload=json.dumps(payload),
                     edit=edit_json,
+                    quota=quota,
                 )
             except BaseException:
                 storage.delete_video(video_id)
