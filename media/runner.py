@@ -64,6 +64,8 @@ class ChildDied(RunnerError):
 
 #: a call that failed with its child's address space this close to the ceiling ran out of memory
 CEILING_MARGIN_MB = 64
+#: malloc arenas of a child under a memory ceiling (glibc's default is 8 per core)
+MALLOC_ARENAS = 4
 
 
 class OutOfMemory(RunnerError):
@@ -93,6 +95,13 @@ def limit_memory(limit_mb: int | None) -> None:
     except ImportError:  # pragma: no cover - not POSIX
         return
     ceiling = limit_mb * 1024 * 1024
+    try:  # glibc reserves 64 MiB of address space per malloc arena (one per busy thread,
+        # x264 runs dozens): a few arenas keep the ceiling about memory, not the core count
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-8, MALLOC_ARENAS)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         ceiling = min(ceiling, hard)

@@ -84,7 +84,7 @@ class MediaConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Hard timeout for one transcode attempt, in seconds."""
     job_lease_s: float = 30.0
     """How long a worker's claim on a job lasts without a heartbeat."""
-    max_memory_mb: int = 2048
+    max_memory_mb: int = 4096
     """Memory ceiling (address space) of each media child process: probe, preview and
     transcode worker, in MiB; past it the upload is refused (422) or the job fails, saying
     so; 0 for no ceiling."""
