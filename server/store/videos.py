@@ -217,7 +217,8 @@ def _check_quota(used: list[tuple[float, int]], quota: UploadQuota, size: int, a
     refused = quota_wait(used, quota, size, at)
     if refused is not None:
         why, wait = refused
-        raise TooMany(f"{why}; try again in {wait / 60:.0f} min", max(1.0, wait))
+        later = f"{wait / 3600:.1f} h" if wait >= 3600 else f"{max(1, round(wait / 60))} min"
+        raise TooMany(f"{why}; try again in {later}", max(1.0, wait))
 
 
 async def check_upload_quota(db: Database, user_id: int, quota: UploadQuota, size: int) -> None:
