@@ -22,6 +22,7 @@ from litestar.stores.registry import StoreRegistry
 
 from .access_log import AccessLogMiddleware
 from .auth import AuthController, login_rate_limit
+from .body_deadline import BodyDeadlineMiddleware
 from .broker import Broker
 from .comments import CommentsController
 from .config import Config, default_data_dir
@@ -37,8 +38,9 @@ from .jobs import JobRunner
 from .lab import LabController
 from .lab_worker import LabRunner
 from .maintenance import database_path, sweep_orphans
+from .request import ShortstackRequest
 from .search import SearchController
-from .share import share_page
+from .share import share_page, share_page_head
 from .storage import LocalStorage
 from .store.db import Database
 from .users import UsersController
@@ -114,7 +116,10 @@ def create_app(
             r"^/api/videos/[^/]+/(media/[^/]+|poster|hls/.+)$",
         ],
     )
-    middleware = [api_limit.middleware, login_rate_limit(config).middleware]
+    body_deadline = BodyDeadlineMiddleware(
+        config.limits.body_timeout_s, config.limits.body_min_kib_per_s * 1024
+    )
+    middleware = [body_deadline, api_limit.middleware, login_rate_limit(config).middleware]
     if config.server.log_requests:
         middleware.append(AccessLogMiddleware())
 
@@ -141,6 +146,7 @@ def create_app(
             EventsController,
             healthz,
             share_page,
+            share_page_head,
             edit_preview,
             edit_options,
         ],
@@ -153,6 +159,7 @@ def create_app(
         },
         lifespan=[lifespan],
         stores=StoreRegistry(default_factory=lambda _name: MemoryStore()),
+        request_class=ShortstackRequest,
         request_max_body_size=config.limits.max_json_kb * 1024,
         openapi_config=OpenAPIConfig(
             title="Shortstack",

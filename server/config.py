@@ -45,10 +45,22 @@ class LimitsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_dimension: int = 8192
     """Largest accepted width or height in pixels (422 beyond)."""
     probe_timeout_s: float = 30.0
-    """Longest an upload may take to be read and checked, or an edit preview to be made, in
-    seconds (422 beyond)."""
+    """Longest the check of a received upload (its probe), or the making of an edit preview,
+    may take, in seconds (422 beyond); reading the body is bounded by the body_* keys."""
+    body_timeout_s: float = 20.0
+    """Longest wait for the next bytes of a request body, and the grace period before
+    body_min_kib_per_s applies, in seconds (408 beyond)."""
+    body_min_kib_per_s: float = 8.0
+    """Slowest average rate a request body (an upload) may arrive at once body_timeout_s has
+    passed, in KiB/s; 0 turns the rate check off (408 beyond)."""
     max_json_kb: int = 64
     """Largest accepted JSON request body, in KiB (413 beyond)."""
+    uploads_per_day: int = 50
+    """Videos one user may upload in any 24 hours, deleted ones included; 0 for no limit;
+    admins have none (429 with Retry-After beyond)."""
+    upload_mb_per_day: int = 2048
+    """MiB one user may upload in any 24 hours, deleted videos included; 0 for no limit;
+    admins have none (429 with Retry-After beyond)."""
     api_rate_per_minute: int = 1200
     """Requests per minute per client address for the whole API (429 beyond)."""
     login_rate_per_minute: int = 10
@@ -72,6 +84,10 @@ class MediaConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Hard timeout for one transcode attempt, in seconds."""
     job_lease_s: float = 30.0
     """How long a worker's claim on a job lasts without a heartbeat."""
+    max_memory_mb: int = 4096
+    """Memory ceiling (address space) of each media child process: probe, preview and
+    transcode worker, in MiB; past it the upload is refused (422) or the job fails, saying
+    so; 0 for no ceiling."""
 
 
 def _table(cls: type, name: str) -> type:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Annotated
 
-from litestar import Response, get
+from litestar import Response, get, head
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
@@ -22,15 +22,37 @@ video{{max-height:80vh;max-width:100vw;background:#000}}p{{max-width:40em;paddin
 <p><b>@{handle}</b> {caption}</p></main></body></html>"""
 
 
+VideoId = Annotated[str, Parameter(max_length=32)]
+
+
 @get(
     "/v/{video_id:str}",
     operation_id="share_page",
     summary="Share page (HTML) for a video",
     tags=["videos"],
 )
-async def share_page(
-    video_id: Annotated[str, Parameter(max_length=32)], db: NamedDependency[Database]
-) -> Response:
+async def share_page(video_id: VideoId, db: NamedDependency[Database]) -> Response:
+    return await _page(video_id, db)
+
+
+@head(
+    "/v/{video_id:str}",
+    operation_id="head_share_page",
+    summary="Share page headers (as GET, without the page)",
+    tags=["videos"],
+)
+async def share_page_head(video_id: VideoId, db: NamedDependency[Database]) -> Response[None]:
+    page = await _page(video_id, db)
+    length = len(page.content.encode("utf-8"))
+    return Response(
+        content=b"",
+        status_code=page.status_code,
+        media_type=page.media_type,
+        headers={"Content-Length": str(length)},
+    )
+
+
+async def _page(video_id: str, db: Database) -> Response[str]:
     video = await store.get_video(db, video_id)
     if video.status != "ready" or not video.renditions:
         return Response(

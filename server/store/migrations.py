@@ -215,6 +215,26 @@ def m0005_edit_recipes(db: Database) -> None:
     db["videos"].add_column("edit", str)
 
 
+@migrations(name="0006_upload_log")
+def m0006_upload_log(db: Database) -> None:
+    # One row per accepted upload, kept when the video is deleted: the daily upload quotas
+    # count these. Uploads of the last day are carried over from the videos table.
+    db.executescript(
+        """
+        CREATE TABLE upload_log (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            bytes INTEGER NOT NULL,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX upload_log_user ON upload_log(user_id, created_at);
+        INSERT INTO upload_log (user_id, bytes, created_at)
+            SELECT author_id, COALESCE(source_bytes, 0), created_at FROM videos
+            WHERE created_at > CAST(strftime('%s', 'now') AS REAL) - 86400;
+        """
+    )
+
+
 def migrate(path: str, *, stop_before: str | None = None) -> list[str]:
     """Apply pending migrations to the database file; returns the names applied."""
     db = Database(path)
