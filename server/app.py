@@ -21,6 +21,7 @@ from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
 
 from .access_log import AccessLogMiddleware
+from .admin import AdminController
 from .auth import AuthController, login_rate_limit
 from .broker import Broker
 from .comments import CommentsController
@@ -36,8 +37,10 @@ from .interactions import InteractionsController
 from .jobs import JobRunner
 from .lab import LabController
 from .lab_worker import LabRunner
+from .login_limit import AccountLoginLimiter
 from .maintenance import database_path, sweep_orphans
 from .search import SearchController
+from .security_headers import SecurityHeadersMiddleware
 from .share import share_page
 from .storage import LocalStorage
 from .store.db import Database
@@ -114,7 +117,11 @@ def create_app(
             r"^/api/videos/[^/]+/(media/[^/]+|poster|hls/.+)$",
         ],
     )
-    middleware = [api_limit.middleware, login_rate_limit(config).middleware]
+    middleware = [
+        SecurityHeadersMiddleware(),
+        api_limit.middleware,
+        login_rate_limit(config).middleware,
+    ]
     if config.server.log_requests:
         middleware.append(AccessLogMiddleware())
 
@@ -131,6 +138,7 @@ def create_app(
     app = Litestar(
         route_handlers=[
             AuthController,
+            AdminController,
             UsersController,
             VideosController,
             InteractionsController,
@@ -169,5 +177,8 @@ def create_app(
     app.state.config = config
     app.state.db = db
     app.state.broker = broker
+    app.state.login_limiter = AccountLoginLimiter(
+        config.limits.login_failures_per_account, config.limits.login_failure_window_s
+    )
     app.state.engine = engine  # bench/feed_http.py waits for its first fit
     return app

@@ -410,7 +410,7 @@ def upload_server(tmp_path_factory: pytest.TempPathFactory):
         def auth(token: str) -> dict[str, str]:
             return {"Authorization": f"Bearer {token}"}
 
-    r = client.post("/api/auth/register", json={"handle": "multi", "password": "password123"})
+    r = client.post("/api/auth/register", json={"handle": "multi", "password": "kettle-harbor-58"})
     try:
         yield Live(), r.json()["token"]
     finally:

@@ -70,7 +70,7 @@ def test_hostile_text_round_trips_unchanged(live_server, tmp_path: Path) -> None
     # handles cannot carry any of it: [a-z0-9_]{3,30} only
     for handle in ("[bold]x[/]", "ab\x1b[2J", "abc\u202e", "ab\u200bc", "ABC"):
         r = live.client.post(
-            "/api/auth/register", json={"handle": handle, "password": "password123"}
+            "/api/auth/register", json={"handle": handle, "password": "kettle-harbor-58"}
         )
         assert r.status_code == 422, (handle, r.text)
 

@@ -50,7 +50,7 @@ async def test_login_then_swipe_and_watch_time(seeded, make_app, tmp_path) -> No
             lambda: "Wrong" in rendered(app.screen.query_one("#login-error")),
             what="wrong-password message",
         )
-        app.screen.query_one("#login-password", Input).value = "password123"
+        app.screen.query_one("#login-password", Input).value = "kettle-harbor-58"
         await pilot.click("#login-register")  # bob exists already
         await wait_for(pilot, lambda: "taken" in rendered(app.screen.query_one("#login-error")))
         await pilot.click("#login-submit")
