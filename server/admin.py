@@ -55,7 +55,7 @@ class AdminController(Controller):
         config: NamedDependency[Config],
     ) -> UserOut:
         name = checked_name(data.display_name) if data.display_name is not None else None
-        checked_password(config, data.password, data.handle, name)
+        await asyncio.to_thread(checked_password, config, data.password, data.handle, name)
         password_hash = await asyncio.to_thread(store.hash_password, data.password)
         user = await store.create_user(db, data.handle, password_hash, name, is_admin=data.admin)
         return user_out(user)

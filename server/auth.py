@@ -142,8 +142,8 @@ class AuthController(Controller):
                 403, "Invite required", "this server needs an invite code to register ('invite')"
             )
         name = checked_name(data.display_name) if data.display_name is not None else None
-        checked_password(config, data.password, data.handle, name)
-        # argon2 takes tens of milliseconds of CPU: keep it off the event loop
+        # zxcvbn and argon2 take milliseconds of CPU: keep them off the event loop
+        await asyncio.to_thread(checked_password, config, data.password, data.handle, name)
         password_hash = await asyncio.to_thread(store.hash_password, data.password)
         user = await store.create_user(
             db, data.handle, password_hash, name, invite=data.invite if mode == "invite" else None
@@ -245,7 +245,9 @@ class AuthController(Controller):
         if not await asyncio.to_thread(store.verify_password, stored, data.current_password):
             raise problem(401, "Wrong password", "current_password: the current password is wrong")
         login_limiter.succeeded(user.handle)
-        checked_password(config, data.new_password, user.handle, user.display_name)
+        await asyncio.to_thread(
+            checked_password, config, data.new_password, user.handle, user.display_name
+        )
         if data.new_password == data.current_password:
             raise problem(422, "Weak password", "password: the new password is the current one")
         new_hash = await asyncio.to_thread(store.hash_password, data.new_password)

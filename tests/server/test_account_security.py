@@ -43,6 +43,11 @@ def test_weak_passwords_are_refused_naming_the_rule(live_server):
         assert "password" in body["detail"] and rule in body["detail"], (password, body)
     assert query(live_server, "SELECT COUNT(*) FROM users")[0][0] == 0
     assert c.post("/api/auth/register", json={"handle": "strong", "password": STRONG}).is_success
+    # long passwords are checked too (zxcvbn itself refuses more than 72 characters)
+    long_weak = {"handle": "longweak", "password": "a" * 256}
+    assert "password" in assert_problem(c.post("/api/auth/register", json=long_weak), 422)["detail"]
+    long_ok = {"handle": "longstrong", "password": "Q7#kettle-harbor-" * 15}
+    assert c.post("/api/auth/register", json=long_ok).status_code == 201
 
 
 def test_password_change_needs_the_current_one_and_revokes_other_sessions(live_server):
