@@ -78,6 +78,13 @@ def _call(args: argparse.Namespace, fn: Callable[[Any], Any], *, auth: bool = Tr
         raise CliError(f"{exc} (is `shortstack serve` running? use --server URL)") from None
 
 
+def _line(value: Any) -> str:
+    """A user field inside a one-line-per-item listing: inert and without line breaks."""
+    from shortstack.tui.plain_text import clean
+
+    return clean(value, single_line=True)
+
+
 def _print(args: argparse.Namespace, data: Any, text: str) -> None:
     """Every command's output: user text is made inert (tui/plain_text.py), JSON or not."""
     from shortstack.tui.plain_text import clean, clean_json
@@ -202,7 +209,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     page = _call(args, lambda c: c.sessions())
     lines = [
         f"{s['id']}  last used {s['last_used_at']}  expires {s['expires_at']}"
-        f"  {s['user_agent'] or '-'}{'  (this one)' if s['current'] else ''}"
+        f"  {_line(s['user_agent'] or '-')}{'  (this one)' if s['current'] else ''}"
         for s in page["items"]
     ]
     _print(args, page, "\n".join(lines) or "(no sessions)")
@@ -211,10 +218,11 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     found = _call(args, lambda c: c.search(args.query), auth=False)
-    lines = [f"@{u['handle']}  {u['display_name']}" for u in found.get("users", [])]
+    lines = [f"@{u['handle']}  {_line(u['display_name'])}" for u in found.get("users", [])]
     lines += [f"#{h['tag'] if isinstance(h, dict) else h}" for h in found.get("hashtags", [])]
     lines += [
-        f"{v['id']}  @{v['author']['handle']}: {v['caption'][:60]}" for v in found.get("videos", [])
+        f"{v['id']}  @{v['author']['handle']}: {_line(v['caption'][:60])}"
+        for v in found.get("videos", [])
     ]
     _print(args, found, "\n".join(lines) or "(nothing found)")
     return 0
@@ -224,7 +232,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     handle = args.handle.lstrip("@")
     user = _call(args, lambda c: c.user(handle), auth=False)
     text = (
-        f"@{user['handle']}  {user['display_name']}\n{user['bio']}\n"
+        f"@{user['handle']}  {_line(user['display_name'])}\n{user['bio']}\n"
         f"{user['followers']} followers · {user['following']} following · {user['videos']} videos"
     )
     _print(args, user, text)
@@ -233,7 +241,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 def cmd_comments(args: argparse.Namespace) -> int:
     page = _call(args, lambda c: c.comments(args.id, limit=args.limit), auth=False)
-    lines = [f"{c['id']}  @{c['author']['handle']}: {c['body']}" for c in page["items"]]
+    lines = [f"{c['id']}  @{c['author']['handle']}: {_line(c['body'])}" for c in page["items"]]
     _print(args, page, "\n".join(lines) or "(no comments)")
     return 0
 
@@ -241,7 +249,7 @@ def cmd_comments(args: argparse.Namespace) -> int:
 def cmd_notifications(args: argparse.Namespace) -> int:
     page = _call(args, lambda c: c.notifications(limit=args.limit))
     lines = [
-        f"{n['created_at']}  {n['kind']}  @{n['actor']} ({n['actor_name']})"
+        f"{n['created_at']}  {n['kind']}  @{n['actor']} ({_line(n['actor_name'])})"
         + (f"  video {n['video_id']}" if n["video_id"] else "")
         for n in page["items"]
     ]
@@ -315,7 +323,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
     finally:
         if stitched is not None:
             stitched.unlink(missing_ok=True)
-    _print(args, video, f"{video['id']}  {video['status']}  {video['caption']}")
+    _print(args, video, f"{video['id']}  {video['status']}  {_line(video['caption'])}")
     return 0 if video["status"] != "failed" else 1
 
 
@@ -323,7 +331,7 @@ def cmd_feed(args: argparse.Namespace) -> int:
     page = _call(args, lambda c: c.feed(args.kind, None, args.limit), auth=args.kind == "following")
     lines = [
         f"{item['video']['id']}  {item['score']:.3f}  @{item['video']['author']['handle']}: "
-        f"{item['video']['caption'][:60]}\n    {item['explanation']}"
+        f"{_line(item['video']['caption'][:60])}\n    {_line(item['explanation'])}"
         for item in page["items"]
     ]
     _print(args, page, "\n".join(lines) or "(the feed is empty)")
