@@ -6,9 +6,9 @@ import asyncio
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import JSONBody, Parameter
 
 from .auth import DisplayName, Handle, Password, checked_password
 from .config import Config
@@ -97,3 +97,13 @@ class AdminController(Controller):
             ],
             next_cursor=None,
         )
+
+    @delete(
+        "/invites/{invite_id:str}",
+        operation_id="admin_revoke_invite",
+        summary="Revoke an invite code: no more accounts with it (admins)",
+    )
+    async def revoke_invite(
+        self, invite_id: Annotated[str, Parameter(max_length=32)], db: NamedDependency[Database]
+    ) -> None:
+        await store.revoke_invite(db, invite_id)

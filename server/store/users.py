@@ -232,6 +232,16 @@ async def create_invite(
     }
 
 
+async def revoke_invite(db: Database, invite_id: str) -> None:
+    """Use an invite code up now (404 when no code has this id)."""
+    async with db.write() as conn:
+        cur = await conn.execute(
+            "UPDATE invites SET uses_left = 0 WHERE substr(hash, 1, 16) = ?", (invite_id,)
+        )
+        if not cur.rowcount:
+            raise NotFound(f"no invite {invite_id}")
+
+
 async def list_invites(db: Database) -> list[dict]:
     rows = await db.fetchall(
         "SELECT i.hash, i.uses, i.uses_left, i.expires_at, i.created_at, u.handle"

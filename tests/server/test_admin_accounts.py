@@ -144,3 +144,10 @@ def test_invite_registration(make_server):
     one = r.json()["code"]
     assert_problem(register("first", one), 409)
     assert register("fourth", one).status_code == 201
+    # an admin revokes a code before it is used
+    r = c.post("/api/admin/invites", json={"uses": 3}, headers=admin)
+    revoked, invite_id = r.json()["code"], r.json()["id"]
+    assert_problem(c.delete(f"/api/admin/invites/{invite_id}", headers=member), 403)
+    assert c.delete(f"/api/admin/invites/{invite_id}", headers=admin).status_code == 204
+    assert_problem(register("fifth", revoked), 403)
+    assert_problem(c.delete("/api/admin/invites/0123456789abcdef", headers=admin), 404)
