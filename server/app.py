@@ -40,7 +40,7 @@ from .lab_worker import LabRunner
 from .login_limit import AccountLoginLimiter
 from .maintenance import database_path, sweep_orphans
 from .search import SearchController
-from .security_headers import SecurityHeadersMiddleware
+from .security_headers import add_security_headers
 from .share import share_page
 from .storage import LocalStorage
 from .store.db import Database
@@ -117,11 +117,7 @@ def create_app(
             r"^/api/videos/[^/]+/(media/[^/]+|poster|hls/.+)$",
         ],
     )
-    middleware = [
-        SecurityHeadersMiddleware(),
-        api_limit.middleware,
-        login_rate_limit(config).middleware,
-    ]
+    middleware = [api_limit.middleware, login_rate_limit(config).middleware]
     if config.server.log_requests:
         middleware.append(AccessLogMiddleware())
 
@@ -154,6 +150,7 @@ def create_app(
         ],
         dependencies=dependencies,
         middleware=middleware,
+        before_send=[add_security_headers],
         plugins=[ProblemDetailsPlugin(problem_details_config())],
         exception_handlers={
             HTTPException: http_exception_handler,

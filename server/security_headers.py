@@ -1,11 +1,12 @@
-"""Security headers on every response: nosniff everywhere, CSP, frame and referrer policy on HTML."""
+"""Security headers on every response: nosniff everywhere, CSP, frame and referrer policy on HTML.
+
+A Litestar ``before_send`` hook: it sees every response start, whether a handler, an error
+handler, the router (404/405) or a middleware (429) made it."""
 
 from __future__ import annotations
 
 from litestar.datastructures import MutableScopeHeaders
-from litestar.enums import ScopeType
-from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 #: The share page loads its video and poster from this origin and has one inline <style>.
 HTML_CSP = (
@@ -21,21 +22,14 @@ HTML_RESPONSES = {
 }
 
 
-class SecurityHeadersMiddleware(ASGIMiddleware):
-    """Adds the headers to the response start message, whatever handler (or error) made it."""
-
-    scopes = (ScopeType.HTTP,)
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                extra = dict(ALL_RESPONSES)
-                if headers.get("content-type", "").startswith("text/html"):
-                    extra.update(HTML_RESPONSES)
-                for name, value in extra.items():
-                    if name not in headers:
-                        headers[name] = value
-            await send(message)
-
-        await next_app(scope, receive, send_wrapper)
+async def add_security_headers(message: Message, scope: Scope) -> None:
+    """Add the headers to an HTTP response start message (those a handler set stay)."""
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    extra = dict(ALL_RESPONSES)
+    if headers.get("content-type", "").startswith("text/html"):
+        extra.update(HTML_RESPONSES)
+    for name, value in extra.items():
+        if name not in headers:
+            headers[name] = value

@@ -31,6 +31,8 @@ def test_share_page_and_api_carry_security_headers(live_server):
         live_server.client.get("/api/me", headers=live_server.auth(token)),
         live_server.client.get("/api/videos/nope-nope-nope"),
         live_server.client.get("/healthz"),
+        live_server.client.get("/no/such/route"),
+        live_server.client.delete("/healthz"),
     ):
         assert r.headers["x-content-type-options"] == "nosniff", (r.url, r.headers)
 
