@@ -21,6 +21,7 @@ from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
 
 from .access_log import AccessLogMiddleware
+from .admin import AdminController
 from .auth import AuthController, login_rate_limit
 from .body_deadline import BodyDeadlineMiddleware
 from .broker import Broker
@@ -37,9 +38,11 @@ from .interactions import InteractionsController
 from .jobs import JobRunner
 from .lab import LabController
 from .lab_worker import LabRunner
+from .login_limit import AccountLoginLimiter
 from .maintenance import database_path, sweep_orphans
 from .request import ShortstackRequest
 from .search import SearchController
+from .security_headers import add_security_headers
 from .share import share_page, share_page_head
 from .storage import LocalStorage
 from .store.db import Database
@@ -136,6 +139,7 @@ def create_app(
     app = Litestar(
         route_handlers=[
             AuthController,
+            AdminController,
             UsersController,
             VideosController,
             InteractionsController,
@@ -152,6 +156,7 @@ def create_app(
         ],
         dependencies=dependencies,
         middleware=middleware,
+        before_send=[add_security_headers],
         plugins=[ProblemDetailsPlugin(problem_details_config())],
         exception_handlers={
             HTTPException: http_exception_handler,
@@ -176,5 +181,8 @@ def create_app(
     app.state.config = config
     app.state.db = db
     app.state.broker = broker
+    app.state.login_limiter = AccountLoginLimiter(
+        config.limits.login_failures_per_account, config.limits.login_failure_window_s
+    )
     app.state.engine = engine  # bench/feed_http.py waits for its first fit
     return app

@@ -21,6 +21,7 @@ from .store import videos as videos_store
 from .store.db import Database
 from .store.errors import Forbidden
 from .store.users import User
+from .text_rules import free_text
 
 
 class CommentIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -65,7 +66,7 @@ class CommentsController(Controller):
         broker: NamedDependency[Broker],
         config: NamedDependency[Config],
     ) -> CommentOut:
-        body = data.body.strip()
+        body = free_text(data.body, field="body").strip()
         if not body:
             raise problem(422, "Empty comment", "the comment body is empty")
         if len(body) > config.limits.comment_max_chars:

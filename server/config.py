@@ -27,8 +27,9 @@ class ServerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Port `shortstack serve` listens on."""
     public_url: str = ""
     """Base URL used in share links; empty means http://HOST:PORT."""
-    registration: Literal["open", "closed"] = "open"
-    """Whether anyone may register ("open") or only admins create accounts ("closed")."""
+    registration: Literal["open", "closed", "invite"] = "open"
+    """Who may register: anyone ("open"), holders of an admin's invite code ("invite"), or
+    nobody: admins create accounts ("closed")."""
     workers: int = 1
     """Transcode worker processes running beside the server."""
     read_connections: int = 4
@@ -65,8 +66,23 @@ class LimitsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Requests per minute per client address for the whole API (429 beyond)."""
     login_rate_per_minute: int = 10
     """Login and register attempts per minute per client address (429 beyond)."""
+    login_failures_per_account: int = 10
+    """Failed logins per handle within login_failure_window_s, from any address (429 beyond)."""
+    login_failure_window_s: float = 900.0
+    """The window of login_failures_per_account, in seconds (counted from the first failure)."""
     comment_max_chars: int = 2000
     """Longest comment body in characters."""
+
+
+class AccountsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    password_min_length: int = 10
+    """Shortest accepted password in characters (common and easily guessed ones are refused too)."""
+    token_idle_days: float = 30.0
+    """A login token unused this long stops working; every use renews it (sliding expiry)."""
+    token_max_days: float = 365.0
+    """A login token stops working this long after login, however often it is used."""
+    invite_days: float = 7.0
+    """Default lifetime of an invite code, in days."""
 
 
 class MediaConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -137,6 +153,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """HTTP server."""
     limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
     """Sizes, durations and rate limits."""
+    accounts: AccountsConfig = msgspec.field(default_factory=AccountsConfig)
+    """Passwords, login tokens and invites."""
     media: MediaConfig = msgspec.field(default_factory=MediaConfig)
     """Transcoding."""
     feed: FeedConfig = msgspec.field(default_factory=FeedConfig)

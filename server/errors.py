@@ -106,7 +106,11 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
     """Anything unexpected: log it with a traceback, answer a plain problem-details 500."""
     if isinstance(exc, HTTPException):  # pragma: no cover - handled by the plugin
         raise exc
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    from .access_log import log_field
+
+    log.exception(
+        "unhandled error on %s %s", log_field(request.method, 16), log_field(request.url.path)
+    )
     return Response(
         content={
             "type": PROBLEM_TYPE,

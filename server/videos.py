@@ -25,6 +25,7 @@ from .store import videos as store
 from .store.db import Database
 from .store.errors import Forbidden
 from .store.users import User
+from .text_rules import free_text
 from .uploads import probe_upload, receive_upload
 
 CAPTION_MAX = 2200
@@ -71,7 +72,7 @@ class VideosController(Controller):
         )
         temp = received.path
         try:
-            caption = received.fields.get("caption", "").strip()
+            caption = free_text(received.fields.get("caption", ""), field="caption").strip()
             if len(caption) > CAPTION_MAX:
                 raise problem(
                     422, "Caption too long", f"a caption is at most {CAPTION_MAX} characters"

@@ -235,6 +235,26 @@ def m0006_upload_log(db: Database) -> None:
     )
 
 
+@migrations(name="0007_sessions_and_invites")
+def m0007_sessions_and_invites(db: Database) -> None:
+    # Sessions: a token's last use (sliding expiry) and the client that logged in with it;
+    # invite codes (stored hashed, like tokens) for `registration = "invite"`.
+    db["tokens"].add_column("last_used_at", float)
+    db["tokens"].add_column("user_agent", str)
+    db.executescript(
+        """
+        CREATE TABLE invites (
+            hash TEXT PRIMARY KEY,
+            created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            uses_left INTEGER NOT NULL,
+            uses INTEGER NOT NULL DEFAULT 0,
+            expires_at REAL NOT NULL,
+            created_at REAL NOT NULL
+        );
+        """
+    )
+
+
 def migrate(path: str, *, stop_before: str | None = None) -> list[str]:
     """Apply pending migrations to the database file; returns the names applied."""
     db = Database(path)

@@ -35,7 +35,7 @@ counter_mismatches = bench.counter_mismatches
 audit = bench.audit
 make_clip = bench.make_clip
 children = bench._children
-PASSWORD = "password123"
+PASSWORD = "kettle-harbor-58"
 
 
 def connect(db_path: Path) -> sqlite3.Connection:

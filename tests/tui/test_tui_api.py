@@ -10,7 +10,7 @@ import pytest
 from shortstack.tui.api import ApiClient, ApiError, ServerUnavailable
 from shortstack.tui.media_cache import MediaCache, pick_rendition
 
-PASSWORD = "password123"
+PASSWORD = "kettle-harbor-58"
 
 
 async def test_accounts_and_errors(live_server) -> None:
