@@ -26,6 +26,7 @@ from .store.db import Database
 from .store.errors import Forbidden
 from .store.users import User
 from .uploads import probe_upload, receive_upload
+from .visibility import visible_video
 
 CAPTION_MAX = 2200
 RenditionName = Annotated[str, Parameter(max_length=16, pattern=r"^[a-z0-9]+$")]
@@ -109,7 +110,7 @@ class VideosController(Controller):
     async def get_video(
         self, video_id: VideoId, db: NamedDependency[Database], viewer: NamedDependency[User | None]
     ) -> VideoOut:
-        return video_out(await store.get_video(db, video_id, viewer.id if viewer else None))
+        return video_out(await visible_video(db, video_id, viewer))
 
     @delete(
         "/{video_id:str}", operation_id="delete_video", summary="Delete a video (owner or admin)"
@@ -121,7 +122,7 @@ class VideosController(Controller):
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
     ) -> None:
-        video = await store.get_video(db, video_id)
+        video = await visible_video(db, video_id, user)
         if not (user.is_admin or user.id == video.author_id):
             raise Forbidden("only the video's owner or an admin can delete it")
         await store.delete_video(db, video_id)
@@ -135,8 +136,9 @@ class VideosController(Controller):
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
         head_only: bool,
+        viewer: User | None,
     ) -> Response:
-        video = await store.get_video(db, video_id)
+        video = await visible_video(db, video_id, viewer)
         if video.status != "ready" or rendition not in {r.name for r in video.renditions}:
             names = ", ".join(r.name for r in video.renditions) or "none yet"
             raise problem(404, "No such rendition", f"video {video_id} has renditions: {names}")
@@ -157,8 +159,9 @@ class VideosController(Controller):
         rendition: RenditionName,
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
+        viewer: NamedDependency[User | None],
     ) -> Response:
-        return await self._media(request, video_id, rendition, db, storage, False)
+        return await self._media(request, video_id, rendition, db, storage, False, viewer)
 
     @head(
         "/{video_id:str}/media/{rendition:str}",
@@ -172,8 +175,9 @@ class VideosController(Controller):
         rendition: RenditionName,
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
+        viewer: NamedDependency[User | None],
     ) -> Response[None]:
-        return await self._media(request, video_id, rendition, db, storage, True)
+        return await self._media(request, video_id, rendition, db, storage, True, viewer)
 
     async def _hls(
         self,
@@ -183,11 +187,12 @@ class VideosController(Controller):
         name: str,
         db: Database,
         storage: LocalStorage,
+        viewer: User | None,
     ) -> Response:
         from shortstack.media.errors import MediaError
         from shortstack.media.hls import CONTENT_TYPES, MASTER, package_hls
 
-        video = await store.get_video(db, video_id)
+        video = await visible_video(db, video_id, viewer)
         names = {r.name for r in video.renditions}
         try:
             path = storage.hls_path(video_id, rendition, name)
@@ -230,8 +235,9 @@ class VideosController(Controller):
         video_id: VideoId,
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
+        viewer: NamedDependency[User | None],
     ) -> Response:
-        return await self._hls(request, video_id, None, "master.m3u8", db, storage)
+        return await self._hls(request, video_id, None, "master.m3u8", db, storage, viewer)
 
     @get(
         "/{video_id:str}/hls/{rendition:str}/{name:str}",
@@ -248,8 +254,9 @@ class VideosController(Controller):
         ],
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
+        viewer: NamedDependency[User | None],
     ) -> Response:
-        return await self._hls(request, video_id, rendition, name, db, storage)
+        return await self._hls(request, video_id, rendition, name, db, storage, viewer)
 
     @get("/{video_id:str}/poster", operation_id="get_poster", summary="The poster image (JPEG)")
     async def poster(
@@ -258,8 +265,9 @@ class VideosController(Controller):
         video_id: VideoId,
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
+        viewer: NamedDependency[User | None],
     ) -> Response:
-        video = await store.get_video(db, video_id)
+        video = await visible_video(db, video_id, viewer)
         path = storage.poster_path(video_id)
         if not video.has_poster or not path.exists():
             raise problem(404, "No poster yet", "the poster is made when the video is processed")
