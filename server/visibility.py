@@ -8,9 +8,10 @@ same answer as an unknown id, so its existence does not leak either.
 
 The rules today: a ready video is public; one still processing or failed is seen only by
 its owner and admins, and nobody interacts with it; video.* events go only to the owner.
-Moderation (blocks, mutes, suspensions, removals) extends ``may_see`` and
-``EventFilter.allows``; the lists (feeds, search, a user's videos) apply the same rule
-through ``sees_unpublished`` and their ``status = 'ready'`` filters.
+Feeds and search show only what ``listed`` allows; a user's video list includes the
+unpublished ones when ``sees_unpublished``. (Their SQL keeps a ``status = 'ready'`` filter
+as a pre-filter.) Moderation (blocks, mutes, suspensions, removals) extends ``may_see``,
+``listed`` and ``EventFilter.allows``; every caller follows.
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ def sees_unpublished(viewer: User | None, author_id: int) -> bool:
 def may_see(video: VideoRecord, viewer: User | None) -> bool:
     """Whether viewer may see this video at all."""
     return video.status == "ready" or sees_unpublished(viewer, video.author_id)
+
+
+def listed(video: VideoRecord, viewer: User | None) -> bool:
+    """Whether a video appears in viewer's feeds and search results: published and visible."""
+    return video.status == "ready" and may_see(video, viewer)
 
 
 async def visible_video(db: Database, video_id: str, viewer: User | None) -> VideoRecord:
