@@ -26,7 +26,9 @@ class ServerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     port: int = 8000
     """Port `shortstack serve` listens on."""
     public_url: str = ""
-    """Base URL used in share links; empty means http://HOST:PORT."""
+    """Base URL used in share links; empty means the address the request reached."""
+    trusted_proxies: list[str] = msgspec.field(default_factory=list)
+    """Reverse-proxy addresses whose X-Forwarded-For/-Proto are believed; empty: none."""
     registration: Literal["open", "closed", "invite"] = "open"
     """Who may register: anyone ("open"), holders of an admin's invite code ("invite"), or
     nobody: admins create accounts ("closed")."""

@@ -11,7 +11,9 @@ from litestar.di import NamedDependency
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from .broker import Broker
+from .store.db import Database
 from .store.users import User
+from .visibility import EventFilter
 
 KEEPALIVE_S = 15.0
 
@@ -41,9 +43,13 @@ class EventsController(Controller):
         summary="Live events (SSE): video.progress, video.ready, video.failed, counts, notification",
     )
     async def events(
-        self, broker: NamedDependency[Broker], viewer: NamedDependency[User | None]
+        self,
+        broker: NamedDependency[Broker],
+        viewer: NamedDependency[User | None],
+        db: NamedDependency[Database],
     ) -> ServerSentEvent:
         sub = broker.subscribe(viewer.id if viewer else None)
+        allowed = EventFilter(db, viewer)  # the visibility policy, per listener
 
         async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
             try:
@@ -56,6 +62,8 @@ class EventsController(Controller):
                         msg_id, event, data = await asyncio.wait_for(sub.queue.get(), KEEPALIVE_S)
                     except TimeoutError:
                         yield ServerSentEventMessage(comment="keep-alive")
+                        continue
+                    if not await allowed.allows(event, data):
                         continue
                     yield ServerSentEventMessage(
                         id=str(msg_id), event=event, data=msgspec.json.encode(data).decode()

@@ -19,6 +19,7 @@ from .config import Config
 from .storage import LocalStorage
 from .store import jobs as store
 from .store.db import Database
+from .visibility import public_error
 
 if TYPE_CHECKING:
     from shortstack.media.pipeline import UploadResult
@@ -154,7 +155,8 @@ class JobRunner:
             payload,
         )
         if final:
-            self.broker.publish("video.failed", {"video_id": video_id, "error": payload})
+            failed = {"video_id": video_id, "error": public_error(payload)}
+            self.broker.publish("video.failed", failed)
         else:
             self._wake.set()
 

@@ -27,6 +27,7 @@ from .store.errors import Forbidden
 from .store.users import User
 from .text_rules import free_text
 from .uploads import probe_upload, receive_upload
+from .visibility import visible_video
 
 CAPTION_MAX = 2200
 RenditionName = Annotated[str, Parameter(max_length=16, pattern=r"^[a-z0-9]+$")]
@@ -125,7 +126,7 @@ class VideosController(Controller):
     async def get_video(
         self, video_id: VideoId, db: NamedDependency[Database], viewer: NamedDependency[User | None]
     ) -> VideoOut:
-        return video_out(await store.get_video(db, video_id, viewer.id if viewer else None))
+        return video_out(await visible_video(db, video_id, viewer))
 
     @delete(
         "/{video_id:str}", operation_id="delete_video", summary="Delete a video (owner or admin)"
@@ -137,7 +138,7 @@ class VideosController(Controller):
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
     ) -> None:
-        video = await store.get_video(db, video_id)
+        video = await visible_video(db, video_id, user)
         if not (user.is_admin or user.id == video.author_id):
             raise Forbidden("only the video's owner or an admin can delete it")
         await store.delete_video(db, video_id)
@@ -151,8 +152,9 @@ class VideosController(Controller):
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
         head_only: bool,
+        viewer: User | None,
     ) -> Response:
-        video = await store.get_video(db, video_id)
+        video = await visible_video(db, video_id, viewer)
         if video.status != "ready" or rendition not in {r.name for r in video.renditions}:
             names = ", ".join(r.name for r in video.renditions) or "none yet"
             raise problem(404, "No such rendition", f"video {video_id} has renditions: {names}")
@@ -173,8 +175,9 @@ class VideosController(Controller):
         rendition: RenditionName,
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
+        viewer: NamedDependency[User | None],
     ) -> Response:
-        return await self._media(request, video_id, rendition, db, storage, False)
+        return await self._media(request, video_id, rendition, db, storage, False, viewer)
 
     @head(
         "/{video_id:str}/media/{rendition:str}",
@@ -188,8 +191,9 @@ class VideosController(Controller):
         rendition: RenditionName,
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
+        viewer: NamedDependency[User | None],
     ) -> Response[None]:
-        return await self._media(request, video_id, rendition, db, storage, True)
+        return await self._media(request, video_id, rendition, db, storage, True, viewer)
 
     async def _hls(
         self,
@@ -199,12 +203,13 @@ class VideosController(Controller):
         name: str,
         db: Database,
         storage: LocalStorage,
+        viewer: User | None,
         head_only: bool = False,
     ) -> Response:
         from shortstack.media.errors import MediaError
         from shortstack.media.hls import CONTENT_TYPES, MASTER, package_hls
 
-        video = await store.get_video(db, video_id)
+        video = await visible_video(db, video_id, viewer)
         names = {r.name for r in video.renditions}
         try:
             path = storage.hls_path(video_id, rendition, name)
@@ -247,8 +252,9 @@ class VideosController(Controller):
         video_id: VideoId,
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
+        viewer: NamedDependency[User | None],
     ) -> Response:
-        return await self._hls(request, video_id, None, "master.m3u8", db, storage)
+        return await self._hls(request, video_id, None, "master.m3u8", db, storage, viewer)
 
     @get(
         "/{video_id:str}/hls/{rendition:str}/{name:str}",
@@ -265,8 +271,9 @@ class VideosController(Controller):
         ],
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
+        viewer: NamedDependency[User | None],
     ) -> Response:
-        return await self._hls(request, video_id, rendition, name, db, storage)
+        return await self._hls(request, video_id, rendition, name, db, storage, viewer)
 
     @head(
         "/{video_id:str}/hls/master.m3u8",
@@ -279,8 +286,11 @@ class VideosController(Controller):
         video_id: VideoId,
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
+        viewer: NamedDependency[User | None],
     ) -> Response[None]:
-        return await self._hls(request, video_id, None, "master.m3u8", db, storage, True)
+        return await self._hls(
+            request, video_id, None, "master.m3u8", db, storage, viewer, head_only=True
+        )
 
     @head(
         "/{video_id:str}/hls/{rendition:str}/{name:str}",
@@ -297,13 +307,22 @@ class VideosController(Controller):
         ],
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
+        viewer: NamedDependency[User | None],
     ) -> Response[None]:
-        return await self._hls(request, video_id, rendition, name, db, storage, True)
+        return await self._hls(
+            request, video_id, rendition, name, db, storage, viewer, head_only=True
+        )
 
     async def _poster(
-        self, request: Request, video_id: str, db: Database, storage: LocalStorage, head_only: bool
+        self,
+        request: Request,
+        video_id: str,
+        db: Database,
+        storage: LocalStorage,
+        viewer: User | None,
+        head_only: bool,
     ) -> Response:
-        video = await store.get_video(db, video_id)
+        video = await visible_video(db, video_id, viewer)
         path = storage.poster_path(video_id)
         if not video.has_poster or not path.exists():
             raise problem(404, "No poster yet", "the poster is made when the video is processed")
@@ -316,8 +335,9 @@ class VideosController(Controller):
         video_id: VideoId,
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
+        viewer: NamedDependency[User | None],
     ) -> Response:
-        return await self._poster(request, video_id, db, storage, False)
+        return await self._poster(request, video_id, db, storage, viewer, False)
 
     @head("/{video_id:str}/poster", operation_id="head_poster", summary="Poster headers")
     async def poster_head(
@@ -326,5 +346,6 @@ class VideosController(Controller):
         video_id: VideoId,
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
+        viewer: NamedDependency[User | None],
     ) -> Response[None]:
-        return await self._poster(request, video_id, db, storage, True)
+        return await self._poster(request, video_id, db, storage, viewer, True)

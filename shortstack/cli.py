@@ -104,6 +104,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from shortstack.server.app import create_app
+    from shortstack.server.embedded import uvicorn_options
 
     config = _config(args)
     host = args.host or config.server.host
@@ -113,9 +114,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     print(f"Shortstack {__version__} serving {data_dir} on http://{host}:{port}", file=sys.stderr)
-    uvicorn.run(
-        create_app(config, data_dir), host=host, port=port, log_level="warning", access_log=False
-    )
+    uvicorn.run(create_app(config, data_dir), host=host, port=port, **uvicorn_options(config))
     return 0
 
 

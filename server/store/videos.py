@@ -341,5 +341,11 @@ async def find_duplicate(
     return row[0] if row else None
 
 
+async def video_author(db: Database, video_id: str) -> int | None:
+    """The author of a video, None if there is no such video."""
+    row = await db.fetchone("SELECT author_id FROM videos WHERE id = ?", (video_id,))
+    return row[0] if row else None
+
+
 async def all_video_ids(db: Database) -> set[str]:
     return {r[0] for r in await db.fetchall("SELECT id FROM videos")}

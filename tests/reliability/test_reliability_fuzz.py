@@ -341,7 +341,8 @@ def test_upload_fuzz(make_server, tmp_path: Path) -> None:
     assert not bad, "\n".join(bad)
     FUZZ_STATS["upload_cases"] += len(cases)
     for video_id in accepted:  # accepted oddities finish one way or the other, never hang
-        assert wait_status(live.url, video_id, timeout=120)["status"] in ("ready", "failed")
+        status = wait_status(live.url, video_id, timeout=120, headers=auth)["status"]
+        assert status in ("ready", "failed")
     time.sleep(0.2)
     assert _snapshot(root, live.data_dir) == before, "a file appeared outside the data dir"
     assert leftovers(live.data_dir) == {"tmp": [], "orphans": [], "partials": []}
