@@ -28,6 +28,15 @@ HEARTBEAT_S = 2.0
 READY_HOOK_TIMEOUT_S = 3.0
 
 
+@dataclasses.dataclass(frozen=True)
+class WorkerLiveness:
+    """One worker slot: is its job loop running, is its transcode child process alive."""
+
+    name: str
+    loop_running: bool
+    process_alive: bool
+
+
 class JobRunner:
     """Claims queued jobs from the jobs table and runs them, `workers` at a time."""
 
@@ -44,6 +53,14 @@ class JobRunner:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def liveness(self) -> list[WorkerLiveness]:
+        """Each worker slot's state (empty before `start`). A dead child process is started
+        again by its loop's next job; a loop that ended takes no more jobs."""
+        return [
+            WorkerLiveness(worker.name, not task.done(), worker.pid is not None)
+            for worker, task in zip(self._workers, self._tasks, strict=True)
+        ]
 
     async def start(self) -> None:
         recovered = await store.recover(self.db)

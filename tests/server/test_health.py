@@ -9,7 +9,9 @@ def test_healthz(module_server):
     assert r.json() == {
         "status": "ok",
         "db": "ok",
+        "workers": "ok",
         "jobs": {"queued": 0, "running": 0, "failed": 0},
+        "failing": [],
     }
 
 
