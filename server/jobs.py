@@ -30,11 +30,15 @@ READY_HOOK_TIMEOUT_S = 3.0
 
 @dataclasses.dataclass(frozen=True)
 class WorkerLiveness:
-    """One worker slot: is its job loop running, is its transcode child process alive."""
+    """One worker slot: is its job loop running, is its transcode child process alive (its pid)."""
 
     name: str
     loop_running: bool
-    process_alive: bool
+    pid: int | None
+
+    @property
+    def process_alive(self) -> bool:
+        return self.pid is not None
 
 
 class JobRunner:
@@ -58,7 +62,7 @@ class JobRunner:
         """Each worker slot's state (empty before `start`). A dead child process is started
         again by its loop's next job; a loop that ended takes no more jobs."""
         return [
-            WorkerLiveness(worker.name, not task.done(), worker.pid is not None)
+            WorkerLiveness(worker.name, not task.done(), worker.pid)
             for worker, task in zip(self._workers, self._tasks, strict=True)
         ]
 
