@@ -63,7 +63,7 @@ def _call_stream(case, live, headers: dict[str, str]) -> httpx.Response:
             try:
                 for chunk in response.iter_bytes():
                     first += chunk
-                    if b"\n\n" in first:
+                    if b"\n\n" in first.replace(b"\r\n", b"\n"):
                         break
             except httpx.ReadTimeout:
                 pass
