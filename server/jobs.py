@@ -143,6 +143,9 @@ class JobRunner:
                 break
             await store.heartbeat(self.db, job.id, media.job_lease_s, latest.get("p"), video_id)
         status, payload = fut.result()
+        # a worker killed at the deadline (or dead) is replaced now, before the outcome is
+        # recorded: the next job does not wait for it, and /healthz never sees it missing
+        worker.ensure()
         if not await store.video_exists(self.db, video_id):
             self.storage.delete_video(video_id)  # deleted while transcoding: drop what was written
             return
