@@ -29,6 +29,19 @@ HEARTBEAT_S = 2.0
 READY_HOOK_TIMEOUT_S = 3.0
 
 
+@dataclasses.dataclass(frozen=True)
+class WorkerLiveness:
+    """One worker slot: is its job loop running, is its transcode child process alive (its pid)."""
+
+    name: str
+    loop_running: bool
+    pid: int | None
+
+    @property
+    def process_alive(self) -> bool:
+        return self.pid is not None
+
+
 class JobRunner:
     """Claims queued jobs from the jobs table and runs them, `workers` at a time."""
 
@@ -45,6 +58,14 @@ class JobRunner:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def liveness(self) -> list[WorkerLiveness]:
+        """Each worker slot's state (empty before `start`). A dead child process is started
+        again by its loop's next job; a loop that ended takes no more jobs."""
+        return [
+            WorkerLiveness(worker.name, not task.done(), worker.pid)
+            for worker, task in zip(self._workers, self._tasks, strict=True)
+        ]
 
     async def start(self) -> None:
         recovered = await store.recover(self.db)
@@ -127,6 +148,9 @@ class JobRunner:
                 break
             await store.heartbeat(self.db, job.id, media.job_lease_s, latest.get("p"), video_id)
         status, payload = fut.result()
+        # a worker killed at the deadline (or dead) is replaced now, before the outcome is
+        # recorded: the next job does not wait for it, and /healthz never sees it missing
+        worker.ensure()
         if not await store.video_exists(self.db, video_id):
             self.storage.delete_video(video_id)  # deleted while transcoding: drop what was written
             return

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import msgspec
 import pytest
+from liveserver import LiveServer, test_config
+from mediakit import RealMedia, collect, upload_and_wait
 
-from shortstack.server.config import Config
+from shortstack.media.fixture_clips import write_test_video
 from shortstack.server.embedded import EmbeddedServer
-
-_handles = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
@@ -33,48 +31,39 @@ def _isolate_user_dirs(
             monkeypatch.delenv(name)
 
 
-def test_config(**overrides: dict) -> Config:
-    """Defaults tuned for tests: generous rate limits, no request log."""
-    base = {
-        "server": {"log_requests": False, "workers": 1},
-        "limits": {"api_rate_per_minute": 100_000, "login_rate_per_minute": 100_000},
-    }
-    for section, values in overrides.items():
-        base.setdefault(section, {}).update(values)
-    return msgspec.convert(base, Config)
+#: tiny clips transcoded once per session (name: write_test_video arguments); keep them small,
+#: every test server's seeded videos reuse their files
+REAL_CLIPS = {
+    "landscape": {"width": 96, "height": 64, "duration_s": 1.0, "audio": True},
+    "portrait": {"width": 64, "height": 96, "duration_s": 0.6, "audio": False},
+}
 
 
-class LiveServer:
-    """A running server plus conveniences for tests."""
-
-    def __init__(self, server: EmbeddedServer) -> None:
-        self.server = server
-        self.url = server.url
-        self.data_dir = server.data_dir
-        self.config = server.config
-        self.client = httpx.Client(base_url=self.url, timeout=30)
-
-    def register(
-        self, handle: str | None = None, password: str = "kettle-harbor-58", **extra: str
-    ) -> str:
-        """Register a user and return its bearer token."""
-        handle = handle or f"user{next(_handles)}"
-        r = self.client.post(
-            "/api/auth/register", json={"handle": handle, "password": password, **extra}
+@pytest.fixture(scope="session")
+def real_media(tmp_path_factory: pytest.TempPathFactory) -> RealMedia:
+    """Tiny real clips, uploaded through the API to a real server and transcoded once."""
+    root = tmp_path_factory.mktemp("real-media")
+    server = EmbeddedServer(test_config(), root / "data").start()
+    try:
+        r = httpx.post(
+            server.url + "/api/auth/register",
+            json={"handle": "mediamaker", "password": "kettle-harbor-58"},
+            timeout=30,
         )
-        assert r.status_code == 201, r.text
-        return r.json()["token"]
-
-    def auth(self, token: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {token}"}
-
-    @property
-    def db_path(self) -> Path:
-        return self.data_dir / "shortstack.db"
+        token = r.json()["token"]
+        media = RealMedia()
+        for name, params in REAL_CLIPS.items():
+            path = write_test_video(root / f"{name}.mp4", **params)
+            video = upload_and_wait(server.url, token, path, f"real {name} clip")
+            assert video["status"] == "ready", video
+            media.clips[name] = collect(server.data_dir, name, video["id"])
+    finally:
+        server.stop()
+    return media
 
 
 @pytest.fixture
-def make_server(tmp_path: Path) -> Iterator:
+def make_server(tmp_path: Path, real_media: RealMedia) -> Iterator:
     """Factory: start a server with config overrides on a fresh (or given) data dir."""
     started: list[LiveServer] = []
 
@@ -82,7 +71,7 @@ def make_server(tmp_path: Path) -> Iterator:
         server = EmbeddedServer(
             test_config(**overrides), data_dir or tmp_path / f"data{len(started)}"
         ).start()
-        live = LiveServer(server)
+        live = LiveServer(server, real_media)
         started.append(live)
         return live
 

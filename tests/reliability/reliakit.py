@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from mediakit import Transcoded, install_media
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -122,11 +123,17 @@ def wait_status(
 
 
 def seed_video(
-    db_path: Path, handle: str, caption: str = "seeded", duration_s: float = 20.0
+    db_path: Path,
+    handle: str,
+    caption: str = "seeded",
+    duration_s: float = 20.0,
+    media: Transcoded | None = None,
 ) -> str:
     """Insert a ready video row (as a finished transcode leaves it) for @handle; its id.
 
-    For tests about who may do what, where a real transcode would only cost time."""
+    For tests about who may do what, where a real transcode would only cost time: with
+    `media` (a clip of the `real_media` fixture) the row gets that transcode's renditions,
+    poster and files, so its media, HLS and poster URLs answer for real."""
     import secrets
     import string
 
@@ -151,6 +158,8 @@ def seed_video(
             (video_id, caption, handle),
         )
         conn.execute("UPDATE users SET videos = videos + 1 WHERE id = ?", (user_id,))
+        if media is not None:
+            install_media(conn, db_path.parent, video_id, media)
         conn.execute("COMMIT")
     finally:
         conn.close()

@@ -74,14 +74,18 @@ class Live:
 
 
 @pytest.fixture
-def world(authz_server: EmbeddedServer) -> Iterator[dict]:
-    """owner (with three ready videos), other and admin: fresh handles for every test."""
+def world(authz_server: EmbeddedServer, real_media) -> Iterator[dict]:
+    """owner (with three ready videos, real media files), other and admin: fresh handles for
+    every test."""
     live = Live(authz_server)
     n = next(_worlds)
     handles = {role: f"{role}_{n}" for role in ("owner", "other", "admin")}
     tokens = {role: live.register(handle) for role, handle in handles.items()}
     make_admin(live, handles["admin"])
-    videos = [seed_video(live.db_path, handles["owner"], f"owned {i}") for i in range(3)]
+    videos = [
+        seed_video(live.db_path, handles["owner"], f"owned {i}", media=real_media.default)
+        for i in range(3)
+    ]
     try:
         yield {"live": live, "tokens": tokens, "handles": handles, "videos": videos, "n": n}
     finally:
@@ -186,8 +190,26 @@ def test_authz_matrix_simple(world: dict) -> None:
     assert counter_mismatches(world["live"].db_path) == []
 
 
+def test_media_is_public_for_every_role(world: dict) -> None:
+    """A ready video's files (rendition, Range, poster, HLS) answer everyone, for real."""
+    video = world["live"].client.get(f"/api/videos/{world['videos'][0]}").json()
+    rendition = video["renditions"][0]
+    for role in ROLES:
+        r = call(world, role, "GET", rendition["url"])
+        assert r.status_code == 200 and len(r.content) == rendition["bytes"], role
+        assert r.content[4:8] == b"ftyp"
+        r = call(world, role, "GET", rendition["url"], headers={"Range": "bytes=0-99"})
+        assert r.status_code == 206 and len(r.content) == 100, role
+        r = call(world, role, "GET", video["poster_url"])
+        assert r.status_code == 200 and r.content[:2] == b"\xff\xd8", role
+        r = call(world, role, "GET", f"/api/videos/{video['id']}/hls/master.m3u8")
+        assert r.status_code == 200 and r.text.startswith("#EXTM3U"), role
+
+
 def test_authz_matrix_delete_video(world: dict) -> None:
     live, (first, second, third) = world["live"], world["videos"]
+    for vid in (first, second):
+        assert (live.data_dir / "media" / vid[:2] / vid / "poster.jpg").exists()
     assert call(world, "anonymous", "DELETE", f"/api/videos/{first}").status_code == 401
     assert call(world, "other", "DELETE", f"/api/videos/{first}").status_code == 403
     assert live.client.get(f"/api/videos/{first}").status_code == 200
@@ -195,8 +217,10 @@ def test_authz_matrix_delete_video(world: dict) -> None:
     assert call(world, "admin", "DELETE", f"/api/videos/{second}").status_code == 204
     for vid in (first, second):
         assert live.client.get(f"/api/videos/{vid}").status_code == 404
+        assert live.client.get(f"/api/videos/{vid}/poster").status_code == 404
         assert not (live.data_dir / "media" / vid[:2] / vid).exists()
     assert live.client.get(f"/api/videos/{third}").status_code == 200
+    assert live.client.get(f"/api/videos/{third}/poster").status_code == 200
     assert counter_mismatches(live.db_path) == []
 
 

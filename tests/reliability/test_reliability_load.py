@@ -48,6 +48,7 @@ def _check(report: dict, server: ServeProcess) -> None:
     assert not unexpected
 
 
+@pytest.mark.slow  # seconds of load by design; the full load below runs with it in CI
 def test_small_load_no_errors_and_counters_agree(tmp_path: Path) -> None:
     report, server = _run(tmp_path, users=30, seconds=5.0, uploads=1)
     assert report["requests"] > 100

@@ -6,14 +6,16 @@ import secrets
 from pathlib import Path
 
 import pytest
+from liveserver import LiveServer, test_config
 from serverkit import seed_video
 
 from shortstack.media.fixture_clips import write_test_video
+from shortstack.server.embedded import EmbeddedServer
 
 
 @pytest.fixture
 def owner(live_server):
-    """(live server, handle, token) of a user who owns one ready 20-second video; plus its id."""
+    """(handle, token, video id) of a user who owns one ready video (20 s by its row; real files)."""
     handle = f"owner{secrets.randbelow(10**6)}"
     token = live_server.register(handle)
     video_id = seed_video(live_server, handle, "hello #world")
@@ -41,42 +43,10 @@ def clip2(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def module_server(tmp_path_factory: pytest.TempPathFactory):
+def module_server(tmp_path_factory: pytest.TempPathFactory, real_media):
     """One server shared by a module's tests (for tests that need a slow setup, like a transcode)."""
-    import httpx
-    import msgspec
-
-    from shortstack.server.config import Config
-    from shortstack.server.embedded import EmbeddedServer
-
-    config = msgspec.convert(
-        {
-            "server": {"log_requests": False, "workers": 1},
-            "limits": {"api_rate_per_minute": 100_000, "login_rate_per_minute": 100_000},
-        },
-        Config,
-    )
-    server = EmbeddedServer(config, tmp_path_factory.mktemp("module-data")).start()
-
-    class _Live:
-        url = server.url
-        data_dir = server.data_dir
-        db_path = server.data_dir / "shortstack.db"
-        client = httpx.Client(base_url=server.url, timeout=30)
-
-        def register(self, handle: str | None = None, password: str = "kettle-harbor-58") -> str:
-            handle = handle or f"m{secrets.token_hex(6)}"
-            r = self.client.post(
-                "/api/auth/register", json={"handle": handle, "password": password}
-            )
-            assert r.status_code == 201, r.text
-            return r.json()["token"]
-
-        def auth(self, token: str) -> dict[str, str]:
-            return {"Authorization": f"Bearer {token}"}
-
-    live = _Live()
-    live.config = config
+    server = EmbeddedServer(test_config(), tmp_path_factory.mktemp("module-data")).start()
+    live = LiveServer(server, real_media)
     yield live
     live.client.close()
     server.stop()

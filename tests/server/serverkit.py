@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+from mediakit import install_media
 
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -29,8 +30,13 @@ def seed_video(
     duration_s: float = 20.0,
     created_at: float | None = None,
     status: str = "ready",
+    clip: str | None = None,
 ) -> str:
-    """Insert a ready video row (as a finished transcode would leave it) for @handle; its id."""
+    """Insert a ready video row (as a finished transcode would leave it) for @handle; its id.
+
+    On a server with real media (`live.media`), a ready video gets the renditions, poster and
+    metadata of a real transcode (`clip` names which; the first by default), files included;
+    `duration_s` stays what the row says, for the view rules."""
     video_id = "".join(secrets.choice(_ALPHABET) for _ in range(11))
     tags = list(dict.fromkeys(t.lower() for t in re.findall(r"#(\w{1,50})", caption)))
     conn = db_connect(live.db_path)
@@ -61,6 +67,10 @@ def seed_video(
             (video_id, caption, " ".join(tags), handle),
         )
         conn.execute("UPDATE users SET videos = videos + 1 WHERE id = ?", (user_id,))
+        media = getattr(live, "media", None)
+        if media is not None and status == "ready":
+            chosen = media.clips[clip] if clip else media.default
+            install_media(conn, live.data_dir, video_id, chosen)
         conn.execute("COMMIT")
     finally:
         conn.close()

@@ -124,6 +124,53 @@ def test_wrong_types_and_unknown_fields(world):
     assert c.get("/api/me", headers=h).json()["is_admin"] is False
 
 
+def _nested(depth: int, kind: str) -> bytes:
+    """A JSON document `depth` levels deep: lists, objects, or both inside a valid field."""
+    if kind == "lists":
+        return b"[" * depth + b"]" * depth
+    if kind == "objects":
+        return b'{"a":' * depth + b"1" + b"}" * depth
+    return b'{"body": ' + b'[{"a":' * (depth // 2) + b"1" + b"}]" * (depth // 2) + b"}"
+
+
+NESTING_TARGETS = [
+    ("POST", "/api/auth/login"),
+    ("PATCH", "/api/me"),
+    ("PUT", "/api/feed/weights"),
+    ("POST", "/api/videos/{vid}/comments"),
+    ("POST", "/api/videos/{vid}/views"),
+]
+
+
+def _send_nested(world, depths: tuple[int, ...]) -> list[str]:
+    live, token, video_id = world
+    headers = live.auth(token) | {"Content-Type": "application/json"}
+    wrong = []
+    for depth in depths:
+        for kind in ("lists", "objects", "in_field"):
+            for method, path in NESTING_TARGETS:
+                r = live.client.request(
+                    method, path.format(vid=video_id), content=_nested(depth, kind), headers=headers
+                )
+                ok = r.status_code in (400, 413, 422) and r.headers["content-type"].startswith(
+                    "application/problem+json"
+                )
+                if not ok:
+                    wrong.append(f"{depth} {kind} {method} {path}: {r.status_code}")
+    assert live.client.get("/healthz").status_code == 200
+    assert live.client.get(f"/api/videos/{video_id}").json()["counts"]["comments"] == 0
+    return wrong
+
+
+def test_nested_json_is_4xx_problem(world):
+    assert _send_nested(world, (2, 20, 100)) == []
+
+
+def test_deeply_nested_json_is_4xx_problem(world):
+    """Nesting past any sane depth (within the body size limit) is refused, never a 500."""
+    assert _send_nested(world, (1_000, 10_000, 30_000)) == []
+
+
 def test_oversize_json_body_is_413(world):
     live, token, video_id = world
     big = {"body": "x" * (65 * 1024)}

@@ -7,6 +7,13 @@ import time
 from collections.abc import Iterator
 
 import httpx
+import pytest
+
+
+@pytest.fixture(scope="module")
+def live_server(module_server):
+    """These tests only touch their own users and videos: the module shares one server."""
+    return module_server
 
 
 def _events(response: httpx.Response) -> Iterator[tuple[str, dict | None]]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+import httpx
 import pytest
 from serverkit import assert_problem, query, seed_video
 
@@ -142,6 +145,22 @@ def test_share_returns_url_and_count(live_server, owner):
     r = c.post(f"/api/videos/{video_id}/share", headers=auth(live_server.register()))
     assert r.json()["shares"] == 2
     assert c.get(f"/api/videos/{video_id}").json()["counts"]["shares"] == 2
+
+
+def test_share_url_is_served_and_opens_the_page(live_server, owner):
+    """The link points at the address this server answers on, and opening it plays the video."""
+    video_id = owner[2]
+    url = httpx.URL(live_server.client.post(f"/api/videos/{video_id}/share").json()["url"])
+    served = httpx.URL(live_server.url)
+    assert (url.scheme, url.host, url.port) == (served.scheme, served.host, served.port)
+    assert url.path == f"/v/{video_id}"
+    page = httpx.get(url, timeout=30)
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    src = re.search(r'<video src="([^"]+)"', page.text).group(1)
+    media = httpx.get(url.join(src), timeout=30)
+    assert media.status_code == 200 and media.headers["content-type"] == "video/mp4"
+    assert media.content[4:8] == b"ftyp"
 
 
 def test_not_interested(live_server, owner):

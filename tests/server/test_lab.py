@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from serverkit import assert_problem, seed_video
 
 METRIC_NAMES = {"hit_rate", "coverage", "diversity", "bubble", "creator_gini", "new_exposure"}
+
+
+@pytest.fixture(scope="module")
+def live_server(module_server):
+    """These tests only touch their own users and videos: the module shares one server."""
+    return module_server
 
 
 def test_simulate_needs_login(live_server):

@@ -19,6 +19,17 @@ def catalogue(module_server):
         "/api/me", json={"display_name": "Anna Cooks"}, headers=module_server.auth(token)
     )
     module_server.register("skater_bo")
+    # prefix neighbours of "anna" with more followers than the exact handle
+    exact = module_server.register("anna")
+    for name in ("annabelle", "anna_k"):
+        module_server.register(name)
+        for fan in range(2):
+            fan_token = module_server.register(f"{name}_fan{fan}")
+            r = module_server.client.put(
+                f"/api/users/{name}/follow", headers=module_server.auth(fan_token)
+            )
+            assert r.status_code == 204
+    assert exact
     ids = {
         "pasta": seed_video(module_server, "chef_anna", "Fresh pasta at home #cooking #italy"),
         "soup": seed_video(module_server, "chef_anna", "Winter soup #cooking"),
@@ -51,12 +62,40 @@ def test_hashtag_query(live_server, catalogue):
     assert _search(live_server, "#nothing")["videos"] == []
 
 
+def test_results_are_whole_videos_users_and_tags(live_server, catalogue):
+    res = _search(live_server, "cooking")
+    assert {v["id"] for v in res["videos"]} == {catalogue["pasta"], catalogue["soup"]}
+    video = next(v for v in res["videos"] if v["id"] == catalogue["pasta"])
+    assert video["author"]["handle"] == "chef_anna"
+    assert video["caption"] == "Fresh pasta at home #cooking #italy"
+    assert sorted(video["hashtags"]) == ["cooking", "italy"]
+    assert video["status"] == "ready" and video["renditions"]
+    assert {"tag": "cooking", "videos": 2} in res["hashtags"]
+    res = _search(live_server, "ital")
+    assert [v["id"] for v in res["videos"]] == [catalogue["pasta"]]
+    assert res["hashtags"] == [{"tag": "italy", "videos": 1}]
+    res = _search(live_server, "skater")
+    assert [u["handle"] for u in res["users"]] == ["skater_bo"]
+
+
+def test_exact_handle_ranks_first(live_server, catalogue):
+    """ "anna" is a handle and a prefix of others with more followers: the exact one leads."""
+    for q in ("anna", "@anna", "ANNA"):
+        handles = [u["handle"] for u in _search(live_server, q)["users"]]
+        assert handles[0] == "anna", (q, handles)
+        assert {"annabelle", "anna_k"} <= set(handles), (q, handles)
+    # without an exact match, the better-followed prefix matches come before the others
+    handles = [u["handle"] for u in _search(live_server, "@annab")["users"]]
+    assert handles[0] == "annabelle", handles
+
+
 def test_handle_query(live_server, catalogue):
     res = _search(live_server, "@skater_bo")
     assert [u["handle"] for u in res["users"]] == ["skater_bo"]
     assert res["videos"] == []
     res = _search(live_server, "@chef")
     assert [u["handle"] for u in res["users"]] == ["chef_anna"]
+    assert res["users"][0]["display_name"] == "Anna Cooks"
     res = _search(live_server, "anna")  # display name and handle
     assert "chef_anna" in [u["handle"] for u in res["users"]]
 
@@ -99,6 +138,25 @@ HOSTILE = [
 ]
 
 
+#: FTS syntax around a word is read as plain text: the word's own results, nothing more
+WRAPPED_PASTA = [
+    '"pasta',
+    'pasta"',
+    "pasta*",
+    "(pasta",
+    "pasta)",
+    "^pasta",
+    "-pasta",
+    "+pasta",
+    "pasta:",
+    "{pasta}",
+    "pasta\\",
+    "pasta%",
+    "pasta'",
+    "pasta --",
+]
+
+
 def test_hostile_queries_never_5xx(live_server, catalogue):
     for q in HOSTILE:
         for prefix in ("", "#", "@"):
@@ -108,6 +166,24 @@ def test_hostile_queries_never_5xx(live_server, catalogue):
                 assert set(r.json()) >= {"videos", "users", "hashtags"}
             else:
                 assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_hostile_queries_find_what_their_words_say(live_server, catalogue):
+    for q in WRAPPED_PASTA:
+        res = _search(live_server, q)
+        assert [v["id"] for v in res["videos"]] == [catalogue["pasta"]], q
+        assert res["users"] == [] and res["hashtags"] == [], q
+    # an injection attempt or operators alone match nothing (not everything)
+    for q in ("' OR 1=1 --", "* OR *", "NEAR(pasta soup)", "caption:pasta", "OR NOT", "AND"):
+        res = _search(live_server, q)
+        assert res["videos"] == [] and res["users"] == [], (q, res)
+    # "pasta" and "soup" are AND-ed: no video has both; each alone finds its own
+    assert _search(live_server, "pasta soup")["videos"] == []
+    # words beyond the first eight are dropped, not an error
+    assert [v["id"] for v in _search(live_server, "pasta " * 30)["videos"]] == [catalogue["pasta"]]
+    # a #tag query ignores the spaces around it
+    res = _search(live_server, " #cooking ")
+    assert {v["id"] for v in res["videos"]} == {catalogue["pasta"], catalogue["soup"]}
 
 
 def test_oversize_and_empty_queries(live_server, catalogue):

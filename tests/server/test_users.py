@@ -95,13 +95,30 @@ def test_processing_videos_only_visible_to_owner(live_server):
     c, auth = live_server.client, live_server.auth
     owner = live_server.register("busy")
     other = live_server.register("nosy")
-    seed_video(live_server, "busy", "still cooking", status="processing")
-    ready = seed_video(live_server, "busy", "done")
+    busy = seed_video(live_server, "busy", "still cooking #secretdish", status="processing")
+    ready = seed_video(live_server, "busy", "done #secretdish")
     assert [v["id"] for v in c.get("/api/users/busy/videos").json()["items"]] == [ready]
     assert [
         v["id"] for v in c.get("/api/users/busy/videos", headers=auth(other)).json()["items"]
     ] == [ready]
     assert len(c.get("/api/users/busy/videos", headers=auth(owner)).json()["items"]) == 2
+    # nor in search (words, #tag, as anyone), nor in any feed
+    for headers in ({}, auth(other), auth(owner)):
+        for q in ("cooking", "still", "#secretdish", "secretdish"):
+            found = c.get("/api/search", params={"q": q}, headers=headers).json()["videos"]
+            assert busy not in [v["id"] for v in found], q
+        c.put("/api/users/busy/follow", headers=auth(other))
+        for feed in ("for-you", "trending", "following"):
+            r = c.get(f"/api/feed/{feed}", params={"limit": 50}, headers=headers)
+            if r.status_code == 401:  # following needs a user
+                continue
+            assert busy not in [item["video"]["id"] for item in r.json()["items"]], feed
+    # its media, poster, HLS and share page do not exist yet, for anyone
+    for headers in ({}, auth(other), auth(owner)):
+        for path in ("media/240p", "poster", "hls/master.m3u8"):
+            assert_problem(c.get(f"/api/videos/{busy}/{path}", headers=headers), 404)
+    assert "still cooking" not in c.get(f"/v/{busy}").text
+    assert c.get(f"/v/{busy}").status_code != 200
 
 
 def test_notifications_newest_first_with_cursor(live_server, owner):
