@@ -17,7 +17,6 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.problem_details import ProblemDetailsPlugin
-from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
 
 from .access_log import AccessLogMiddleware
@@ -28,7 +27,7 @@ from .config import Config, default_data_dir
 from .deps import DEPENDENCIES
 from .edit_preview import edit_options, edit_preview
 from .errors import http_exception_handler, internal_error_handler, problem_details_config
-from .events import EventsController
+from .events import EventsController, StreamGate, total_cap
 from .feed import FeedController
 from .feed_engine import FeedEngine
 from .health import healthz
@@ -36,7 +35,9 @@ from .interactions import InteractionsController
 from .jobs import JobRunner
 from .lab import LabController
 from .lab_worker import LabRunner
+from .log_limits import install as limit_repeated_logs
 from .maintenance import database_path, sweep_orphans
+from .memory_stores import BoundedMemoryStore, sweep
 from .search import SearchController
 from .share import share_page
 from .storage import LocalStorage
@@ -86,9 +87,18 @@ def create_app(
     engine = FeedEngine(db, config)
     runner.on_ready = engine.video_ready
     lab = LabRunner()
+    chains = BoundedMemoryStore(config.feed.max_chains)  # what each feed cursor chain served
+    made: list[BoundedMemoryStore] = [chains]  # every store, for the expiry sweeps
+
+    def new_store(_name: str) -> BoundedMemoryStore:
+        made.append(BoundedMemoryStore(config.server.store_max_entries))
+        return made[-1]
+
+    stores = StoreRegistry({"feed_chains": chains}, default_factory=new_store)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        limit_repeated_logs(config.server.log_repeat_s)
         broker.bind(asyncio.get_running_loop())
         await db.open()
         swept = await sweep_orphans(db, storage)
@@ -96,9 +106,14 @@ def create_app(
             log.info("start-up sweep removed %s", swept)
         await runner.start()
         await engine.start()
+        sweeper = asyncio.create_task(
+            sweep(lambda: list(made), config.server.store_sweep_s),
+            name="store-sweep",
+        )
         try:
             yield
         finally:
+            sweeper.cancel()
             lab.close()
             await engine.stop()
             await runner.stop()
@@ -114,11 +129,12 @@ def create_app(
             r"^/api/videos/[^/]+/(media/[^/]+|poster|hls/.+)$",
         ],
     )
-    middleware = [api_limit.middleware, login_rate_limit(config).middleware]
+    limits = config.limits
+    streams = StreamGate(limits.event_streams_per_address, total_cap(limits.event_streams_total))
+    middleware = [streams, api_limit.middleware, login_rate_limit(config).middleware]
     if config.server.log_requests:
         middleware.append(AccessLogMiddleware())
 
-    chains = MemoryStore()  # what each feed cursor chain has served (TTL'd entries)
     dependencies = dict(DEPENDENCIES)
     dependencies.update(
         storage=Provide(lambda: storage, sync_to_thread=False),
@@ -152,7 +168,7 @@ def create_app(
             Exception: internal_error_handler,
         },
         lifespan=[lifespan],
-        stores=StoreRegistry(default_factory=lambda _name: MemoryStore()),
+        stores=stores,
         request_max_body_size=config.limits.max_json_kb * 1024,
         openapi_config=OpenAPIConfig(
             title="Shortstack",
@@ -169,5 +185,6 @@ def create_app(
     app.state.config = config
     app.state.db = db
     app.state.broker = broker
+    app.state.streams = streams  # bench/streams.py reads the open-stream counts
     app.state.engine = engine  # bench/feed_http.py waits for its first fit
     return app

@@ -12,12 +12,14 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
+from .broker import Broker
 from .config import Config
 from .deps import bearer_token
 from .errors import problem
 from .schemas import UserOut, user_out
 from .store import users as store
 from .store.db import Database
+from .store.ids import hash_token
 from .store.users import User
 
 LOGIN_PATHS = frozenset({"/api/auth/login", "/api/auth/register"})
@@ -107,11 +109,16 @@ class AuthController(Controller):
         status_code=HTTP_204_NO_CONTENT,
     )
     async def logout(
-        self, request: Request, user: NamedDependency[User], db: NamedDependency[Database]
+        self,
+        request: Request,
+        user: NamedDependency[User],
+        db: NamedDependency[Database],
+        broker: NamedDependency[Broker],
     ) -> None:
         token = bearer_token(request)
         assert token is not None
         await store.revoke_token(db, token)
+        broker.revoke(hash_token(token))  # its event streams end now
 
     @get("/me", operation_id="me", summary="The logged-in user")
     async def me(self, user: NamedDependency[User]) -> UserOut:

@@ -7,10 +7,14 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+#: put on a subscription's queue when its token is revoked: the stream ends
+REVOKED = (0, "revoked", None)
+
 
 @dataclass(eq=False)
 class Subscription:
     user_id: int | None
+    token_hash: str | None = None  # the token the stream was opened with, if any
     queue: asyncio.Queue[tuple[int, str, Any]] = field(
         default_factory=lambda: asyncio.Queue(maxsize=500)
     )
@@ -27,13 +31,25 @@ class Broker:
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
 
-    def subscribe(self, user_id: int | None) -> Subscription:
-        sub = Subscription(user_id)
+    def subscribe(self, user_id: int | None, token_hash: str | None = None) -> Subscription:
+        sub = Subscription(user_id, token_hash)
         self._subs.add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._subs.discard(sub)
+
+    def revoke(self, token_hash: str) -> int:
+        """End the streams opened with this token (call from the event loop); how many."""
+        ended = 0
+        for sub in list(self._subs):
+            if sub.token_hash == token_hash:
+                self._subs.discard(sub)
+                if sub.queue.full():
+                    sub.queue.get_nowait()
+                sub.queue.put_nowait(REVOKED)
+                ended += 1
+        return ended
 
     @property
     def subscribers(self) -> int:
