@@ -28,7 +28,7 @@ from .deps import DEPENDENCIES
 from .edit_preview import edit_options, edit_preview
 from .errors import http_exception_handler, internal_error_handler, problem_details_config
 from .events import EventsController, StreamGate, total_cap
-from .feed import FeedController
+from .feed import FeedChains, FeedController
 from .feed_engine import FeedEngine
 from .health import healthz
 from .interactions import InteractionsController
@@ -87,14 +87,15 @@ def create_app(
     engine = FeedEngine(db, config)
     runner.on_ready = engine.video_ready
     lab = LabRunner()
-    chains = BoundedMemoryStore(config.feed.max_chains)  # what each feed cursor chain served
-    made: list[BoundedMemoryStore] = [chains]  # every store, for the expiry sweeps
+    chain_store = BoundedMemoryStore(config.feed.max_chains)
+    chains = FeedChains(chain_store, config.feed.chain_ttl_s)  # what each cursor chain served
+    made: list[BoundedMemoryStore] = [chain_store]  # every store, for the expiry sweeps
 
     def new_store(_name: str) -> BoundedMemoryStore:
         made.append(BoundedMemoryStore(config.server.store_max_entries))
         return made[-1]
 
-    stores = StoreRegistry({"feed_chains": chains}, default_factory=new_store)
+    stores = StoreRegistry({"feed_chains": chain_store}, default_factory=new_store)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

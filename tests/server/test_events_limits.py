@@ -127,7 +127,7 @@ def test_out_of_file_descriptors_logs_one_line_not_a_flood(tmp_path: Path):
             socks.append(s)
         time.sleep(3.0)
         text = log_path.read_text(errors="replace")
-        assert text.count("out of system resource") <= 2, text[-3000:]
+        assert 1 <= text.count("out of system resource") <= 2, text[-3000:]
         assert text.count("Traceback") == 0, text[-3000:]
         assert len(text) < 20_000, len(text)
         for s in socks:
