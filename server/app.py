@@ -186,6 +186,7 @@ def create_app(
     app.state.config = config
     app.state.db = db
     app.state.broker = broker
+    app.state.hls_packaging = asyncio.Lock()  # one on-demand HLS packaging at a time
     app.state.streams = streams  # bench/streams.py reads the open-stream counts
     app.state.engine = engine  # bench/feed_http.py waits for its first fit
     return app
