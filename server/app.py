@@ -86,7 +86,7 @@ def create_app(
     runner = JobRunner(db, storage, broker, config)
     engine = FeedEngine(db, config)
     runner.on_ready = engine.video_ready
-    lab = LabRunner()
+    lab = LabRunner(queue=config.limits.lab_queue, wait_s=config.limits.lab_wait_s)
     chain_store = BoundedMemoryStore(config.feed.max_chains)
     chains = FeedChains(chain_store, config.feed.chain_ttl_s)  # what each cursor chain served
     made: list[BoundedMemoryStore] = [chain_store]  # every store, for the expiry sweeps
