@@ -30,7 +30,12 @@ from typing import Any
 import httpx
 
 HOST = "127.0.0.1"
-UVICORN = {"log_level": "warning", "access_log": False, "lifespan": "on"}
+UVICORN = {
+    "log_level": "warning",
+    "access_log": False,
+    "lifespan": "on",
+    "proxy_headers": False,  # as the server runs by default (server.trusted_proxies = [])
+}
 
 
 # --------------------------------------------------------------------------- the two servers

@@ -177,8 +177,9 @@ def parse_recipe(data: Mapping[str, Any] | None) -> EditRecipe:
     return EditRecipe(**kw)
 
 
-def validate(recipe: EditRecipe, info: ProbeResult) -> None:
-    """Raise InvalidMedia when ``recipe`` does not fit the probed clip (e.g. trim outside it)."""
+def validate(recipe: EditRecipe, info: ProbeResult, *, max_duration_s: float | None = None) -> None:
+    """Raise InvalidMedia when ``recipe`` does not fit the probed clip (e.g. trim outside it)
+    or, given ``max_duration_s``, would make a video longer than that (a slowed-down clip)."""
     duration = info.duration_s
     start, end = recipe.trim_start, recipe.trim_end
     if start < 0 or (end is not None and end < 0):
@@ -189,8 +190,14 @@ def validate(recipe: EditRecipe, info: ProbeResult) -> None:
         raise InvalidMedia(f"trim end {end:g} s is past the end of the {duration:g} s video")
     if end is not None and end <= start:
         raise InvalidMedia(f"trim end {end:g} s must come after trim start {start:g} s")
-    if output_duration(recipe, duration) < MIN_OUTPUT_S:
+    length = output_duration(recipe, duration)
+    if length < MIN_OUTPUT_S:
         raise InvalidMedia(f"the edited video would be shorter than {MIN_OUTPUT_S} s")
+    if max_duration_s is not None and length > max_duration_s:
+        raise InvalidMedia(
+            f"the edited video would be {length:g} s long; the longest allowed is"
+            f" {max_duration_s:g} s (trim it or raise the speed)"
+        )
     if recipe.look is not None and recipe.look not in LOOKS:
         raise InvalidMedia(f"unknown look {recipe.look!r}; known looks: {', '.join(LOOKS)}")
     if recipe.crop is not None and recipe.crop not in CROPS:

@@ -24,7 +24,7 @@ from .hls import package_hls
 from .poster import make_poster, visual_features
 from .preview import preview_still
 from .probe import ProbeResult, probe
-from .runner import ChildDied, RunnerError, TimedOut, run_isolated
+from .runner import ChildDied, OutOfMemory, RunnerError, TimedOut, run_isolated
 from .transcode import Rendition, transcode
 
 
@@ -135,18 +135,24 @@ def process_upload(
 
 
 def probe_isolated(
-    path: Path, *, timeout_s: float = 30.0, limits: Limits = Limits()
+    path: Path,
+    *,
+    timeout_s: float = 30.0,
+    limits: Limits = Limits(),
+    memory_limit_mb: int | None = None,
 ) -> ProbeResult:
-    """``probe(path)`` within ``limits`` in a fresh child process, killed after ``timeout_s``.
+    """``probe(path)`` within ``limits`` in a fresh child process, killed after ``timeout_s``,
+    its address space capped at ``memory_limit_mb`` MiB (None: no cap).
 
     A file made to hang or crash a demuxer or decoder costs a child, not the caller's thread.
-    Raises InvalidMedia for every refusal, a time-out and a crashed reader included.
+    Raises InvalidMedia for every refusal, a time-out, a memory blow-up and a crashed reader.
     """
     try:
         return run_isolated(
             probe,
             Path(path),
             timeout_s=timeout_s,
+            memory_limit_mb=memory_limit_mb,
             max_dimension=limits.max_dimension,
             max_duration_s=limits.max_duration_s,
         )
@@ -154,8 +160,10 @@ def probe_isolated(
         raise
     except TimedOut as exc:
         raise InvalidMedia(f"Reading the file {exc}; it may be damaged.") from exc
+    except OutOfMemory as exc:
+        raise InvalidMedia(f"Reading the file {exc}.") from exc
     except ChildDied as exc:
-        raise InvalidMedia("The file could not be read (the reader stopped unexpectedly).") from exc
+        raise InvalidMedia(f"The file could not be read (the reader {exc}).") from exc
     except MediaError as exc:
         raise InvalidMedia(str(exc)) from exc
     except Exception as exc:
@@ -163,16 +171,29 @@ def probe_isolated(
 
 
 def preview_isolated(
-    src: Path, recipe: EditRecipe, dest: Path, *, max_width: int = 360, timeout_s: float = 30.0
+    src: Path,
+    recipe: EditRecipe,
+    dest: Path,
+    *,
+    max_width: int = 360,
+    timeout_s: float = 30.0,
+    memory_limit_mb: int | None = None,
 ) -> Path:
-    """``edit.preview_still(src, recipe, dest)`` in a fresh child process, killed after ``timeout_s``.
+    """``edit.preview_still(src, recipe, dest)`` in a fresh child process, killed after ``timeout_s``,
+    its address space capped at ``memory_limit_mb`` MiB (None: no cap).
 
     Raises InvalidMedia when the file cannot be read and TranscodeError when the child times
     out, dies or fails otherwise; a half-written ``dest`` is removed.
     """
     try:
         return run_isolated(
-            preview_still, Path(src), recipe, Path(dest), max_width=max_width, timeout_s=timeout_s
+            preview_still,
+            Path(src),
+            recipe,
+            Path(dest),
+            max_width=max_width,
+            timeout_s=timeout_s,
+            memory_limit_mb=memory_limit_mb,
         )
     except BaseException as exc:
         Path(dest).unlink(missing_ok=True)

@@ -54,9 +54,76 @@ class TimedOut(RunnerError):
 class ChildDied(RunnerError):
     """The child ended without answering (killed, crashed, out of memory)."""
 
-    def __init__(self, exitcode: int | None) -> None:
-        super().__init__(f"stopped unexpectedly (exit {exitcode})")
+    def __init__(self, exitcode: int | None, memory_limit_mb: int | None = None) -> None:
+        why = f"stopped unexpectedly (exit {exitcode})"
+        if memory_limit_mb:  # native code that cannot allocate often aborts instead of raising
+            why += f"; it may have needed more than its {memory_limit_mb} MiB of memory"
+        super().__init__(why)
         self.exitcode = exitcode
+
+
+#: a call that failed with its child's address space this close to the ceiling ran out of memory
+CEILING_MARGIN_MB = 64
+#: malloc arenas of a child under a memory ceiling (glibc's default is 8 per core)
+MALLOC_ARENAS = 4
+
+
+class OutOfMemory(RunnerError):
+    """The call needed more memory than the child's ceiling (``memory_limit_mb``).
+
+    ``detail`` is the error the call failed with, when the shortage showed up as another error
+    (FFmpeg and x264 report a failed allocation as a generic library error)."""
+
+    def __init__(self, limit_mb: int, detail: str = "") -> None:
+        message = f"needed more than {limit_mb} MiB of memory and was stopped"
+        super().__init__(f"{message} ({detail})" if detail else message)
+        self.limit_mb = limit_mb
+        self.detail = detail
+
+    def __reduce__(self) -> tuple[type, tuple[int, str]]:
+        return OutOfMemory, (self.limit_mb, self.detail)
+
+
+def limit_memory(limit_mb: int | None) -> None:
+    """Cap this process's address space at ``limit_mb`` MiB (RLIMIT_AS): an allocation past it
+    fails (MemoryError) instead of the machine swapping or the OOM killer picking a victim.
+    None or 0: no ceiling. A no-op where ``resource`` is missing (Windows)."""
+    if not limit_mb:
+        return
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX
+        return
+    ceiling = limit_mb * 1024 * 1024
+    try:  # glibc reserves 64 MiB of address space per malloc arena (one per busy thread,
+        # x264 runs dozens): a few arenas keep the ceiling about memory, not the core count
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-8, MALLOC_ARENAS)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        ceiling = min(ceiling, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
+
+
+def _peak_mb() -> float | None:
+    """The largest address space this process has had, in MiB (Linux; else None)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _at_ceiling(memory_limit_mb: int | None) -> bool:
+    """True when this process has come within CEILING_MARGIN_MB of its memory ceiling."""
+    peak = _peak_mb() if memory_limit_mb else None
+    return peak is not None and peak >= memory_limit_mb - CEILING_MARGIN_MB
 
 
 class ChildError(Exception):
@@ -87,15 +154,28 @@ def _portable(exc: BaseException) -> BaseException:
 
 
 def _perform(
-    conn: Connection, fn: Callable[..., Any], args: tuple, kwargs: dict, relay: bool
+    conn: Connection,
+    fn: Callable[..., Any],
+    args: tuple,
+    kwargs: dict,
+    relay: bool,
+    memory_limit_mb: int | None = None,
 ) -> None:
-    """Child side of one call: run it, relay progress, answer ("done", result) or ("raised", exc)."""
+    """Child side of one call: run it, relay progress, answer ("done", result) or ("raised", exc).
+
+    Under a memory ceiling, a MemoryError (Python, numpy, FFmpeg's ENOMEM), or any error once
+    the address space has reached the ceiling, is answered as OutOfMemory."""
     if relay:
         kwargs = {**kwargs, "progress": lambda fraction: conn.send(("progress", fraction))}
     try:
         answer: tuple[str, Any] = ("done", fn(*args, **kwargs))
+    except MemoryError:
+        answer = ("raised", OutOfMemory(memory_limit_mb) if memory_limit_mb else MemoryError())
     except Exception as exc:  # raised again in the caller
-        answer = ("raised", _portable(exc))
+        if memory_limit_mb and _at_ceiling(memory_limit_mb):
+            answer = ("raised", OutOfMemory(memory_limit_mb, str(exc)[:300]))
+        else:
+            answer = ("raised", _portable(exc))
     try:
         conn.send(answer)
     except Exception as exc:  # an unpicklable result
@@ -107,6 +187,7 @@ def _await(
     proc: BaseProcess,
     timeout_s: float,
     progress: Callable[[float], None] | None,
+    memory_limit_mb: int | None = None,
 ) -> tuple[str, Any]:
     """Parent side of one call: relay progress until the answer, ("done", result) or ("raised",
     exc). TimedOut or ChildDied when none comes; anything raised here leaves the child busy."""
@@ -118,12 +199,12 @@ def _await(
         try:
             if not conn.poll(min(remaining, 0.5)):
                 if not proc.is_alive() and not conn.poll(0):
-                    raise ChildDied(proc.exitcode)
+                    raise ChildDied(proc.exitcode, memory_limit_mb)
                 continue
             kind, payload = conn.recv()
         except (EOFError, OSError) as exc:
             proc.join(1.0)
-            raise ChildDied(proc.exitcode) from exc
+            raise ChildDied(proc.exitcode, memory_limit_mb) from exc
         if kind != "progress":
             return kind, payload
         if progress is not None:
@@ -164,11 +245,13 @@ def _one_call(
     kwargs: dict,
     relay: bool,
     timeout_s: float,
+    memory_limit_mb: int | None = None,
 ) -> None:
     if hasattr(signal, "alarm"):  # SIGALRM ends the process if nobody kills it
         signal.alarm(math.ceil(timeout_s) + 5)
+    limit_memory(memory_limit_mb)
     try:
-        _perform(conn, fn, args, kwargs, relay)
+        _perform(conn, fn, args, kwargs, relay, memory_limit_mb)
     finally:
         conn.close()
 
@@ -178,25 +261,27 @@ def run_isolated(
     *args: Any,
     timeout_s: float,
     progress: Callable[[float], None] | None = None,
+    memory_limit_mb: int | None = None,
     **kwargs: Any,
 ) -> Any:
     """``fn(*args, **kwargs)`` in a fresh child, killed after ``timeout_s``. Blocking.
 
     With ``progress``, ``fn`` gets a ``progress`` callback of its own whose calls reach
-    ``progress`` in the calling thread. Raises what ``fn`` raised, TimedOut or ChildDied.
+    ``progress`` in the calling thread. ``memory_limit_mb`` caps the child's address space.
+    Raises what ``fn`` raised, TimedOut, OutOfMemory or ChildDied.
     """
     ctx = forkserver_context()
     receiver, sender = ctx.Pipe(duplex=False)
     proc = ctx.Process(
         target=_one_call,
-        args=(sender, fn, args, kwargs, progress is not None, timeout_s),
+        args=(sender, fn, args, kwargs, progress is not None, timeout_s, memory_limit_mb),
         daemon=True,
         name=f"shortstack-{getattr(fn, '__name__', 'call')}",
     )
     proc.start()
     sender.close()
     try:
-        kind, payload = _await(receiver, proc, timeout_s, progress)
+        kind, payload = _await(receiver, proc, timeout_s, progress, memory_limit_mb)
     except BaseException:
         _kill(proc)
         raise
@@ -207,9 +292,10 @@ def run_isolated(
     return _answer(kind, payload)
 
 
-def _worker_main(conn: Connection, warm: Sequence[str]) -> None:
+def _worker_main(conn: Connection, warm: Sequence[str], memory_limit_mb: int | None = None) -> None:
     """The long-lived child: import ``warm`` now, then answer calls until told to stop."""
     die_with_parent()
+    limit_memory(memory_limit_mb)
     for module in warm:  # now, while the worker idles, not when the first call waits
         importlib.import_module(module)
     while True:
@@ -219,7 +305,9 @@ def _worker_main(conn: Connection, warm: Sequence[str]) -> None:
             return
         if task is None:
             return
-        _perform(conn, *task)
+        _perform(conn, *task, memory_limit_mb)
+        if _at_ceiling(memory_limit_mb):
+            return  # a fresh child next time: its peak would mark any later failure as memory
 
 
 class Worker:
@@ -229,9 +317,12 @@ class Worker:
     the child's parent-death signal follows the thread that made it.
     """
 
-    def __init__(self, name: str, warm: Sequence[str] = ()) -> None:
+    def __init__(
+        self, name: str, warm: Sequence[str] = (), *, memory_limit_mb: int | None = None
+    ) -> None:
         self.name = name
         self.warm = tuple(warm)
+        self.memory_limit_mb = memory_limit_mb  # the child's address-space ceiling, in MiB
         self._ctx = multiprocessing.get_context("spawn")
         self._proc: BaseProcess | None = None
         self._conn: Connection | None = None
@@ -250,7 +341,10 @@ class Worker:
         self.close()
         parent_end, child_end = self._ctx.Pipe()
         proc = self._ctx.Process(
-            target=_worker_main, args=(child_end, self.warm), daemon=True, name=self.name
+            target=_worker_main,
+            args=(child_end, self.warm, self.memory_limit_mb),
+            daemon=True,
+            name=self.name,
         )
         proc.start()
         child_end.close()
@@ -266,8 +360,8 @@ class Worker:
     ) -> Any:
         """``fn(*args, **kwargs)`` in the child. Blocking: call it from a thread.
 
-        Raises what ``fn`` raised (the child stays up), or TimedOut / ChildDied (the child is
-        gone; the next call starts another). ``progress`` as in ``run_isolated``.
+        Raises what ``fn`` raised (the child stays up), or TimedOut / OutOfMemory / ChildDied
+        (the child is gone; the next call starts another). ``progress`` as in ``run_isolated``.
         """
         with self._calls:
             self.ensure()
@@ -275,13 +369,15 @@ class Worker:
             assert proc is not None and conn is not None
             try:
                 conn.send((fn, args, kwargs, progress is not None))
-                kind, payload = _await(conn, proc, timeout_s, progress)
+                kind, payload = _await(conn, proc, timeout_s, progress, self.memory_limit_mb)
             except (OSError, EOFError) as exc:  # the pipe broke while sending
                 self._forget(proc)
-                raise ChildDied(proc.exitcode) from exc
+                raise ChildDied(proc.exitcode, self.memory_limit_mb) from exc
             except BaseException:  # timed out, died, or this thread gave up: the child goes
                 self._forget(proc)
                 raise
+            if kind == "raised" and isinstance(payload, OutOfMemory):  # not trusted again
+                self._forget(proc)
         return _answer(kind, payload)
 
     def _forget(self, proc: BaseProcess) -> None:

@@ -90,9 +90,9 @@ class Interactions:
     negatives: sp.csr_matrix  # (n_users, n_items) 1 where the user said not-interested
     viewed: sp.csr_matrix  # (n_users, n_items) 1 where the user watched (any event but impression)
     exposure: np.ndarray  # (n_items,) impressions (or views when no impressions are logged)
-    engagement_ts: np.ndarray  # timestamps of positive events, for trending
-    engagement_item: np.ndarray  # item of each positive event
-    engagement_weight: np.ndarray  # weight of each positive event
+    engagement_ts: np.ndarray  # per engaged user-item pair, its latest positive event: trending
+    engagement_item: np.ndarray  # item of each engaged pair
+    engagement_weight: np.ndarray  # clipped positive total of each engaged pair
 
 
 def _csr(
@@ -114,7 +114,9 @@ def aggregate(
     """Sum event weights per user-item pair into sparse positive / negative matrices.
 
     A pair is positive when its clipped total exceeds ``positive_threshold`` and the user
-    never said not-interested to it.
+    never said not-interested to it. Engagement (trending) counts people, not calls: each
+    user-item pair with a positive clipped total adds it once, dated by its latest positive
+    event, so repeating a share or a view adds nothing beyond ``max_weight``.
     """
     ev_w = event_weights(events, duration_s, weights)
     valid = (
@@ -141,15 +143,18 @@ def aggregate(
     exposed = impressions if impressions.any() else kind == "view"
     exposure = np.bincount(i[exposed], minlength=n_items).astype(np.float64)
     positive_event = w > 0
+    last_positive = np.full(len(uniq), -np.inf)
+    np.maximum.at(last_positive, inv[positive_event], ts[positive_event])
+    engaged = (val > 0) & ~said_no & np.isfinite(last_positive)
     return Interactions(
         positives=pos,
         last_ts=pos_ts,
         negatives=neg,
         viewed=viewed,
         exposure=exposure,
-        engagement_ts=ts[positive_event],
-        engagement_item=i[positive_event],
-        engagement_weight=w[positive_event],
+        engagement_ts=last_positive[engaged],
+        engagement_item=cols[engaged].astype(np.int64),
+        engagement_weight=val[engaged],
     )
 
 

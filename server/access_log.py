@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 from litestar.enums import ScopeType
@@ -10,6 +11,20 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("shortstack.access")
+
+# anything but printable ASCII (and the backslash that starts an escape) is written escaped,
+# so a request can neither forge a log line (%0A) nor reach the terminal (ESC[2J)
+_UNPRINTABLE = re.compile(r"[^\x21-\x5b\x5d-\x7e]")
+
+
+def _escape(char: re.Match[str]) -> str:
+    code = ord(char.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def log_field(value: str, limit: int = 300) -> str:
+    """One log field: cut to ``limit`` characters, unprintable characters as ``\\xNN``."""
+    return _UNPRINTABLE.sub(_escape, value[:limit]) or "-"
 
 
 class AccessLogMiddleware(ASGIMiddleware):
@@ -36,9 +51,9 @@ class AccessLogMiddleware(ASGIMiddleware):
             path = scope["path"] + (f"?{query.decode('latin-1')}" if query else "")
             log.info(
                 "%s %s %d %.1fms %s",
-                scope["method"],
-                path[:300],
+                log_field(scope["method"], 16),
+                log_field(path),
                 status,
                 (time.perf_counter() - started) * 1000,
-                client[0],
+                log_field(str(client[0]), 64),
             )

@@ -20,7 +20,9 @@ from litestar.plugins.problem_details import ProblemDetailsPlugin
 from litestar.stores.registry import StoreRegistry
 
 from .access_log import AccessLogMiddleware
+from .admin import AdminController
 from .auth import AuthController, login_rate_limit
+from .body_deadline import BodyDeadlineMiddleware
 from .broker import Broker
 from .comments import CommentsController
 from .config import Config, default_data_dir
@@ -36,10 +38,13 @@ from .jobs import JobRunner
 from .lab import LabController
 from .lab_worker import LabRunner
 from .log_limits import install as limit_repeated_logs
+from .login_limit import AccountLoginLimiter
 from .maintenance import database_path, sweep_orphans
 from .memory_stores import BoundedMemoryStore, sweep
+from .request import ShortstackRequest
 from .search import SearchController
-from .share import share_page
+from .security_headers import add_security_headers
+from .share import share_page, share_page_head
 from .storage import LocalStorage
 from .store.db import Database
 from .users import UsersController
@@ -130,9 +135,12 @@ def create_app(
             r"^/api/videos/[^/]+/(media/[^/]+|poster|hls/.+)$",
         ],
     )
+    body_deadline = BodyDeadlineMiddleware(
+        config.limits.body_timeout_s, config.limits.body_min_kib_per_s * 1024
+    )
     limits = config.limits
     streams = StreamGate(limits.event_streams_per_address, total_cap(limits.event_streams_total))
-    middleware = [streams, api_limit.middleware, login_rate_limit(config).middleware]
+    middleware = [body_deadline, streams, api_limit.middleware, login_rate_limit(config).middleware]
     if config.server.log_requests:
         middleware.append(AccessLogMiddleware())
 
@@ -148,6 +156,7 @@ def create_app(
     app = Litestar(
         route_handlers=[
             AuthController,
+            AdminController,
             UsersController,
             VideosController,
             InteractionsController,
@@ -158,11 +167,13 @@ def create_app(
             EventsController,
             healthz,
             share_page,
+            share_page_head,
             edit_preview,
             edit_options,
         ],
         dependencies=dependencies,
         middleware=middleware,
+        before_send=[add_security_headers],
         plugins=[ProblemDetailsPlugin(problem_details_config())],
         exception_handlers={
             HTTPException: http_exception_handler,
@@ -170,6 +181,7 @@ def create_app(
         },
         lifespan=[lifespan],
         stores=stores,
+        request_class=ShortstackRequest,
         request_max_body_size=config.limits.max_json_kb * 1024,
         openapi_config=OpenAPIConfig(
             title="Shortstack",
@@ -188,5 +200,8 @@ def create_app(
     app.state.broker = broker
     app.state.hls_packaging = asyncio.Lock()  # one on-demand HLS packaging at a time
     app.state.streams = streams  # bench/streams.py reads the open-stream counts
+    app.state.login_limiter = AccountLoginLimiter(
+        config.limits.login_failures_per_account, config.limits.login_failure_window_s
+    )
     app.state.engine = engine  # bench/feed_http.py waits for its first fit
     return app

@@ -1,4 +1,4 @@
-"""Accounts: register, login, logout, me."""
+"""Accounts: register, login, logout (here or everywhere), me, password change and sessions."""
 
 from __future__ import annotations
 
@@ -6,35 +6,44 @@ import asyncio
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException
 from litestar.middleware.rate_limit import RateLimitConfig
-from litestar.params import JSONBody
+from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from .broker import Broker
 from .config import Config
-from .deps import bearer_token
+from .deps import bearer_token, token_lifetime
 from .errors import problem
-from .schemas import UserOut, user_out
+from .login_limit import AccountLoginLimiter
+from .passwords import WeakPassword, check_password
+from .schemas import Page, UserOut, iso, user_out
 from .store import users as store
 from .store.db import Database
 from .store.ids import hash_token
 from .store.users import User
+from .text_rules import display_name as checked_name
+from .text_rules import free_text
 
 LOGIN_PATHS = frozenset({"/api/auth/login", "/api/auth/register"})
 HANDLE_PATTERN = r"^[a-z0-9_]{3,30}$"
 
 Handle = Annotated[str, msgspec.Meta(pattern=HANDLE_PATTERN, description="3-30 of a-z, 0-9, _")]
-Password = Annotated[str, msgspec.Meta(min_length=8, max_length=256)]
+Password = Annotated[
+    str, msgspec.Meta(max_length=256, description="10+ characters, not common, not the handle")
+]
 DisplayName = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
 Bio = Annotated[str, msgspec.Meta(max_length=300)]
+InviteCode = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
 
 class RegisterIn(msgspec.Struct, forbid_unknown_fields=True):
     handle: Handle
     password: Password
     display_name: DisplayName | None = None
+    invite: InviteCode | None = None
 
 
 class LoginIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -47,9 +56,23 @@ class ProfileIn(msgspec.Struct, forbid_unknown_fields=True):
     bio: Bio | None = None
 
 
+class PasswordIn(msgspec.Struct, forbid_unknown_fields=True):
+    current_password: Annotated[str, msgspec.Meta(max_length=256)]
+    new_password: Password
+
+
 class TokenOut(msgspec.Struct):
     token: str
     user: UserOut
+
+
+class SessionOut(msgspec.Struct):
+    id: str
+    created_at: str
+    last_used_at: str
+    expires_at: str
+    user_agent: str | None
+    current: bool
 
 
 def login_rate_limit(config: NamedDependency[Config]) -> RateLimitConfig:
@@ -65,9 +88,37 @@ def _is_login_attempt(request: Request) -> bool:
     return request.method == "POST" and request.url.path in LOGIN_PATHS
 
 
-async def _signed_in(db: Database, user: User) -> TokenOut:
+def checked_password(
+    config: Config, password: str, handle: str, display_name: str | None = None
+) -> str:
+    """The password when it meets the policy (server/passwords.py); else a 422 naming the rule."""
+    try:
+        check_password(
+            password,
+            handle=handle,
+            display_name=display_name,
+            min_length=config.accounts.password_min_length,
+        )
+    except WeakPassword as exc:
+        raise problem(422, "Weak password", f"password: {exc}") from None
+    return password
+
+
+async def _signed_in(request: Request, db: Database, user: User) -> TokenOut:
     """A fresh token for the user, with the user: what register and login answer."""
-    return TokenOut(token=await store.issue_token(db, user.id), user=user_out(user))
+    agent = request.headers.get("user-agent")
+    token = await store.issue_token(db, user.id, free_text_or_none(agent))
+    return TokenOut(token=token, user=user_out(user))
+
+
+def free_text_or_none(value: str | None) -> str | None:
+    """A client-supplied label (user agent) kept only when it holds no control characters."""
+    if not value:
+        return None
+    try:
+        return free_text(value, field="user-agent").replace("\n", " ").replace("\t", " ")
+    except HTTPException:
+        return None
 
 
 class AuthController(Controller):
@@ -77,18 +128,28 @@ class AuthController(Controller):
     @post("/auth/register", operation_id="register", summary="Create an account")
     async def register(
         self,
+        request: Request,
         data: JSONBody[RegisterIn],
         db: NamedDependency[Database],
         config: NamedDependency[Config],
     ) -> TokenOut:
-        if config.server.registration == "closed":
+        mode = config.server.registration
+        if mode == "closed":
             raise problem(
                 403, "Registration closed", "this server does not accept new accounts; ask an admin"
             )
-        # argon2 takes tens of milliseconds of CPU: keep it off the event loop
+        if mode == "invite" and not data.invite:
+            raise problem(
+                403, "Invite required", "this server needs an invite code to register ('invite')"
+            )
+        name = checked_name(data.display_name) if data.display_name is not None else None
+        # zxcvbn and argon2 take milliseconds of CPU: keep them off the event loop
+        await asyncio.to_thread(checked_password, config, data.password, data.handle, name)
         password_hash = await asyncio.to_thread(store.hash_password, data.password)
-        user = await store.create_user(db, data.handle, password_hash, data.display_name)
-        return await _signed_in(db, user)
+        user = await store.create_user(
+            db, data.handle, password_hash, name, invite=data.invite if mode == "invite" else None
+        )
+        return await _signed_in(request, db, user)
 
     @post(
         "/auth/login",
@@ -96,11 +157,27 @@ class AuthController(Controller):
         summary="Log in and get a token",
         status_code=HTTP_200_OK,
     )
-    async def login(self, data: JSONBody[LoginIn], db: NamedDependency[Database]) -> TokenOut:
-        user = await store.check_login(db, data.handle.strip().lstrip("@").lower(), data.password)
+    async def login(
+        self,
+        request: Request,
+        data: JSONBody[LoginIn],
+        db: NamedDependency[Database],
+        login_limiter: NamedDependency[AccountLoginLimiter],
+    ) -> TokenOut:
+        handle = data.handle.strip().lstrip("@").lower()
+        wait = login_limiter.attempt(handle)
+        if wait is not None:
+            raise problem(
+                429,
+                "Too many failed logins",
+                f"too many failed logins for @{handle}; try again in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
+        user = await store.check_login(db, handle, data.password)
         if user is None:
             raise problem(401, "Wrong handle or password", "the handle or the password is wrong")
-        return await _signed_in(db, user)
+        login_limiter.succeeded(handle)
+        return await _signed_in(request, db, user)
 
     @post(
         "/auth/logout",
@@ -120,6 +197,21 @@ class AuthController(Controller):
         await store.revoke_token(db, token)
         broker.revoke(hash_token(token))  # its event streams end now
 
+    @post(
+        "/auth/logout-everywhere",
+        operation_id="logout_everywhere",
+        summary="Revoke every token of this account, this one too",
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def logout_everywhere(
+        self,
+        user: NamedDependency[User],
+        db: NamedDependency[Database],
+        broker: NamedDependency[Broker],
+    ) -> None:
+        await store.revoke_all_tokens(db, user.id)
+        broker.revoke(user_id=user.id)  # every event stream of the account ends now
+
     @get("/me", operation_id="me", summary="The logged-in user")
     async def me(self, user: NamedDependency[User]) -> UserOut:
         return user_out(user)
@@ -129,6 +221,84 @@ class AuthController(Controller):
         self, data: JSONBody[ProfileIn], user: NamedDependency[User], db: NamedDependency[Database]
     ) -> UserOut:
         updated = await store.update_profile(
-            db, user.id, display_name=data.display_name, bio=data.bio
+            db,
+            user.id,
+            display_name=checked_name(data.display_name) if data.display_name is not None else None,
+            bio=free_text(data.bio, field="bio") if data.bio is not None else None,
         )
         return user_out(updated)
+
+    @put(
+        "/me/password",
+        operation_id="change_password",
+        summary="Change the password (needs the current one); other sessions are logged out",
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def change_password(
+        self,
+        request: Request,
+        data: JSONBody[PasswordIn],
+        user: NamedDependency[User],
+        db: NamedDependency[Database],
+        config: NamedDependency[Config],
+        login_limiter: NamedDependency[AccountLoginLimiter],
+    ) -> None:
+        wait = login_limiter.attempt(user.handle)
+        if wait is not None:
+            raise problem(
+                429,
+                "Too many failed logins",
+                f"too many wrong passwords for @{user.handle}; try again in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
+        stored = await store.password_hash_of(db, user.id)
+        if not await asyncio.to_thread(store.verify_password, stored, data.current_password):
+            raise problem(401, "Wrong password", "current_password: the current password is wrong")
+        login_limiter.succeeded(user.handle)
+        await asyncio.to_thread(
+            checked_password, config, data.new_password, user.handle, user.display_name
+        )
+        if data.new_password == data.current_password:
+            raise problem(422, "Weak password", "password: the new password is the current one")
+        new_hash = await asyncio.to_thread(store.hash_password, data.new_password)
+        token = bearer_token(request)
+        assert token is not None
+        await store.set_password(db, user.id, new_hash, keep=token)
+
+    @get("/me/sessions", operation_id="sessions", summary="Your logged-in sessions (tokens)")
+    async def sessions(
+        self,
+        request: Request,
+        user: NamedDependency[User],
+        db: NamedDependency[Database],
+        config: NamedDependency[Config],
+    ) -> Page[SessionOut]:
+        current = hash_token(bearer_token(request) or "")
+        rows = await store.list_sessions(db, user.id, token_lifetime(config))
+        return Page(
+            items=[
+                SessionOut(
+                    id=r["id"],
+                    created_at=iso(r["created_at"]),
+                    last_used_at=iso(r["last_used_at"]),
+                    expires_at=iso(r["expires_at"]),
+                    user_agent=r["user_agent"],
+                    current=r["hash"] == current,
+                )
+                for r in rows
+            ],
+            next_cursor=None,
+        )
+
+    @delete(
+        "/me/sessions/{session_id:str}",
+        operation_id="revoke_session",
+        summary="Log one of your sessions out",
+    )
+    async def revoke_session(
+        self,
+        session_id: Annotated[str, Parameter(max_length=32)],
+        user: NamedDependency[User],
+        db: NamedDependency[Database],
+    ) -> None:
+        await store.revoke_session(db, user.id, session_id)

@@ -39,11 +39,14 @@ class Broker:
     def unsubscribe(self, sub: Subscription) -> None:
         self._subs.discard(sub)
 
-    def revoke(self, token_hash: str) -> int:
-        """End the streams opened with this token (call from the event loop); how many."""
+    def revoke(self, token_hash: str | None = None, *, user_id: int | None = None) -> int:
+        """End the streams opened with this token, or with any token of this user (call from
+        the event loop); how many."""
         ended = 0
         for sub in list(self._subs):
-            if sub.token_hash == token_hash:
+            if (token_hash is not None and sub.token_hash == token_hash) or (
+                user_id is not None and sub.token_hash is not None and sub.user_id == user_id
+            ):
                 self._subs.discard(sub)
                 if sub.queue.full():
                     sub.queue.get_nowait()

@@ -21,6 +21,8 @@ from .store import videos as videos_store
 from .store.db import Database
 from .store.errors import Forbidden
 from .store.users import User
+from .text_rules import free_text
+from .visibility import published_video, visible_video
 
 
 class CommentIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -41,6 +43,7 @@ class CommentsController(Controller):
         self,
         video_id: VideoId,
         db: NamedDependency[Database],
+        viewer: NamedDependency[User | None],
         limit: Limit = 10,
         cursor: Cursor = None,
         parent_id: Annotated[
@@ -48,6 +51,7 @@ class CommentsController(Controller):
         ] = None,
     ) -> Page[CommentOut]:
         after = keyset_cursor(cursor)
+        await visible_video(db, video_id, viewer)
         records = await store.list_comments(
             db, video_id, parent_id=parent_id, limit=limit + 1, after=after
         )
@@ -65,7 +69,8 @@ class CommentsController(Controller):
         broker: NamedDependency[Broker],
         config: NamedDependency[Config],
     ) -> CommentOut:
-        body = data.body.strip()
+        await published_video(db, video_id, user)
+        body = free_text(data.body, field="body").strip()
         if not body:
             raise problem(422, "Empty comment", "the comment body is empty")
         if len(body) > config.limits.comment_max_chars:
@@ -96,7 +101,7 @@ class CommentsController(Controller):
         broker: NamedDependency[Broker],
     ) -> None:
         comment = await store.get_comment(db, comment_id)
-        video = await videos_store.get_video(db, comment.video_id)
+        video = await visible_video(db, comment.video_id, user)
         if not (user.is_admin or user.id == comment.author_id or user.id == video.author_id):
             raise Forbidden(
                 "only the comment's author, the video's owner or an admin can delete it"

@@ -26,9 +26,12 @@ class ServerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     port: int = 8000
     """Port `shortstack serve` listens on."""
     public_url: str = ""
-    """Base URL used in share links; empty means http://HOST:PORT."""
-    registration: Literal["open", "closed"] = "open"
-    """Whether anyone may register ("open") or only admins create accounts ("closed")."""
+    """Base URL used in share links; empty means the address the request reached."""
+    trusted_proxies: list[str] = msgspec.field(default_factory=list)
+    """Reverse-proxy addresses whose X-Forwarded-For/-Proto are believed; empty: none."""
+    registration: Literal["open", "closed", "invite"] = "open"
+    """Who may register: anyone ("open"), holders of an admin's invite code ("invite"), or
+    nobody: admins create accounts ("closed")."""
     workers: int = 1
     """Transcode worker processes running beside the server."""
     read_connections: int = 4
@@ -52,14 +55,30 @@ class LimitsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_dimension: int = 8192
     """Largest accepted width or height in pixels (422 beyond)."""
     probe_timeout_s: float = 30.0
-    """Longest an upload may take to be read and checked, or an edit preview to be made, in
-    seconds (422 beyond)."""
+    """Longest the check of a received upload (its probe), or the making of an edit preview,
+    may take, in seconds (422 beyond); reading the body is bounded by the body_* keys."""
+    body_timeout_s: float = 20.0
+    """Longest wait for the next bytes of a request body, and the grace period before
+    body_min_kib_per_s applies, in seconds (408 beyond)."""
+    body_min_kib_per_s: float = 8.0
+    """Slowest average rate a request body (an upload) may arrive at once body_timeout_s has
+    passed, in KiB/s; 0 turns the rate check off (408 beyond)."""
     max_json_kb: int = 64
     """Largest accepted JSON request body, in KiB (413 beyond)."""
+    uploads_per_day: int = 50
+    """Videos one user may upload in any 24 hours, deleted ones included; 0 for no limit;
+    admins have none (429 with Retry-After beyond)."""
+    upload_mb_per_day: int = 2048
+    """MiB one user may upload in any 24 hours, deleted videos included; 0 for no limit;
+    admins have none (429 with Retry-After beyond)."""
     api_rate_per_minute: int = 1200
     """Requests per minute per client address for the whole API (429 beyond)."""
     login_rate_per_minute: int = 10
     """Login and register attempts per minute per client address (429 beyond)."""
+    login_failures_per_account: int = 10
+    """Failed logins per handle within login_failure_window_s, from any address (429 beyond)."""
+    login_failure_window_s: float = 900.0
+    """The window of login_failures_per_account, in seconds (counted from the first failure)."""
     comment_max_chars: int = 2000
     """Longest comment body in characters."""
     event_streams_per_address: int = 8
@@ -79,6 +98,17 @@ class LimitsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     per client address (429 beyond); one runs at a time."""
 
 
+class AccountsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    password_min_length: int = 10
+    """Shortest accepted password in characters (common and easily guessed ones are refused too)."""
+    token_idle_days: float = 30.0
+    """A login token unused this long stops working; every use renews it (sliding expiry)."""
+    token_max_days: float = 365.0
+    """A login token stops working this long after login, however often it is used."""
+    invite_days: float = 7.0
+    """Default lifetime of an invite code, in days."""
+
+
 class MediaConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     renditions: list[int] = msgspec.field(default_factory=lambda: [360, 240])
     """Short sides of the rendition ladder; never upscaled."""
@@ -94,6 +124,10 @@ class MediaConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Hard timeout for one transcode attempt, in seconds."""
     job_lease_s: float = 30.0
     """How long a worker's claim on a job lasts without a heartbeat."""
+    max_memory_mb: int = 4096
+    """Memory ceiling (address space) of each media child process: probe, preview and
+    transcode worker, in MiB; past it the upload is refused (422) or the job fails, saying
+    so; 0 for no ceiling."""
 
 
 def _table(cls: type, name: str) -> type:
@@ -145,6 +179,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """HTTP server."""
     limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
     """Sizes, durations and rate limits."""
+    accounts: AccountsConfig = msgspec.field(default_factory=AccountsConfig)
+    """Passwords, login tokens and invites."""
     media: MediaConfig = msgspec.field(default_factory=MediaConfig)
     """Transcoding."""
     feed: FeedConfig = msgspec.field(default_factory=FeedConfig)

@@ -90,8 +90,9 @@ def recipe_from_field(raw: str | None) -> EditRecipe | None:
         return None
     try:
         data = json.loads(raw)
-    except ValueError as exc:
-        raise problem(422, "Invalid edit recipe", f"the edit field is not JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
+        why = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise problem(422, "Invalid edit recipe", f"the edit field is not JSON: {why}") from None
     try:
         recipe = parse_recipe(data)
     except InvalidMedia as exc:
@@ -99,13 +100,14 @@ def recipe_from_field(raw: str | None) -> EditRecipe | None:
     return None if recipe.is_identity else recipe
 
 
-def check_recipe(recipe: EditRecipe, info: ProbeResult) -> None:
-    """422 when the recipe does not fit the probed clip (e.g. a trim past its end)."""
+def check_recipe(recipe: EditRecipe, info: ProbeResult, config: Config) -> None:
+    """422 when the recipe does not fit the probed clip (e.g. a trim past its end) or would
+    make a video longer than ``limits.max_duration_s`` (e.g. slowed down to a quarter)."""
     from shortstack.media.edit import validate
     from shortstack.media.errors import InvalidMedia
 
     try:
-        validate(recipe, info)
+        validate(recipe, info, max_duration_s=config.limits.max_duration_s)
     except InvalidMedia as exc:
         raise problem(422, "Invalid edit recipe", str(exc)) from None
 
@@ -138,7 +140,7 @@ async def edit_preview(
     try:
         recipe = recipe_from_field(received.fields.get("edit")) or EditRecipe()
         info = await probe_upload(received.path, config)
-        check_recipe(recipe, info)
+        check_recipe(recipe, info, config)
         try:
             await asyncio.to_thread(
                 preview_isolated,
@@ -147,6 +149,7 @@ async def edit_preview(
                 out,
                 max_width=PREVIEW_MAX_WIDTH,
                 timeout_s=config.limits.probe_timeout_s,
+                memory_limit_mb=config.media.max_memory_mb or None,
             )
         except MediaError as exc:
             raise problem(422, "No preview", str(exc)) from None

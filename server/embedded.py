@@ -6,11 +6,25 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
 from .app import create_app
 from .config import Config
+
+
+def uvicorn_options(config: Config) -> dict[str, Any]:
+    """The uvicorn settings every way of running the server shares: forwarded headers
+    (X-Forwarded-For/-Proto) are believed only from ``server.trusted_proxies`` (none by
+    default, whatever $FORWARDED_ALLOW_IPS says), so a client cannot pick its own address."""
+    trusted = list(config.server.trusted_proxies)
+    return {
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": trusted,
+        "log_level": "warning",
+        "access_log": False,
+    }
 
 
 class EmbeddedServer:
@@ -30,8 +44,7 @@ class EmbeddedServer:
         self._server = uvicorn.Server(
             uvicorn.Config(
                 self.app,
-                log_level="warning",
-                access_log=False,
+                **uvicorn_options(config),
                 lifespan="on",
                 timeout_graceful_shutdown=2,
             )

@@ -3,40 +3,59 @@
 from __future__ import annotations
 
 import logging
+import math
 from http import HTTPStatus
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException
 
-from .store.errors import Conflict, Forbidden, NotFound, StoreError, Unprocessable
+from .store.errors import Conflict, Forbidden, NotFound, StoreError, TooMany, Unprocessable
 
 log = logging.getLogger("shortstack.server")
 
 PROBLEM_JSON = "application/problem+json"
+#: the problem type of every error: the status code says it all (RFC 9457 section 4.2.1)
+PROBLEM_TYPE = "about:blank"
 
 STATUS_FOR: dict[type[StoreError], int] = {
     NotFound: 404,
     Conflict: 409,
     Forbidden: 403,
     Unprocessable: 422,
+    TooMany: 429,
 }
 
 
 def problem(
     status: int, title: str, detail: str, headers: dict[str, str] | None = None
 ) -> ProblemDetailsException:
-    return ProblemDetailsException(status_code=status, title=title, detail=detail, headers=headers)
+    return ProblemDetailsException(
+        status_code=status, title=title, detail=detail, headers=headers, type_=PROBLEM_TYPE
+    )
 
 
 def store_error_to_problem(exc: StoreError) -> ProblemDetailsException:
     status = next((code for cls, code in STATUS_FOR.items() if isinstance(exc, cls)), 400)
-    return problem(status, exc.title, str(exc))
+    headers = None
+    if isinstance(exc, TooMany):
+        headers = {"Retry-After": str(math.ceil(exc.retry_after_s))}
+    return problem(status, exc.title, str(exc), headers)
+
+
+def problem_details_handler(request: Request, exc: ProblemDetailsException) -> Response:
+    """A ProblemDetailsException raised anywhere as a response that always has a ``type``.
+
+    ``problem()`` (and so every store error) names it already; this covers the rest."""
+    response = exc.to_response(request)
+    response.content = {"type": PROBLEM_TYPE, **response.content}
+    return response
 
 
 def problem_details_config() -> ProblemDetailsConfig:
     return ProblemDetailsConfig(
-        exception_to_problem_detail_map={StoreError: store_error_to_problem}
+        exception_handler=problem_details_handler,
+        exception_to_problem_detail_map={StoreError: store_error_to_problem},
     )
 
 
@@ -52,7 +71,7 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
         phrase = "Error"
     detail = exc.detail if exc.detail and exc.detail != phrase else phrase
     body: dict[str, object] = {
-        "type": "about:blank",
+        "type": PROBLEM_TYPE,
         "status": status,
         "title": phrase,
         "detail": detail,
@@ -87,10 +106,14 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
     """Anything unexpected: log it with a traceback, answer a plain problem-details 500."""
     if isinstance(exc, HTTPException):  # pragma: no cover - handled by the plugin
         raise exc
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    from .access_log import log_field
+
+    log.exception(
+        "unhandled error on %s %s", log_field(request.method, 16), log_field(request.url.path)
+    )
     return Response(
         content={
-            "type": "about:blank",
+            "type": PROBLEM_TYPE,
             "status": 500,
             "title": "Internal Server Error",
             "detail": "something went wrong on the server; it has been logged",

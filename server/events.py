@@ -4,8 +4,8 @@ A stream costs an open socket (a file descriptor) for as long as it lasts, so ``
 caps them per client address and in all (429 beyond), every stream sends a comment
 heartbeat (``limits.event_heartbeat_s``: a peer that went away is found at the next write)
 and ends after ``limits.event_idle_timeout_s`` without an event (clients reconnect). A
-stream opened with a token ends when the token is revoked (logout: ``Broker.revoke``, or
-found revoked at a heartbeat).
+stream opened with a token ends when the token is revoked (logout and logout-everywhere:
+``Broker.revoke``; any other way, a revoked session or an expired token: at the next heartbeat).
 """
 
 from __future__ import annotations
@@ -27,11 +27,12 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from .broker import REVOKED, Broker
 from .config import Config
-from .deps import bearer_token
+from .deps import bearer_token, token_lifetime
 from .errors import problem
 from .store.db import Database
 from .store.ids import hash_token
 from .store.users import User, user_for_token
+from .visibility import EventFilter
 
 PATH = "/api/events"
 RETRY_AFTER_S = 10
@@ -127,6 +128,8 @@ class EventsController(Controller):
         token = bearer_token(request) if viewer is not None else None
         heartbeat_s = config.limits.event_heartbeat_s
         idle_s = config.limits.event_idle_timeout_s
+        life = token_lifetime(config)
+        allowed = EventFilter(db, viewer)  # the visibility policy, per listener
 
         async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
             # subscribed here, not before: a stream never started leaves nothing behind
@@ -143,13 +146,15 @@ class EventsController(Controller):
                     try:
                         msg = await asyncio.wait_for(sub.queue.get(), min(heartbeat_s, left))
                     except TimeoutError:
-                        if token is not None and await user_for_token(db, token) is None:
+                        if token is not None and await user_for_token(db, token, life) is None:
                             return  # revoked some other way than this server's logout
                         yield ServerSentEventMessage(comment="keep-alive")
                         continue
                     if msg is REVOKED:
                         return
                     msg_id, event, data = msg
+                    if not await allowed.allows(event, data):
+                        continue
                     last_event = time.monotonic()
                     yield ServerSentEventMessage(
                         id=str(msg_id), event=event, data=msgspec.json.encode(data).decode()

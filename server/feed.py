@@ -25,6 +25,7 @@ from .store import feeds as store
 from .store import videos as videos_store
 from .store.db import Database
 from .store.users import User
+from .visibility import listed
 
 #: Largest weight a user may set; explore is a share of the page, so at most 1.
 MAX_WEIGHT = {"explore": 1.0}
@@ -142,7 +143,7 @@ async def _page(
     out = []
     for item in items:
         record = records.get(item.video_id)
-        if record is None or record.status != "ready":
+        if record is None or not listed(record, viewer):
             continue
         out.append(
             FeedItemOut(

@@ -14,9 +14,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from .broker import Broker
 from .config import Config
 from .events import publish_notification
+from .share import share_url
 from .store import interactions as store
 from .store.db import Database
 from .store.users import User
+from .visibility import published_video
 
 VideoId = Annotated[str, Parameter(max_length=32, description="A video's id")]
 
@@ -54,6 +56,7 @@ class InteractionsController(Controller):
         broker: NamedDependency[Broker],
         liked: bool,
     ) -> LikeOut:
+        await published_video(db, video_id, user)
         state, likes, notify_owner = await store.set_like(db, user.id, video_id, liked)
         broker.publish("counts", {"video_id": video_id, "likes": likes})
         if notify_owner is not None:
@@ -97,6 +100,7 @@ class InteractionsController(Controller):
         db: NamedDependency[Database],
         broker: NamedDependency[Broker],
     ) -> None:
+        await published_video(db, video_id, viewer)
         counted, views = await store.record_view(
             db, video_id, viewer.id if viewer else None, viewer_key(request, viewer), data.watch_ms
         )
@@ -111,15 +115,21 @@ class InteractionsController(Controller):
     )
     async def share(
         self,
+        request: Request,
         video_id: VideoId,
         viewer: NamedDependency[User | None],
         db: NamedDependency[Database],
         broker: NamedDependency[Broker],
         config: NamedDependency[Config],
     ) -> ShareOut:
-        shares = await store.record_share(db, video_id, viewer.id if viewer else None)
-        broker.publish("counts", {"video_id": video_id, "shares": shares})
-        return ShareOut(url=f"{config.base_url}/v/{video_id}", shares=shares)
+        video = await published_video(db, video_id, viewer)
+        if viewer is None:  # anyone gets the link; only an account's first share counts
+            shares = video.shares
+        else:
+            counted, shares = await store.record_share(db, video_id, viewer.id)
+            if counted:
+                broker.publish("counts", {"video_id": video_id, "shares": shares})
+        return ShareOut(url=share_url(config, request, video_id), shares=shares)
 
     @post(
         "/not-interested",
@@ -130,4 +140,5 @@ class InteractionsController(Controller):
     async def not_interested(
         self, video_id: VideoId, user: NamedDependency[User], db: NamedDependency[Database]
     ) -> None:
+        await published_video(db, video_id, user)
         await store.mark_not_interested(db, user.id, video_id)

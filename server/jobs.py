@@ -12,13 +12,14 @@ from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shortstack.media.runner import ChildDied, TimedOut, Worker
+from shortstack.media.runner import ChildDied, OutOfMemory, TimedOut, Worker
 
 from .broker import Broker
 from .config import Config
 from .storage import LocalStorage
 from .store import jobs as store
 from .store.db import Database
+from .visibility import public_error
 
 if TYPE_CHECKING:
     from shortstack.media.pipeline import UploadResult
@@ -55,7 +56,11 @@ class JobRunner:
         resource_tracker.ensure_running()
         for i in range(max(1, self.config.server.workers)):
             # the child imports the media stack now, while it idles, not when an upload waits
-            worker = Worker(f"shortstack-transcode-{i}", warm=["shortstack.media.pipeline"])
+            worker = Worker(
+                f"shortstack-transcode-{i}",
+                warm=["shortstack.media.pipeline"],
+                memory_limit_mb=self.config.media.max_memory_mb or None,
+            )
             worker.ensure()
             self._workers.append(worker)
             self._tasks.append(asyncio.create_task(self._loop(worker), name=f"job-worker-{i}"))
@@ -150,7 +155,8 @@ class JobRunner:
             payload,
         )
         if final:
-            self.broker.publish("video.failed", {"video_id": video_id, "error": payload})
+            failed = {"video_id": video_id, "error": public_error(payload)}
+            self.broker.publish("video.failed", failed)
         else:
             self._wake.set()
 
@@ -193,8 +199,10 @@ class JobRunner:
             )
         except TimedOut:
             return "error", f"transcode timed out after {media.job_timeout_s:.0f} s"
+        except OutOfMemory as exc:  # the same file would need as much again: no retry
+            return "invalid", f"the transcode {exc} (media.max_memory_mb)"
         except ChildDied as exc:
-            return "error", f"transcode process died (exit code {exc.exitcode})"
+            return "error", f"transcode process {exc}"  # the exit code, a memory ceiling
         except MediaError as exc:
             return "invalid", str(exc) or type(exc).__name__
         except Exception as exc:

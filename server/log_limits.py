@@ -14,8 +14,9 @@ import logging
 import threading
 import time
 
-#: the loggers a flood comes from: asyncio's accept loop, uvicorn, our unhandled errors, jobs
-LOGGERS = ("asyncio", "uvicorn.error", "shortstack.server", "shortstack.jobs")
+#: the loggers a flood comes from: asyncio's accept loop, uvicorn, our unhandled errors, jobs,
+#: the feed engine's refreshes
+LOGGERS = ("asyncio", "uvicorn.error", "shortstack.server", "shortstack.jobs", "shortstack.feed")
 EXHAUSTED = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 MAX_KINDS = 1000
 

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+
+from litestar.exceptions import HTTPException
 
 from shortstack.media.files import atomic_path, write_atomic
 
+from .config import Config
+from .passwords import WeakPassword, check_password
 from .storage import LocalStorage
-from .store.admin import count_videos_sync, inspect_sync, make_admin_sync
+from .store.admin import (
+    HandleTaken,
+    count_videos_sync,
+    create_invite_sync,
+    create_user_sync,
+    inspect_sync,
+    make_admin_sync,
+)
 from .store.backup import copy_database
 from .store.db import Database
 from .store.ids import now
+from .store.users import hash_password
 from .store.videos import all_video_ids
 
 DB_NAME = "shortstack.db"
@@ -34,6 +47,56 @@ def has_videos(data_dir: Path) -> bool:
 def make_admin(data_dir: Path, handle: str) -> bool:
     """Grant @handle admin rights; False when there is no such user."""
     return make_admin_sync(database_path(data_dir), handle)
+
+
+class AccountRefused(ValueError):
+    """create_user: the handle, name or password breaks a rule, or the handle is taken."""
+
+
+def create_user(
+    data_dir: Path,
+    config: Config,
+    handle: str,
+    password: str,
+    *,
+    display_name: str | None = None,
+    is_admin: bool = False,
+) -> None:
+    """Create an account offline (`shortstack admin create-user`), under the server's rules."""
+    import re
+
+    from .auth import HANDLE_PATTERN
+    from .text_rules import display_name as checked_name
+
+    if not re.match(HANDLE_PATTERN, handle):
+        raise AccountRefused(f"handle: {handle!r} is not 3-30 of a-z, 0-9, _")
+    try:
+        name = checked_name(display_name) if display_name is not None else None
+    except HTTPException as exc:  # the 422 the API answers, naming the rule
+        raise AccountRefused(exc.detail) from None
+    try:
+        check_password(
+            password,
+            handle=handle,
+            display_name=name,
+            min_length=config.accounts.password_min_length,
+        )
+    except WeakPassword as exc:
+        raise AccountRefused(f"password: {exc}") from None
+    try:
+        create_user_sync(
+            database_path(data_dir), handle, hash_password(password), name, is_admin=is_admin
+        )
+    except HandleTaken as exc:
+        raise AccountRefused(str(exc)) from None
+
+
+def create_invite(data_dir: Path, *, uses: int, days: float) -> dict[str, object]:
+    """A new invite code for `registration = "invite"` (shown once)."""
+    code, expires_at = create_invite_sync(
+        database_path(data_dir), uses=uses, expires_in_s=days * 86400
+    )
+    return {"code": code, "uses": uses, "expires_at": expires_at}
 
 
 async def sweep_orphans(db: Database, storage: LocalStorage) -> dict[str, int]:
@@ -77,6 +140,7 @@ def backup(data_dir: Path, dest: Path) -> dict[str, object]:
     dest.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(dest) as tmp:
         rows = copy_database(database_path(data_dir), tmp)
+        os.chmod(tmp, 0o600)  # a backup holds password hashes and tokens too
     storage = LocalStorage(data_dir)
     files: dict[str, list[dict[str, object]]] = {}
     for video_id, name, size in rows:
@@ -89,5 +153,5 @@ def backup(data_dir: Path, dest: Path) -> dict[str, object]:
                 entry.append(_file_entry(path, data_dir))
     manifest = dest.with_name(dest.name + ".manifest.json")
     body = {"created_at": now(), "data_dir": str(data_dir), "videos": files}
-    write_atomic(manifest, json.dumps(body, indent=1).encode())
+    write_atomic(manifest, json.dumps(body, indent=1).encode(), mode=0o600)
     return {"file": str(dest), "manifest": str(manifest), "videos": len(files)}

@@ -11,6 +11,7 @@ import msgspec
 from .store.comments import CommentRecord
 from .store.users import User
 from .store.videos import VideoRecord
+from .visibility import public_error
 
 T = TypeVar("T")
 
@@ -72,7 +73,7 @@ def video_out(v: VideoRecord) -> VideoOut:
         hashtags=v.hashtags,
         status=v.status,
         progress=round(v.progress, 4),
-        error=v.error,
+        error=public_error(v.error),
         duration_s=v.duration_s,
         width=v.width,
         height=v.height,

@@ -15,6 +15,7 @@ from .store import users as users_store
 from .store import videos as videos_store
 from .store.db import Database
 from .store.users import User
+from .visibility import listed
 
 
 class HashtagOut(msgspec.Struct):
@@ -66,7 +67,11 @@ class SearchController(Controller):
         ]
         return SearchOut(
             query=text,
-            videos=[video_out(records[v]) for v in video_ids if v in records],
+            videos=[
+                video_out(records[v])
+                for v in video_ids
+                if v in records and listed(records[v], viewer)
+            ],
             users=[user_out(u) for u in users],
             hashtags=[HashtagOut(t, n) for t, n in tags],
         )

@@ -13,6 +13,9 @@ from pathlib import Path
 
 from shortstack.media.files import commit
 
+#: Media folders (and so every file in them) are reachable by the server's user only.
+DIR_MODE = 0o700
+
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{6,32}$")
 _NAME_RE = re.compile(r"^[a-z0-9]{1,16}$")
 
@@ -23,8 +26,11 @@ class LocalStorage:
     def __init__(self, data_dir: Path) -> None:
         self.root = data_dir / "media"
         self.tmp = data_dir / "tmp"
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        if not data_dir.exists():
+            data_dir.mkdir(parents=True, mode=DIR_MODE)
+        for folder in (self.root, self.tmp):
+            folder.mkdir(mode=DIR_MODE, exist_ok=True)
+            os.chmod(folder, DIR_MODE)
 
     def video_dir(self, video_id: str) -> Path:
         if not _ID_RE.match(video_id):
@@ -67,7 +73,8 @@ class LocalStorage:
     def adopt_source(self, temp: Path, video_id: str) -> Path:
         """Move a finished upload into place as the video's source file (fsync, atomic rename)."""
         dest = self.source_path(video_id)
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.parent.parent.mkdir(mode=DIR_MODE, exist_ok=True)
+        dest.parent.mkdir(mode=DIR_MODE, exist_ok=True)
         return commit(temp, dest)
 
     def delete_video(self, video_id: str) -> None:

@@ -134,7 +134,11 @@ async def probe_upload(path: Path, config: Config) -> ProbeResult:
     limits = Limits(config.limits.max_dimension, config.limits.max_duration_s)
     try:
         return await asyncio.to_thread(
-            probe_isolated, path, timeout_s=config.limits.probe_timeout_s, limits=limits
+            probe_isolated,
+            path,
+            timeout_s=config.limits.probe_timeout_s,
+            limits=limits,
+            memory_limit_mb=config.media.max_memory_mb or None,
         )
     except InvalidMedia as exc:
         raise problem(422, "Not a playable video", str(exc)) from None

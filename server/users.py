@@ -19,6 +19,7 @@ from .store import users as store
 from .store import videos as videos_store
 from .store.db import Database
 from .store.users import User
+from .visibility import sees_unpublished
 
 HandlePath = Annotated[str, Parameter(max_length=64, description="A user's handle")]
 
@@ -79,7 +80,7 @@ class UsersController(Controller):
     ) -> Page[VideoOut]:
         target = await store.get_user(db, handle.lower())
         before = keyset_cursor(cursor)
-        own = viewer is not None and (viewer.id == target.id or viewer.is_admin)
+        own = sees_unpublished(viewer, target.id)
         records = await videos_store.list_user_videos(
             db,
             target.id,

@@ -26,7 +26,9 @@ from .store import videos as store
 from .store.db import Database
 from .store.errors import Forbidden
 from .store.users import User
+from .text_rules import free_text
 from .uploads import probe_upload, receive_upload
+from .visibility import visible_video
 
 CAPTION_MAX = 2200
 RenditionName = Annotated[str, Parameter(max_length=16, pattern=r"^[a-z0-9]+$")]
@@ -77,6 +79,14 @@ async def _package(request: Request, sources: list[tuple[str, Path, int, int]], 
         lock.release()
 
 
+def _quota(config: Config, user: User) -> store.UploadQuota | None:
+    """The user's daily upload quota (limits.uploads_per_day, upload_mb_per_day); admins: none."""
+    limits = config.limits
+    if user.is_admin or not (limits.uploads_per_day or limits.upload_mb_per_day):
+        return None
+    return store.UploadQuota(limits.uploads_per_day, limits.upload_mb_per_day * 1024 * 1024)
+
+
 class VideosController(Controller):
     path = "/api/videos"
     tags = ["videos"]
@@ -101,31 +111,37 @@ class VideosController(Controller):
     ) -> VideoOut:
         from shortstack.media.edit import output_info
 
+        quota = _quota(config, user)
+        if quota is not None:  # used up already: refused before a byte is read
+            await store.check_upload_quota(db, user.id, quota, 1)
         received = await receive_upload(
             request, storage, max_bytes=config.limits.max_upload_mb * 1024 * 1024
         )
         temp = received.path
         try:
-            caption = received.fields.get("caption", "").strip()
+            caption = free_text(received.fields.get("caption", ""), field="caption").strip()
             if len(caption) > CAPTION_MAX:
                 raise problem(
                     422, "Caption too long", f"a caption is at most {CAPTION_MAX} characters"
                 )
             recipe = recipe_from_field(received.fields.get("edit"))
-            existing = await store.find_by_hash(db, user.id, received.sha256)
-            if existing is not None:
-                raise problem(
-                    409, "Already uploaded", f"you already posted this file as video {existing}"
-                )
             info = await probe_upload(temp, config)
             # the job reuses this probe (the source is never probed twice)
             payload: dict[str, object] = {"probe": dataclasses.asdict(info)}
             edit_json = None
             if recipe is not None:
-                check_recipe(recipe, info)
+                check_recipe(recipe, info, config)
                 info = output_info(recipe, info)  # the metadata shown is the edited video's
                 edit_json = json.dumps(recipe.to_dict(), separators=(",", ":"))
                 payload["edit"] = recipe.to_dict()
+            # checked once the upload is valid; the same file with another recipe is a new video
+            existing = await store.find_duplicate(db, user.id, received.sha256, edit_json)
+            if existing is not None:
+                raise problem(
+                    409,
+                    "Already uploaded",
+                    f"you already posted this file with this edit as video {existing}",
+                )
             video_id = store.new_video_id()
             storage.adopt_source(temp, video_id)
             try:
@@ -142,6 +158,7 @@ class VideosController(Controller):
                     max_attempts=config.media.job_max_attempts,
                     job_payload=json.dumps(payload),
                     edit=edit_json,
+                    quota=quota,
                 )
             except BaseException:
                 storage.delete_video(video_id)
@@ -155,7 +172,7 @@ class VideosController(Controller):
     async def get_video(
         self, video_id: VideoId, db: NamedDependency[Database], viewer: NamedDependency[User | None]
     ) -> VideoOut:
-        return video_out(await store.get_video(db, video_id, viewer.id if viewer else None))
+        return video_out(await visible_video(db, video_id, viewer))
 
     @delete(
         "/{video_id:str}", operation_id="delete_video", summary="Delete a video (owner or admin)"
@@ -167,7 +184,7 @@ class VideosController(Controller):
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
     ) -> None:
-        video = await store.get_video(db, video_id)
+        video = await visible_video(db, video_id, user)
         if not (user.is_admin or user.id == video.author_id):
             raise Forbidden("only the video's owner or an admin can delete it")
         await store.delete_video(db, video_id)
@@ -181,8 +198,9 @@ class VideosController(Controller):
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
         head_only: bool,
+        viewer: User | None,
     ) -> Response:
-        video = await store.get_video(db, video_id)
+        video = await visible_video(db, video_id, viewer)
         if video.status != "ready" or rendition not in {r.name for r in video.renditions}:
             names = ", ".join(r.name for r in video.renditions) or "none yet"
             raise problem(404, "No such rendition", f"video {video_id} has renditions: {names}")
@@ -203,8 +221,9 @@ class VideosController(Controller):
         rendition: RenditionName,
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
+        viewer: NamedDependency[User | None],
     ) -> Response:
-        return await self._media(request, video_id, rendition, db, storage, False)
+        return await self._media(request, video_id, rendition, db, storage, False, viewer)
 
     @head(
         "/{video_id:str}/media/{rendition:str}",
@@ -218,8 +237,9 @@ class VideosController(Controller):
         rendition: RenditionName,
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
+        viewer: NamedDependency[User | None],
     ) -> Response[None]:
-        return await self._media(request, video_id, rendition, db, storage, True)
+        return await self._media(request, video_id, rendition, db, storage, True, viewer)
 
     async def _hls(
         self,
@@ -229,10 +249,12 @@ class VideosController(Controller):
         name: str,
         db: Database,
         storage: LocalStorage,
+        viewer: User | None,
+        head_only: bool = False,
     ) -> Response:
         from shortstack.media.hls import CONTENT_TYPES, MASTER
 
-        video = await store.get_video(db, video_id)
+        video = await visible_video(db, video_id, viewer)
         names = {r.name for r in video.renditions}
         try:
             path = storage.hls_path(video_id, rendition, name)
@@ -256,7 +278,7 @@ class VideosController(Controller):
             await _package(request, sources, storage.hls_dir(video_id))
         if not path.exists():
             raise problem(404, "No such HLS file", f"video {video_id} has no {request.url.path}")
-        return file_response(request, path, CONTENT_TYPES[path.suffix])
+        return file_response(request, path, CONTENT_TYPES[path.suffix], head=head_only)
 
     @get(
         "/{video_id:str}/hls/master.m3u8",
@@ -269,8 +291,9 @@ class VideosController(Controller):
         video_id: VideoId,
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
+        viewer: NamedDependency[User | None],
     ) -> Response:
-        return await self._hls(request, video_id, None, "master.m3u8", db, storage)
+        return await self._hls(request, video_id, None, "master.m3u8", db, storage, viewer)
 
     @get(
         "/{video_id:str}/hls/{rendition:str}/{name:str}",
@@ -287,8 +310,62 @@ class VideosController(Controller):
         ],
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
+        viewer: NamedDependency[User | None],
     ) -> Response:
-        return await self._hls(request, video_id, rendition, name, db, storage)
+        return await self._hls(request, video_id, rendition, name, db, storage, viewer)
+
+    @head(
+        "/{video_id:str}/hls/master.m3u8",
+        operation_id="head_hls_master",
+        summary="HLS master playlist headers",
+    )
+    async def hls_master_head(
+        self,
+        request: Request,
+        video_id: VideoId,
+        db: NamedDependency[Database],
+        storage: NamedDependency[LocalStorage],
+        viewer: NamedDependency[User | None],
+    ) -> Response[None]:
+        return await self._hls(
+            request, video_id, None, "master.m3u8", db, storage, viewer, head_only=True
+        )
+
+    @head(
+        "/{video_id:str}/hls/{rendition:str}/{name:str}",
+        operation_id="head_hls_file",
+        summary="Headers of an HLS playlist or segment",
+    )
+    async def hls_file_head(
+        self,
+        request: Request,
+        video_id: VideoId,
+        rendition: RenditionName,
+        name: Annotated[
+            str, Parameter(max_length=32, description="index.m3u8, init.mp4 or segNNN.m4s")
+        ],
+        db: NamedDependency[Database],
+        storage: NamedDependency[LocalStorage],
+        viewer: NamedDependency[User | None],
+    ) -> Response[None]:
+        return await self._hls(
+            request, video_id, rendition, name, db, storage, viewer, head_only=True
+        )
+
+    async def _poster(
+        self,
+        request: Request,
+        video_id: str,
+        db: Database,
+        storage: LocalStorage,
+        viewer: User | None,
+        head_only: bool,
+    ) -> Response:
+        video = await visible_video(db, video_id, viewer)
+        path = storage.poster_path(video_id)
+        if not video.has_poster or not path.exists():
+            raise problem(404, "No poster yet", "the poster is made when the video is processed")
+        return file_response(request, path, "image/jpeg", head=head_only)
 
     @get("/{video_id:str}/poster", operation_id="get_poster", summary="The poster image (JPEG)")
     async def poster(
@@ -297,9 +374,17 @@ class VideosController(Controller):
         video_id: VideoId,
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
+        viewer: NamedDependency[User | None],
     ) -> Response:
-        video = await store.get_video(db, video_id)
-        path = storage.poster_path(video_id)
-        if not video.has_poster or not path.exists():
-            raise problem(404, "No poster yet", "the poster is made when the video is processed")
-        return file_response(request, path, "image/jpeg")
+        return await self._poster(request, video_id, db, storage, viewer, False)
+
+    @head("/{video_id:str}/poster", operation_id="head_poster", summary="Poster headers")
+    async def poster_head(
+        self,
+        request: Request,
+        video_id: VideoId,
+        db: NamedDependency[Database],
+        storage: NamedDependency[LocalStorage],
+        viewer: NamedDependency[User | None],
+    ) -> Response[None]:
+        return await self._poster(request, video_id, db, storage, viewer, True)

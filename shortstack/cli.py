@@ -78,11 +78,21 @@ def _call(args: argparse.Namespace, fn: Callable[[Any], Any], *, auth: bool = Tr
         raise CliError(f"{exc} (is `shortstack serve` running? use --server URL)") from None
 
 
+def _line(value: Any) -> str:
+    """A user field inside a one-line-per-item listing: inert and without line breaks."""
+    from shortstack.tui.plain_text import clean
+
+    return clean(value, single_line=True)
+
+
 def _print(args: argparse.Namespace, data: Any, text: str) -> None:
+    """Every command's output: user text is made inert (tui/plain_text.py), JSON or not."""
+    from shortstack.tui.plain_text import clean, clean_json
+
     if getattr(args, "json", False):
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print(clean_json(json.dumps(data, indent=2, ensure_ascii=False)))
     else:
-        print(text)
+        print(clean(text))
 
 
 # --------------------------------------------------------------------------- commands
@@ -94,6 +104,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from shortstack.server.app import create_app
+    from shortstack.server.embedded import uvicorn_options
 
     config = _config(args)
     host = args.host or config.server.host
@@ -103,9 +114,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     print(f"Shortstack {__version__} serving {data_dir} on http://{host}:{port}", file=sys.stderr)
-    uvicorn.run(
-        create_app(config, data_dir), host=host, port=port, log_level="warning", access_log=False
-    )
+    uvicorn.run(create_app(config, data_dir), host=host, port=port, **uvicorn_options(config))
     return 0
 
 
@@ -144,6 +153,106 @@ def cmd_login(args: argparse.Namespace) -> int:
     result = _call(args, go, auth=False)
     Session().save_token(result["token"])
     _print(args, result["user"], f"logged in as @{result['user']['handle']}")
+    return 0
+
+
+def _read_password(args: argparse.Namespace, prompt: str) -> str:
+    """One password: a line of standard input with --password-stdin, else asked for."""
+    import getpass
+
+    if getattr(args, "password_stdin", False):
+        line = sys.stdin.readline()
+        if not line:
+            raise CliError("expected a password on standard input")
+        return line.rstrip("\n")
+    return getpass.getpass(prompt)
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    from shortstack.tui.session import Session
+
+    if args.everywhere:
+        _call(args, lambda c: c.logout_everywhere())
+    else:
+        _call(args, lambda c: c.logout())
+    Session().clear_token()
+    _print(
+        args,
+        {"logged_out": "everywhere" if args.everywhere else "here"},
+        "logged out everywhere" if args.everywhere else "logged out",
+    )
+    return 0
+
+
+def cmd_password(args: argparse.Namespace) -> int:
+    current = _read_password(args, "Current password: ")
+    new = _read_password(args, "New password: ")
+    if not args.password_stdin and getpass_confirm(new) is False:
+        raise CliError("the new passwords differ")
+    _call(args, lambda c: c.change_password(current, new))
+    _print(args, {"changed": True}, "password changed; your other sessions are logged out")
+    return 0
+
+
+def getpass_confirm(new: str) -> bool:
+    import getpass
+
+    return getpass.getpass("New password again: ") == new
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    if args.revoke:
+        _call(args, lambda c: c.revoke_session(args.revoke))
+        _print(args, {"revoked": args.revoke}, f"session {args.revoke} logged out")
+        return 0
+    page = _call(args, lambda c: c.sessions())
+    lines = [
+        f"{s['id']}  last used {s['last_used_at']}  expires {s['expires_at']}"
+        f"  {_line(s['user_agent'] or '-')}{'  (this one)' if s['current'] else ''}"
+        for s in page["items"]
+    ]
+    _print(args, page, "\n".join(lines) or "(no sessions)")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    found = _call(args, lambda c: c.search(args.query), auth=False)
+    lines = [f"@{u['handle']}  {_line(u['display_name'])}" for u in found.get("users", [])]
+    lines += [f"#{h['tag'] if isinstance(h, dict) else h}" for h in found.get("hashtags", [])]
+    lines += [
+        f"{v['id']}  @{v['author']['handle']}: {_line(v['caption'][:60])}"
+        for v in found.get("videos", [])
+    ]
+    _print(args, found, "\n".join(lines) or "(nothing found)")
+    return 0
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    handle = args.handle.lstrip("@")
+    user = _call(args, lambda c: c.user(handle), auth=False)
+    text = (
+        f"@{user['handle']}  {_line(user['display_name'])}\n{user['bio']}\n"
+        f"{user['followers']} followers · {user['following']} following · {user['videos']} videos"
+    )
+    _print(args, user, text)
+    return 0
+
+
+def cmd_comments(args: argparse.Namespace) -> int:
+    page = _call(args, lambda c: c.comments(args.id, limit=args.limit), auth=False)
+    lines = [f"{c['id']}  @{c['author']['handle']}: {_line(c['body'])}" for c in page["items"]]
+    _print(args, page, "\n".join(lines) or "(no comments)")
+    return 0
+
+
+def cmd_notifications(args: argparse.Namespace) -> int:
+    page = _call(args, lambda c: c.notifications(limit=args.limit))
+    lines = [
+        f"{n['created_at']}  {n['kind']}  @{n['actor']} ({_line(n['actor_name'])})"
+        + (f"  video {n['video_id']}" if n["video_id"] else "")
+        for n in page["items"]
+    ]
+    _print(args, page, "\n".join(lines) or "(no notifications)")
     return 0
 
 
@@ -213,7 +322,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
     finally:
         if stitched is not None:
             stitched.unlink(missing_ok=True)
-    _print(args, video, f"{video['id']}  {video['status']}  {video['caption']}")
+    _print(args, video, f"{video['id']}  {video['status']}  {_line(video['caption'])}")
     return 0 if video["status"] != "failed" else 1
 
 
@@ -221,7 +330,7 @@ def cmd_feed(args: argparse.Namespace) -> int:
     page = _call(args, lambda c: c.feed(args.kind, None, args.limit), auth=args.kind == "following")
     lines = [
         f"{item['video']['id']}  {item['score']:.3f}  @{item['video']['author']['handle']}: "
-        f"{item['video']['caption'][:60]}\n    {item['explanation']}"
+        f"{_line(item['video']['caption'][:60])}\n    {_line(item['explanation'])}"
         for item in page["items"]
     ]
     _print(args, page, "\n".join(lines) or "(the feed is empty)")
@@ -326,6 +435,40 @@ def cmd_admin_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_admin_create_user(args: argparse.Namespace) -> int:
+    from shortstack.server.maintenance import AccountRefused, create_user
+
+    handle = args.handle.lstrip("@")
+    password = _read_password(args, f"Password for @{handle}: ")
+    try:
+        create_user(
+            _data_dir(args),
+            _config(args),
+            handle,
+            password,
+            display_name=args.display_name,
+            is_admin=args.admin,
+        )
+    except AccountRefused as exc:
+        raise CliError(str(exc)) from None
+    print(f"created @{handle}{' (admin)' if args.admin else ''}")
+    return 0
+
+
+def cmd_admin_invite(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from shortstack.server.maintenance import create_invite
+
+    days = args.days if args.days is not None else _config(args).accounts.invite_days
+    if args.uses < 1 or days <= 0:
+        raise CliError("--uses must be at least 1 and --days more than 0")
+    invite = create_invite(_data_dir(args), uses=args.uses, days=days)
+    until = dt.datetime.fromtimestamp(invite["expires_at"], dt.UTC).isoformat(timespec="minutes")
+    _print(args, invite, f"{invite['code']}  ({args.uses} use(s), until {until})")
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from shortstack.server.maintenance import doctor
 
@@ -378,6 +521,48 @@ def _login_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    _client_opts(p)
+
+
+def _logout_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--everywhere", action="store_true", help="log every session of this account out"
+    )
+    _client_opts(p)
+
+
+def _password_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the current and the new password as two lines of standard input",
+    )
+    _client_opts(p)
+
+
+def _sessions_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--revoke", metavar="ID", help="log this session out")
+    _client_opts(p)
+
+
+def _search_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("query", help="words, #tag or @handle")
+    _client_opts(p)
+
+
+def _profile_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("handle")
+    _client_opts(p)
+
+
+def _comments_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("id", help="video id")
+    p.add_argument("--limit", type=int, default=20, choices=range(1, 51), metavar="1..50")
+    _client_opts(p)
+
+
+def _notifications_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--limit", type=int, default=20, choices=range(1, 51), metavar="1..50")
     _client_opts(p)
 
 
@@ -470,6 +655,29 @@ def _admin_args(p: argparse.ArgumentParser) -> None:
     add.add_argument("handle")
     _data_opts(add)
     add.set_defaults(func=cmd_admin_add)
+    create = actions.add_parser(
+        "create-user",
+        help="create an account (also when registration is closed)",
+        description="create an account (also when registration is closed)",
+    )
+    create.add_argument("handle")
+    create.add_argument("--display-name", help="display name (default: the handle)")
+    create.add_argument("--admin", action="store_true", help="make the account an admin")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    _data_opts(create)
+    create.set_defaults(func=cmd_admin_create_user)
+    invite = actions.add_parser(
+        "invite",
+        help='create an invite code (for registration = "invite")',
+        description='create an invite code (for registration = "invite")',
+    )
+    invite.add_argument("--uses", type=int, default=1, help="accounts it may create (default 1)")
+    invite.add_argument("--days", type=float, help="days it is valid (default from config)")
+    _data_opts(invite)
+    invite.add_argument("--json", action="store_true", help="print JSON")
+    invite.set_defaults(func=cmd_admin_invite)
 
 
 Arguments = Callable[[argparse.ArgumentParser], None]
@@ -490,10 +698,22 @@ COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], int] | None, str, Argu
         "log in (or --register) and save the token for the other commands",
         _login_args,
     ),
+    ("logout", cmd_logout, "log out (--everywhere: every session of the account)", _logout_args),
+    (
+        "password",
+        cmd_password,
+        "change your password (your other sessions are logged out)",
+        _password_args,
+    ),
+    ("sessions", cmd_sessions, "list your logged-in sessions, or --revoke one", _sessions_args),
     ("upload", cmd_upload, "upload a video file", _upload_args),
     ("feed", cmd_feed, "print a feed page", _feed_args),
     ("like", cmd_like, "like a video", _like_args),
     ("comment", cmd_comment, "comment on a video", _comment_args),
+    ("comments", cmd_comments, "print a video's comments", _comments_args),
+    ("search", cmd_search, "search videos, users and hashtags", _search_args),
+    ("profile", cmd_profile, "print a user's profile", _profile_args),
+    ("notifications", cmd_notifications, "print your notifications", _notifications_args),
     (
         "import",
         cmd_import,
@@ -551,7 +771,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except CliError as exc:
-        print(f"shortstack {args.command}: error: {exc}", file=sys.stderr)
+        from shortstack.tui.plain_text import clean
+
+        # one line, and server details (which may quote user text) made inert
+        print(f"shortstack {args.command}: error: {clean(exc, single_line=True)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -53,7 +53,7 @@ def import_folder(
             ) as progress:
                 task = progress.add_task("importing", total=len(files))
                 for path in files:
-                    progress.update(task, description=f"importing {path.name[:40]}")
+                    progress.update(task, description=f"importing {_shown(path.name[:40])}")
                     digest = await asyncio.to_thread(_sha256, path)
                     if digest in seen:
                         summary["skipped"] = int(summary["skipped"]) + 1
@@ -74,3 +74,12 @@ def import_folder(
 
     asyncio.run(go())
     return summary
+
+
+def _shown(name: str) -> str:
+    """A file name made inert for the progress bar (no escapes, no Rich markup)."""
+    from rich.markup import escape
+
+    from shortstack.tui.plain_text import clean
+
+    return escape(clean(name, single_line=True))

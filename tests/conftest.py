@@ -55,7 +55,7 @@ class LiveServer:
         self.client = httpx.Client(base_url=self.url, timeout=30)
 
     def register(
-        self, handle: str | None = None, password: str = "password123", **extra: str
+        self, handle: str | None = None, password: str = "kettle-harbor-58", **extra: str
     ) -> str:
         """Register a user and return its bearer token."""
         handle = handle or f"user{next(_handles)}"

@@ -156,6 +156,27 @@ class ApiClient:
         finally:
             self.token = None
 
+    async def logout_everywhere(self) -> None:
+        """POST /api/auth/logout-everywhere: every token of this account stops working."""
+        try:
+            await self._json("POST", "/api/auth/logout-everywhere")
+        finally:
+            self.token = None
+
+    async def change_password(self, current: str, new: str) -> None:
+        """PUT /api/me/password; the account's other sessions are logged out."""
+        await self._json(
+            "PUT", "/api/me/password", json={"current_password": current, "new_password": new}
+        )
+
+    async def sessions(self) -> dict[str, Any]:
+        """GET /api/me/sessions: this account's logged-in sessions."""
+        return await self._json("GET", "/api/me/sessions")
+
+    async def revoke_session(self, session_id: str) -> None:
+        """DELETE /api/me/sessions/{id}."""
+        await self._json("DELETE", f"/api/me/sessions/{_quote(session_id)}")
+
     async def me(self) -> dict[str, Any]:
         """GET /api/me."""
         return await self._json("GET", "/api/me")

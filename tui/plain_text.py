@@ -1,4 +1,7 @@
-"""Makes user text (captions, comments, names) inert: no markup, no terminal escapes, no bidi tricks."""
+"""Makes user text (captions, comments, names) inert: no markup, no terminal escapes, no bidi tricks.
+
+The one sanitiser for everything that shows user text: the terminal client's widgets and
+every `shortstack` command's output (text and --json) go through it."""
 
 from __future__ import annotations
 
@@ -29,6 +32,15 @@ def clean(value: object, *, single_line: bool = False) -> str:
     if single_line:
         text = text.replace("\n", " ")
     return text
+
+
+def clean_json(text: str) -> str:
+    """JSON text (``json.dumps(..., ensure_ascii=False)``) with the same characters as ``\\uXXXX``.
+
+    json.dumps already escapes C0 controls but writes DEL, C1 controls (0x9b is CSI on
+    some terminals) and bidi overrides raw; this escapes them too. The unsafe characters can
+    only stand inside JSON strings, where ``\\uXXXX`` decodes to the same value."""
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def plain(value: object, style: str | Style = "", *, single_line: bool = False) -> Text:

@@ -1,4 +1,5 @@
-"""Offline SQL on the database file: make admins and the facts `shortstack doctor` checks."""
+"""Offline SQL on the database file: accounts, admins, invites and the facts `shortstack doctor`
+checks."""
 
 from __future__ import annotations
 
@@ -6,11 +7,62 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from .db import connect_sync
+from .db import connect_sync, secure_database_file
+from .ids import new_token, now
 from .migrations import migrate
 
 
+class HandleTaken(Exception):
+    """create_user_sync: the handle belongs to someone already."""
+
+
+def create_user_sync(
+    db_path: Path, handle: str, password_hash: str, display_name: str | None, *, is_admin: bool
+) -> None:
+    """Insert an account with its search row (the same rows the register endpoint writes)."""
+    secure_database_file(db_path)
+    migrate(str(db_path))
+    conn = connect_sync(db_path)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            cur = conn.execute(
+                "INSERT INTO users (handle, display_name, password_hash, is_admin, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (handle, display_name or handle, password_hash, int(is_admin), now()),
+            )
+        except sqlite3.IntegrityError:
+            conn.execute("ROLLBACK")
+            raise HandleTaken(f"the handle @{handle} is taken") from None
+        conn.execute(
+            "INSERT INTO users_fts (user_id, handle, display_name) VALUES (?, ?, ?)",
+            (cur.lastrowid, handle, display_name or handle),
+        )
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def create_invite_sync(db_path: Path, *, uses: int, expires_in_s: float) -> tuple[str, float]:
+    """A new invite code (stored hashed, like tokens) and when it expires."""
+    secure_database_file(db_path)
+    migrate(str(db_path))
+    code, digest = new_token()
+    at = now()
+    conn = connect_sync(db_path)
+    try:
+        conn.execute(
+            "INSERT INTO invites (hash, created_by, uses_left, expires_at, created_at)"
+            " VALUES (?, NULL, ?, ?, ?)",
+            (digest, uses, at + expires_in_s, at),
+        )
+    finally:
+        conn.close()
+    return code, at + expires_in_s
+
+
 def make_admin_sync(db_path: Path, handle: str) -> bool:
+    secure_database_file(db_path)
     migrate(str(db_path))
     conn = connect_sync(db_path)
     try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -21,8 +23,31 @@ PRAGMAS = (
 )
 
 
+#: The database, its WAL and shared-memory files hold password hashes and tokens: owner only.
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def secure_database_file(path: Path | str, *, create: bool = True) -> None:
+    """Create the database file (and its folder) private before SQLite opens it.
+
+    SQLite gives the -wal and -shm files the mode of the database file, so a database made
+    0600 keeps them 0600 too; files from an older version are tightened here."""
+    path = Path(path)
+    if create:
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True, mode=DIR_MODE)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE))
+    for suffix in _COMPANIONS:
+        with contextlib.suppress(OSError):
+            os.chmod(f"{path}{suffix}", FILE_MODE)
+
+
 def connect_sync(path: Path | str) -> sqlite3.Connection:
     """A plain sqlite3 connection with the house pragmas (for CLI tools and worker processes)."""
+    if str(path) != ":memory:":
+        secure_database_file(path, create=False)
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=30)
     conn.row_factory = sqlite3.Row
     for pragma in PRAGMAS:
@@ -42,7 +67,7 @@ class Database:
         self._lock = asyncio.Lock()
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        secure_database_file(self.path)
         await asyncio.to_thread(migrate, str(self.path))
         self._writer = await self._connect()
         for _ in range(self._n_readers):

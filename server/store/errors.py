@@ -31,3 +31,13 @@ class Unprocessable(StoreError):
     """The request is well-formed but not acceptable."""
 
     title = "Unprocessable"
+
+
+class TooMany(StoreError):
+    """A quota is used up; ``retry_after_s`` says when it frees up again."""
+
+    title = "Quota exceeded"
+
+    def __init__(self, detail: str, retry_after_s: float) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s

@@ -81,17 +81,24 @@ async def record_view(
     return counted, views
 
 
-async def record_share(db: Database, video_id: str, user_id: int | None) -> int:
+async def record_share(db: Database, video_id: str, user_id: int) -> tuple[bool, int]:
+    """Record an account's share: it counts (a row, the counter, an event) once per account
+    and video; sharing again changes nothing. Returns (counted now, shares)."""
     async with db.write() as conn:
         await _video_owner(conn, video_id)
-        await conn.execute(
-            "INSERT INTO shares (video_id, user_id, created_at) VALUES (?, ?, ?)",
-            (video_id, user_id, now()),
-        )
-        await conn.execute("UPDATE videos SET shares = shares + 1 WHERE id = ?", (video_id,))
-        await log_event(conn, user_id, video_id, "share")
+        async with conn.execute(
+            "SELECT 1 FROM shares WHERE video_id = ? AND user_id = ? LIMIT 1", (video_id, user_id)
+        ) as cur:
+            counted = await cur.fetchone() is None
+        if counted:
+            await conn.execute(
+                "INSERT INTO shares (video_id, user_id, created_at) VALUES (?, ?, ?)",
+                (video_id, user_id, now()),
+            )
+            await conn.execute("UPDATE videos SET shares = shares + 1 WHERE id = ?", (video_id,))
+            await log_event(conn, user_id, video_id, "share")
         async with conn.execute("SELECT shares FROM videos WHERE id = ?", (video_id,)) as c:
-            return (await c.fetchone())[0]
+            return counted, (await c.fetchone())[0]
 
 
 async def mark_not_interested(db: Database, user_id: int, video_id: str) -> None:

@@ -215,6 +215,46 @@ def m0005_edit_recipes(db: Database) -> None:
     db["videos"].add_column("edit", str)
 
 
+@migrations(name="0006_upload_log")
+def m0006_upload_log(db: Database) -> None:
+    # One row per accepted upload, kept when the video is deleted: the daily upload quotas
+    # count these. Uploads of the last day are carried over from the videos table.
+    db.executescript(
+        """
+        CREATE TABLE upload_log (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            bytes INTEGER NOT NULL,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX upload_log_user ON upload_log(user_id, created_at);
+        INSERT INTO upload_log (user_id, bytes, created_at)
+            SELECT author_id, COALESCE(source_bytes, 0), created_at FROM videos
+            WHERE created_at > CAST(strftime('%s', 'now') AS REAL) - 86400;
+        """
+    )
+
+
+@migrations(name="0007_sessions_and_invites")
+def m0007_sessions_and_invites(db: Database) -> None:
+    # Sessions: a token's last use (sliding expiry) and the client that logged in with it;
+    # invite codes (stored hashed, like tokens) for `registration = "invite"`.
+    db["tokens"].add_column("last_used_at", float)
+    db["tokens"].add_column("user_agent", str)
+    db.executescript(
+        """
+        CREATE TABLE invites (
+            hash TEXT PRIMARY KEY,
+            created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            uses_left INTEGER NOT NULL,
+            uses INTEGER NOT NULL DEFAULT 0,
+            expires_at REAL NOT NULL,
+            created_at REAL NOT NULL
+        );
+        """
+    )
+
+
 def migrate(path: str, *, stop_before: str | None = None) -> list[str]:
     """Apply pending migrations to the database file; returns the names applied."""
     db = Database(path)

@@ -7,8 +7,15 @@ import math
 from .db import Database
 from .ids import now
 
-#: The video counter that counts each event kind (counted views are at least half watched).
-COUNTERS = {"view": "views", "like": "likes", "comment": "comments", "share": "shares"}
+#: How many distinct people did each event kind to a video: likers, counted viewers (one
+#: per account or address, at least half watched), commenters, sharing accounts. Repeated
+#: calls by one person count once, so calls cannot buy a place in Trending.
+PEOPLE = {
+    "view": "views",
+    "like": "likes",
+    "comment": "(SELECT COUNT(DISTINCT c.author_id) FROM comments c WHERE c.video_id = v.id)",
+    "share": "(SELECT COUNT(DISTINCT s.user_id) FROM shares s WHERE s.video_id = v.id)",
+}
 
 
 async def trending_ids(
@@ -19,19 +26,20 @@ async def trending_ids(
     limit: int,
     exclude: set[str],
 ) -> list[tuple[str, float]]:
-    """Ready videos by log engagement decayed by age; engagement is the counters weighted
-    by ``kind_weight`` (the recommender's signal weight per event kind)."""
-    weights = {col: max(0.0, kind_weight.get(kind, 0.0)) for kind, col in COUNTERS.items()}
+    """Ready videos by log engagement decayed by age; engagement is the people per kind
+    (``PEOPLE``) weighted by ``kind_weight`` (the recommender's signal weight per kind)."""
+    weights = {kind: max(0.0, kind_weight.get(kind, 0.0)) for kind in PEOPLE}
+    columns = ", ".join(f"{expr} AS {kind}" for kind, expr in PEOPLE.items())
     rows = await db.fetchall(
-        f"SELECT id, created_at, {', '.join(weights)} FROM videos WHERE status = 'ready'"
-        " ORDER BY created_at DESC LIMIT 5000"
+        f"SELECT v.id, v.created_at, {columns} FROM videos v WHERE v.status = 'ready'"
+        " ORDER BY v.created_at DESC LIMIT 5000"
     )
     ts = now()
     scored = []
     for r in rows:
         if r["id"] in exclude:
             continue
-        engagement = 1.0 + sum(w * r[col] for col, w in weights.items())
+        engagement = 1.0 + sum(w * r[kind] for kind, w in weights.items())
         age_h = max(0.0, (ts - r["created_at"]) / 3600.0)
         scored.append((r["id"], math.log1p(engagement) * 0.5 ** (age_h / half_life_h)))
     scored.sort(key=lambda x: (-x[1], x[0]))

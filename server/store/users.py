@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from .db import Database
-from .errors import Conflict, NotFound, Unprocessable
+from .errors import Conflict, Forbidden, NotFound, Unprocessable
 from .events import log_event, notify
 from .ids import hash_token, new_token, now
 from .rows import from_row, one_row
@@ -52,6 +52,30 @@ def verify_password(stored: str, password: str) -> bool:
         return False
 
 
+@dataclass(frozen=True, slots=True)
+class TokenLifetime:
+    """How long tokens live: ``idle_s`` without use (each use renews it), ``max_age_s`` at most."""
+
+    idle_s: float
+    max_age_s: float
+
+    @property
+    def renew_every_s(self) -> float:
+        """A token's last use is written at most this often (not a write per request)."""
+        return min(60.0, self.idle_s / 10)
+
+
+#: (SQL condition on tokens t, its parameters) of a token that still works at time ``at``
+def _alive(life: TokenLifetime, at: float) -> tuple[str, tuple[float, float]]:
+    return (
+        "t.revoked_at IS NULL AND COALESCE(t.last_used_at, t.created_at) > ? AND t.created_at > ?",
+        (at - life.idle_s, at - life.max_age_s),
+    )
+
+
+INVITE_REFUSED = "the invite code is unknown, used up or expired"
+
+
 async def create_user(
     db: Database,
     handle: str,
@@ -59,8 +83,18 @@ async def create_user(
     display_name: str | None = None,
     *,
     is_admin: bool = False,
+    invite: str | None = None,
 ) -> User:
+    """A new account; with ``invite``, one use of that code is spent in the same transaction."""
     async with db.write() as conn:
+        if invite is not None:
+            cur = await conn.execute(
+                "UPDATE invites SET uses_left = uses_left - 1, uses = uses + 1"
+                " WHERE hash = ? AND uses_left > 0 AND expires_at > ?",
+                (hash_token(invite), now()),
+            )
+            if not cur.rowcount:
+                raise Forbidden(INVITE_REFUSED)
         try:
             cur = await conn.execute(
                 "INSERT INTO users (handle, display_name, password_hash, is_admin, created_at)"
@@ -93,14 +127,138 @@ async def check_login(db: Database, handle: str, password: str) -> User | None:
     return user_from_row(row)
 
 
-async def issue_token(db: Database, user_id: int) -> str:
+async def issue_token(db: Database, user_id: int, user_agent: str | None = None) -> str:
     token, digest = new_token()
+    at = now()
     async with db.write() as conn:
         await conn.execute(
-            "INSERT INTO tokens (hash, user_id, created_at) VALUES (?, ?, ?)",
-            (digest, user_id, now()),
+            "INSERT INTO tokens (hash, user_id, created_at, last_used_at, user_agent)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (digest, user_id, at, at, (user_agent or "")[:200] or None),
         )
     return token
+
+
+def session_id(token_hash: str) -> str:
+    """The public id of a session: a prefix of its token's hash (never the token itself)."""
+    return token_hash[:16]
+
+
+async def list_sessions(db: Database, user_id: int, life: TokenLifetime) -> list[dict]:
+    """The user's working tokens, most recently used first."""
+    alive, params = _alive(life, now())
+    rows = await db.fetchall(
+        "SELECT t.hash, t.created_at, COALESCE(t.last_used_at, t.created_at) AS last_used_at,"
+        f" t.user_agent FROM tokens t WHERE t.user_id = ? AND {alive}"
+        " ORDER BY last_used_at DESC LIMIT 200",
+        (user_id, *params),
+    )
+    return [
+        {
+            "id": session_id(r["hash"]),
+            "hash": r["hash"],
+            "created_at": r["created_at"],
+            "last_used_at": r["last_used_at"],
+            "expires_at": min(r["last_used_at"] + life.idle_s, r["created_at"] + life.max_age_s),
+            "user_agent": r["user_agent"],
+        }
+        for r in rows
+    ]
+
+
+async def revoke_session(db: Database, user_id: int, sid: str) -> None:
+    """Revoke one of the user's own sessions by its public id (404 when none matches)."""
+    if len(sid) != 16 or any(c not in "0123456789abcdef" for c in sid):
+        raise NotFound(f"no session {sid}")
+    async with db.write() as conn:
+        cur = await conn.execute(
+            "UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND substr(hash, 1, 16) = ?"
+            " AND revoked_at IS NULL",
+            (now(), user_id, sid),
+        )
+        if not cur.rowcount:
+            raise NotFound(f"no session {sid}")
+
+
+async def revoke_all_tokens(db: Database, user_id: int, *, keep: str | None = None) -> int:
+    """Revoke every token of the user (but ``keep``, a token); how many were revoked."""
+    async with db.write() as conn:
+        cur = await conn.execute(
+            "UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL"
+            " AND hash != ?",
+            (now(), user_id, hash_token(keep) if keep else ""),
+        )
+        return cur.rowcount
+
+
+async def password_hash_of(db: Database, user_id: int) -> str:
+    row = await one_row(
+        db, "SELECT password_hash FROM users WHERE id = ?", (user_id,), missing="no such user"
+    )
+    return row["password_hash"]
+
+
+async def set_password(db: Database, user_id: int, password_hash: str, *, keep: str) -> None:
+    """Change the password and revoke every other token, in one transaction."""
+    async with db.write() as conn:
+        await conn.execute(
+            "UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id)
+        )
+        await conn.execute(
+            "UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL"
+            " AND hash != ?",
+            (now(), user_id, hash_token(keep)),
+        )
+
+
+async def create_invite(
+    db: Database, created_by: int | None, *, uses: int, expires_in_s: float
+) -> dict:
+    """A new invite code (shown once; stored hashed)."""
+    code, digest = new_token()
+    at = now()
+    async with db.write() as conn:
+        await conn.execute(
+            "INSERT INTO invites (hash, created_by, uses_left, expires_at, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (digest, created_by, uses, at + expires_in_s, at),
+        )
+    return {
+        "code": code,
+        "id": session_id(digest),
+        "uses_left": uses,
+        "expires_at": at + expires_in_s,
+        "created_at": at,
+    }
+
+
+async def revoke_invite(db: Database, invite_id: str) -> None:
+    """Use an invite code up now (404 when no code has this id)."""
+    async with db.write() as conn:
+        cur = await conn.execute(
+            "UPDATE invites SET uses_left = 0 WHERE substr(hash, 1, 16) = ?", (invite_id,)
+        )
+        if not cur.rowcount:
+            raise NotFound(f"no invite {invite_id}")
+
+
+async def list_invites(db: Database) -> list[dict]:
+    rows = await db.fetchall(
+        "SELECT i.hash, i.uses, i.uses_left, i.expires_at, i.created_at, u.handle"
+        " FROM invites i LEFT JOIN users u ON u.id = i.created_by"
+        " ORDER BY i.created_at DESC LIMIT 200"
+    )
+    return [
+        {
+            "id": session_id(r["hash"]),
+            "uses": r["uses"],
+            "uses_left": r["uses_left"],
+            "expires_at": r["expires_at"],
+            "created_at": r["created_at"],
+            "created_by": r["handle"],
+        }
+        for r in rows
+    ]
 
 
 async def revoke_token(db: Database, token: str) -> None:
@@ -111,13 +269,23 @@ async def revoke_token(db: Database, token: str) -> None:
         )
 
 
-async def user_for_token(db: Database, token: str) -> User | None:
+async def user_for_token(db: Database, token: str, life: TokenLifetime) -> User | None:
+    """The user of a token that still works; its use renews it (sliding expiry)."""
+    at = now()
+    alive, params = _alive(life, at)
+    digest = hash_token(token)
     row = await db.fetchone(
-        f"SELECT {', '.join('u.' + c.strip() for c in USER_COLS.split(','))} FROM tokens t"
-        " JOIN users u ON u.id = t.user_id WHERE t.hash = ? AND t.revoked_at IS NULL",
-        (hash_token(token),),
+        f"SELECT {', '.join('u.' + c.strip() for c in USER_COLS.split(','))},"
+        " COALESCE(t.last_used_at, t.created_at) AS token_used_at FROM tokens t"
+        f" JOIN users u ON u.id = t.user_id WHERE t.hash = ? AND {alive}",
+        (digest, *params),
     )
-    return user_from_row(row) if row else None
+    if row is None:
+        return None
+    if row["token_used_at"] < at - life.renew_every_s:
+        async with db.write() as conn:
+            await conn.execute("UPDATE tokens SET last_used_at = ? WHERE hash = ?", (at, digest))
+    return user_from_row(row)
 
 
 async def get_user(db: Database, handle: str) -> User:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import aiosqlite
 
 from .db import Database
-from .errors import Conflict
+from .errors import Conflict, TooMany
 from .ids import new_id, now
 from .rows import from_row, keyset_rows, one_row
 
@@ -169,6 +169,65 @@ async def list_user_videos(
     return await _records(db, rows, viewer_id)
 
 
+@dataclass(frozen=True, slots=True)
+class UploadQuota:
+    """What one user may upload per ``window_s`` seconds; 0 means no limit."""
+
+    max_count: int = 0
+    max_bytes: int = 0
+    window_s: float = 86400.0
+
+
+def quota_wait(
+    used: list[tuple[float, int]], quota: UploadQuota, size: int, at: float
+) -> tuple[str, float] | None:
+    """Why and for how many seconds an upload of ``size`` bytes must wait, or None if it fits.
+
+    ``used`` is (created_at, bytes) of the user's uploads in the window, oldest first; an
+    upload frees its share of the quota ``window_s`` after it was made."""
+    expiry = [created + quota.window_s - at for created, _ in used]
+    if quota.max_count and len(used) >= quota.max_count:
+        return (
+            f"you may upload {quota.max_count} videos a day",
+            expiry[len(used) - quota.max_count],
+        )
+    total = sum(n for _, n in used)
+    if quota.max_bytes and total + size > quota.max_bytes:
+        mib = quota.max_bytes / (1024 * 1024)
+        for (_, n), wait in zip(used, expiry, strict=True):
+            total -= n
+            if total + size <= quota.max_bytes:
+                return f"you may upload {mib:g} MiB a day", wait
+        return f"you may upload {mib:g} MiB a day", quota.window_s
+    return None
+
+
+async def _used(
+    conn: aiosqlite.Connection, user_id: int, quota: UploadQuota, at: float
+) -> list[tuple[float, int]]:
+    async with conn.execute(
+        "SELECT created_at, bytes FROM upload_log WHERE user_id = ? AND created_at > ?"
+        " ORDER BY created_at",
+        (user_id, at - quota.window_s),
+    ) as cur:
+        return [(row[0], row[1]) for row in await cur.fetchall()]
+
+
+def _check_quota(used: list[tuple[float, int]], quota: UploadQuota, size: int, at: float) -> None:
+    refused = quota_wait(used, quota, size, at)
+    if refused is not None:
+        why, wait = refused
+        later = f"{wait / 3600:.1f} h" if wait >= 3600 else f"{max(1, round(wait / 60))} min"
+        raise TooMany(f"{why}; try again in {later}", max(1.0, wait))
+
+
+async def check_upload_quota(db: Database, user_id: int, quota: UploadQuota, size: int) -> None:
+    """TooMany (with when to retry) if ``size`` more bytes would pass the user's quota."""
+    at = now()
+    async with db.read() as conn:
+        _check_quota(await _used(conn, user_id, quota, at), quota, size, at)
+
+
 async def create_video(
     db: Database,
     author_id: int,
@@ -181,20 +240,30 @@ async def create_video(
     job_payload: str = "{}",
     max_attempts: int = 3,
     edit: str | None = None,
+    quota: UploadQuota | None = None,
 ) -> str:
-    """Insert a processing video, its hashtags, search row and transcode job in one transaction."""
+    """Insert a processing video, its hashtags, search row and transcode job in one transaction.
+
+    The upload is logged against the author's ``quota`` (TooMany when it does not fit)."""
     video_id = video_id or new_id()
     info = info or {}
     ts = now()
     async with db.write() as conn:
+        if quota is not None:  # checked in the write: parallel uploads cannot overrun it
+            _check_quota(await _used(conn, author_id, quota, ts), quota, source_bytes or 0, ts)
+            await conn.execute(
+                "DELETE FROM upload_log WHERE user_id = ? AND created_at <= ?",
+                (author_id, ts - quota.window_s),
+            )
+        await conn.execute(
+            "INSERT INTO upload_log (user_id, bytes, created_at) VALUES (?, ?, ?)",
+            (author_id, source_bytes or 0, ts),
+        )
         if content_hash is not None:  # checked again here: two identical uploads may race
-            async with conn.execute(
-                "SELECT id FROM videos WHERE author_id = ? AND content_hash = ? AND status != 'failed'",
-                (author_id, content_hash),
-            ) as cur:
+            async with conn.execute(DUPLICATE_SQL, (author_id, content_hash, edit)) as cur:
                 twin = await cur.fetchone()
             if twin is not None:
-                raise Conflict(f"you already posted this file as video {twin[0]}")
+                raise Conflict(f"you already posted this file with this edit as video {twin[0]}")
         await conn.execute(
             "INSERT INTO videos (id, author_id, caption, status, created_at, content_hash, source_bytes,"
             " duration_s, width, height, fps, video_codec, audio_codec, edit)"
@@ -257,11 +326,24 @@ async def delete_video(db: Database, video_id: str) -> None:
         await conn.execute("DELETE FROM videos WHERE id = ?", (video_id,))
 
 
-async def find_by_hash(db: Database, author_id: int, content_hash: str) -> str | None:
-    row = await db.fetchone(
-        "SELECT id FROM videos WHERE author_id = ? AND content_hash = ? AND status != 'failed'",
-        (author_id, content_hash),
-    )
+# a duplicate is the same file with the same edit recipe (canonical JSON, NULL when unedited)
+DUPLICATE_SQL = (
+    "SELECT id FROM videos WHERE author_id = ? AND content_hash = ? AND edit IS ?"
+    " AND status != 'failed'"
+)
+
+
+async def find_duplicate(
+    db: Database, author_id: int, content_hash: str, edit: str | None
+) -> str | None:
+    """The author's live video made from this file with this recipe, if any."""
+    row = await db.fetchone(DUPLICATE_SQL, (author_id, content_hash, edit))
+    return row[0] if row else None
+
+
+async def video_author(db: Database, video_id: str) -> int | None:
+    """The author of a video, None if there is no such video."""
+    row = await db.fetchone("SELECT author_id FROM videos WHERE id = ?", (video_id,))
     return row[0] if row else None
 
 

@@ -35,7 +35,7 @@ counter_mismatches = bench.counter_mismatches
 audit = bench.audit
 make_clip = bench.make_clip
 children = bench._children
-PASSWORD = "password123"
+PASSWORD = "kettle-harbor-58"
 
 
 def connect(db_path: Path) -> sqlite3.Connection:
@@ -104,12 +104,17 @@ def upload(url: str, token: str, path: Path, caption: str = "a clip") -> dict:
 
 
 def wait_status(
-    url: str, video_id: str, want: tuple[str, ...] = ("ready", "failed"), timeout: float = 120.0
+    url: str,
+    video_id: str,
+    want: tuple[str, ...] = ("ready", "failed"),
+    timeout: float = 120.0,
+    headers: dict[str, str] | None = None,
 ) -> dict:
-    """Poll a video until its status is one of `want`."""
+    """Poll a video until its status is one of `want` (only its owner, with `headers`,
+    sees it before it is ready)."""
     deadline = time.monotonic() + timeout
     while True:
-        video = httpx.get(f"{url}/api/videos/{video_id}", timeout=30).json()
+        video = httpx.get(f"{url}/api/videos/{video_id}", headers=headers, timeout=30).json()
         if video["status"] in want:
             return video
         assert time.monotonic() < deadline, f"video {video_id} stuck: {video}"

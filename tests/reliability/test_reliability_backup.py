@@ -158,7 +158,7 @@ def test_backup_of_a_big_database_finishes_under_steady_writes(serve, tmp_path: 
     tokens = [
         httpx.post(
             server.url + "/api/auth/register",
-            json={"handle": f"writer{i}", "password": "password123"},
+            json={"handle": f"writer{i}", "password": "kettle-harbor-58"},
         ).json()["token"]
         for i in range(4)
     ]

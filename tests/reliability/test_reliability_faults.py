@@ -364,7 +364,10 @@ def test_kill_again_during_recovery(serve, long_clip: Path, tmp_path: Path) -> N
     token = register(server.url, "twice")
     video = upload(server.url, token, long_clip, "crashed twice")
     deadline = time.monotonic() + 60
-    while httpx.get(f"{server.url}/api/videos/{video['id']}").json()["progress"] <= 0:
+    owner = auth(token)  # a video is seen by its owner only until it is ready
+    while (
+        httpx.get(f"{server.url}/api/videos/{video['id']}", headers=owner).json()["progress"] <= 0
+    ):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     (server.data_dir / "tmp" / "upload-stale.upload").write_bytes(b"half")

@@ -24,6 +24,7 @@ from shortstack.media.fixture_clips import truncate, write_audio_only, write_png
 SKIP_OPERATIONS = {
     "events",  # an endless Server-Sent Events stream
     "logout",  # would revoke the fuzzer's own token (covered by the authz tests)
+    "logout_everywhere",  # the same, for every token (covered by tests/server/test_account_security.py)
     "lab_simulate",  # seconds of CPU per call by design (bounded, one at a time); not fuzzed
 }
 FUZZ_STATS: Counter = Counter()
@@ -340,7 +341,8 @@ def test_upload_fuzz(make_server, tmp_path: Path) -> None:
     assert not bad, "\n".join(bad)
     FUZZ_STATS["upload_cases"] += len(cases)
     for video_id in accepted:  # accepted oddities finish one way or the other, never hang
-        assert wait_status(live.url, video_id, timeout=120)["status"] in ("ready", "failed")
+        status = wait_status(live.url, video_id, timeout=120, headers=auth)["status"]
+        assert status in ("ready", "failed")
     time.sleep(0.2)
     assert _snapshot(root, live.data_dir) == before, "a file appeared outside the data dir"
     assert leftovers(live.data_dir) == {"tmp": [], "orphans": [], "partials": []}
@@ -410,7 +412,7 @@ def upload_server(tmp_path_factory: pytest.TempPathFactory):
         def auth(token: str) -> dict[str, str]:
             return {"Authorization": f"Bearer {token}"}
 
-    r = client.post("/api/auth/register", json={"handle": "multi", "password": "password123"})
+    r = client.post("/api/auth/register", json={"handle": "multi", "password": "kettle-harbor-58"})
     try:
         yield Live(), r.json()["token"]
     finally:

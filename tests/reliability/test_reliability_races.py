@@ -25,7 +25,7 @@ def test_concurrent_duplicates(live_server, tmp_path: Path) -> None:
             12,
             "POST",
             "/api/auth/register",
-            json={"handle": "twin", "password": "password123"},
+            json={"handle": "twin", "password": "kettle-harbor-58"},
         )
     )
     assert sorted(codes) == [201] + [409] * 11, codes

@@ -64,7 +64,7 @@ def module_server(tmp_path_factory: pytest.TempPathFactory):
         db_path = server.data_dir / "shortstack.db"
         client = httpx.Client(base_url=server.url, timeout=30)
 
-        def register(self, handle: str | None = None, password: str = "password123") -> str:
+        def register(self, handle: str | None = None, password: str = "kettle-harbor-58") -> str:
             handle = handle or f"m{secrets.token_hex(6)}"
             r = self.client.post(
                 "/api/auth/register", json={"handle": handle, "password": password}

@@ -11,7 +11,7 @@ def test_register_returns_token_and_user(live_server):
     c = live_server.client
     r = c.post(
         "/api/auth/register",
-        json={"handle": "alice_1", "password": "longenough", "display_name": "Alice"},
+        json={"handle": "alice_1", "password": "longenough-and-odd", "display_name": "Alice"},
     )
     assert r.status_code == 201, r.text
     body = r.json()
@@ -25,21 +25,23 @@ def test_register_returns_token_and_user(live_server):
 
 def test_register_taken_handle_is_409(live_server):
     live_server.register("bob")
-    r = live_server.client.post("/api/auth/register", json={"handle": "bob", "password": "x" * 10})
+    r = live_server.client.post(
+        "/api/auth/register", json={"handle": "bob", "password": "another-strong-pw-7"}
+    )
     assert_problem(r, 409)
 
 
 def test_register_invalid_input_is_422(live_server):
     c = live_server.client
     for body in (
-        {"handle": "ab", "password": "password123"},  # too short
-        {"handle": "a" * 31, "password": "password123"},  # too long
-        {"handle": "Has Space", "password": "password123"},
-        {"handle": "UPPER", "password": "password123"},
-        {"handle": "émile", "password": "password123"},
-        {"handle": "carol", "password": "short"},  # password < 8
+        {"handle": "ab", "password": "kettle-harbor-58"},  # too short
+        {"handle": "a" * 31, "password": "kettle-harbor-58"},  # too long
+        {"handle": "Has Space", "password": "kettle-harbor-58"},
+        {"handle": "UPPER", "password": "kettle-harbor-58"},
+        {"handle": "émile", "password": "kettle-harbor-58"},
+        {"handle": "carol", "password": "short"},  # password < 10
         {"handle": "carol"},
-        {"handle": "carol", "password": "password123", "display_name": ""},
+        {"handle": "carol", "password": "kettle-harbor-58", "display_name": ""},
     ):
         assert_problem(c.post("/api/auth/register", json=body), 422)
     # nothing was created
@@ -48,7 +50,9 @@ def test_register_invalid_input_is_422(live_server):
 
 def test_registration_closed_is_403(make_server):
     live = make_server(server={"registration": "closed"})
-    r = live.client.post("/api/auth/register", json={"handle": "dave", "password": "password123"})
+    r = live.client.post(
+        "/api/auth/register", json={"handle": "dave", "password": "kettle-harbor-58"}
+    )
     assert_problem(r, 403)
 
 
@@ -68,9 +72,9 @@ def test_login_and_wrong_password(live_server):
 def test_logout_revokes_only_that_token(live_server):
     c = live_server.client
     first = live_server.register("frank")
-    second = c.post("/api/auth/login", json={"handle": "frank", "password": "password123"}).json()[
-        "token"
-    ]
+    second = c.post(
+        "/api/auth/login", json={"handle": "frank", "password": "kettle-harbor-58"}
+    ).json()["token"]
     r = c.post("/api/auth/logout", headers=live_server.auth(first))
     assert r.status_code == 204
     assert_problem(c.get("/api/me", headers=live_server.auth(first)), 401)

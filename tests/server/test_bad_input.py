@@ -96,11 +96,19 @@ def test_wrong_types_and_unknown_fields(world):
     live, token, video_id = world
     c, h = live.client, live.auth(token)
     cases = [
-        ("POST", "/api/auth/register", {"handle": 123, "password": "password123"}),
-        ("POST", "/api/auth/register", {"handle": "newbie", "password": ["password123"]}),
-        ("POST", "/api/auth/register", {"handle": "newbie", "password": "password123", "x": 1}),
-        ("POST", "/api/auth/login", {"handle": None, "password": "password123"}),
-        ("POST", "/api/auth/login", {"handle": "lister", "password": "password123", "admin": True}),
+        ("POST", "/api/auth/register", {"handle": 123, "password": "kettle-harbor-58"}),
+        ("POST", "/api/auth/register", {"handle": "newbie", "password": ["kettle-harbor-58"]}),
+        (
+            "POST",
+            "/api/auth/register",
+            {"handle": "newbie", "password": "kettle-harbor-58", "x": 1},
+        ),
+        ("POST", "/api/auth/login", {"handle": None, "password": "kettle-harbor-58"}),
+        (
+            "POST",
+            "/api/auth/login",
+            {"handle": "lister", "password": "kettle-harbor-58", "admin": True},
+        ),
         ("PATCH", "/api/me", {"bio": 5}),
         ("PATCH", "/api/me", {"is_admin": True}),
         ("POST", f"/api/videos/{video_id}/comments", {"body": {"nested": 1}}),
@@ -150,9 +158,9 @@ def test_huge_and_odd_identifiers(world):
     ):
         r = c.request(method, path, headers=h)
         assert_problem(r, (400, 404, 414, 422))
-    r = c.post("/api/auth/register", json={"handle": "h" * 10_000, "password": "password123"})
+    r = c.post("/api/auth/register", json={"handle": "h" * 10_000, "password": "kettle-harbor-58"})
     assert_problem(r, 422)
-    r = c.post("/api/auth/login", json={"handle": "h" * 10_000, "password": "password123"})
+    r = c.post("/api/auth/login", json={"handle": "h" * 10_000, "password": "kettle-harbor-58"})
     assert_problem(r, (401, 422))
 
 

@@ -25,7 +25,7 @@ async def _client(
         user = n % len(tokens)
         if n < len(tokens):  # the first client of each user registers it, the others wait for it
             r = await c.post(
-                "/api/auth/register", json={"handle": f"crowd{n}", "password": "password123"}
+                "/api/auth/register", json={"handle": f"crowd{n}", "password": "kettle-harbor-58"}
             )
             statuses.append(r.status_code)
             tokens[user].set_result(r.json()["token"])

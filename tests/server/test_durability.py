@@ -27,7 +27,7 @@ def _crashed_data_dir(data_dir: Path, clip: Path, video_id: str) -> None:
     conn.execute(
         "INSERT INTO users (id, handle, display_name, password_hash, created_at, videos)"
         " VALUES (1, 'crasher', 'Crasher', ?, ?, 1)",
-        (hash_password("password123"), ts),
+        (hash_password("kettle-harbor-58"), ts),
     )
     conn.execute(
         "INSERT INTO tokens (hash, user_id, created_at) VALUES (?, 1, ?)", (hash_token(TOKEN), ts)

@@ -21,12 +21,12 @@ def _old_database(path) -> None:
     conn.execute(
         "INSERT INTO users (id, handle, display_name, password_hash, created_at, videos, likes_received)"
         " VALUES (1, 'oldtimer', 'Old Timer', ?, ?, 1, 1)",
-        (hash_password("password123"), ts),
+        (hash_password("kettle-harbor-58"), ts),
     )
     conn.execute(
         "INSERT INTO users (id, handle, display_name, password_hash, created_at)"
         " VALUES (2, 'fan', 'Fan', ?, ?)",
-        (hash_password("password123"), ts),
+        (hash_password("kettle-harbor-58"), ts),
     )
     conn.execute(
         "INSERT INTO tokens (hash, user_id, created_at) VALUES (?, 2, ?)", (hash_token(TOKEN), ts)
@@ -100,7 +100,7 @@ def test_old_database_served_after_upgrade(make_server, tmp_path):
     # the old token still works; old rows are served; search was back-filled
     me = c.get("/api/me", headers=live.auth(TOKEN))
     assert me.status_code == 200 and me.json()["handle"] == "fan"
-    login = c.post("/api/auth/login", json={"handle": "oldtimer", "password": "password123"})
+    login = c.post("/api/auth/login", json={"handle": "oldtimer", "password": "kettle-harbor-58"})
     assert login.status_code == 200
     video = c.get("/api/videos/OldVideo001", headers=live.auth(TOKEN)).json()
     assert video["caption"] == "vintage #retro"

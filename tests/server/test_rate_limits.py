@@ -9,17 +9,19 @@ def test_fourth_login_attempt_is_429_with_retry_after(make_server):
     live = make_server(limits={"login_rate_per_minute": 3})
     c = live.client
     statuses = [
-        c.post("/api/auth/login", json={"handle": "nobody", "password": "password123"}).status_code
+        c.post(
+            "/api/auth/login", json={"handle": "nobody", "password": "kettle-harbor-58"}
+        ).status_code
         for _ in range(3)
     ]
     assert statuses == [401, 401, 401]
-    r = c.post("/api/auth/login", json={"handle": "nobody", "password": "password123"})
+    r = c.post("/api/auth/login", json={"handle": "nobody", "password": "kettle-harbor-58"})
     assert_problem(r, 429)
     retry = int(r.headers["Retry-After"])
     assert 1 <= retry <= 60
     # register shares the login budget; other endpoints are not affected
     assert_problem(
-        c.post("/api/auth/register", json={"handle": "newone", "password": "password123"}), 429
+        c.post("/api/auth/register", json={"handle": "newone", "password": "kettle-harbor-58"}), 429
     )
     assert c.get("/healthz").status_code == 200
     assert c.get("/api/feed/trending").status_code == 200

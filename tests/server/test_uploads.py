@@ -365,7 +365,8 @@ def test_too_long_or_too_large_video_is_422(make_server, clip):
     assert _leftovers(live2.data_dir) == ([], [])
 
 
-def test_an_upload_too_slow_to_read_is_422_and_leaves_nothing(make_server, clip):
+def test_an_upload_too_slow_to_probe_is_422_and_leaves_nothing(make_server, clip):
+    """The probe deadline (limits.probe_timeout_s); slow bodies: test_slow_bodies.py."""
     live = make_server(limits={"probe_timeout_s": 0.001})  # no reader finishes in 1 ms
     token = live.register("slowread")
     body = assert_problem(_upload(live, token, clip), 422)

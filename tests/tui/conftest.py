@@ -13,7 +13,7 @@ import pytest
 from shortstack.media.fixture_clips import write_test_video
 from shortstack.tui.app import ShortstackApp
 
-PASSWORD = "password123"
+PASSWORD = "kettle-harbor-58"
 
 
 def make_clip(path: Path, variant: int = 0) -> Path:

@@ -10,7 +10,7 @@ import pytest
 from shortstack.tui.api import ApiClient, ApiError, ServerUnavailable
 from shortstack.tui.media_cache import MediaCache, pick_rendition
 
-PASSWORD = "password123"
+PASSWORD = "kettle-harbor-58"
 
 
 async def test_accounts_and_errors(live_server) -> None:
@@ -145,6 +145,10 @@ async def test_reply_to_someone_elses_comment(live_server, clip_file) -> None:
     bob = ApiClient(live_server.url, live_server.register("bob"))
     try:
         video = await ana.upload(clip_file(), "hi")
+        for _ in range(600):  # comments open once the video is published
+            if (await ana.video(video["id"]))["status"] != "processing":
+                break
+            await asyncio.sleep(0.1)
         comment = await bob.post_comment(video["id"], "first")
         reply = await ana.post_comment(video["id"], "thanks", comment["id"])
         assert reply["parent_id"] == comment["id"]

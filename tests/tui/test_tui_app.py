@@ -9,7 +9,7 @@ import stat
 from conftest import make_clip, upload, wait_ready
 from textual.events import MouseScrollUp
 from textual.widgets import Input, OptionList, ProgressBar, Static
-from tuikit import rendered, wait_for
+from tuikit import insert_comment, rendered, wait_for
 
 from shortstack.tui.screens.feed import FeedScreen
 from shortstack.tui.screens.login import LoginScreen
@@ -50,7 +50,7 @@ async def test_login_then_swipe_and_watch_time(seeded, make_app, tmp_path) -> No
             lambda: "Wrong" in rendered(app.screen.query_one("#login-error")),
             what="wrong-password message",
         )
-        app.screen.query_one("#login-password", Input).value = "password123"
+        app.screen.query_one("#login-password", Input).value = "kettle-harbor-58"
         await pilot.click("#login-register")  # bob exists already
         await wait_for(pilot, lambda: "taken" in rendered(app.screen.query_one("#login-error")))
         await pilot.click("#login-submit")
@@ -115,11 +115,7 @@ async def test_interactions_on_the_current_video(seeded, make_app) -> None:
         box = panel.query_one("#comments-input", Input)
         await wait_for(pilot, lambda: box.has_focus, what="comment box focus")
         await pilot.press(*"[bold red]x[/]", "enter")
-        seeded.server.client.post(
-            f"/api/videos/{video_id}/comments",
-            json={"body": "\x1b[2J\x1b]0;pwned\x07"},
-            headers=seeded.server.auth(seeded.tokens["ana"]),
-        ).raise_for_status()
+        insert_comment(seeded.server, video_id, "ana", "\x1b[2J\x1b]0;pwned\x07")
         await wait_for(pilot, lambda: len(feed.query(CommentItem)) == 1, what="comment shown")
         await pilot.press("escape")  # leaves the input and closes the panel
         assert panel.has_class("hidden")

@@ -1,8 +1,12 @@
-"""Helpers shared by the TUI pilot tests: wait for a condition, read a widget's text."""
+"""Helpers shared by the TUI pilot tests: wait for a condition, read a widget's text, store
+hostile text the server itself would refuse."""
 
 from __future__ import annotations
 
 import asyncio
+import secrets
+import sqlite3
+import time
 
 from textual.widgets import Static
 
@@ -23,3 +27,22 @@ async def wait_for(pilot, predicate, timeout: float = 15.0, what: str = "conditi
 
 def rendered(widget: Static) -> str:
     return str(widget.render())
+
+
+def insert_comment(server, video_id: str, handle: str, body: str) -> str:
+    """Write a comment straight into the database (as an older server could have stored it:
+    the API now refuses control characters), keeping the video's counter in step."""
+    comment_id = "H" + secrets.token_hex(5)
+    conn = sqlite3.connect(str(server.db_path), isolation_level=None, timeout=30)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(
+            "INSERT INTO comments (id, video_id, author_id, body, created_at)"
+            " SELECT ?, ?, id, ?, ? FROM users WHERE handle = ?",
+            (comment_id, video_id, body, time.time(), handle),
+        )
+        conn.execute("UPDATE videos SET comments = comments + 1 WHERE id = ?", (video_id,))
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return comment_id

@@ -8,6 +8,7 @@ and the comments (``widgets/feed/comments.py``).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -444,21 +445,22 @@ class FeedScreen(BaseScreen):
 
     # -- interactions ---------------------------------------------------------------------------
 
-    def action_like(self) -> None:
+    def _on_current(self, act: Callable[[dict], object]) -> None:
+        """Run an interaction on the video showing (nothing when the feed is empty)."""
         if self.current_video is not None:
-            self.interactions.toggle_like(self.current_video)
+            act(self.current_video)
+
+    def action_like(self) -> None:
+        self._on_current(self.interactions.toggle_like)
 
     def action_follow(self) -> None:
-        if self.current_video is not None:
-            self.interactions.follow_author(self.current_video)
+        self._on_current(self.interactions.follow_author)
 
     def action_share(self) -> None:
-        if self.current_video is not None:
-            self.interactions.share(self.current_video)
+        self._on_current(self.interactions.share)
 
     def action_not_interested(self) -> None:
-        if self.current_video is not None:
-            self.interactions.not_interested(self.current_video)
+        self._on_current(self.interactions.not_interested)
 
     def action_author(self) -> None:
         video = self.current_video

@@ -72,8 +72,8 @@ class LoginScreen(BaseScreen):
         if not handle or not password:
             self._error("Type a handle and a password.")
             return
-        if register and len(password) < 8:
-            self._error("Passwords need at least 8 characters.")
+        if register and len(password) < 10:
+            self._error("Passwords need at least 10 characters.")
             return
         self._error("")
         api = self.ss_app.api

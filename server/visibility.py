@@ -1,0 +1,89 @@
+"""Who may see and touch a video: the one visibility policy of every route, list and event.
+
+Every video route asks here before answering: ``visible_video`` for what may be seen
+(the video, its media, poster, HLS, comments, its share page), ``published_video`` for
+what may be interacted with (like, view, share, comment, not-interested). Live events go
+through ``EventFilter``, one per listener. A video someone may not see is a 404, the
+same answer as an unknown id, so its existence does not leak either.
+
+The rules today: a ready video is public; one still processing or failed is seen only by
+its owner and admins, and nobody interacts with it; video.* events go only to the owner.
+Feeds and search show only what ``listed`` allows; a user's video list includes the
+unpublished ones when ``sees_unpublished``. (Their SQL keeps a ``status = 'ready'`` filter
+as a pre-filter.) Moderation (blocks, mutes, suspensions, removals) extends ``may_see``,
+``listed`` and ``EventFilter.allows``; every caller follows.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .store import videos as store
+from .store.db import Database
+from .store.errors import Conflict, NotFound
+from .store.users import User
+from .store.videos import VideoRecord
+
+#: An absolute filesystem path (POSIX or Windows) inside an error text.
+_PATH = re.compile(r"""(?<![\w.])(?:[A-Za-z]:[\\/]|/)(?:[^\s'"\\/]+[\\/])+([^\s'"\\/]*)""")
+
+
+def sees_unpublished(viewer: User | None, author_id: int) -> bool:
+    """Whether viewer may see author_id's videos that are not ready: the owner and admins."""
+    return viewer is not None and (viewer.id == author_id or viewer.is_admin)
+
+
+def may_see(video: VideoRecord, viewer: User | None) -> bool:
+    """Whether viewer may see this video at all."""
+    return video.status == "ready" or sees_unpublished(viewer, video.author_id)
+
+
+def listed(video: VideoRecord, viewer: User | None) -> bool:
+    """Whether a video appears in viewer's feeds and search results: published and visible."""
+    return video.status == "ready" and may_see(video, viewer)
+
+
+async def visible_video(db: Database, video_id: str, viewer: User | None) -> VideoRecord:
+    """The video if viewer may see it; NotFound (404) otherwise, as for an unknown id."""
+    video = await store.get_video(db, video_id, viewer.id if viewer else None)
+    if not may_see(video, viewer):
+        raise NotFound(f"no video {video_id!r}")
+    return video
+
+
+async def published_video(db: Database, video_id: str, viewer: User | None) -> VideoRecord:
+    """The video if viewer may interact with it: visible (else 404) and ready (else 409)."""
+    video = await visible_video(db, video_id, viewer)
+    if video.status != "ready":
+        raise Conflict(f"video {video_id} is not published (it is {video.status})")
+    return video
+
+
+def public_error(text: str | None) -> str | None:
+    """A video's error text as users see it: server paths reduced to their file name."""
+    if not text:
+        return text
+    return _PATH.sub(lambda m: m.group(1) or "(path)", text)
+
+
+class EventFilter:
+    """What one live-event listener may receive (one per stream; remembers video owners)."""
+
+    def __init__(self, db: Database, viewer: User | None) -> None:
+        self.db = db
+        self.viewer = viewer
+        self._owners: dict[str, int | None] = {}
+
+    async def _owner(self, video_id: str) -> int | None:
+        if video_id not in self._owners:
+            self._owners[video_id] = await store.video_author(self.db, video_id)
+        return self._owners[video_id]
+
+    async def allows(self, event: str, data: Any) -> bool:
+        """video.* events (progress, ready, failed) go to the video's owner only."""
+        if event.startswith("video."):
+            if self.viewer is None or not isinstance(data, dict):
+                return False
+            return await self._owner(str(data.get("video_id"))) == self.viewer.id
+        return True

@@ -1,0 +1,57 @@
+"""Issue 14 items 13 and 16 from the shell: `shortstack password`, `sessions`, `logout
+--everywhere` against a live server, run as the real console command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+STRONG = "kettle-harbor-58"
+
+
+def _run(live, token: str | None, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    env = dict(os.environ, SHORTSTACK_SERVER=live.url)
+    env.pop("SHORTSTACK_TOKEN", None)
+    if token:
+        env["SHORTSTACK_TOKEN"] = token
+    return subprocess.run(
+        [sys.executable, "-m", "shortstack", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+def test_password_sessions_and_logout_everywhere(live_server):
+    c = live_server.client
+    token = live_server.register("uma", STRONG)
+    other = c.post("/api/auth/login", json={"handle": "uma", "password": STRONG}).json()["token"]
+
+    r = _run(live_server, token, "sessions", "--json")
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads(r.stdout)["items"]) == 2
+
+    r = _run(live_server, token, "password", "--password-stdin", stdin=f"{STRONG}\n12345678\n")
+    assert r.returncode == 2 and "password:" in r.stderr, r
+    new = "orchid-tunnel-73"
+    r = _run(live_server, token, "password", "--password-stdin", stdin=f"{STRONG}\n{new}\n")
+    assert r.returncode == 0, r.stderr
+    assert c.get("/api/me", headers=live_server.auth(other)).status_code == 401
+    assert c.get("/api/me", headers=live_server.auth(token)).status_code == 200
+
+    third = c.post("/api/auth/login", json={"handle": "uma", "password": new}).json()["token"]
+    listed = json.loads(_run(live_server, token, "sessions", "--json").stdout)["items"]
+    (sid,) = [s["id"] for s in listed if not s["current"]]
+    r = _run(live_server, token, "sessions", "--revoke", sid)
+    assert r.returncode == 0, r.stderr
+    assert c.get("/api/me", headers=live_server.auth(third)).status_code == 401
+
+    fourth = c.post("/api/auth/login", json={"handle": "uma", "password": new}).json()["token"]
+    r = _run(live_server, token, "logout", "--everywhere")
+    assert r.returncode == 0, r.stderr
+    for t in (token, fourth):
+        assert c.get("/api/me", headers=live_server.auth(t)).status_code == 401
