@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import resource
+import secrets
 import signal
 import socket
 import statistics
@@ -144,7 +145,10 @@ def main(argv: list[str] | None = None) -> int:
             if server.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"the server did not start: {(tmp / 'server.log').read_text()}")
             time.sleep(0.2)
-        r = client.post("/api/auth/register", json={"handle": "bencher", "password": "password1"})
+        password = secrets.token_urlsafe(16)
+        r = client.post("/api/auth/register", json={"handle": "bencher", "password": password})
+        if r.status_code != 201:
+            raise SystemExit(f"could not register: {r.status_code} {r.text}")
         token = r.json()["token"]
 
         reference = _healthz(client, args.probes)
