@@ -20,6 +20,7 @@ import numpy as np
 from .edit import EditRecipe
 from .edit_graph import EditSession
 from .errors import InvalidMedia, MediaError, TranscodeError
+from .hls import package_hls
 from .poster import make_poster, visual_features
 from .preview import preview_still
 from .probe import ProbeResult, probe
@@ -55,6 +56,7 @@ class UploadResult:
     poster: Path
     features: np.ndarray = field(compare=False)  # float32, poster.FEATURE_LENGTH long
     steps: tuple[tuple[str, float], ...] = field(default=())  # (step, seconds) in order
+    hls: Path | None = None  # the HLS folder when it was made (None: not asked, or it failed)
 
     @property
     def duration_s(self) -> float:
@@ -71,8 +73,11 @@ def process_upload(
     info: ProbeResult | None = None,
     limits: Limits = Limits(),
     progress: Callable[[float], None] | None = None,
+    hls_dir: Path | None = None,
 ) -> UploadResult:
-    """Renditions, ``poster.jpg`` and visual features of ``src``, written into ``out_dir``.
+    """Renditions, ``poster.jpg`` and visual features of ``src``, written into ``out_dir``;
+    with ``hls_dir``, the renditions packaged as HLS there too (see ``hls.package_hls``; a
+    packaging failure only leaves ``UploadResult.hls`` None: the MP4s still play).
 
     ``info`` is the source's probe when the caller has it (else it is probed here, within
     ``limits``); ``recipe`` is applied while transcoding. Raises InvalidMedia for a file or
@@ -118,7 +123,15 @@ def process_upload(
     report(0.96)
     with step("features"):
         features = np.asarray(visual_features(looks), dtype=np.float32)
-    return UploadResult(info, source, tuple(renditions), poster, features, tuple(steps))
+    hls = None
+    if hls_dir is not None and renditions:
+        with step("hls"):
+            try:
+                package_hls([(r.name, r.path, r.width, r.height) for r in renditions], hls_dir)
+                hls = Path(hls_dir)
+            except TranscodeError:
+                hls = None
+    return UploadResult(info, source, tuple(renditions), poster, features, tuple(steps), hls)
 
 
 def probe_isolated(

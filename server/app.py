@@ -17,7 +17,6 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.problem_details import ProblemDetailsPlugin
-from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
 
 from .access_log import AccessLogMiddleware
@@ -30,16 +29,18 @@ from .config import Config, default_data_dir
 from .deps import DEPENDENCIES
 from .edit_preview import edit_options, edit_preview
 from .errors import http_exception_handler, internal_error_handler, problem_details_config
-from .events import EventsController
-from .feed import FeedController
+from .events import EventsController, StreamGate, total_cap
+from .feed import FeedChains, FeedController
 from .feed_engine import FeedEngine
 from .health import healthz
 from .interactions import InteractionsController
 from .jobs import JobRunner
 from .lab import LabController
 from .lab_worker import LabRunner
+from .log_limits import install as limit_repeated_logs
 from .login_limit import AccountLoginLimiter
 from .maintenance import database_path, sweep_orphans
+from .memory_stores import BoundedMemoryStore, sweep
 from .request import ShortstackRequest
 from .search import SearchController
 from .security_headers import add_security_headers
@@ -90,10 +91,20 @@ def create_app(
     runner = JobRunner(db, storage, broker, config)
     engine = FeedEngine(db, config)
     runner.on_ready = engine.video_ready
-    lab = LabRunner()
+    lab = LabRunner(queue=config.limits.lab_queue, wait_s=config.limits.lab_wait_s)
+    chain_store = BoundedMemoryStore(config.feed.max_chains)
+    chains = FeedChains(chain_store, config.feed.chain_ttl_s)  # what each cursor chain served
+    made: list[BoundedMemoryStore] = [chain_store]  # every store, for the expiry sweeps
+
+    def new_store(_name: str) -> BoundedMemoryStore:
+        made.append(BoundedMemoryStore(config.server.store_max_entries))
+        return made[-1]
+
+    stores = StoreRegistry({"feed_chains": chain_store}, default_factory=new_store)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        limit_repeated_logs(config.server.log_repeat_s)
         broker.bind(asyncio.get_running_loop())
         await db.open()
         swept = await sweep_orphans(db, storage)
@@ -101,9 +112,14 @@ def create_app(
             log.info("start-up sweep removed %s", swept)
         await runner.start()
         await engine.start()
+        sweeper = asyncio.create_task(
+            sweep(lambda: list(made), config.server.store_sweep_s),
+            name="store-sweep",
+        )
         try:
             yield
         finally:
+            sweeper.cancel()
             lab.close()
             await engine.stop()
             await runner.stop()
@@ -122,11 +138,12 @@ def create_app(
     body_deadline = BodyDeadlineMiddleware(
         config.limits.body_timeout_s, config.limits.body_min_kib_per_s * 1024
     )
-    middleware = [body_deadline, api_limit.middleware, login_rate_limit(config).middleware]
+    limits = config.limits
+    streams = StreamGate(limits.event_streams_per_address, total_cap(limits.event_streams_total))
+    middleware = [body_deadline, streams, api_limit.middleware, login_rate_limit(config).middleware]
     if config.server.log_requests:
         middleware.append(AccessLogMiddleware())
 
-    chains = MemoryStore()  # what each feed cursor chain has served (TTL'd entries)
     dependencies = dict(DEPENDENCIES)
     dependencies.update(
         storage=Provide(lambda: storage, sync_to_thread=False),
@@ -163,7 +180,7 @@ def create_app(
             Exception: internal_error_handler,
         },
         lifespan=[lifespan],
-        stores=StoreRegistry(default_factory=lambda _name: MemoryStore()),
+        stores=stores,
         request_class=ShortstackRequest,
         request_max_body_size=config.limits.max_json_kb * 1024,
         openapi_config=OpenAPIConfig(
@@ -181,6 +198,8 @@ def create_app(
     app.state.config = config
     app.state.db = db
     app.state.broker = broker
+    app.state.hls_packaging = asyncio.Lock()  # one on-demand HLS packaging at a time
+    app.state.streams = streams  # bench/streams.py reads the open-stream counts
     app.state.login_limiter = AccountLoginLimiter(
         config.limits.login_failures_per_account, config.limits.login_failure_window_s
     )

@@ -13,6 +13,7 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
+from .broker import Broker
 from .config import Config
 from .deps import bearer_token, token_lifetime
 from .errors import problem
@@ -185,11 +186,16 @@ class AuthController(Controller):
         status_code=HTTP_204_NO_CONTENT,
     )
     async def logout(
-        self, request: Request, user: NamedDependency[User], db: NamedDependency[Database]
+        self,
+        request: Request,
+        user: NamedDependency[User],
+        db: NamedDependency[Database],
+        broker: NamedDependency[Broker],
     ) -> None:
         token = bearer_token(request)
         assert token is not None
         await store.revoke_token(db, token)
+        broker.revoke(hash_token(token))  # its event streams end now
 
     @post(
         "/auth/logout-everywhere",
@@ -198,9 +204,13 @@ class AuthController(Controller):
         status_code=HTTP_204_NO_CONTENT,
     )
     async def logout_everywhere(
-        self, user: NamedDependency[User], db: NamedDependency[Database]
+        self,
+        user: NamedDependency[User],
+        db: NamedDependency[Database],
+        broker: NamedDependency[Broker],
     ) -> None:
         await store.revoke_all_tokens(db, user.id)
+        broker.revoke(user_id=user.id)  # every event stream of the account ends now
 
     @get("/me", operation_id="me", summary="The logged-in user")
     async def me(self, user: NamedDependency[User]) -> UserOut:

@@ -7,10 +7,14 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+#: put on a subscription's queue when its token is revoked: the stream ends
+REVOKED = (0, "revoked", None)
+
 
 @dataclass(eq=False)
 class Subscription:
     user_id: int | None
+    token_hash: str | None = None  # the token the stream was opened with, if any
     queue: asyncio.Queue[tuple[int, str, Any]] = field(
         default_factory=lambda: asyncio.Queue(maxsize=500)
     )
@@ -27,13 +31,28 @@ class Broker:
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
 
-    def subscribe(self, user_id: int | None) -> Subscription:
-        sub = Subscription(user_id)
+    def subscribe(self, user_id: int | None, token_hash: str | None = None) -> Subscription:
+        sub = Subscription(user_id, token_hash)
         self._subs.add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._subs.discard(sub)
+
+    def revoke(self, token_hash: str | None = None, *, user_id: int | None = None) -> int:
+        """End the streams opened with this token, or with any token of this user (call from
+        the event loop); how many."""
+        ended = 0
+        for sub in list(self._subs):
+            if (token_hash is not None and sub.token_hash == token_hash) or (
+                user_id is not None and sub.token_hash is not None and sub.user_id == user_id
+            ):
+                self._subs.discard(sub)
+                if sub.queue.full():
+                    sub.queue.get_nowait()
+                sub.queue.put_nowait(REVOKED)
+                ended += 1
+        return ended
 
     @property
     def subscribers(self) -> int:

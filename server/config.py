@@ -38,6 +38,13 @@ class ServerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """SQLite read connections in the pool (writes always go through one writer)."""
     log_requests: bool = True
     """Log one line per HTTP request."""
+    log_repeat_s: float = 10.0
+    """A repeated error (same logger, message and exception) is logged once per this many
+    seconds, as one line when it is running out of file descriptors; repeats are counted."""
+    store_max_entries: int = 100_000
+    """Most entries each in-memory store (rate-limit counters) holds; the oldest go first."""
+    store_sweep_s: float = 60.0
+    """How often expired entries are swept out of the in-memory stores, in seconds."""
 
 
 class LimitsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -74,6 +81,21 @@ class LimitsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The window of login_failures_per_account, in seconds (counted from the first failure)."""
     comment_max_chars: int = 2000
     """Longest comment body in characters."""
+    event_streams_per_address: int = 8
+    """Open /api/events streams per client address (429 beyond)."""
+    event_streams_total: int = 1000
+    """Open /api/events streams in all (429 beyond); at most half the open-file limit."""
+    event_heartbeat_s: float = 15.0
+    """Seconds between comment heartbeats on an event stream (keeps it alive, finds dead peers)."""
+    event_idle_timeout_s: float = 300.0
+    """An event stream that delivered no event for this long ends (clients reconnect), seconds."""
+    lab_queue: int = 4
+    """Feed-lab runs that may wait for the lab, one per user, admins first (503 beyond)."""
+    lab_wait_s: float = 30.0
+    """Longest a feed-lab run waits for its turn, in seconds (503 with its place after)."""
+    hls_package_per_minute: int = 6
+    """On-demand HLS packagings (videos made before HLS was made at transcode) per minute
+    per client address (429 beyond); one runs at a time."""
 
 
 class AccountsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -148,6 +170,8 @@ class FeedConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Refit the recommender at least this often, in seconds (when there are new events)."""
     chain_ttl_s: float = 3600.0
     """How long a feed cursor chain remembers what it served."""
+    max_chains: int = 5000
+    """Most feed cursor chains remembered at once; the oldest is forgotten first."""
 
 
 class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Annotated
@@ -9,6 +11,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, get, put
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
 from litestar.params import JSONBody
 from litestar.stores.base import Store
 
@@ -66,24 +69,47 @@ async def user_weights(
     )
 
 
-class _Chain:
-    """What one For You / Trending cursor chain has served, kept in a Litestar store with a TTL."""
+class FeedChains:
+    """What each For You / Trending cursor chain has served, in a bounded store with a TTL.
 
-    def __init__(self, chains: NamedDependency[Store], ttl: float) -> None:
-        self.chains = chains
-        self.ttl = int(ttl)
+    Chain ids are issued by the server (random, signed with a key that lives as long as the
+    process): a cursor naming a chain the server never issued is a 400, so a client cannot
+    make the server keep entries under keys of its choosing."""
+
+    def __init__(self, store: Store, ttl_s: float, key: bytes | None = None) -> None:
+        self.store = store
+        self.ttl = max(1, int(ttl_s))
+        self._key = key or secrets.token_bytes(32)
+
+    def _sign(self, nonce: str) -> str:
+        return hmac.new(self._key, nonce.encode(), hashlib.sha256).hexdigest()[:22]
+
+    def new_id(self) -> str:
+        nonce = secrets.token_urlsafe(12)
+        return f"{nonce}.{self._sign(nonce)}"
+
+    def checked(self, chain_id: str) -> str:
+        """The chain id if this server issued it; otherwise a 400."""
+        nonce, _, mac = chain_id.partition(".")
+        if len(nonce) != 16 or not hmac.compare_digest(mac, self._sign(nonce)):
+            raise ValidationException(
+                detail="the cursor is not valid (or is from before a server restart):"
+                " use next_cursor from a previous page, or start again without a cursor"
+            )
+        return chain_id
 
     async def load(self, cursor: str | None) -> tuple[str, list[str]]:
         value = decode_cursor(cursor, str)
         if value is None:
-            return secrets.token_urlsafe(12), []
-        raw = await self.chains.get(value)
+            return self.new_id(), []
+        chain_id = self.checked(value)
+        raw = await self.store.get(chain_id)
         if raw is None:
-            return value, []  # expired chain: keep going without the memory
-        return value, msgspec.json.decode(raw, type=list[str])
+            return chain_id, []  # expired chain: keep going without the memory
+        return chain_id, msgspec.json.decode(raw, type=list[str])
 
     async def save(self, chain_id: str, served: list[str]) -> None:
-        await self.chains.set(chain_id, msgspec.json.encode(served[-2000:]), expires_in=self.ttl)
+        await self.store.set(chain_id, msgspec.json.encode(served[-2000:]), expires_in=self.ttl)
 
     async def page(
         self,
@@ -142,13 +168,13 @@ class FeedController(Controller):
         db: NamedDependency[Database],
         config: NamedDependency[Config],
         engine: NamedDependency[FeedEngine],
-        chains: NamedDependency[Store],
+        chains: NamedDependency[FeedChains],
         viewer: NamedDependency[User | None],
         limit: Limit = 10,
         cursor: Cursor = None,
     ) -> Page[FeedItemOut]:
         weights = await user_weights(db, config, viewer)
-        return await _Chain(chains, config.feed.chain_ttl_s).page(
+        return await chains.page(
             cursor,
             lambda seen: engine.for_you(viewer, weights, k=limit, exclude=seen),
             db,
@@ -162,12 +188,12 @@ class FeedController(Controller):
         db: NamedDependency[Database],
         config: NamedDependency[Config],
         engine: NamedDependency[FeedEngine],
-        chains: NamedDependency[Store],
+        chains: NamedDependency[FeedChains],
         viewer: NamedDependency[User | None],
         limit: Limit = 10,
         cursor: Cursor = None,
     ) -> Page[FeedItemOut]:
-        return await _Chain(chains, config.feed.chain_ttl_s).page(
+        return await chains.page(
             cursor,
             lambda seen: engine.trending(k=limit, exclude=seen),
             db,

@@ -219,6 +219,7 @@ class JobRunner:
                 limits=Limits(limits.max_dimension, limits.max_duration_s),
                 timeout_s=media.job_timeout_s,
                 progress=on_progress,
+                hls_dir=self.storage.hls_dir(out_dir.name),  # out_dir is the video's folder
             )
         except TimedOut:
             return "error", f"transcode timed out after {media.job_timeout_s:.0f} s"

@@ -9,6 +9,7 @@ import numpy as np
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
+from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.status_codes import HTTP_200_OK
 
 from shortstack.recommender.lab_metrics import METRICS
@@ -19,7 +20,7 @@ from .config import Config
 from .errors import problem
 from .feed import WeightsIn, user_weights
 from .feed_data import events_from_rows
-from .lab_worker import LabBusy, LabFailed, LabRunner
+from .lab_worker import LabAlreadyQueued, LabBusy, LabFailed, LabRunner
 from .store import catalogue as catalogue_store
 from .store import lab as store
 from .store.db import Database
@@ -84,15 +85,35 @@ async def engaged_videos(db: Database, user_id: int, signals: SignalWeights) -> 
     return [ids[i] for i in state.positives]
 
 
-async def _simulate(lab: LabRunner, data: SimulateIn, weights: dict[str, float]) -> SimulateOut:
+async def _simulate(
+    lab: LabRunner, data: SimulateIn, weights: dict[str, float], user: User
+) -> SimulateOut:
     try:
-        run = await lab.run(weights=weights, users=data.users, steps=data.steps, seed=data.seed)
-    except LabBusy:
-        raise problem(
-            503,
-            "Lab busy",
-            "another simulation is running; try again in a few seconds",
+        run = await lab.run(
+            user=user.id,
+            admin=user.is_admin,
+            weights=weights,
+            users=data.users,
+            steps=data.steps,
+            seed=data.seed,
+        )
+    except LabAlreadyQueued as exc:
+        where = "running" if exc.position == 0 else f"number {exc.position} in the queue"
+        raise ProblemDetailsException(
+            status_code=429,
+            title="Simulation already queued",
+            detail=f"you already have a simulation {where}; one at a time per account",
             headers={"Retry-After": "5"},
+            extra={"position": exc.position},
+        ) from None
+    except LabBusy as exc:
+        raise ProblemDetailsException(
+            status_code=503,
+            title="Lab busy",
+            detail=f"{exc}: this run would be number {exc.position} in the queue;"
+            " try again in a few seconds",
+            headers={"Retry-After": "5"},
+            extra={"position": exc.position},
         ) from None
     except LabFailed as exc:
         raise problem(503, "Lab run failed", f"{exc}; try again") from None
@@ -129,12 +150,12 @@ class LabController(Controller):
         user: NamedDependency[User],
         lab: NamedDependency[LabRunner],
     ) -> SimulateOut:
-        # logged-in users only: a run costs seconds of CPU (and only one runs at a time)
+        # logged-in users only: a run costs seconds of CPU (one at a time, one per user queued)
         base = msgspec.structs.asdict(await user_weights(db, config, user))
         if data.weights is not None:
             given = msgspec.structs.asdict(data.weights)
             base.update({k: v for k, v in given.items() if v is not None})
-        return await _simulate(lab, data, base)
+        return await _simulate(lab, data, base, user)
 
     @get("/me/diet", operation_id="my_diet", summary="Your feed's diet: topics shown vs engaged")
     async def diet(

@@ -6,19 +6,41 @@ request (and, under `shortstack demo`, the terminal client sharing the process) 
 (it imports the recommender once, about two seconds, then idles); it hands it one run at a
 time, kills it when a run takes longer than ``timeout_s`` and when the server stops, and the
 next run starts another. This module stays light: the child imports it to find ``simulate``.
+
+Runs wait their turn in a fair queue: each user has at most one run queued or running (a
+second is ``LabAlreadyQueued``), admins go ahead of everyone else and are never turned away,
+others are turned away when ``queue`` runs already wait (``LabBusy``) or when their turn has
+not come within ``wait_s``; each refusal says where the run stands.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 from shortstack.media.runner import ChildDied, ChildError, TimedOut, Worker
 
 
 class LabBusy(Exception):
-    """Another simulation is running (one at a time per server)."""
+    """The lab is taken: the queue is full, or this run's turn did not come in time.
+
+    ``position`` is where the run stands (or would): 1 = next after the one running."""
+
+    def __init__(self, position: int, why: str) -> None:
+        super().__init__(why)
+        self.position = position
+
+
+class LabAlreadyQueued(LabBusy):
+    """This user already has a run queued (``position`` >= 1) or running (``position`` 0)."""
+
+
+@dataclass(eq=False)
+class _Ticket:
+    user: Any
+    admin: bool
+    go: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class LabFailed(Exception):
@@ -56,29 +78,64 @@ def simulate(weights: dict[str, float], users: int, steps: int, seed: int) -> di
 
 
 class LabRunner:
-    """One lab child per server, started on first use; one run at a time."""
+    """One lab child per server, started on first use; one run at a time, the others queued."""
 
-    def __init__(self, timeout_s: float = 300.0) -> None:
+    def __init__(self, timeout_s: float = 300.0, *, queue: int = 4, wait_s: float = 30.0) -> None:
         self.timeout_s = timeout_s
+        self.queue = queue
+        self.wait_s = wait_s
         self._worker = Worker("shortstack-lab", warm=["shortstack.recommender.simulation"])
-        self._busy = threading.Lock()
+        self._waiting: list[_Ticket] = []  # admins first, then in order of arrival
+        self._running: _Ticket | None = None
+        self._tickets: dict[Any, _Ticket] = {}  # user -> their one ticket
+
+    def position(self, ticket: _Ticket) -> int:
+        """0 while running, else 1 + the runs waiting ahead of it."""
+        if ticket is self._running:
+            return 0
+        return self._waiting.index(ticket) + 1 if ticket in self._waiting else 0
+
+    def _advance(self) -> None:
+        if self._running is None and self._waiting:
+            self._running = self._waiting.pop(0)
+            self._running.go.set()
 
     @property
     def pid(self) -> int | None:
         """The child's process id while it runs (None before the first run and after close)."""
         return self._worker.pid
 
-    async def run(self, **task: Any) -> dict[str, Any]:
-        """Run ``simulate(**task)`` in the child; LabBusy, or LabFailed saying what went wrong."""
-        if not self._busy.acquire(blocking=False):
-            raise LabBusy
+    async def run(self, *, user: Any = None, admin: bool = False, **task: Any) -> dict[str, Any]:
+        """Run ``simulate(**task)`` in the child when ``user``'s turn comes; LabAlreadyQueued,
+        LabBusy, or LabFailed saying what went wrong."""
+        mine = self._tickets.get(user)
+        if mine is not None:
+            raise LabAlreadyQueued(self.position(mine), "you already have a simulation queued")
+        if not admin and len(self._waiting) >= self.queue:
+            raise LabBusy(len(self._waiting) + 1, "the lab's queue is full")
+        ticket = _Ticket(user, admin)
+        ahead = sum(t.admin for t in self._waiting) if admin else len(self._waiting)
+        self._waiting.insert(ahead, ticket)
+        self._tickets[user] = ticket
         try:
+            self._advance()
+            try:
+                await asyncio.wait_for(ticket.go.wait(), self.wait_s)
+            except TimeoutError:
+                raise LabBusy(
+                    self.position(ticket), f"its turn did not come within {self.wait_s:g} s"
+                ) from None
             # started from the event loop's thread: the child's parent-death signal follows
             # the thread that made it, and this one lives as long as the server
             self._worker.ensure()
             return await asyncio.to_thread(self._call, task)
         finally:
-            self._busy.release()
+            if ticket in self._waiting:
+                self._waiting.remove(ticket)
+            if self._running is ticket:
+                self._running = None
+            del self._tickets[user]
+            self._advance()
 
     def _call(self, task: dict[str, Any]) -> dict[str, Any]:
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+from pathlib import Path
 from typing import Annotated
 
 import msgspec
@@ -31,6 +32,51 @@ from .visibility import visible_video
 
 CAPTION_MAX = 2200
 RenditionName = Annotated[str, Parameter(max_length=16, pattern=r"^[a-z0-9]+$")]
+
+
+HLS_WAIT_S = 30.0
+
+
+async def _package(request: Request, sources: list[tuple[str, Path, int, int]], dest: Path) -> None:
+    """Package HLS on demand (videos transcoded before HLS was made with the renditions):
+    at most ``limits.hls_package_per_minute`` per client address (429 beyond), one at a
+    time in the server (the rest wait their turn, 503 after ``HLS_WAIT_S``)."""
+    from shortstack.media.errors import MediaError
+    from shortstack.media.hls import MASTER, package_hls
+
+    config: Config = request.app.state.config
+    budget = request.app.stores.get("hls_packaging")
+    address = request.client.host if request.client else "-"
+    used = int(await budget.get(address) or 0)
+    if used >= config.limits.hls_package_per_minute:
+        retry = await budget.expires_in(address) or 60
+        raise problem(
+            429,
+            "Too many HLS packagings",
+            f"HLS for older videos is made on request, at most"
+            f" {config.limits.hls_package_per_minute} a minute per address; the MP4"
+            " renditions play meanwhile",
+            headers={"Retry-After": str(max(1, retry))},
+        )
+    expires = await budget.expires_in(address) if used else None
+    await budget.set(address, str(used + 1), expires_in=expires or 60)
+    lock: asyncio.Lock = request.app.state.hls_packaging
+    try:
+        await asyncio.wait_for(lock.acquire(), HLS_WAIT_S)
+    except TimeoutError:
+        raise problem(
+            503,
+            "HLS busy",
+            "another video is being packaged; try again shortly",
+            headers={"Retry-After": "5"},
+        ) from None
+    try:
+        if not (dest / MASTER).exists():  # not made while this request waited
+            await asyncio.to_thread(package_hls, sources, dest)
+    except MediaError as exc:
+        raise problem(503, "HLS unavailable", f"{exc}; the MP4 renditions still play") from None
+    finally:
+        lock.release()
 
 
 def _quota(config: Config, user: User) -> store.UploadQuota | None:
@@ -206,8 +252,7 @@ class VideosController(Controller):
         viewer: User | None,
         head_only: bool = False,
     ) -> Response:
-        from shortstack.media.errors import MediaError
-        from shortstack.media.hls import CONTENT_TYPES, MASTER, package_hls
+        from shortstack.media.hls import CONTENT_TYPES, MASTER
 
         video = await visible_video(db, video_id, viewer)
         names = {r.name for r in video.renditions}
@@ -223,20 +268,14 @@ class VideosController(Controller):
         ):
             raise problem(404, "No such HLS file", f"video {video_id} has no {request.url.path}")
         if not storage.hls_path(video_id, None, MASTER).exists():
-            # packaged on first use (a copy of the renditions' packets: milliseconds), so every
-            # ready video has HLS, also those transcoded before it existed
+            # made at transcode time; a video made before gets it here, bounded (see _package)
             sources = [
                 (r.name, storage.rendition_path(video_id, r.name), r.width, r.height)
                 for r in video.renditions
             ]
             if not all(p.exists() for _, p, _, _ in sources):
                 raise problem(404, "Media missing", "a rendition file is missing on the server")
-            try:
-                await asyncio.to_thread(package_hls, sources, storage.hls_dir(video_id))
-            except MediaError as exc:
-                raise problem(
-                    503, "HLS unavailable", f"{exc}; the MP4 renditions still play"
-                ) from None
+            await _package(request, sources, storage.hls_dir(video_id))
         if not path.exists():
             raise problem(404, "No such HLS file", f"video {video_id} has no {request.url.path}")
         return file_response(request, path, CONTENT_TYPES[path.suffix], head=head_only)

@@ -45,6 +45,14 @@ def test_an_upload_is_probed_once_and_comes_back_typed(tmp_path: Path, check) ->
     assert [r.bytes for r in again.renditions] == [r.bytes for r in result.renditions]
 
 
+def test_hls_is_packaged_with_the_renditions_when_asked(tmp_path: Path) -> None:
+    src = fixture_clips.write_test_video(tmp_path / "h.mp4", width=320, height=240, duration_s=1)
+    out = tmp_path / "out"
+    result = process_upload(src, out, LADDER, hls_dir=out / "hls")
+    assert result.hls == out / "hls" and "hls" in dict(result.steps)
+    assert (out / "hls" / "master.m3u8").exists() and (out / "hls" / "240p" / "init.mp4").exists()
+
+
 def test_an_edited_upload_reports_the_edited_video(tmp_path: Path) -> None:
     src = fixture_clips.write_test_video(tmp_path / "e.mp4", width=480, height=270, duration_s=2)
     recipe = parse_recipe({"crop": "1:1", "trim": [0.5, 1.5], "speed": 2})
