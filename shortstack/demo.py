@@ -122,8 +122,8 @@ class DemoSeeder:
     def _wait_for_jobs(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            jobs = self.http.get("/healthz").json()["jobs"]
-            if jobs["queued"] == 0 and jobs["running"] == 0:
+            jobs = self.http.get("/healthz").json().get("jobs")  # null while the db is failing
+            if jobs and jobs["queued"] == 0 and jobs["running"] == 0:
                 return
             time.sleep(0.5)
 

@@ -271,9 +271,11 @@ class ShortstackApp(App[None]):
                 self.connection = "server unreachable: retrying now…"
                 try:
                     await self.api.health()
-                except (ServerUnavailable, ApiError):
+                except ServerUnavailable:
                     delay = min(delay * 2, BACKOFF_MAX_S)
                     continue
+                except ApiError:
+                    pass  # it answered (a 503 says "degraded": a worker is down, not the server)
                 break
         finally:
             self._reconnecting = False
