@@ -8,6 +8,8 @@ import re
 import pytest
 from serverkit import assert_problem
 
+from shortstack.server.maintenance import make_admin
+
 DEEP_BODIES = {
     "arrays": b"[" * 1000,
     "objects": b'{"a":' * 12000,
@@ -34,8 +36,12 @@ def test_every_json_operation_refuses_deep_nesting_with_400(live_server):
     # the contract's JSON bodies, at least: auth, feed weights, views, comments, lab
     assert len(operations) >= 6, operations
     assert ("POST", "/api/auth/register") in operations
+    admin = live.register("deepadmin")
+    assert make_admin(live.data_dir, "deepadmin")
     for method, path in operations:
-        for headers in ({}, live.auth(token)):
+        # admin operations turn everyone else away before reading a body: 401, never a 500
+        guarded = path.startswith("/api/admin/")
+        for headers, who in (({}, "anon"), (live.auth(token), "user"), (live.auth(admin), "admin")):
             for name, body in DEEP_BODIES.items():
                 r = live.client.request(
                     method,
@@ -43,7 +49,7 @@ def test_every_json_operation_refuses_deep_nesting_with_400(live_server):
                     content=body,
                     headers={**headers, "content-type": "application/json"},
                 )
-                problem = assert_problem(r, 400)
+                problem = assert_problem(r, 400 if who == "admin" or not guarded else (401, 403))
                 assert problem["type"], (method, path, name)
                 assert "Traceback" not in r.text
     log = (live.data_dir / "server.log").read_text()

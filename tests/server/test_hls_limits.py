@@ -8,20 +8,23 @@ from serverkit import assert_problem, seed_video, wait_ready
 from shortstack.media.fixture_clips import write_test_video
 
 
-def _old_video(live, handle: str, clip_240p) -> str:
-    """A ready video as transcodes left them before HLS came with them: MP4 rendition only."""
+def _old_video(live, handle: str) -> str:
+    """A ready video as transcodes left them before HLS came with them: MP4 renditions only
+    (the seeded row gets a real transcode's renditions and poster, no HLS folder)."""
     video_id = seed_video(live, handle, "from before HLS")
-    folder = live.data_dir / "media" / video_id[:2] / video_id
-    folder.mkdir(parents=True)
-    (folder / "240p.mp4").write_bytes(clip_240p.read_bytes())
+    assert not (live.data_dir / "media" / video_id[:2] / video_id / "hls").exists()
     return video_id
+
+
+def _rendition(live, video_id: str) -> str:
+    return live.client.get(f"/api/videos/{video_id}").json()["renditions"][0]["name"]
 
 
 def test_on_demand_packaging_is_rate_limited_per_address(live_server, tmp_path):
     live = live_server  # the default: 6 packagings a minute per address
     live.register("oldtimer")
-    clip = write_test_video(tmp_path / "240p.mp4", width=320, height=240, duration_s=1.0)
-    videos = [_old_video(live, "oldtimer", clip) for _ in range(7)]
+    videos = [_old_video(live, "oldtimer") for _ in range(7)]
+    name = _rendition(live, videos[0])
     c = live.client
     for video_id in videos[:6]:
         assert c.get(f"/api/videos/{video_id}/hls/master.m3u8").status_code == 200
@@ -33,9 +36,9 @@ def test_on_demand_packaging_is_rate_limited_per_address(live_server, tmp_path):
     # what is packaged already is served without spending the budget
     for _ in range(3):
         assert c.get(f"/api/videos/{videos[0]}/hls/master.m3u8").status_code == 200
-        assert c.get(f"/api/videos/{videos[0]}/hls/240p/index.m3u8").status_code == 200
+        assert c.get(f"/api/videos/{videos[0]}/hls/{name}/index.m3u8").status_code == 200
     # and the MP4 still plays
-    assert c.get(f"/api/videos/{videos[6]}/media/240p").status_code == 200
+    assert c.get(f"/api/videos/{videos[6]}/media/{name}").status_code == 200
 
 
 def test_the_transcode_makes_hls_so_new_videos_need_no_packaging(live_server, tmp_path):
@@ -56,6 +59,5 @@ def test_the_transcode_makes_hls_so_new_videos_need_no_packaging(live_server, tm
 def test_no_on_demand_packaging_when_the_budget_is_zero(make_server, tmp_path):
     live = make_server(limits={"hls_package_per_minute": 0})
     live.register("oldtimer")
-    clip = write_test_video(tmp_path / "240p.mp4", width=320, height=240, duration_s=1.0)
-    video_id = _old_video(live, "oldtimer", clip)
+    video_id = _old_video(live, "oldtimer")
     assert_problem(live.client.get(f"/api/videos/{video_id}/hls/master.m3u8"), 429)
