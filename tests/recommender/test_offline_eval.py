@@ -60,6 +60,7 @@ def test_run_evaluation_report(tmp_path, with_rating):
 
 
 @pytest.mark.skipif(not ML100K.exists(), reason="MovieLens 100k not available")
+@pytest.mark.slow
 def test_ml100k_ours_beats_popularity_and_item_knn():
     report = run_evaluation(ML100K, k=20, seed=0)
     ours = report.result("ours").ndcg

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from serverkit import assert_problem
 
 
@@ -92,6 +93,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_out_of_file_descriptors_logs_one_line_not_a_flood(tmp_path: Path):
     """Plain idle connections fill a server limited to 64 open files: the accept loop's
     EMFILE is logged once per interval, without tracebacks; the server recovers."""

@@ -7,6 +7,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import httpx
+import pytest
 from serverkit import assert_problem, db_connect
 
 # one world for all (the lab keeps it): the hog's first run also starts the lab's child and
@@ -53,6 +54,7 @@ def _admin(live, handle: str) -> str:
     return token
 
 
+@pytest.mark.slow
 def test_a_hog_cannot_starve_others_and_admins_go_first(live_server):
     live = live_server  # default limits
     hog, other, third = (live.register(h) for h in ("hog", "other", "third"))
@@ -71,6 +73,7 @@ def test_a_hog_cannot_starve_others_and_admins_go_first(live_server):
     assert lab.finished == ["hog", "boss", "other", "third"]
 
 
+@pytest.mark.slow
 def test_a_full_queue_is_503_with_the_place_but_admins_still_get_in(make_server):
     live = make_server(limits={"lab_queue": 2, "lab_wait_s": 120})
     hog, other, third, fourth = (live.register(h) for h in ("hog", "other", "third", "fourth"))
