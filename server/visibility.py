@@ -22,6 +22,10 @@ Blocks and mutes (``Relations``, loaded once per request by ``relations``):
   Following, Trending), search results and comment threads; nothing else changes.
 Paginated SQL lists (Following, comments, notifications) take ``author_filter`` as a
 pre-filter, so a page is never cut short by rows this policy would drop afterwards.
+The ranked feeds hand ``Relations.hidden`` to the feed engine, which treats those accounts'
+videos as seen in its per-request state (a page is ranked without them, not cut short).
+Notification rows are not written across a block (``store.events.notify``, the same rule
+in the write transaction); ``EventFilter`` drops live ones.
 """
 
 from __future__ import annotations
