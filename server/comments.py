@@ -22,7 +22,7 @@ from .store.db import Database
 from .store.errors import Forbidden
 from .store.users import User
 from .text_rules import free_text
-from .visibility import published_video, visible_video
+from .visibility import author_filter, published_video, visible_video
 
 
 class CommentIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -53,7 +53,12 @@ class CommentsController(Controller):
         after = keyset_cursor(cursor)
         await visible_video(db, video_id, viewer)
         records = await store.list_comments(
-            db, video_id, parent_id=parent_id, limit=limit + 1, after=after
+            db,
+            video_id,
+            parent_id=parent_id,
+            limit=limit + 1,
+            after=after,
+            author_filter=author_filter("c.author_id", viewer, threads=True),
         )
         return page_of(records, limit, comment_out)
 

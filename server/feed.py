@@ -25,7 +25,7 @@ from .store import feeds as store
 from .store import videos as videos_store
 from .store.db import Database
 from .store.users import User
-from .visibility import listed
+from .visibility import Relations, author_filter, listed, relations
 
 #: Largest weight a user may set; explore is a share of the page, so at most 1.
 MAX_WEIGHT = {"explore": 1.0}
@@ -114,7 +114,7 @@ class FeedChains:
     async def page(
         self,
         cursor: str | None,
-        rank: Callable[[set[str]], Awaitable[list[FeedItem]]],
+        rank: Callable[[set[str], frozenset[int]], Awaitable[list[FeedItem]]],
         db: Database,
         viewer: User | None,
         *,
@@ -123,11 +123,15 @@ class FeedChains:
     ) -> Page[FeedItemOut]:
         """One page of a ranked feed that never repeats a video within the cursor chain.
 
+        ``rank(served, hidden_authors)`` ranks without the served videos and without the
+        accounts the visibility policy hides from this viewer (blocks and mutes).
+
         An endless feed (For You) goes on while anything is left; otherwise the chain ends
         at the first short page."""
         chain_id, served = await self.load(cursor)
-        items = await rank(set(served))
-        page = await _page(items, db, viewer)
+        rel = await relations(db, viewer)
+        items = await rank(set(served), rel.hidden)
+        page = await _page(items, db, viewer, rel)
         served += [i.video.id for i in page]
         await self.save(chain_id, served)
         more = bool(page) if endless else len(page) >= limit
@@ -135,7 +139,10 @@ class FeedChains:
 
 
 async def _page(
-    items: list[FeedItem], db: NamedDependency[Database], viewer: NamedDependency[User | None]
+    items: list[FeedItem],
+    db: NamedDependency[Database],
+    viewer: NamedDependency[User | None],
+    rel: Relations,
 ) -> list[FeedItemOut]:
     records = await videos_store.get_videos(
         db, [i.video_id for i in items], viewer.id if viewer else None
@@ -143,7 +150,7 @@ async def _page(
     out = []
     for item in items:
         record = records.get(item.video_id)
-        if record is None or not listed(record, viewer):
+        if record is None or not listed(record, viewer, rel):
             continue
         out.append(
             FeedItemOut(
@@ -176,7 +183,9 @@ class FeedController(Controller):
         weights = await user_weights(db, config, viewer)
         return await chains.page(
             cursor,
-            lambda seen: engine.for_you(viewer, weights, k=limit, exclude=seen),
+            lambda seen, hidden: engine.for_you(
+                viewer, weights, k=limit, exclude=seen, hidden_authors=hidden
+            ),
             db,
             viewer,
             limit=limit,
@@ -195,7 +204,7 @@ class FeedController(Controller):
     ) -> Page[FeedItemOut]:
         return await chains.page(
             cursor,
-            lambda seen: engine.trending(k=limit, exclude=seen),
+            lambda seen, hidden: engine.trending(k=limit, exclude=seen, hidden_authors=hidden),
             db,
             viewer,
             limit=limit,
@@ -212,11 +221,17 @@ class FeedController(Controller):
         cursor: Cursor = None,
     ) -> Page[FeedItemOut]:
         before = keyset_cursor(cursor)
-        rows = await store.following_ids(db, user.id, limit=limit + 1, before=before)
+        rows = await store.following_ids(
+            db,
+            user.id,
+            limit=limit + 1,
+            before=before,
+            author_filter=author_filter("v.author_id", user, threads=True),
+        )
         more = len(rows) > limit
         rows = rows[:limit]
         items = await engine.explain_following([vid for vid, _ in rows])
-        page = await _page(items, db, user)
+        page = await _page(items, db, user, await relations(db, user))
         nxt = encode_cursor([rows[-1][1], rows[-1][0]]) if more else None
         return Page(items=page, next_cursor=nxt)
 

@@ -8,7 +8,10 @@ import copy
 import logging
 import time
 import zlib
+from collections.abc import Set
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from shortstack.recommender.data import Reason, UserState
 from shortstack.recommender.model import Recommender
@@ -201,12 +204,27 @@ class FeedEngine:
             for r in recs
         ]
 
-    async def user_state(self, snap: Snapshot, viewer: User | None, exclude: set[str]) -> UserState:
+    def _author_items(self, snap: Snapshot, author_ids: Set[int]) -> set[int]:
+        """Catalogue indices of the videos by these accounts."""
+        creators = [snap.creator_index[a] for a in author_ids if a in snap.creator_index]
+        if not creators:
+            return set()
+        found = np.isin(snap.model.catalogue_.creators, creators)
+        return {int(i) for i in np.flatnonzero(found) if i < len(snap.item_ids)}
+
+    async def user_state(
+        self,
+        snap: Snapshot,
+        viewer: User | None,
+        exclude: set[str],
+        hidden_authors: Set[int] = frozenset(),
+    ) -> UserState:
         """The viewer's UserState for one request: their recent events through the same
         signal rules as fitting (``user_state_from_events``), plus their standing
-        not-interested marks and follows; ``exclude`` (served in this chain) is seen."""
+        not-interested marks and follows; ``exclude`` (served in this chain) and the videos
+        of ``hidden_authors`` (blocked or muted: never ranked) are seen."""
         idx = snap.item_index
-        seen = {idx[v] for v in exclude if v in idx}
+        seen = {idx[v] for v in exclude if v in idx} | self._author_items(snap, hidden_authors)
         if viewer is None:
             return UserState(seen=seen)
         rows = await store.viewer_events(self.db, viewer.id, LEARNING_KINDS, limit=RECENT_EVENTS)
@@ -229,12 +247,18 @@ class FeedEngine:
         return await asyncio.to_thread(build) if rows else build()
 
     async def for_you(
-        self, viewer: User | None, weights: FeedWeights, *, k: int, exclude: set[str]
+        self,
+        viewer: User | None,
+        weights: FeedWeights,
+        *,
+        k: int,
+        exclude: set[str],
+        hidden_authors: Set[int] = frozenset(),
     ) -> list[FeedItem]:
         snap = self.snapshot
         if snap is None:
-            return await self._sql_trending(k=k, exclude=exclude)
-        state = await self.user_state(snap, viewer, exclude)
+            return await self._sql_trending(k=k, exclude=exclude, hidden_authors=hidden_authors)
+        state = await self.user_state(snap, viewer, exclude, hidden_authors)
         user = snap.user_index.get(viewer.id) if viewer else None
         seed = zlib.crc32(",".join(sorted(exclude)).encode()) if exclude else 0
         recs = await asyncio.to_thread(
@@ -252,15 +276,20 @@ class FeedEngine:
         )
         return items
 
-    async def trending(self, *, k: int, exclude: set[str]) -> list[FeedItem]:
+    async def trending(
+        self, *, k: int, exclude: set[str], hidden_authors: Set[int] = frozenset()
+    ) -> list[FeedItem]:
         snap = self.snapshot
         if snap is None:
-            return await self._sql_trending(k=k, exclude=exclude)
+            return await self._sql_trending(k=k, exclude=exclude, hidden_authors=hidden_authors)
         ex = {snap.item_index[v] for v in exclude if v in snap.item_index}
+        ex |= self._author_items(snap, hidden_authors)
         recs = await asyncio.to_thread(snap.model.trending, k=k, now=time.time(), exclude=ex)
         return self._items(snap, recs)
 
-    async def _sql_trending(self, *, k: int, exclude: set[str]) -> list[FeedItem]:
+    async def _sql_trending(
+        self, *, k: int, exclude: set[str], hidden_authors: Set[int] = frozenset()
+    ) -> list[FeedItem]:
         signals = self.config.feed.signals.as_dataclass()
         rows = await trending_store.trending_ids(
             self.db,
@@ -268,6 +297,7 @@ class FeedEngine:
             half_life_h=self.config.feed.trending_half_life_h,
             limit=k,
             exclude=exclude,
+            hidden_authors=hidden_authors,
         )
         return [
             FeedItem(

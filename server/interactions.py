@@ -16,7 +16,9 @@ from .config import Config
 from .events import publish_notification
 from .share import share_url
 from .store import interactions as store
+from .store import relations as relations_store
 from .store.db import Database
+from .store.errors import Unprocessable
 from .store.users import User
 from .visibility import published_video
 
@@ -142,3 +144,17 @@ class InteractionsController(Controller):
     ) -> None:
         await published_video(db, video_id, user)
         await store.mark_not_interested(db, user.id, video_id)
+
+    @post(
+        "/hide-creator",
+        operation_id="hide_creator",
+        summary="Hide this video's creator from your feeds (mutes them)",
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def hide_creator(
+        self, video_id: VideoId, user: NamedDependency[User], db: NamedDependency[Database]
+    ) -> None:
+        video = await published_video(db, video_id, user)
+        if video.author_id == user.id:
+            raise Unprocessable("you cannot hide yourself")
+        await relations_store.set_mute(db, user.id, video.author_id, True)

@@ -15,7 +15,7 @@ from .store import users as users_store
 from .store import videos as videos_store
 from .store.db import Database
 from .store.users import User
-from .visibility import listed
+from .visibility import listed, may_see_user, relations
 
 
 class HashtagOut(msgspec.Struct):
@@ -59,18 +59,19 @@ class SearchController(Controller):
             video_ids = await store.search_videos(db, text, limit=limit)
             user_ids = await store.search_users(db, text, limit=limit)
             tags = await store.search_hashtags(db, text, limit=limit)
+        rel = await relations(db, viewer)
         records = await videos_store.get_videos(db, video_ids, viewer_id)
         users = [
             u
             for u in [await users_store.get_user_by_id(db, uid) for uid in user_ids]
-            if u is not None
+            if u is not None and may_see_user(u.id, viewer, rel)
         ]
         return SearchOut(
             query=text,
             videos=[
                 video_out(records[v])
                 for v in video_ids
-                if v in records and listed(records[v], viewer)
+                if v in records and listed(records[v], viewer, rel)
             ],
             users=[user_out(u) for u in users],
             hashtags=[HashtagOut(t, n) for t, n in tags],

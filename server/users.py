@@ -15,11 +15,13 @@ from .events import publish_notification
 from .pagination import Cursor, Limit, decode_cursor, keyset_cursor, page_of
 from .schemas import Page, UserOut, VideoOut, iso, user_out, video_out
 from .store import events as events_store
+from .store import relations as relations_store
 from .store import users as store
 from .store import videos as videos_store
 from .store.db import Database
+from .store.errors import Unprocessable
 from .store.users import User
-from .visibility import sees_unpublished
+from .visibility import author_filter, sees_unpublished, visible_user
 
 HandlePath = Annotated[str, Parameter(max_length=64, description="A user's handle")]
 
@@ -48,6 +50,31 @@ def notification_out(row: dict) -> NotificationOut:
     )
 
 
+class RelationOut(msgspec.Struct):
+    """An account you blocked or muted."""
+
+    handle: str
+    display_name: str
+    created_at: str
+
+
+def relation_out(row: dict) -> RelationOut:
+    return RelationOut(row["handle"], row["display_name"], iso(row["created_at"]))
+
+
+async def set_relation(db: Database, user: User, handle: str, table: str, on: bool) -> User:
+    """Block/mute (``table``) @handle or undo it; yourself is a 422."""
+    target = await store.get_user(db, handle.lower().lstrip("@"))
+    if target.id == user.id:
+        verb = "block" if table == "blocks" else "mute"
+        raise Unprocessable(f"you cannot {verb} yourself")
+    if table == "blocks":
+        await relations_store.set_block(db, user.id, target.id, on)
+    else:
+        await relations_store.set_mute(db, user.id, target.id, on)
+    return target
+
+
 class UsersController(Controller):
     path = "/api"
     tags = ["users"]
@@ -59,7 +86,7 @@ class UsersController(Controller):
         db: NamedDependency[Database],
         viewer: NamedDependency[User | None],
     ) -> UserOut:
-        target = await store.get_user(db, handle.lower())
+        target = await visible_user(db, handle.lower(), viewer)
         following = None
         if viewer is not None and viewer.id != target.id:
             following = await store.is_following(db, viewer.id, target.id)
@@ -78,7 +105,7 @@ class UsersController(Controller):
         limit: Limit = 10,
         cursor: Cursor = None,
     ) -> Page[VideoOut]:
-        target = await store.get_user(db, handle.lower())
+        target = await visible_user(db, handle.lower(), viewer)
         before = keyset_cursor(cursor)
         own = sees_unpublished(viewer, target.id)
         records = await videos_store.list_user_videos(
@@ -104,6 +131,7 @@ class UsersController(Controller):
         db: NamedDependency[Database],
         broker: NamedDependency[Broker],
     ) -> None:
+        await visible_user(db, handle.lower(), user)  # across a block: 404
         target = await store.set_follow(db, user, handle.lower(), True)
         publish_notification(broker, target.id, "follow", user)
 
@@ -122,5 +150,73 @@ class UsersController(Controller):
         cursor: Cursor = None,
     ) -> Page[NotificationOut]:
         before = decode_cursor(cursor, int)
-        rows = await events_store.list_notifications(db, user.id, limit=limit + 1, before=before)
+        rows = await events_store.list_notifications(
+            db,
+            user.id,
+            limit=limit + 1,
+            before=before,
+            actor_filter=author_filter("n.actor_id", user, threads=False),
+        )
         return page_of(rows, limit, notification_out, position=lambda r: r["id"])
+
+    @put(
+        "/users/{handle:str}/block",
+        operation_id="block",
+        summary="Block a user (both of you stop seeing each other; follows end)",
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def block(
+        self, handle: HandlePath, user: NamedDependency[User], db: NamedDependency[Database]
+    ) -> None:
+        await set_relation(db, user, handle, "blocks", True)
+
+    @delete("/users/{handle:str}/block", operation_id="unblock", summary="Unblock a user")
+    async def unblock(
+        self, handle: HandlePath, user: NamedDependency[User], db: NamedDependency[Database]
+    ) -> None:
+        await set_relation(db, user, handle, "blocks", False)
+
+    @put(
+        "/users/{handle:str}/mute",
+        operation_id="mute",
+        summary="Mute a user (their videos and comments leave your feeds and threads)",
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def mute(
+        self, handle: HandlePath, user: NamedDependency[User], db: NamedDependency[Database]
+    ) -> None:
+        await set_relation(db, user, handle, "mutes", True)
+
+    @delete("/users/{handle:str}/mute", operation_id="unmute", summary="Unmute a user")
+    async def unmute(
+        self, handle: HandlePath, user: NamedDependency[User], db: NamedDependency[Database]
+    ) -> None:
+        await set_relation(db, user, handle, "mutes", False)
+
+    @get("/me/blocks", operation_id="my_blocks", summary="Accounts you blocked, newest first")
+    async def my_blocks(
+        self,
+        user: NamedDependency[User],
+        db: NamedDependency[Database],
+        limit: Limit = 10,
+        cursor: Cursor = None,
+    ) -> Page[RelationOut]:
+        before = decode_cursor(cursor, int)
+        rows = await relations_store.list_relations(
+            db, "blocks", user.id, limit=limit + 1, before=before
+        )
+        return page_of(rows, limit, relation_out, position=lambda r: r["id"])
+
+    @get("/me/mutes", operation_id="my_mutes", summary="Accounts you muted, newest first")
+    async def my_mutes(
+        self,
+        user: NamedDependency[User],
+        db: NamedDependency[Database],
+        limit: Limit = 10,
+        cursor: Cursor = None,
+    ) -> Page[RelationOut]:
+        before = decode_cursor(cursor, int)
+        rows = await relations_store.list_relations(
+            db, "mutes", user.id, limit=limit + 1, before=before
+        )
+        return page_of(rows, limit, relation_out, position=lambda r: r["id"])

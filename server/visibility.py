@@ -12,13 +12,30 @@ Feeds and search show only what ``listed`` allows; a user's video list includes 
 unpublished ones when ``sees_unpublished``. (Their SQL keeps a ``status = 'ready'`` filter
 as a pre-filter.) Moderation (blocks, mutes, suspensions, removals) extends ``may_see``,
 ``listed`` and ``EventFilter.allows``; every caller follows.
+
+Blocks and mutes (``Relations``, loaded once per request by ``relations``):
+- a block works both ways: the two accounts do not see each other's videos (404, the same
+  answer as an unknown id, so interacting with them -- like, share, comment, views -- is a 404
+  too), profiles and video lists (``visible_user``: 404), comments, or notifications; a
+  blocked account cannot follow the blocker (404). Follows both ways end when it starts.
+- a mute hides the muted account's videos and comments from the muter's feeds (For You,
+  Following, Trending), search results and comment threads; nothing else changes.
+Paginated SQL lists (Following, comments, notifications) take ``author_filter`` as a
+pre-filter, so a page is never cut short by rows this policy would drop afterwards.
+The ranked feeds hand ``Relations.hidden`` to the feed engine, which treats those accounts'
+videos as seen in its per-request state (a page is ranked without them, not cut short).
+Notification rows are not written across a block (``store.events.notify``, the same rule
+in the write transaction); ``EventFilter`` drops live ones.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
+from .store import relations as relations_store
+from .store import users as users_store
 from .store import videos as store
 from .store.db import Database
 from .store.errors import Conflict, NotFound
@@ -29,25 +46,80 @@ from .store.videos import VideoRecord
 _PATH = re.compile(r"""(?<![\w.])(?:[A-Za-z]:[\\/]|/)(?:[^\s'"\\/]+[\\/])+([^\s'"\\/]*)""")
 
 
+@dataclass(frozen=True, slots=True)
+class Relations:
+    """One viewer's blocks and mutes: ``blocked`` holds accounts blocked either way."""
+
+    blocked: frozenset[int] = field(default_factory=frozenset)
+    muted: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def hidden(self) -> frozenset[int]:
+        """Accounts whose videos and comments stay out of this viewer's feeds and threads."""
+        return self.blocked | self.muted
+
+
+NO_RELATIONS = Relations()
+
+
+async def relations(db: Database, viewer: User | None) -> Relations:
+    """The viewer's blocks (either way) and mutes; none for anonymous viewers."""
+    if viewer is None:
+        return NO_RELATIONS
+    blocked, muted = await relations_store.relation_ids(db, viewer.id)
+    return Relations(frozenset(blocked), frozenset(muted))
+
+
+def author_filter(column: str, viewer: User | None, *, threads: bool) -> tuple[str, list]:
+    """SQL pre-filter on an author/actor ``column`` for viewer: blocks either way always,
+    mutes too for feeds and comment threads (``threads``)."""
+    if viewer is None:
+        return "1", []
+    return relations_store.author_filter(column, viewer.id, mutes=threads)
+
+
+def may_see_user(user_id: int, viewer: User | None, rel: Relations) -> bool:
+    """Whether viewer may see this account's profile and video list: not blocked either way."""
+    return viewer is None or user_id not in rel.blocked
+
+
+async def visible_user(db: Database, handle: str, viewer: User | None) -> User:
+    """The account if viewer may see it; NotFound (404) otherwise, as for an unknown handle."""
+    target = await users_store.get_user(db, handle)
+    if not may_see_user(target.id, viewer, await relations(db, viewer)):
+        raise NotFound(f"no user @{handle}")
+    return target
+
+
 def sees_unpublished(viewer: User | None, author_id: int) -> bool:
     """Whether viewer may see author_id's videos that are not ready: the owner and admins."""
     return viewer is not None and (viewer.id == author_id or viewer.is_admin)
 
 
-def may_see(video: VideoRecord, viewer: User | None) -> bool:
-    """Whether viewer may see this video at all."""
+def may_see(video: VideoRecord, viewer: User | None, rel: Relations = NO_RELATIONS) -> bool:
+    """Whether viewer may see this video at all (never across a block)."""
+    if video.author_id in rel.blocked:
+        return False
     return video.status == "ready" or sees_unpublished(viewer, video.author_id)
 
 
-def listed(video: VideoRecord, viewer: User | None) -> bool:
-    """Whether a video appears in viewer's feeds and search results: published and visible."""
-    return video.status == "ready" and may_see(video, viewer)
+def listed(video: VideoRecord, viewer: User | None, rel: Relations = NO_RELATIONS) -> bool:
+    """Whether a video appears in viewer's feeds and search results: published, visible and
+    not by an account viewer muted."""
+    return (
+        video.status == "ready" and may_see(video, viewer, rel) and video.author_id not in rel.muted
+    )
+
+
+def shown_comment(author_id: int, rel: Relations) -> bool:
+    """Whether a comment appears in viewer's threads: not blocked either way, not muted."""
+    return author_id not in rel.hidden
 
 
 async def visible_video(db: Database, video_id: str, viewer: User | None) -> VideoRecord:
     """The video if viewer may see it; NotFound (404) otherwise, as for an unknown id."""
     video = await store.get_video(db, video_id, viewer.id if viewer else None)
-    if not may_see(video, viewer):
+    if not may_see(video, viewer, await relations(db, viewer)):
         raise NotFound(f"no video {video_id!r}")
     return video
 
@@ -81,7 +153,14 @@ class EventFilter:
         return self._owners[video_id]
 
     async def allows(self, event: str, data: Any) -> bool:
-        """video.* events (progress, ready, failed) go to the video's owner only."""
+        """video.* events (progress, ready, failed) go to the video's owner only; no
+        notification comes from an account blocked either way."""
+        if event == "notification" and self.viewer is not None and isinstance(data, dict):
+            rel = await relations(self.db, self.viewer)
+            if not rel.blocked:
+                return True
+            actor = await users_store.get_user_by_handle(self.db, str(data.get("actor")))
+            return actor is None or actor.id not in rel.blocked
         if event.startswith("video."):
             if self.viewer is None or not isinstance(data, dict):
                 return False

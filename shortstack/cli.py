@@ -343,6 +343,20 @@ def cmd_like(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_relation(kind: str) -> Callable[[argparse.Namespace], int]:
+    """`shortstack block|mute HANDLE [--undo]`."""
+
+    def run(args: argparse.Namespace) -> int:
+        handle = args.handle.lstrip("@")
+        _call(args, lambda c: c.set_relation(handle, kind, not args.undo))
+        done = {"block": ("blocked", "unblocked"), "mute": ("muted", "unmuted")}[kind]
+        state = done[1] if args.undo else done[0]
+        _print(args, {"handle": handle, kind: not args.undo}, f"@{handle} {state}")
+        return 0
+
+    return run
+
+
 def cmd_comment(args: argparse.Namespace) -> int:
     result = _call(args, lambda c: c.post_comment(args.id, args.text, args.reply_to))
     _print(args, result, f"comment {result['id']} posted")
@@ -608,6 +622,12 @@ def _like_args(p: argparse.ArgumentParser) -> None:
     _client_opts(p)
 
 
+def _relation_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("handle")
+    p.add_argument("--undo", action="store_true", help="lift it again")
+    _client_opts(p)
+
+
 def _comment_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("id")
     p.add_argument("text")
@@ -710,6 +730,18 @@ COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], int] | None, str, Argu
     ("feed", cmd_feed, "print a feed page", _feed_args),
     ("like", cmd_like, "like a video", _like_args),
     ("comment", cmd_comment, "comment on a video", _comment_args),
+    (
+        "block",
+        cmd_relation("block"),
+        "block an account: neither of you sees the other; follows end (--undo: unblock)",
+        _relation_args,
+    ),
+    (
+        "mute",
+        cmd_relation("mute"),
+        "mute an account: its videos and comments leave your feeds (--undo: unmute)",
+        _relation_args,
+    ),
     ("comments", cmd_comments, "print a video's comments", _comments_args),
     ("search", cmd_search, "search videos, users and hashtags", _search_args),
     ("profile", cmd_profile, "print a user's profile", _profile_args),

@@ -201,6 +201,12 @@ class ApiClient:
         """DELETE /api/users/{handle}/follow."""
         await self._json("DELETE", f"/api/users/{_quote(handle)}/follow")
 
+    async def set_relation(self, handle: str, kind: str, on: bool = True) -> None:
+        """PUT (``on``) or DELETE /api/users/{handle}/{kind}; kind is "block" or "mute"."""
+        if kind not in ("block", "mute"):
+            raise ValueError(f"unknown relation {kind!r}")
+        await self._json("PUT" if on else "DELETE", f"/api/users/{_quote(handle)}/{kind}")
+
     # -- videos -------------------------------------------------------------------------------
 
     async def upload(
@@ -319,6 +325,10 @@ class ApiClient:
     async def not_interested(self, video_id: str) -> None:
         """POST /api/videos/{id}/not-interested."""
         await self._json("POST", f"/api/videos/{_quote(video_id)}/not-interested")
+
+    async def hide_creator(self, video_id: str) -> None:
+        """POST /api/videos/{id}/hide-creator (mutes the video's author)."""
+        await self._json("POST", f"/api/videos/{_quote(video_id)}/hide-creator")
 
     async def comments(
         self,

@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "upload": ('upload PATH ["caption"]', "upload a video file"),
     "share": ("share", "copy the link of the current video"),
     "not-interested": ("not-interested", "show fewer videos like this one"),
+    "hide-creator": ("hide-creator", "hide this video's creator from your feeds (mutes them)"),
     "next": ("next", "next video"),
     "prev": ("prev", "previous video"),
     "pause": ("pause", "pause or resume"),

@@ -44,12 +44,17 @@ async def list_comments(
     parent_id: str | None,
     limit: int,
     after: tuple[float, str] | None,
+    author_filter: tuple[str, list] = ("1", []),
 ) -> list[CommentRecord]:
+    """One page of a thread; ``author_filter`` is an SQL condition on ``c.author_id`` (the
+    visibility policy's pre-filter)."""
     await video_row(db, video_id)
     if parent_id is None:
         where, params = "c.video_id = ? AND c.parent_id IS NULL", [video_id]
     else:
         where, params = "c.video_id = ? AND c.parent_id = ?", [video_id, parent_id]
+    where += f" AND ({author_filter[0]})"
+    params += author_filter[1]
     rows = await keyset_rows(
         db, _SELECT, where, params, alias="c", after=after, limit=limit, newest_first=False
     )

@@ -29,23 +29,44 @@ async def notify(
     video_id: str | None = None,
     comment_id: str | None = None,
 ) -> None:
+    """A notification row; none to oneself, none across a block (either way)."""
     if user_id == actor_id:
         return
     await conn.execute(
         "INSERT INTO notifications (user_id, kind, actor_id, video_id, comment_id, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (user_id, kind, actor_id, video_id, comment_id, now()),
+        " SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM blocks WHERE"
+        " (blocker_id = ? AND blocked_id = ?) OR (blocker_id = ? AND blocked_id = ?))",
+        (
+            user_id,
+            kind,
+            actor_id,
+            video_id,
+            comment_id,
+            now(),
+            user_id,
+            actor_id,
+            actor_id,
+            user_id,
+        ),
     )
 
 
 async def list_notifications(
-    db: Database, user_id: int, *, limit: int, before: int | None
+    db: Database,
+    user_id: int,
+    *,
+    limit: int,
+    before: int | None,
+    actor_filter: tuple[str, list] = ("1", []),
 ) -> list[dict]:
+    """The user's notifications, newest first; ``actor_filter`` is an SQL condition on
+    ``n.actor_id`` (the visibility policy's pre-filter)."""
+    cond, cond_params = actor_filter
     rows = await db.fetchall(
         "SELECT n.id, n.kind, n.video_id, n.comment_id, n.created_at, n.read_at,"
         " u.handle AS actor_handle, u.display_name AS actor_name"
         " FROM notifications n LEFT JOIN users u ON u.id = n.actor_id"
-        " WHERE n.user_id = ? AND (? IS NULL OR n.id < ?) ORDER BY n.id DESC LIMIT ?",
-        (user_id, before, before, limit),
+        f" WHERE n.user_id = ? AND (? IS NULL OR n.id < ?) AND ({cond}) ORDER BY n.id DESC LIMIT ?",
+        (user_id, before, before, *cond_params, limit),
     )
     return [dict(r) for r in rows]

@@ -9,16 +9,23 @@ from .ids import now
 
 
 async def following_ids(
-    db: Database, user_id: int, *, limit: int, before: tuple[float, str] | None
+    db: Database,
+    user_id: int,
+    *,
+    limit: int,
+    before: tuple[float, str] | None,
+    author_filter: tuple[str, list] = ("1", []),
 ) -> list[tuple[str, float]]:
-    params: list[object] = [user_id]
+    """Newest ready videos of the accounts user_id follows; ``author_filter`` is an SQL
+    condition on ``v.author_id`` (the visibility policy's pre-filter)."""
+    params: list[object] = [user_id, *author_filter[1]]
     where = ""
     if before is not None:
         where = " AND (v.created_at, v.id) < (?, ?)"
         params += [before[0], before[1]]
     rows = await db.fetchall(
         "SELECT v.id, v.created_at FROM videos v JOIN follows f ON f.followee_id = v.author_id"
-        f" WHERE f.follower_id = ? AND v.status = 'ready'{where} ORDER BY v.created_at DESC, v.id DESC LIMIT ?",
+        f" WHERE f.follower_id = ? AND ({author_filter[0]}) AND v.status = 'ready'{where} ORDER BY v.created_at DESC, v.id DESC LIMIT ?",
         [*params, limit],
     )
     return [(r[0], r[1]) for r in rows]

@@ -255,6 +255,31 @@ def m0007_sessions_and_invites(db: Database) -> None:
     )
 
 
+@migrations(name="0009_blocks_and_mutes")
+def m0009_blocks_and_mutes(db: Database) -> None:
+    # Blocks (both sides stop seeing each other) and mutes (one side stops seeing the other
+    # in feeds and comment threads); the rules are in server/visibility.py.
+    db.executescript(
+        """
+        CREATE TABLE blocks (
+            id INTEGER PRIMARY KEY,
+            blocker_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            blocked_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            created_at REAL NOT NULL,
+            UNIQUE (blocker_id, blocked_id)
+        );
+        CREATE INDEX blocks_blocked ON blocks(blocked_id);
+        CREATE TABLE mutes (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            muted_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            created_at REAL NOT NULL,
+            UNIQUE (user_id, muted_id)
+        );
+        """
+    )
+
+
 def migrate(path: str, *, stop_before: str | None = None) -> list[str]:
     """Apply pending migrations to the database file; returns the names applied."""
     db = Database(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Set
 
 from .db import Database
 from .ids import now
@@ -25,19 +26,20 @@ async def trending_ids(
     half_life_h: float,
     limit: int,
     exclude: set[str],
+    hidden_authors: Set[int] = frozenset(),
 ) -> list[tuple[str, float]]:
     """Ready videos by log engagement decayed by age; engagement is the people per kind
     (``PEOPLE``) weighted by ``kind_weight`` (the recommender's signal weight per kind)."""
     weights = {kind: max(0.0, kind_weight.get(kind, 0.0)) for kind in PEOPLE}
     columns = ", ".join(f"{expr} AS {kind}" for kind, expr in PEOPLE.items())
     rows = await db.fetchall(
-        f"SELECT v.id, v.created_at, {columns} FROM videos v WHERE v.status = 'ready'"
+        f"SELECT v.id, v.author_id, v.created_at, {columns} FROM videos v WHERE v.status = 'ready'"
         " ORDER BY v.created_at DESC LIMIT 5000"
     )
     ts = now()
     scored = []
     for r in rows:
-        if r["id"] in exclude:
+        if r["id"] in exclude or r["author_id"] in hidden_authors:
             continue
         engagement = 1.0 + sum(w * r[kind] for kind, w in weights.items())
         age_h = max(0.0, (ts - r["created_at"]) / 3600.0)

@@ -298,6 +298,11 @@ async def get_user(db: Database, handle: str) -> User:
     return user_from_row(row)
 
 
+async def get_user_by_handle(db: Database, handle: str) -> User | None:
+    row = await db.fetchone(f"SELECT {USER_COLS} FROM users WHERE handle = ?", (handle,))
+    return user_from_row(row) if row else None
+
+
 async def get_user_by_id(db: Database, user_id: int) -> User | None:
     row = await db.fetchone(f"SELECT {USER_COLS} FROM users WHERE id = ?", (user_id,))
     return user_from_row(row) if row else None

@@ -80,6 +80,14 @@ class FeedScreen(BaseScreen):
             id="feed.not_interested",
             tooltip="Show fewer like this",
         ),
+        Binding(
+            "x",
+            "hide_creator",
+            "Hide creator",
+            show=False,
+            id="feed.hide_creator",
+            tooltip="Hide this creator from your feeds (mutes them)",
+        ),
         Binding("w", "why", "Why", id="feed.why", tooltip="Why this video"),
         Binding(
             "a",
@@ -462,6 +470,9 @@ class FeedScreen(BaseScreen):
     def action_not_interested(self) -> None:
         self._on_current(self.interactions.not_interested)
 
+    def action_hide_creator(self) -> None:
+        self._on_current(self.interactions.hide_creator)
+
     def action_author(self) -> None:
         video = self.current_video
         if video is not None:
@@ -482,6 +493,26 @@ class FeedScreen(BaseScreen):
     def _follow_changed(self, message: InteractionPanel.FollowChanged) -> None:
         if self.kind != "following" and "following" in self.feeds:
             self.feeds["following"] = FeedState("following")  # refetch when opened
+
+    @on(InteractionPanel.CreatorHidden)
+    def _creator_hidden(self, message: InteractionPanel.CreatorHidden) -> None:
+        """Take every video of the hidden creator off every loaded feed."""
+
+        def by_them(item: dict[str, Any]) -> bool:
+            return (item["video"].get("author") or {}).get("handle") == message.handle
+
+        current = self.current_video
+        if current is not None and (current.get("author") or {}).get("handle") == message.handle:
+            self.leave_video()
+            self._shown_id = None
+        for state in self.feeds.values():
+            before = state.items[: state.index]
+            state.index = max(0, state.index - sum(1 for i in before if by_them(i)))
+            state.items = [i for i in state.items if not by_them(i)]
+            state.index = min(state.index, max(0, len(state.items) - 1))
+        self.show_current()
+        if not self.state.items and not self.state.exhausted:
+            self.load_more(self.kind)
 
     def _drop(self, video: dict[str, Any]) -> bool:
         """Take the video off this feed if it is the one on screen; True when it was."""
@@ -528,6 +559,7 @@ class FeedScreen(BaseScreen):
             "comments": self.action_comments,
             "share": self.action_share,
             "not-interested": self.action_not_interested,
+            "hide-creator": self.action_hide_creator,
         }
         if name == "feed" and not self.static:
             self.switch_feed(args["kind"])

@@ -1,5 +1,5 @@
 """The feed's interaction region: the video's info and counts, why it was picked, and the
-like, follow, share, not-interested and delete calls that change them."""
+like, follow, share, not-interested, hide-creator and delete calls that change them."""
 
 from __future__ import annotations
 
@@ -38,6 +38,13 @@ class InteractionPanel(VerticalScroll):
             super().__init__()
             self.handle = handle
             self.following = following
+
+    class CreatorHidden(Message):
+        """The viewer hid ``handle`` (muted them): their videos should leave every feed."""
+
+        def __init__(self, handle: str) -> None:
+            super().__init__()
+            self.handle = handle
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -166,6 +173,20 @@ class InteractionPanel(VerticalScroll):
         """Tell the recommender, and have the screen move on."""
         call = self._app.api.not_interested(video["id"])
         await self._drop_after(call, video, "Got it: you'll see fewer videos like this", True)
+
+    @work(group="hide-creator", exit_on_error=False)
+    async def hide_creator(self, video: dict[str, Any]) -> None:
+        """Hide the video's creator from the feeds (the server mutes them); the screen takes
+        their videos off at once, and the next page from the server leaves them out."""
+        app = self._app
+        handle = (video.get("author") or {}).get("handle")
+        if not handle or handle == (app.user or {}).get("handle"):
+            app.toast("That's you!")
+            return
+        if await app.call(app.api.hide_creator(video["id"])) is None:
+            return
+        app.toast(f"@{handle} hidden: their videos leave your feeds (undo: shortstack mute --undo)")
+        self.post_message(self.CreatorHidden(handle))
 
     @work(group="delete", exit_on_error=False)
     async def delete_video(self, video: dict[str, Any]) -> None:
