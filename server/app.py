@@ -41,6 +41,7 @@ from .log_limits import install as limit_repeated_logs
 from .login_limit import AccountLoginLimiter
 from .maintenance import database_path, sweep_orphans
 from .memory_stores import BoundedMemoryStore, sweep
+from .moderation import ModerationController, ReportsController
 from .request import ShortstackRequest
 from .search import SearchController
 from .security_headers import add_security_headers
@@ -157,6 +158,8 @@ def create_app(
         route_handlers=[
             AuthController,
             AdminController,
+            ModerationController,
+            ReportsController,
             UsersController,
             VideosController,
             InteractionsController,

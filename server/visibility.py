@@ -34,8 +34,20 @@ def sees_unpublished(viewer: User | None, author_id: int) -> bool:
     return viewer is not None and (viewer.id == author_id or viewer.is_admin)
 
 
+def moderated_away(video: VideoRecord) -> bool:
+    """Whether moderation hides the video: removed by an admin, or its author is suspended."""
+    return video.removed_at is not None or video.author_suspended
+
+
+def sees_moderated(viewer: User | None) -> bool:
+    """Whether viewer sees what moderation hides (removed content, suspended accounts): admins."""
+    return viewer is not None and viewer.is_admin
+
+
 def may_see(video: VideoRecord, viewer: User | None) -> bool:
     """Whether viewer may see this video at all."""
+    if moderated_away(video) and not sees_moderated(viewer):
+        return False
     return video.status == "ready" or sees_unpublished(viewer, video.author_id)
 
 

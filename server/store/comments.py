@@ -44,12 +44,16 @@ async def list_comments(
     parent_id: str | None,
     limit: int,
     after: tuple[float, str] | None,
+    include_moderated: bool = False,
 ) -> list[CommentRecord]:
+    """A page of comments; removed ones and suspended authors' only with include_moderated."""
     await video_row(db, video_id)
     if parent_id is None:
         where, params = "c.video_id = ? AND c.parent_id IS NULL", [video_id]
     else:
         where, params = "c.video_id = ? AND c.parent_id = ?", [video_id, parent_id]
+    if not include_moderated:
+        where += " AND c.removed_at IS NULL AND u.suspended_at IS NULL"
     rows = await keyset_rows(
         db, _SELECT, where, params, alias="c", after=after, limit=limit, newest_first=False
     )
