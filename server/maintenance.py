@@ -22,10 +22,13 @@ from .store.admin import (
     make_admin_sync,
 )
 from .store.backup import copy_database
+from .store.comments import delete_comment
 from .store.db import Database
+from .store.errors import NotFound
 from .store.ids import now
+from .store.moderation import removed_before
 from .store.users import hash_password
-from .store.videos import all_video_ids
+from .store.videos import all_video_ids, delete_video
 
 DB_NAME = "shortstack.db"
 
@@ -102,6 +105,23 @@ def create_invite(data_dir: Path, *, uses: int, days: float) -> dict[str, object
 async def sweep_orphans(db: Database, storage: LocalStorage) -> dict[str, int]:
     """Remove media folders no video row owns and stale temp files (the server's start-up)."""
     return storage.sweep(await all_video_ids(db))
+
+
+async def purge_removed(db: Database, storage: LocalStorage, keep_days: float) -> dict[str, int]:
+    """Delete, rows and files, the videos and comments a moderator removed more than keep_days
+    ago (their time for an appeal is over; the server's start-up)."""
+    videos, comments = await removed_before(db, now() - keep_days * 86400)
+    for video_id in videos:
+        await delete_video(db, video_id)
+        storage.delete_video(video_id)
+    purged_comments = 0
+    for comment_id in comments:
+        try:
+            await delete_comment(db, comment_id)
+            purged_comments += 1
+        except NotFound:  # went with its video or a removed parent
+            pass
+    return {"videos": len(videos), "comments": purged_comments}
 
 
 def doctor(data_dir: Path, *, fix: bool) -> dict[str, object]:

@@ -334,3 +334,34 @@ def test_blocked_terms(live_server, owner, clip):
         )
     p = assert_problem(r, 422)
     assert p["detail"].startswith("caption:")
+
+
+def test_removed_content_is_purged_after_the_appeal_time(make_server):
+    live = make_server()
+    c = live.client
+    live.register("author7")
+    admin = live.auth(_make_admin(live, "mod6"))
+    old, recent = seed_video(live, "author7", "old one"), seed_video(live, "author7", "new one")
+    for vid in (old, recent):
+        assert c.post(f"/api/admin/reports/video/{vid}/remove", headers=admin).status_code == 200
+    conn = db_connect(live.db_path)
+    try:
+        conn.execute("UPDATE videos SET removed_at = removed_at - 31 * 86400 WHERE id = ?", (old,))
+    finally:
+        conn.close()
+    live.client.close()
+    live.server.stop()
+
+    again = make_server(live.data_dir)  # the start-up sweep purges what is past 30 days
+    assert_problem(again.client.get(f"/api/videos/{old}", headers=admin), (401, 404))
+    admin = again.auth(
+        again.client.post("/api/auth/login", json={"handle": "mod6", "password": STRONG}).json()[
+            "token"
+        ]
+    )
+    assert_problem(again.client.get(f"/api/videos/{old}", headers=admin), 404)
+    assert again.client.get(f"/api/videos/{recent}", headers=admin).status_code == 200
+    actions = [
+        a["action"] for a in again.client.get("/api/admin/audit", headers=admin).json()["items"]
+    ]
+    assert actions.count("remove") == 2  # the audit log keeps its entries
