@@ -23,10 +23,11 @@ from .store.admin import (
 )
 from .store.backup import copy_database
 from .store.comments import delete_comment
-from .store.db import Database
+from .store.db import Database, secure_database_file
 from .store.errors import NotFound
 from .store.ids import now
-from .store.moderation import removed_before
+from .store.migrations import migrate
+from .store.moderation import edit_terms_sync, removed_before
 from .store.users import hash_password
 from .store.videos import all_video_ids, delete_video
 
@@ -105,6 +106,14 @@ def create_invite(data_dir: Path, *, uses: int, days: float) -> dict[str, object
 async def sweep_orphans(db: Database, storage: LocalStorage) -> dict[str, int]:
     """Remove media folders no video row owns and stale temp files (the server's start-up)."""
     return storage.sweep(await all_video_ids(db))
+
+
+def edit_blocked_terms(data_dir: Path, *, add: list[str], remove: list[str]) -> list[str]:
+    """Add and remove blocked terms in the data dir's database; the list afterwards."""
+    path = database_path(data_dir)
+    secure_database_file(path)
+    migrate(str(path))
+    return edit_terms_sync(path, add=add, remove=remove)
 
 
 async def purge_removed(db: Database, storage: LocalStorage, keep_days: float) -> dict[str, int]:

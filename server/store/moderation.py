@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import aiosqlite
@@ -297,7 +298,9 @@ async def set_blocked_terms(db: Database, actor: str, terms: list[str]) -> list[
     return clean
 
 
-def edit_terms_sync(db_path: Path, *, add: list[str] = (), remove: list[str] = ()) -> list[str]:
+def edit_terms_sync(
+    db_path: Path, *, add: Sequence[str] = (), remove: Sequence[str] = ()
+) -> list[str]:
     """Add and remove blocked terms offline (the CLI); the list afterwards."""
     conn = connect_sync(db_path)
     try:

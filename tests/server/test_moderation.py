@@ -4,7 +4,10 @@ blocked terms are refused in captions, comments and display names. All over real
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 from serverkit import assert_problem, db_connect, seed_video
@@ -365,3 +368,60 @@ def test_removed_content_is_purged_after_the_appeal_time(make_server):
         a["action"] for a in again.client.get("/api/admin/audit", headers=admin).json()["items"]
     ]
     assert actions.count("remove") == 2  # the audit log keeps its entries
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "shortstack", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_cli_report_queue_suspend_and_terms(live_server, owner):
+    live, c = live_server, live_server.client
+    handle, owner_token, vid = owner
+    reporter = live.register("reporter8")
+    admin = _make_admin(live, "mod8")
+    server = ["--server", live.url]
+
+    r = _cli("report", "video", vid, "--reason", "spam", "--token", reporter, *server)
+    assert r.returncode == 0, r.stderr
+    assert "open" in r.stdout
+    r = _cli("report", "video", vid, "--reason", "other", "--token", reporter, *server)
+    assert r.returncode != 0 and "422" in r.stderr  # other needs --text
+    r = _cli("admin", "reports", "--json", "--token", admin, *server)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["items"][0]["target_id"] == vid
+    r = _cli("admin", "reports", "--token", reporter, *server)
+    assert r.returncode != 0 and "403" in r.stderr
+
+    r = _cli("admin", "suspend", handle, "--reason", "spam ring", "--token", admin, *server)
+    assert r.returncode == 0, r.stderr
+    p = assert_problem(c.post("/api/auth/login", json={"handle": handle, "password": STRONG}), 403)
+    assert "spam ring" in p["detail"]
+    r = _cli("admin", "unsuspend", handle, "--token", admin, *server)
+    assert r.returncode == 0, r.stderr
+    assert c.post("/api/auth/login", json={"handle": handle, "password": STRONG}).status_code == 200
+
+    data = ["--data", str(live.data_dir)]
+    r = _cli("admin", "terms", "add", "Scamcoin", "rugpull", *data)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["rugpull", "scamcoin"]
+    r = _cli("admin", "terms", "remove", "rugpull", *data)
+    assert r.returncode == 0 and r.stdout.split() == ["scamcoin"]
+    r = _cli("admin", "terms", "list", "--json", *data)
+    assert json.loads(r.stdout) == {"terms": ["scamcoin"]}
+    oh = live.auth(
+        c.post("/api/auth/login", json={"handle": handle, "password": STRONG}).json()["token"]
+    )
+    body = {"body": "scamcoin!"}
+    assert_problem(c.post(f"/api/videos/{vid}/comments", json=body, headers=oh), 422)
+    audit = c.get("/api/admin/audit", headers=live.auth(admin)).json()["items"]
+    assert [a["action"] for a in audit[:4]] == [
+        "edit_blocked_terms",
+        "edit_blocked_terms",
+        "unsuspend",
+        "suspend",
+    ]
