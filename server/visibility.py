@@ -8,6 +8,8 @@ same answer as an unknown id, so its existence does not leak either.
 
 The rules today: a ready video is public; one still processing or failed is seen only by
 its owner and admins, and nobody interacts with it; video.* events go only to the owner.
+A video removed by a moderator, or any video of a suspended account, is seen by admins
+only (``moderated_away`` / ``sees_moderated``); its owner too gets a 404.
 Feeds and search show only what ``listed`` allows; a user's video list includes the
 unpublished ones when ``sees_unpublished``. (Their SQL keeps a ``status = 'ready'`` filter
 as a pre-filter.) Moderation (blocks, mutes, suspensions, removals) extends ``may_see``,
