@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -156,6 +157,9 @@ class ReportsController(Controller):
         "/",
         operation_id="report",
         summary="Report a video, comment or user (201; the same report again: 200)",
+        responses={
+            200: ResponseSpec(ReportOut, description="This reporter's open report on the target")
+        },
     )
     async def report(
         self,

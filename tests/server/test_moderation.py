@@ -254,6 +254,10 @@ def test_suspension(live_server, owner):
     assert_problem(c.get(f"/api/videos/{vid}", headers=rh), 404)
     assert c.get(f"/api/users/{handle}/videos", headers=rh).json()["items"] == []
     assert c.get(f"/api/videos/{vid}", headers=admin).status_code == 200
+    found = c.get("/api/search", params={"q": f"@{handle}"}, headers=rh).json()["users"]
+    assert handle not in {u["handle"] for u in found}
+    found = c.get("/api/search", params={"q": f"@{handle}"}, headers=admin).json()["users"]
+    assert handle in {u["handle"] for u in found}
     kinds = [n["kind"] for n in c.get("/api/notifications", headers=rh).json()["items"]]
     assert "report_resolved" in kinds
 
@@ -261,6 +265,8 @@ def test_suspension(live_server, owner):
     assert r.status_code == 200, r.text
     assert c.post("/api/auth/login", json={"handle": handle, "password": STRONG}).status_code == 200
     assert c.get(f"/api/videos/{vid}", headers=rh).status_code == 200
+    found = c.get("/api/search", params={"q": f"@{handle}"}, headers=rh).json()["users"]
+    assert handle in {u["handle"] for u in found}
     actions = [a["action"] for a in c.get("/api/admin/audit", headers=admin).json()["items"]]
     assert actions[:2] == ["unsuspend", "suspend"]
 
