@@ -39,6 +39,7 @@ def _surfaces(c, vid: str, handle: str, h: dict, media_url: str) -> dict[str, bo
         "get": c.get(f"/api/videos/{vid}", headers=h).status_code == 200,
         "media": c.get(media_url, headers=h).status_code in (200, 206),
         "poster": c.get(f"/api/videos/{vid}/poster", headers=h).status_code == 200,
+        "hls": c.get(f"/api/videos/{vid}/hls/master.m3u8", headers=h).status_code == 200,
         "share_page": c.get(f"/v/{vid}", headers=h).status_code == 200,
         "comments": c.get(f"/api/videos/{vid}/comments", headers=h).status_code == 200,
         "profile": vid
@@ -71,7 +72,16 @@ def test_report_remove_hides_everywhere_and_notifies(live_server, owner):
 
     media_url = c.get(f"/api/videos/{vid}").json()["renditions"][0]["url"]
     before = _surfaces(c, vid, handle, rh, media_url)
-    for surface in ("get", "media", "poster", "share_page", "comments", "profile", "following"):
+    for surface in (
+        "get",
+        "media",
+        "poster",
+        "hls",
+        "share_page",
+        "comments",
+        "profile",
+        "following",
+    ):
         assert before[surface], (surface, before)
     assert before["search"], before
 
