@@ -39,8 +39,9 @@ from .lab import LabController
 from .lab_worker import LabRunner
 from .log_limits import install as limit_repeated_logs
 from .login_limit import AccountLoginLimiter
-from .maintenance import database_path, sweep_orphans
+from .maintenance import database_path, purge_removed, sweep_orphans
 from .memory_stores import BoundedMemoryStore, sweep
+from .moderation import ModerationController, ReportsController
 from .request import ShortstackRequest
 from .search import SearchController
 from .security_headers import add_security_headers
@@ -110,6 +111,9 @@ def create_app(
         swept = await sweep_orphans(db, storage)
         if any(swept.values()):
             log.info("start-up sweep removed %s", swept)
+        purged = await purge_removed(db, storage, config.limits.removed_keep_days)
+        if any(purged.values()):
+            log.info("start-up sweep purged removed content past its appeal time: %s", purged)
         await runner.start()
         await engine.start()
         sweeper = asyncio.create_task(
@@ -157,6 +161,8 @@ def create_app(
         route_handlers=[
             AuthController,
             AdminController,
+            ModerationController,
+            ReportsController,
             UsersController,
             VideosController,
             InteractionsController,

@@ -20,12 +20,13 @@ from .errors import problem
 from .login_limit import AccountLoginLimiter
 from .passwords import WeakPassword, check_password
 from .schemas import Page, UserOut, iso, user_out
+from .store import moderation as moderation_store
 from .store import users as store
 from .store.db import Database
 from .store.ids import hash_token
 from .store.users import User
+from .text_rules import blocked_terms, free_text
 from .text_rules import display_name as checked_name
-from .text_rules import free_text
 
 LOGIN_PATHS = frozenset({"/api/auth/login", "/api/auth/register"})
 HANDLE_PATTERN = r"^[a-z0-9_]{3,30}$"
@@ -143,6 +144,8 @@ class AuthController(Controller):
                 403, "Invite required", "this server needs an invite code to register ('invite')"
             )
         name = checked_name(data.display_name) if data.display_name is not None else None
+        if name is not None:
+            blocked_terms(name, await moderation_store.blocked_terms(db), field="display_name")
         # zxcvbn and argon2 take milliseconds of CPU: keep them off the event loop
         await asyncio.to_thread(checked_password, config, data.password, data.handle, name)
         password_hash = await asyncio.to_thread(store.hash_password, data.password)
@@ -177,6 +180,13 @@ class AuthController(Controller):
         if user is None:
             raise problem(401, "Wrong handle or password", "the handle or the password is wrong")
         login_limiter.succeeded(handle)
+        suspended = await moderation_store.suspension(db, handle)
+        if suspended is not None:
+            raise problem(
+                403,
+                "Account suspended",
+                f"@{handle} is suspended by a moderator: {suspended or 'no reason given'}",
+            )
         return await _signed_in(request, db, user)
 
     @post(
@@ -220,10 +230,13 @@ class AuthController(Controller):
     async def update_me(
         self, data: JSONBody[ProfileIn], user: NamedDependency[User], db: NamedDependency[Database]
     ) -> UserOut:
+        name = checked_name(data.display_name) if data.display_name is not None else None
+        if name is not None:
+            blocked_terms(name, await moderation_store.blocked_terms(db), field="display_name")
         updated = await store.update_profile(
             db,
             user.id,
-            display_name=checked_name(data.display_name) if data.display_name is not None else None,
+            display_name=name,
             bio=free_text(data.bio, field="bio") if data.bio is not None else None,
         )
         return user_out(updated)

@@ -17,12 +17,13 @@ from .interactions import VideoId
 from .pagination import Cursor, Limit, keyset_cursor, page_of
 from .schemas import CommentOut, Page, comment_out
 from .store import comments as store
+from .store import moderation as moderation_store
 from .store import videos as videos_store
 from .store.db import Database
 from .store.errors import Forbidden
 from .store.users import User
-from .text_rules import free_text
-from .visibility import author_filter, published_video, visible_video
+from .text_rules import blocked_terms, free_text
+from .visibility import author_filter, published_video, sees_moderated, visible_video
 
 
 class CommentIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -59,6 +60,7 @@ class CommentsController(Controller):
             limit=limit + 1,
             after=after,
             author_filter=author_filter("c.author_id", viewer, threads=True),
+            include_moderated=sees_moderated(viewer),
         )
         return page_of(records, limit, comment_out)
 
@@ -76,6 +78,7 @@ class CommentsController(Controller):
     ) -> CommentOut:
         await published_video(db, video_id, user)
         body = free_text(data.body, field="body").strip()
+        blocked_terms(body, await moderation_store.blocked_terms(db), field="body")
         if not body:
             raise problem(422, "Empty comment", "the comment body is empty")
         if len(body) > config.limits.comment_max_chars:

@@ -96,6 +96,11 @@ class LimitsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     hls_package_per_minute: int = 6
     """On-demand HLS packagings (videos made before HLS was made at transcode) per minute
     per client address (429 beyond); one runs at a time."""
+    reports_per_hour: int = 20
+    """Reports one user may file in any hour (429 beyond); 0 for no limit."""
+    removed_keep_days: float = 30.0
+    """Days a video or comment removed by a moderator is kept (hidden) for an appeal before
+    the start-up sweep or `shortstack doctor --fix` purges it."""
 
 
 class AccountsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

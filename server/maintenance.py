@@ -22,10 +22,14 @@ from .store.admin import (
     make_admin_sync,
 )
 from .store.backup import copy_database
-from .store.db import Database
+from .store.comments import delete_comment
+from .store.db import Database, secure_database_file
+from .store.errors import NotFound
 from .store.ids import now
+from .store.migrations import migrate
+from .store.moderation import edit_terms_sync, removed_before
 from .store.users import hash_password
-from .store.videos import all_video_ids
+from .store.videos import all_video_ids, delete_video
 
 DB_NAME = "shortstack.db"
 
@@ -102,6 +106,31 @@ def create_invite(data_dir: Path, *, uses: int, days: float) -> dict[str, object
 async def sweep_orphans(db: Database, storage: LocalStorage) -> dict[str, int]:
     """Remove media folders no video row owns and stale temp files (the server's start-up)."""
     return storage.sweep(await all_video_ids(db))
+
+
+def edit_blocked_terms(data_dir: Path, *, add: list[str], remove: list[str]) -> list[str]:
+    """Add and remove blocked terms in the data dir's database; the list afterwards."""
+    path = database_path(data_dir)
+    secure_database_file(path)
+    migrate(str(path))
+    return edit_terms_sync(path, add=add, remove=remove)
+
+
+async def purge_removed(db: Database, storage: LocalStorage, keep_days: float) -> dict[str, int]:
+    """Delete, rows and files, the videos and comments a moderator removed more than keep_days
+    ago (their time for an appeal is over; the server's start-up)."""
+    videos, comments = await removed_before(db, now() - keep_days * 86400)
+    for video_id in videos:
+        await delete_video(db, video_id)
+        storage.delete_video(video_id)
+    purged_comments = 0
+    for comment_id in comments:
+        try:
+            await delete_comment(db, comment_id)
+            purged_comments += 1
+        except NotFound:  # went with its video or a removed parent
+            pass
+    return {"videos": len(videos), "comments": purged_comments}
 
 
 def doctor(data_dir: Path, *, fix: bool) -> dict[str, object]:

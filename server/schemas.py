@@ -62,6 +62,7 @@ class VideoOut(msgspec.Struct):
     fps: float | None = None
     edit: dict[str, Any] | None = None  # the edit recipe it was published with
     hls_url: str | None = None  # master playlist (fMP4 segments of the renditions) when ready
+    sensitive: bool = False  # marked sensitive by a moderator
 
 
 def video_out(v: VideoRecord) -> VideoOut:
@@ -91,6 +92,7 @@ def video_out(v: VideoRecord) -> VideoOut:
         fps=v.fps,
         edit=json.loads(v.edit) if v.edit else None,
         hls_url=f"{base}/hls/master.m3u8" if v.status == "ready" and v.renditions else None,
+        sensitive=v.sensitive,
     )
 
 

@@ -15,7 +15,7 @@ from .store import users as users_store
 from .store import videos as videos_store
 from .store.db import Database
 from .store.users import User
-from .visibility import listed, may_see_user, relations
+from .visibility import listed, may_see_user, relations, sees_moderated
 
 
 class HashtagOut(msgspec.Struct):
@@ -46,6 +46,7 @@ class SearchController(Controller):
     ) -> SearchOut:
         text = q.strip()
         viewer_id = viewer.id if viewer else None
+        admin = sees_moderated(viewer)
         video_ids: list[str] = []
         user_ids: list[int] = []
         tags: list[tuple[str, int]] = []
@@ -54,10 +55,10 @@ class SearchController(Controller):
             video_ids = await store.videos_with_tag(db, tag, limit=limit)
             tags = await store.search_hashtags(db, tag, limit=limit)
         elif text.startswith("@"):
-            user_ids = await store.search_users(db, text[1:], limit=limit)
+            user_ids = await store.search_users(db, text[1:], limit=limit, include_suspended=admin)
         else:
             video_ids = await store.search_videos(db, text, limit=limit)
-            user_ids = await store.search_users(db, text, limit=limit)
+            user_ids = await store.search_users(db, text, limit=limit, include_suspended=admin)
             tags = await store.search_hashtags(db, text, limit=limit)
         rel = await relations(db, viewer)
         records = await videos_store.get_videos(db, video_ids, viewer_id)

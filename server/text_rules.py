@@ -2,12 +2,14 @@
 
 Everything is NFC-normalised. Names refuse control and format characters and names that
 look blank (impersonation by an invisible or empty-looking name); free text (bio, caption,
-comment) refuses control characters other than newline and tab, and bidi overrides. A broken
-rule is a 422 whose detail names the field and the rule."""
+comment) refuses control characters other than newline and tab, and bidi overrides. Captions,
+comments and display names also refuse the admins' blocked terms. A broken rule is a 422 whose
+detail names the field and the rule."""
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 
 from .errors import problem
 
@@ -88,3 +90,14 @@ def free_text(value: str, *, field: str) -> str:
                 f" allowed ({_describe(char)})",
             )
     return text
+
+
+def blocked_terms(value: str, terms: Iterable[str], *, field: str) -> None:
+    """Refuse text that contains one of the admins' blocked terms: a case-insensitive substring
+    match on the NFC, case-folded text ("spam" also catches "SPAMMER"). The 422 names the rule,
+    never the term (so the list cannot be probed term by term from the answers)."""
+    folded = _normalise(value).casefold()
+    if any(term and term in folded for term in terms):
+        raise _refuse(
+            field, "Blocked term", "contains a term this server does not allow (blocked terms)"
+        )

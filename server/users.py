@@ -115,6 +115,7 @@ class UsersController(Controller):
             before=before,
             viewer_id=viewer.id if viewer else None,
             include_unready=own,
+            include_moderated=viewer is not None and viewer.is_admin,
         )
         return page_of(records, limit, video_out)
 

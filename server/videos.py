@@ -22,11 +22,12 @@ from .jobs import JobRunner
 from .ranges import file_response
 from .schemas import VideoOut, video_out
 from .storage import LocalStorage
+from .store import moderation as moderation_store
 from .store import videos as store
 from .store.db import Database
 from .store.errors import Forbidden
 from .store.users import User
-from .text_rules import free_text
+from .text_rules import blocked_terms, free_text
 from .uploads import probe_upload, receive_upload
 from .visibility import visible_video
 
@@ -120,6 +121,7 @@ class VideosController(Controller):
         temp = received.path
         try:
             caption = free_text(received.fields.get("caption", ""), field="caption").strip()
+            blocked_terms(caption, await moderation_store.blocked_terms(db), field="caption")
             if len(caption) > CAPTION_MAX:
                 raise problem(
                     422, "Caption too long", f"a caption is at most {CAPTION_MAX} characters"

@@ -8,6 +8,8 @@ same answer as an unknown id, so its existence does not leak either.
 
 The rules today: a ready video is public; one still processing or failed is seen only by
 its owner and admins, and nobody interacts with it; video.* events go only to the owner.
+A video removed by a moderator, or any video of a suspended account, is seen by admins
+only (``moderated_away`` / ``sees_moderated``); its owner too gets a 404.
 Feeds and search show only what ``listed`` allows; a user's video list includes the
 unpublished ones when ``sees_unpublished``. (Their SQL keeps a ``status = 'ready'`` filter
 as a pre-filter.) Moderation (blocks, mutes, suspensions, removals) extends ``may_see``,
@@ -96,8 +98,21 @@ def sees_unpublished(viewer: User | None, author_id: int) -> bool:
     return viewer is not None and (viewer.id == author_id or viewer.is_admin)
 
 
+def moderated_away(video: VideoRecord) -> bool:
+    """Whether moderation hides the video: removed by an admin, or its author is suspended."""
+    return video.removed_at is not None or video.author_suspended
+
+
+def sees_moderated(viewer: User | None) -> bool:
+    """Whether viewer sees what moderation hides (removed content, suspended accounts): admins."""
+    return viewer is not None and viewer.is_admin
+
+
 def may_see(video: VideoRecord, viewer: User | None, rel: Relations = NO_RELATIONS) -> bool:
-    """Whether viewer may see this video at all (never across a block)."""
+    """Whether viewer may see this video at all (never across a block, never what moderation
+    hid unless an admin)."""
+    if moderated_away(video) and not sees_moderated(viewer):
+        return False
     if video.author_id in rel.blocked:
         return False
     return video.status == "ready" or sees_unpublished(viewer, video.author_id)

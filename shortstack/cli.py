@@ -248,7 +248,8 @@ def cmd_comments(args: argparse.Namespace) -> int:
 def cmd_notifications(args: argparse.Namespace) -> int:
     page = _call(args, lambda c: c.notifications(limit=args.limit))
     lines = [
-        f"{n['created_at']}  {n['kind']}  @{n['actor']} ({_line(n['actor_name'])})"
+        f"{n['created_at']}  {n['kind']}"
+        + (f"  @{n['actor']} ({_line(n['actor_name'])})" if n["actor"] else "")
         + (f"  video {n['video_id']}" if n["video_id"] else "")
         for n in page["items"]
     ]
@@ -363,6 +364,13 @@ def cmd_comment(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    target_id = args.id.lstrip("@") if args.target == "user" else args.id
+    result = _call(args, lambda c: c.report(args.target, target_id, args.reason, args.text))
+    _print(args, result, f"report {result['id']} on {args.target} {target_id}: {result['status']}")
+    return 0
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from shortstack.importer import import_folder
 
@@ -466,6 +474,44 @@ def cmd_admin_create_user(args: argparse.Namespace) -> int:
     except AccountRefused as exc:
         raise CliError(str(exc)) from None
     print(f"created @{handle}{' (admin)' if args.admin else ''}")
+    return 0
+
+
+def cmd_admin_reports(args: argparse.Namespace) -> int:
+    page = _call(args, lambda c: c.admin_reports(limit=args.limit))
+    lines = []
+    for item in page["items"]:
+        content = item["content"] or {}
+        what = content.get("caption") or content.get("body") or content.get("display_name") or ""
+        lines.append(
+            f"{item['target']} {item['target_id']}  {item['reporters']} reporter(s)"
+            f"  [{', '.join(item['reasons'])}]  {_line(what[:60])}"
+        )
+    _print(args, page, "\n".join(lines) or "(no open reports)")
+    return 0
+
+
+def cmd_admin_suspend(args: argparse.Namespace) -> int:
+    handle = args.handle.lstrip("@")
+    action = "suspend" if args.admin_command == "suspend" else "unsuspend"
+    reason = getattr(args, "reason", None)
+    result = _call(args, lambda c: c.admin_act("user", handle, action, reason))
+    _print(args, result, f"@{handle}: {result['status']}")
+    return 0
+
+
+def cmd_admin_terms(args: argparse.Namespace) -> int:
+    from shortstack.server.maintenance import edit_blocked_terms
+
+    terms = [t for t in args.terms if t.strip()]
+    if args.terms_action != "list" and not terms:
+        raise CliError("name at least one term")
+    listed = edit_blocked_terms(
+        _existing_data_dir(args),
+        add=terms if args.terms_action == "add" else [],
+        remove=terms if args.terms_action == "remove" else [],
+    )
+    _print(args, {"terms": listed}, "\n".join(_line(t) for t in listed) or "(no blocked terms)")
     return 0
 
 
@@ -635,6 +681,18 @@ def _comment_args(p: argparse.ArgumentParser) -> None:
     _client_opts(p)
 
 
+def _report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", choices=("video", "comment", "user"))
+    p.add_argument("id", help="video id, comment id or handle")
+    p.add_argument(
+        "--reason",
+        required=True,
+        choices=("spam", "harassment", "sexual", "violence", "illegal", "other"),
+    )
+    p.add_argument("--text", help="details (up to 1000 characters; required with --reason other)")
+    _client_opts(p)
+
+
 def _import_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir")
     p.add_argument("--caption", default="", help="caption for every video (default: the file name)")
@@ -698,6 +756,41 @@ def _admin_args(p: argparse.ArgumentParser) -> None:
     _data_opts(invite)
     invite.add_argument("--json", action="store_true", help="print JSON")
     invite.set_defaults(func=cmd_admin_invite)
+    reports = actions.add_parser(
+        "reports",
+        help="open reports, grouped by target (over HTTP, admin token)",
+        description="open reports, grouped by target, newest first (over HTTP, admin token)",
+    )
+    reports.add_argument("--limit", type=int, default=50, choices=range(1, 201), metavar="1..200")
+    _client_opts(reports)
+    reports.set_defaults(func=cmd_admin_reports)
+    suspend = actions.add_parser(
+        "suspend",
+        help="suspend an account: no login, tokens revoked, content hidden (over HTTP)",
+        description="suspend an account: no login, tokens revoked, content hidden (over HTTP)",
+    )
+    suspend.add_argument("handle")
+    suspend.add_argument("--reason", required=True, help="why (shown to the user at login)")
+    _client_opts(suspend)
+    suspend.set_defaults(func=cmd_admin_suspend)
+    unsuspend = actions.add_parser(
+        "unsuspend", help="lift a suspension (over HTTP)", description="lift a suspension"
+    )
+    unsuspend.add_argument("handle")
+    unsuspend.add_argument("--reason", help="why (for the audit log)")
+    _client_opts(unsuspend)
+    unsuspend.set_defaults(func=cmd_admin_suspend)
+    terms = actions.add_parser(
+        "terms",
+        help="list, add or remove blocked terms (offline, on the data dir)",
+        description="blocked terms: case-insensitive substrings refused in captions, comments"
+        " and display names",
+    )
+    terms.add_argument("terms_action", choices=("list", "add", "remove"))
+    terms.add_argument("terms", nargs="*", help="the terms (for add and remove)")
+    _data_opts(terms)
+    terms.add_argument("--json", action="store_true", help="print JSON")
+    terms.set_defaults(func=cmd_admin_terms)
 
 
 Arguments = Callable[[argparse.ArgumentParser], None]
@@ -743,6 +836,7 @@ COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], int] | None, str, Argu
         _relation_args,
     ),
     ("comments", cmd_comments, "print a video's comments", _comments_args),
+    ("report", cmd_report, "report a video, comment or user to the admins", _report_args),
     ("search", cmd_search, "search videos, users and hashtags", _search_args),
     ("profile", cmd_profile, "print a user's profile", _profile_args),
     ("notifications", cmd_notifications, "print your notifications", _notifications_args),

@@ -371,6 +371,29 @@ class ApiClient:
         """GET /api/notifications (newest first)."""
         return await self._json("GET", "/api/notifications", params=_page(cursor, limit))
 
+    # -- moderation ----------------------------------------------------------------------------
+
+    async def report(
+        self, target: str, target_id: str, reason: str, text: str | None = None
+    ) -> dict[str, Any]:
+        """POST /api/reports (the same report again answers the open one)."""
+        payload: dict[str, Any] = {"target": target, "id": target_id, "reason": reason}
+        if text:
+            payload["text"] = text
+        return await self._json("POST", "/api/reports", json=payload)
+
+    async def admin_reports(self, limit: int = 50) -> dict[str, Any]:
+        """GET /api/admin/reports (admins): open reports grouped by target, newest first."""
+        return await self._json("GET", "/api/admin/reports", params={"limit": limit})
+
+    async def admin_act(
+        self, target: str, target_id: str, action: str, reason: str | None = None
+    ) -> dict[str, Any]:
+        """POST /api/admin/reports/{target}/{id}/{action} (dismiss, remove, sensitive, suspend,
+        unsuspend)."""
+        path = f"/api/admin/reports/{_quote(target)}/{_quote(target_id)}/{_quote(action)}"
+        return await self._json("POST", path, json={"reason": reason} if reason else None)
+
     # -- feeds, search, events ----------------------------------------------------------------
 
     async def feed(

@@ -9,6 +9,7 @@ NOTIFICATION_VERBS = {
     "comment": "commented on your video",
     "reply": "replied to your comment",
     "follow": "followed you",
+    "report_resolved": "a moderator resolved your report",
 }
 
 

@@ -45,9 +45,11 @@ async def list_comments(
     limit: int,
     after: tuple[float, str] | None,
     author_filter: tuple[str, list] = ("1", []),
+    include_moderated: bool = False,
 ) -> list[CommentRecord]:
     """One page of a thread; ``author_filter`` is an SQL condition on ``c.author_id`` (the
-    visibility policy's pre-filter)."""
+    visibility policy's pre-filter); removed comments and suspended authors' only with
+    ``include_moderated``."""
     await video_row(db, video_id)
     if parent_id is None:
         where, params = "c.video_id = ? AND c.parent_id IS NULL", [video_id]
@@ -55,6 +57,8 @@ async def list_comments(
         where, params = "c.video_id = ? AND c.parent_id = ?", [video_id, parent_id]
     where += f" AND ({author_filter[0]})"
     params += author_filter[1]
+    if not include_moderated:
+        where += " AND c.removed_at IS NULL AND u.suspended_at IS NULL"
     rows = await keyset_rows(
         db, _SELECT, where, params, alias="c", after=after, limit=limit, newest_first=False
     )

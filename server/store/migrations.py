@@ -280,6 +280,53 @@ def m0009_blocks_and_mutes(db: Database) -> None:
     )
 
 
+@migrations(name="0010_moderation")
+def m0010_moderation(db: Database) -> None:
+    # Reports, removals (kept 30 days for appeal, then purged), sensitive videos, suspensions,
+    # the append-only audit log (triggers refuse UPDATE and DELETE) and the blocked terms.
+    db["videos"].add_column("removed_at", float)
+    db["videos"].add_column("sensitive", int, not_null_default=0)
+    db["comments"].add_column("removed_at", float)
+    db["users"].add_column("suspended_at", float)
+    db["users"].add_column("suspension_reason", str)
+    db.executescript(
+        """
+        CREATE TABLE reports (
+            id INTEGER PRIMARY KEY,
+            reporter_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            target_type TEXT NOT NULL,
+            target_id TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            text TEXT,
+            created_at REAL NOT NULL,
+            resolved_at REAL,
+            resolution TEXT
+        );
+        CREATE UNIQUE INDEX reports_open ON reports(reporter_id, target_type, target_id)
+            WHERE resolved_at IS NULL;
+        CREATE INDEX reports_target ON reports(target_type, target_id, created_at);
+        CREATE INDEX reports_reporter ON reports(reporter_id, created_at);
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target_type TEXT NOT NULL,
+            target_id TEXT NOT NULL,
+            reason TEXT,
+            created_at REAL NOT NULL
+        );
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+        CREATE TABLE blocked_terms (
+            term TEXT PRIMARY KEY,
+            created_at REAL NOT NULL
+        );
+        """
+    )
+
+
 def migrate(path: str, *, stop_before: str | None = None) -> list[str]:
     """Apply pending migrations to the database file; returns the names applied."""
     db = Database(path)

@@ -43,14 +43,17 @@ async def videos_with_tag(db: Database, tag: str, *, limit: int) -> list[str]:
     return [r[0] for r in rows]
 
 
-async def search_users(db: Database, text: str, *, limit: int) -> list[int]:
+async def search_users(
+    db: Database, text: str, *, limit: int, include_suspended: bool = False
+) -> list[int]:
+    """Ids of the accounts matching text; suspended ones only with include_suspended."""
     query = fts_query(text)
     if query is None:
         return []
     rows = await db.fetchall(
         "SELECT f.user_id FROM users_fts f JOIN users u ON u.id = f.user_id WHERE users_fts MATCH ?"
-        " ORDER BY (u.handle = ?) DESC, bm25(users_fts), u.followers DESC LIMIT ?",
-        (query, text.lower(), limit),
+        " AND (u.suspended_at IS NULL OR ?) ORDER BY (u.handle = ?) DESC, bm25(users_fts), u.followers DESC LIMIT ?",
+        (query, int(include_suspended), text.lower(), limit),
     )
     return [r[0] for r in rows]
 

@@ -277,7 +277,8 @@ async def user_for_token(db: Database, token: str, life: TokenLifetime) -> User 
     row = await db.fetchone(
         f"SELECT {', '.join('u.' + c.strip() for c in USER_COLS.split(','))},"
         " COALESCE(t.last_used_at, t.created_at) AS token_used_at FROM tokens t"
-        f" JOIN users u ON u.id = t.user_id WHERE t.hash = ? AND {alive}",
+        f" JOIN users u ON u.id = t.user_id WHERE t.hash = ? AND {alive}"
+        " AND u.suspended_at IS NULL",
         (digest, *params),
     )
     if row is None:

@@ -62,18 +62,28 @@ class VideoRecord:
     liked_by_me: bool = False
     has_poster: bool = False
     edit: str | None = None  # the edit recipe's canonical JSON
+    removed_at: float | None = None  # removed by a moderator (kept for appeal, then purged)
+    sensitive: bool = False  # marked sensitive by a moderator
+    author_suspended: bool = False
 
 
 VIDEO_SELECT = (
     "SELECT v.id, v.author_id, u.handle AS author_handle, u.display_name AS author_name, v.caption,"
     " v.status, v.progress, v.error, v.duration_s, v.width, v.height, v.created_at, v.likes, v.comments,"
-    " v.shares, v.views, v.fps, v.video_codec, v.audio_codec, v.poster, v.edit"
+    " v.shares, v.views, v.fps, v.video_codec, v.audio_codec, v.poster, v.edit, v.removed_at,"
+    " v.sensitive, u.suspended_at"
     " FROM videos v JOIN users u ON u.id = v.author_id"
 )
 
 
 def _record(row: aiosqlite.Row | sqlite3.Row) -> VideoRecord:
-    return from_row(VideoRecord, row, has_poster=bool(row["poster"]))
+    return from_row(
+        VideoRecord,
+        row,
+        has_poster=bool(row["poster"]),
+        sensitive=bool(row["sensitive"]),
+        author_suspended=row["suspended_at"] is not None,
+    )
 
 
 async def _records(
@@ -154,8 +164,13 @@ async def list_user_videos(
     before: tuple[float, str] | None,
     viewer_id: int | None,
     include_unready: bool,
+    include_moderated: bool = False,
 ) -> list[VideoRecord]:
+    """A user's videos, newest first; removed ones and a suspended author's only with
+    include_moderated (admins)."""
     where = "v.author_id = ?" if include_unready else "v.author_id = ? AND v.status = 'ready'"
+    if not include_moderated:
+        where += " AND v.removed_at IS NULL AND u.suspended_at IS NULL"
     rows = await keyset_rows(
         db,
         VIDEO_SELECT,
