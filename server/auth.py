@@ -20,6 +20,7 @@ from .errors import problem
 from .login_limit import AccountLoginLimiter
 from .passwords import WeakPassword, check_password
 from .schemas import Page, UserOut, iso, user_out
+from .store import events as events_store
 from .store import users as store
 from .store.db import Database
 from .store.ids import hash_token
@@ -213,8 +214,9 @@ class AuthController(Controller):
         broker.revoke(user_id=user.id)  # every event stream of the account ends now
 
     @get("/me", operation_id="me", summary="The logged-in user")
-    async def me(self, user: NamedDependency[User]) -> UserOut:
-        return user_out(user)
+    async def me(self, user: NamedDependency[User], db: NamedDependency[Database]) -> UserOut:
+        unread = await events_store.unread_notifications(db, user.id)
+        return user_out(user, unread_notifications=unread)
 
     @patch("/me", operation_id="update_me", summary="Change display name or bio")
     async def update_me(

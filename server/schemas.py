@@ -105,9 +105,13 @@ class UserOut(msgspec.Struct):
     is_admin: bool
     created_at: str
     is_following: bool | None = None
+    #: only in ``GET /api/me``: how many of your notifications are unread
+    unread_notifications: int | None = None
 
 
-def user_out(u: User, *, is_following: bool | None = None) -> UserOut:
+def user_out(
+    u: User, *, is_following: bool | None = None, unread_notifications: int | None = None
+) -> UserOut:
     return UserOut(
         handle=u.handle,
         display_name=u.display_name,
@@ -119,6 +123,7 @@ def user_out(u: User, *, is_following: bool | None = None) -> UserOut:
         is_admin=u.is_admin,
         created_at=iso(u.created_at),
         is_following=is_following,
+        unread_notifications=unread_notifications,
     )
 
 

@@ -247,6 +247,8 @@ def cmd_comments(args: argparse.Namespace) -> int:
 
 def cmd_notifications(args: argparse.Namespace) -> int:
     page = _call(args, lambda c: c.notifications(limit=args.limit))
+    if args.read_all:
+        _call(args, lambda c: c.read_all_notifications())
     lines = [
         f"{n['created_at']}  {n['kind']}  @{n['actor']} ({_line(n['actor_name'])})"
         + (f"  video {n['video_id']}" if n["video_id"] else "")
@@ -563,6 +565,7 @@ def _comments_args(p: argparse.ArgumentParser) -> None:
 
 def _notifications_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=20, choices=range(1, 51), metavar="1..50")
+    p.add_argument("--read-all", action="store_true", help="then mark every notification read")
     _client_opts(p)
 
 

@@ -55,3 +55,15 @@ def test_password_sessions_and_logout_everywhere(live_server):
     assert r.returncode == 0, r.stderr
     for t in (token, fourth):
         assert c.get("/api/me", headers=live_server.auth(t)).status_code == 401
+
+
+def test_notifications_read_all(live_server):
+    c, auth = live_server.client, live_server.auth
+    token = live_server.register("inbox", STRONG)
+    fan = live_server.register("inbox_fan", STRONG)
+    assert c.put("/api/users/inbox/follow", headers=auth(fan)).status_code == 204
+    assert c.get("/api/me", headers=auth(token)).json()["unread_notifications"] == 1
+    r = _run(live_server, token, "notifications", "--read-all", "--json")
+    assert r.returncode == 0, r.stderr
+    assert [n["kind"] for n in json.loads(r.stdout)["items"]] == ["follow"]
+    assert c.get("/api/me", headers=auth(token)).json()["unread_notifications"] == 0

@@ -361,6 +361,14 @@ class ApiClient:
         """GET /api/notifications (newest first)."""
         return await self._json("GET", "/api/notifications", params=_page(cursor, limit))
 
+    async def read_all_notifications(self) -> None:
+        """POST /api/notifications/read-all."""
+        await self._json("POST", "/api/notifications/read-all")
+
+    async def read_notification(self, notification_id: int) -> None:
+        """POST /api/notifications/{id}/read."""
+        await self._json("POST", f"/api/notifications/{int(notification_id)}/read")
+
     # -- feeds, search, events ----------------------------------------------------------------
 
     async def feed(
