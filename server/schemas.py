@@ -130,7 +130,7 @@ def user_out(
 class CommentOut(msgspec.Struct):
     id: str
     video_id: str
-    author: Author
+    author: Author | None  # null: the comment of a deleted account, kept for its replies
     body: str
     parent_id: str | None
     created_at: str
@@ -141,7 +141,9 @@ def comment_out(c: CommentRecord) -> CommentOut:
     return CommentOut(
         id=c.id,
         video_id=c.video_id,
-        author=Author(c.author_handle, c.author_name),
+        author=Author(c.author_handle, c.author_name or c.author_handle)
+        if c.author_handle is not None
+        else None,
         body=c.body,
         parent_id=c.parent_id,
         created_at=iso(c.created_at),

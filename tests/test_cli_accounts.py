@@ -67,3 +67,15 @@ def test_notifications_read_all(live_server):
     assert r.returncode == 0, r.stderr
     assert [n["kind"] for n in json.loads(r.stdout)["items"]] == ["follow"]
     assert c.get("/api/me", headers=auth(token)).json()["unread_notifications"] == 0
+
+
+def test_account_delete(live_server):
+    c = live_server.client
+    token = live_server.register("goner", STRONG)
+    r = _run(live_server, token, "account", "delete", "--password-stdin", stdin="wrong-one-123\n")
+    assert r.returncode == 2 and "401" in r.stderr, r
+    assert c.get("/api/me", headers=live_server.auth(token)).status_code == 200
+    r = _run(live_server, token, "account", "delete", "--password-stdin", stdin=f"{STRONG}\n")
+    assert r.returncode == 0, r.stderr
+    assert c.get("/api/me", headers=live_server.auth(token)).status_code == 401
+    assert c.get("/api/users/goner").status_code == 404

@@ -169,6 +169,10 @@ class ApiClient:
             "PUT", "/api/me/password", json={"current_password": current, "new_password": new}
         )
 
+    async def delete_account(self, password: str) -> None:
+        """DELETE /api/me: the account and everything of it go (the password is asked again)."""
+        await self._json("DELETE", "/api/me", json={"password": password})
+
     async def sessions(self) -> dict[str, Any]:
         """GET /api/me/sessions: this account's logged-in sessions."""
         return await self._json("GET", "/api/me/sessions")
