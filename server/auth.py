@@ -18,6 +18,7 @@ from .broker import Broker
 from .config import Config
 from .deps import bearer_token, token_lifetime
 from .errors import problem
+from .export import Exports
 from .feed_engine import FeedEngine
 from .login_limit import AccountLoginLimiter
 from .maintenance import delete_account
@@ -306,9 +307,11 @@ class AuthController(Controller):
         engine: NamedDependency[FeedEngine],
         broker: NamedDependency[Broker],
         login_limiter: NamedDependency[AccountLoginLimiter],
+        exports: NamedDependency[Exports],
     ) -> None:
         await check_account_password(user, data.password, db, login_limiter, field="password")
         await delete_account(db, storage, user.id)
+        exports.forget_user(user.id)
         broker.revoke(user_id=user.id)  # their event streams end now
         engine.refit_soon()
 

@@ -214,6 +214,26 @@ def cmd_account_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_account_export(args: argparse.Namespace) -> int:
+    import time
+
+    job = _call(args, lambda c: c.start_export())
+    export_id = job["id"]
+    while job["status"] == "running":
+        time.sleep(0.5)
+        job = _call(args, lambda c: c.export_status(export_id))
+    if job["status"] != "ready":
+        raise CliError(f"export {job['id']} {job['status']}: {job.get('error') or 'try again'}")
+    dest = Path(args.output or f"shortstack-export-{job['id']}.zip")
+    if dest.exists():
+        raise CliError(f"{dest} exists; pass --output")
+    written = _call(args, lambda c: c.download_export(job["id"], dest))
+    _print(
+        args, {"id": job["id"], "file": str(dest), "bytes": written}, f"{dest} ({written} bytes)"
+    )
+    return 0
+
+
 def cmd_sessions(args: argparse.Namespace) -> int:
     if args.revoke:
         _call(args, lambda c: c.revoke_session(args.revoke))
@@ -573,6 +593,11 @@ def _account_args(p: argparse.ArgumentParser) -> None:
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     _client_opts(delete)
     delete.set_defaults(func=cmd_account_delete)
+    help = "download your data: profile, videos and their files, comments, likes, follows, history"
+    export = actions.add_parser("export", help=help, description=help)
+    export.add_argument("--output", "-o", metavar="FILE", help="zip to write (default: by id)")
+    _client_opts(export)
+    export.set_defaults(func=cmd_account_export)
 
 
 def _sessions_args(p: argparse.ArgumentParser) -> None:
@@ -742,7 +767,7 @@ COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], int] | None, str, Argu
         _password_args,
     ),
     ("sessions", cmd_sessions, "list your logged-in sessions, or --revoke one", _sessions_args),
-    ("account", None, "your account: delete", _account_args),
+    ("account", None, "your account: export your data, delete it", _account_args),
     ("upload", cmd_upload, "upload a video file", _upload_args),
     ("feed", cmd_feed, "print a feed page", _feed_args),
     ("like", cmd_like, "like a video", _like_args),

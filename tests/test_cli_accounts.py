@@ -79,3 +79,15 @@ def test_account_delete(live_server):
     assert r.returncode == 0, r.stderr
     assert c.get("/api/me", headers=live_server.auth(token)).status_code == 401
     assert c.get("/api/users/goner").status_code == 404
+
+
+def test_account_export(live_server, tmp_path):
+    import zipfile
+
+    token = live_server.register("zipper", STRONG)
+    dest = tmp_path / "mine.zip"
+    r = _run(live_server, token, "account", "export", "--output", str(dest), "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["bytes"] == dest.stat().st_size
+    with zipfile.ZipFile(dest) as zf:
+        assert json.loads(zf.read("profile.json"))["handle"] == "zipper"
