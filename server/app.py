@@ -30,6 +30,7 @@ from .deps import DEPENDENCIES
 from .edit_preview import edit_options, edit_preview
 from .errors import http_exception_handler, internal_error_handler, problem_details_config
 from .events import EventsController, StreamGate, total_cap
+from .export import ExportController, Exports
 from .feed import FeedChains, FeedController
 from .feed_engine import FeedEngine
 from .health import healthz
@@ -90,6 +91,7 @@ def create_app(
     storage = LocalStorage(data_dir)
     broker = Broker()
     runner = JobRunner(db, storage, broker, config)
+    exports = Exports(database_path(data_dir), storage, broker, config.accounts.export_hours * 3600)
     engine = FeedEngine(db, config)
     runner.on_ready = engine.video_ready
     lab = LabRunner(queue=config.limits.lab_queue, wait_s=config.limits.lab_wait_s)
@@ -155,11 +157,13 @@ def create_app(
         engine=Provide(lambda: engine, sync_to_thread=False),
         chains=Provide(lambda: chains, sync_to_thread=False),
         lab=Provide(lambda: lab, sync_to_thread=False),
+        exports=Provide(lambda: exports, sync_to_thread=False),
     )
 
     app = Litestar(
         route_handlers=[
             AuthController,
+            ExportController,
             AdminController,
             ModerationController,
             ReportsController,
@@ -210,4 +214,5 @@ def create_app(
         config.limits.login_failures_per_account, config.limits.login_failure_window_s
     )
     app.state.engine = engine  # bench/feed_http.py waits for its first fit
+    app.state.exports = exports  # tests age an export past its expiry
     return app

@@ -1,4 +1,5 @@
-"""Accounts: register, login, logout (here or everywhere), me, password change and sessions."""
+"""Accounts: register, login, logout (here or everywhere), me, password change, sessions and
+deleting the account."""
 
 from __future__ import annotations
 
@@ -17,19 +18,23 @@ from .broker import Broker
 from .config import Config
 from .deps import bearer_token, token_lifetime
 from .errors import problem
+from .export import Exports
+from .feed_engine import FeedEngine
 from .login_limit import AccountLoginLimiter
+from .maintenance import delete_account
 from .passwords import WeakPassword, check_password
 from .schemas import Page, UserOut, iso, user_out
+from .storage import LocalStorage
+from .store import events as events_store
 from .store import moderation as moderation_store
 from .store import users as store
 from .store.db import Database
 from .store.ids import hash_token
 from .store.users import User
-from .text_rules import blocked_terms, free_text
+from .text_rules import HANDLE_PATTERN, blocked_terms, free_text
 from .text_rules import display_name as checked_name
 
 LOGIN_PATHS = frozenset({"/api/auth/login", "/api/auth/register"})
-HANDLE_PATTERN = r"^[a-z0-9_]{3,30}$"
 
 Handle = Annotated[str, msgspec.Meta(pattern=HANDLE_PATTERN, description="3-30 of a-z, 0-9, _")]
 Password = Annotated[
@@ -62,6 +67,10 @@ class PasswordIn(msgspec.Struct, forbid_unknown_fields=True):
     new_password: Password
 
 
+class DeleteAccountIn(msgspec.Struct, forbid_unknown_fields=True):
+    password: Annotated[str, msgspec.Meta(max_length=256)]
+
+
 class TokenOut(msgspec.Struct):
     token: str
     user: UserOut
@@ -74,6 +83,24 @@ class SessionOut(msgspec.Struct):
     expires_at: str
     user_agent: str | None
     current: bool
+
+
+async def check_account_password(
+    user: User, password: str, db: Database, login_limiter: AccountLoginLimiter, *, field: str
+) -> None:
+    """The account's password re-entered (429 while locked, 401 wrong; a failure counts)."""
+    wait = login_limiter.attempt(user.handle)
+    if wait is not None:
+        raise problem(
+            429,
+            "Too many failed logins",
+            f"too many wrong passwords for @{user.handle}; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+    stored = await store.password_hash_of(db, user.id)
+    if not await asyncio.to_thread(store.verify_password, stored, password):
+        raise problem(401, "Wrong password", f"{field}: the password is wrong")
+    login_limiter.succeeded(user.handle)
 
 
 def login_rate_limit(config: NamedDependency[Config]) -> RateLimitConfig:
@@ -223,8 +250,9 @@ class AuthController(Controller):
         broker.revoke(user_id=user.id)  # every event stream of the account ends now
 
     @get("/me", operation_id="me", summary="The logged-in user")
-    async def me(self, user: NamedDependency[User]) -> UserOut:
-        return user_out(user)
+    async def me(self, user: NamedDependency[User], db: NamedDependency[Database]) -> UserOut:
+        unread = await events_store.unread_notifications(db, user.id)
+        return user_out(user, unread_notifications=unread)
 
     @patch("/me", operation_id="update_me", summary="Change display name or bio")
     async def update_me(
@@ -277,6 +305,28 @@ class AuthController(Controller):
         token = bearer_token(request)
         assert token is not None
         await store.set_password(db, user.id, new_hash, keep=token)
+
+    @delete(
+        "/me",
+        operation_id="delete_me",
+        summary="Delete your account and everything of it (needs the password)",
+    )
+    async def delete_me(
+        self,
+        data: JSONBody[DeleteAccountIn],
+        user: NamedDependency[User],
+        db: NamedDependency[Database],
+        storage: NamedDependency[LocalStorage],
+        engine: NamedDependency[FeedEngine],
+        broker: NamedDependency[Broker],
+        login_limiter: NamedDependency[AccountLoginLimiter],
+        exports: NamedDependency[Exports],
+    ) -> None:
+        await check_account_password(user, data.password, db, login_limiter, field="password")
+        await delete_account(db, storage, user.id)
+        exports.forget_user(user.id)
+        broker.revoke(user_id=user.id)  # their event streams end now
+        engine.refit_soon()
 
     @get("/me/sessions", operation_id="sessions", summary="Your logged-in sessions (tokens)")
     async def sessions(

@@ -112,6 +112,8 @@ class AccountsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A login token stops working this long after login, however often it is used."""
     invite_days: float = 7.0
     """Default lifetime of an invite code, in days."""
+    export_hours: float = 24.0
+    """A finished data export (POST /api/me/export) can be downloaded, once, for this many hours."""
 
 
 class MediaConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

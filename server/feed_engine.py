@@ -86,6 +86,19 @@ class FeedEngine:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    def refit_soon(self) -> None:
+        """Refit in the background now (an account was deleted: the model forgets it)."""
+
+        async def run() -> None:
+            try:
+                await self.refit()
+            except Exception:
+                log.exception("refit after an account deletion failed; the next one retries")
+
+        task = asyncio.create_task(run(), name="feed-refit-now")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     async def video_ready(self, video_id: str) -> None:
         """A transcode finished: the video joins the feeds' catalogue before `video.ready` goes out."""
         if self.snapshot is None or video_id in self.snapshot.item_index:

@@ -1,7 +1,9 @@
-"""Upkeep that needs rows and media files together: backup, doctor, the orphan sweep, admins."""
+"""Upkeep that needs rows and media files together: backup, doctor, the orphan sweep, admins,
+account deletion."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -28,7 +30,7 @@ from .store.errors import NotFound
 from .store.ids import now
 from .store.migrations import migrate
 from .store.moderation import edit_terms_sync, removed_before
-from .store.users import hash_password
+from .store.users import delete_user, hash_password
 from .store.videos import all_video_ids, delete_video
 
 DB_NAME = "shortstack.db"
@@ -69,7 +71,7 @@ def create_user(
     """Create an account offline (`shortstack admin create-user`), under the server's rules."""
     import re
 
-    from .auth import HANDLE_PATTERN
+    from .text_rules import HANDLE_PATTERN
     from .text_rules import display_name as checked_name
 
     if not re.match(HANDLE_PATTERN, handle):
@@ -101,6 +103,20 @@ def create_invite(data_dir: Path, *, uses: int, days: float) -> dict[str, object
         database_path(data_dir), uses=uses, expires_in_s=days * 86400
     )
     return {"code": code, "uses": uses, "expires_at": expires_at}
+
+
+async def delete_account(db: Database, storage: LocalStorage, user_id: int) -> list[str]:
+    """Delete a user's rows (one transaction, counters fixed), then their videos' media
+    folders (source, renditions, poster, HLS); returns those video ids. A folder a transcode
+    still writes into after this is an orphan the start-up sweep removes."""
+    video_ids = await delete_user(db, user_id)
+
+    def remove_files() -> None:
+        for video_id in video_ids:
+            storage.delete_video(video_id)
+
+    await asyncio.to_thread(remove_files)
+    return video_ids
 
 
 async def sweep_orphans(db: Database, storage: LocalStorage) -> dict[str, int]:

@@ -107,9 +107,13 @@ class UserOut(msgspec.Struct):
     is_admin: bool
     created_at: str
     is_following: bool | None = None
+    #: only in ``GET /api/me``: how many of your notifications are unread
+    unread_notifications: int | None = None
 
 
-def user_out(u: User, *, is_following: bool | None = None) -> UserOut:
+def user_out(
+    u: User, *, is_following: bool | None = None, unread_notifications: int | None = None
+) -> UserOut:
     return UserOut(
         handle=u.handle,
         display_name=u.display_name,
@@ -121,13 +125,14 @@ def user_out(u: User, *, is_following: bool | None = None) -> UserOut:
         is_admin=u.is_admin,
         created_at=iso(u.created_at),
         is_following=is_following,
+        unread_notifications=unread_notifications,
     )
 
 
 class CommentOut(msgspec.Struct):
     id: str
     video_id: str
-    author: Author
+    author: Author | None  # null: the comment of a deleted account, kept for its replies
     body: str
     parent_id: str | None
     created_at: str
@@ -138,7 +143,9 @@ def comment_out(c: CommentRecord) -> CommentOut:
     return CommentOut(
         id=c.id,
         video_id=c.video_id,
-        author=Author(c.author_handle, c.author_name),
+        author=Author(c.author_handle, c.author_name or c.author_handle)
+        if c.author_handle is not None
+        else None,
         body=c.body,
         parent_id=c.parent_id,
         created_at=iso(c.created_at),

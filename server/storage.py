@@ -21,14 +21,16 @@ _NAME_RE = re.compile(r"^[a-z0-9]{1,16}$")
 
 
 class LocalStorage:
-    """Media files under DATA/media/<id[:2]>/<id>/; uploads staged in DATA/tmp/."""
+    """Media files under DATA/media/<id[:2]>/<id>/; uploads staged in DATA/tmp/; data exports
+    (zip files) in DATA/exports/."""
 
     def __init__(self, data_dir: Path) -> None:
         self.root = data_dir / "media"
         self.tmp = data_dir / "tmp"
+        self.exports = data_dir / "exports"
         if not data_dir.exists():
             data_dir.mkdir(parents=True, mode=DIR_MODE)
-        for folder in (self.root, self.tmp):
+        for folder in (self.root, self.tmp, self.exports):
             folder.mkdir(mode=DIR_MODE, exist_ok=True)
             os.chmod(folder, DIR_MODE)
 
@@ -63,6 +65,20 @@ class LocalStorage:
         if not _NAME_RE.match(rendition) or not FILE_RE.match(name):
             raise ValueError(f"not an HLS file: {rendition!r}/{name!r}")
         return self.hls_dir(video_id) / rendition / name
+
+    def export_path(self, export_id: str) -> Path:
+        """The zip file of a data export (its id is random, from the server)."""
+        if not _ID_RE.match(export_id):
+            raise ValueError(f"not an export id: {export_id!r}")
+        return self.exports / f"{export_id}.zip"
+
+    def clear_exports(self) -> int:
+        """Remove every export file (finished or half-written); how many went."""
+        removed = 0
+        for path in self.exports.iterdir():
+            path.unlink(missing_ok=True)
+            removed += 1
+        return removed
 
     def new_temp(self, suffix: str = "") -> Path:
         """A fresh empty temp file inside the data dir (same filesystem as the media)."""

@@ -13,6 +13,9 @@ from collections.abc import Iterable
 
 from .errors import problem
 
+#: an account's handle: 3-30 of a-z, 0-9 and _ (register, admin-created accounts)
+HANDLE_PATTERN = r"^[a-z0-9_]{3,30}$"
+
 # characters that render as nothing or as blank space although they are not "whitespace"
 _BLANK_LOOKING = frozenset("\u115f\u1160\u180e\u2800\u3164\uffa0\u034f\u17b4\u17b5")
 # embeddings and overrides reorder the text around them (the "evil.exe" -> "exe.live" trick)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, delete, get, put
+from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from .broker import Broker
+from .errors import problem
 from .events import publish_notification
 from .pagination import Cursor, Limit, decode_cursor, keyset_cursor, page_of
 from .schemas import Page, UserOut, VideoOut, iso, user_out, video_out
@@ -221,3 +222,27 @@ class UsersController(Controller):
             db, "mutes", user.id, limit=limit + 1, before=before
         )
         return page_of(rows, limit, relation_out, position=lambda r: r["id"])
+
+    @post(
+        "/notifications/read-all",
+        operation_id="notifications_read_all",
+        summary="Mark all your notifications read",
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def read_all(self, user: NamedDependency[User], db: NamedDependency[Database]) -> None:
+        await events_store.mark_all_notifications_read(db, user.id)
+
+    @post(
+        "/notifications/{notification_id:int}/read",
+        operation_id="notification_read",
+        summary="Mark one of your notifications read",
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def read_one(
+        self,
+        notification_id: Annotated[int, Parameter(ge=1, le=2**62)],
+        user: NamedDependency[User],
+        db: NamedDependency[Database],
+    ) -> None:
+        if not await events_store.mark_notification_read(db, user.id, notification_id):
+            raise problem(404, "Not found", f"no notification {notification_id}")

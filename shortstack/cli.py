@@ -200,6 +200,40 @@ def getpass_confirm(new: str) -> bool:
     return getpass.getpass("New password again: ") == new
 
 
+def cmd_account_delete(args: argparse.Namespace) -> int:
+    from shortstack.tui.session import Session
+
+    if not args.password_stdin and not args.yes:
+        answer = input("Delete your account, its videos, comments and likes for good? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            raise CliError("nothing deleted")
+    password = _read_password(args, "Password: ")
+    _call(args, lambda c: c.delete_account(password))
+    Session().clear_token()
+    _print(args, {"deleted": True}, "your account and everything of it are deleted")
+    return 0
+
+
+def cmd_account_export(args: argparse.Namespace) -> int:
+    import time
+
+    job = _call(args, lambda c: c.start_export())
+    export_id = job["id"]
+    while job["status"] == "running":
+        time.sleep(0.5)
+        job = _call(args, lambda c: c.export_status(export_id))
+    if job["status"] != "ready":
+        raise CliError(f"export {job['id']} {job['status']}: {job.get('error') or 'try again'}")
+    dest = Path(args.output or f"shortstack-export-{job['id']}.zip")
+    if dest.exists():
+        raise CliError(f"{dest} exists; pass --output")
+    written = _call(args, lambda c: c.download_export(job["id"], dest))
+    _print(
+        args, {"id": job["id"], "file": str(dest), "bytes": written}, f"{dest} ({written} bytes)"
+    )
+    return 0
+
+
 def cmd_sessions(args: argparse.Namespace) -> int:
     if args.revoke:
         _call(args, lambda c: c.revoke_session(args.revoke))
@@ -240,13 +274,20 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 def cmd_comments(args: argparse.Namespace) -> int:
     page = _call(args, lambda c: c.comments(args.id, limit=args.limit), auth=False)
-    lines = [f"{c['id']}  @{c['author']['handle']}: {_line(c['body'])}" for c in page["items"]]
+    lines = [
+        f"{c['id']}  "
+        + (f"@{c['author']['handle']}" if c["author"] else "(deleted account)")
+        + f": {_line(c['body'])}"
+        for c in page["items"]
+    ]
     _print(args, page, "\n".join(lines) or "(no comments)")
     return 0
 
 
 def cmd_notifications(args: argparse.Namespace) -> int:
     page = _call(args, lambda c: c.notifications(limit=args.limit))
+    if args.read_all:
+        _call(args, lambda c: c.read_all_notifications())
     lines = [
         f"{n['created_at']}  {n['kind']}"
         + (f"  @{n['actor']} ({_line(n['actor_name'])})" if n["actor"] else "")
@@ -600,6 +641,25 @@ def _password_args(p: argparse.ArgumentParser) -> None:
     _client_opts(p)
 
 
+def _account_args(p: argparse.ArgumentParser) -> None:
+    actions = p.add_subparsers(dest="account_command", metavar="ACTION", required=True)
+    help = "delete your account: videos, comments, likes, follows, history (asks the password)"
+    delete = actions.add_parser("delete", help=help, description=help)
+    delete.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input (no confirmation question)",
+    )
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    _client_opts(delete)
+    delete.set_defaults(func=cmd_account_delete)
+    help = "download your data: profile, videos and their files, comments, likes, follows, history"
+    export = actions.add_parser("export", help=help, description=help)
+    export.add_argument("--output", "-o", metavar="FILE", help="zip to write (default: by id)")
+    _client_opts(export)
+    export.set_defaults(func=cmd_account_export)
+
+
 def _sessions_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--revoke", metavar="ID", help="log this session out")
     _client_opts(p)
@@ -623,6 +683,7 @@ def _comments_args(p: argparse.ArgumentParser) -> None:
 
 def _notifications_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=20, choices=range(1, 51), metavar="1..50")
+    p.add_argument("--read-all", action="store_true", help="then mark every notification read")
     _client_opts(p)
 
 
@@ -819,6 +880,7 @@ COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], int] | None, str, Argu
         _password_args,
     ),
     ("sessions", cmd_sessions, "list your logged-in sessions, or --revoke one", _sessions_args),
+    ("account", None, "your account: export your data, delete it", _account_args),
     ("upload", cmd_upload, "upload a video file", _upload_args),
     ("feed", cmd_feed, "print a feed page", _feed_args),
     ("like", cmd_like, "like a video", _like_args),

@@ -55,3 +55,39 @@ def test_password_sessions_and_logout_everywhere(live_server):
     assert r.returncode == 0, r.stderr
     for t in (token, fourth):
         assert c.get("/api/me", headers=live_server.auth(t)).status_code == 401
+
+
+def test_notifications_read_all(live_server):
+    c, auth = live_server.client, live_server.auth
+    token = live_server.register("inbox", STRONG)
+    fan = live_server.register("inbox_fan", STRONG)
+    assert c.put("/api/users/inbox/follow", headers=auth(fan)).status_code == 204
+    assert c.get("/api/me", headers=auth(token)).json()["unread_notifications"] == 1
+    r = _run(live_server, token, "notifications", "--read-all", "--json")
+    assert r.returncode == 0, r.stderr
+    assert [n["kind"] for n in json.loads(r.stdout)["items"]] == ["follow"]
+    assert c.get("/api/me", headers=auth(token)).json()["unread_notifications"] == 0
+
+
+def test_account_delete(live_server):
+    c = live_server.client
+    token = live_server.register("goner", STRONG)
+    r = _run(live_server, token, "account", "delete", "--password-stdin", stdin="wrong-one-123\n")
+    assert r.returncode == 2 and "401" in r.stderr, r
+    assert c.get("/api/me", headers=live_server.auth(token)).status_code == 200
+    r = _run(live_server, token, "account", "delete", "--password-stdin", stdin=f"{STRONG}\n")
+    assert r.returncode == 0, r.stderr
+    assert c.get("/api/me", headers=live_server.auth(token)).status_code == 401
+    assert c.get("/api/users/goner").status_code == 404
+
+
+def test_account_export(live_server, tmp_path):
+    import zipfile
+
+    token = live_server.register("zipper", STRONG)
+    dest = tmp_path / "mine.zip"
+    r = _run(live_server, token, "account", "export", "--output", str(dest), "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["bytes"] == dest.stat().st_size
+    with zipfile.ZipFile(dest) as zf:
+        assert json.loads(zf.read("profile.json"))["handle"] == "zipper"

@@ -169,6 +169,36 @@ class ApiClient:
             "PUT", "/api/me/password", json={"current_password": current, "new_password": new}
         )
 
+    async def delete_account(self, password: str) -> None:
+        """DELETE /api/me: the account and everything of it go (the password is asked again)."""
+        await self._json("DELETE", "/api/me", json={"password": password})
+
+    async def start_export(self) -> dict[str, Any]:
+        """POST /api/me/export: start building a zip of your data (a job)."""
+        return await self._json("POST", "/api/me/export")
+
+    async def export_status(self, export_id: str) -> dict[str, Any]:
+        """GET /api/me/export/{id}: status and progress."""
+        return await self._json("GET", f"/api/me/export/{quote(export_id, safe='')}")
+
+    async def download_export(self, export_id: str, dest: Path) -> int:
+        """Stream a finished export (downloadable once) into ``dest``; the bytes written."""
+        url = f"/api/me/export/{quote(export_id, safe='')}/download"
+        headers = self._headers({"Accept": "application/zip"})
+        try:
+            async with self._http.stream("GET", url, headers=headers) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise _problem(response)
+                written = 0
+                with dest.open("wb") as fh:
+                    async for chunk in response.aiter_bytes():
+                        fh.write(chunk)
+                        written += len(chunk)
+                return written
+        except (httpx.TransportError, httpx.TimeoutException) as exc:
+            raise ServerUnavailable(f"cannot reach {self.base_url}: {exc}") from exc
+
     async def sessions(self) -> dict[str, Any]:
         """GET /api/me/sessions: this account's logged-in sessions."""
         return await self._json("GET", "/api/me/sessions")
@@ -393,6 +423,14 @@ class ApiClient:
         unsuspend)."""
         path = f"/api/admin/reports/{_quote(target)}/{_quote(target_id)}/{_quote(action)}"
         return await self._json("POST", path, json={"reason": reason} if reason else None)
+
+    async def read_all_notifications(self) -> None:
+        """POST /api/notifications/read-all."""
+        await self._json("POST", "/api/notifications/read-all")
+
+    async def read_notification(self, notification_id: int) -> None:
+        """POST /api/notifications/{id}/read."""
+        await self._json("POST", f"/api/notifications/{int(notification_id)}/read")
 
     # -- feeds, search, events ----------------------------------------------------------------
 

@@ -102,6 +102,8 @@ class ShortstackApp(App[None]):
 
     connection: reactive[str] = reactive("connecting")
     user: reactive[dict[str, Any] | None] = reactive(None, always_update=True)
+    #: unread notifications of the signed-in user (shown in every screen's status line)
+    unread: reactive[int] = reactive(0)
 
     class EventReceived(Message):
         """A Server-Sent Event, forwarded to subscribed screens."""
@@ -176,8 +178,26 @@ class ShortstackApp(App[None]):
             self.api.token = token
             self.session.save_token(token)
         self.user = user
+        unread = user.get("unread_notifications")
+        if isinstance(unread, int):
+            self.unread = unread
+        else:  # login answers the user without the count: ask /api/me
+            self.refresh_unread()
         if self._events_enabled:
             self.watch_events()
+
+    @work(exclusive=True, group="unread", exit_on_error=False)
+    async def refresh_unread(self) -> None:
+        """Fetch the unread notification count from the server."""
+        me = await self.call(self.api.me(), quiet=True)
+        if isinstance(me, dict) and isinstance(me.get("unread_notifications"), int):
+            self.unread = me["unread_notifications"]
+
+    @work(exclusive=True, group="unread", exit_on_error=False)
+    async def mark_notifications_read(self) -> None:
+        """Mark every notification read on the server (the notifications screen is open)."""
+        self.unread = 0
+        await self.call(self.api.read_all_notifications(), quiet=True)
 
     def forget_token(self) -> None:
         """Drop a token the server refused (and its file, unless it was passed in)."""
@@ -317,6 +337,7 @@ class ShortstackApp(App[None]):
         if event.event == "notification":
             data = event.data if isinstance(event.data, dict) else {"text": str(event.data)}
             self.notifications.insert(0, data)
+            self.unread += 1
             del self.notifications[MAX_NOTIFICATIONS:]
             self.toast(notification_text(data), title="Notification")
         for screen in list(self._subscribers):

@@ -49,3 +49,6 @@ class ClientApp(Protocol):
 
     def worker_failed(self, worker: Worker[Any]) -> None:
         """Say in a toast that a worker failed unexpectedly."""
+
+    def mark_notifications_read(self) -> Worker[None]:
+        """Mark every notification read (the unread count drops to 0)."""

@@ -18,9 +18,9 @@ from .videos import video_row
 class CommentRecord:
     id: str
     video_id: str
-    author_id: int
-    author_handle: str
-    author_name: str
+    author_id: int | None  # None: a "[deleted]" placeholder of a deleted account
+    author_handle: str | None
+    author_name: str | None
     body: str
     parent_id: str | None
     created_at: float
@@ -29,7 +29,7 @@ class CommentRecord:
 
 _SELECT = (
     "SELECT c.id, c.video_id, c.author_id, u.handle, u.display_name, c.body, c.parent_id, c.created_at,"
-    " c.reply_count FROM comments c JOIN users u ON u.id = c.author_id"
+    " c.reply_count FROM comments c LEFT JOIN users u ON u.id = c.author_id"
 )
 
 
@@ -99,7 +99,9 @@ async def add_comment(
             "INSERT INTO comments (id, video_id, author_id, parent_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             (comment_id, video_id, author_id, parent_id, body, now()),
         )
-        if parent_id is not None:  # after the insert: the notification references the new comment
+        # after the insert: the notification references the new comment (a deleted account's
+        # placeholder has no author to tell)
+        if parent_id is not None and parent[1] is not None:
             await notify(conn, parent[1], "reply", author_id, video_id, comment_id)
             if parent[1] != author_id:
                 notify_ids.append(parent[1])

@@ -70,3 +70,30 @@ async def list_notifications(
         (user_id, before, before, *cond_params, limit),
     )
     return [dict(r) for r in rows]
+
+
+async def unread_notifications(db: Database, user_id: int) -> int:
+    row = await db.fetchone(
+        "SELECT COUNT(*) AS n FROM notifications WHERE user_id = ? AND read_at IS NULL", (user_id,)
+    )
+    return row["n"] if row else 0
+
+
+async def mark_notification_read(db: Database, user_id: int, notification_id: int) -> bool:
+    """Mark one of the user's notifications read (idempotent); False when it is not theirs."""
+    async with db.write() as conn:
+        cur = await conn.execute(
+            "UPDATE notifications SET read_at = COALESCE(read_at, ?) WHERE id = ? AND user_id = ?",
+            (now(), notification_id, user_id),
+        )
+        return cur.rowcount > 0
+
+
+async def mark_all_notifications_read(db: Database, user_id: int) -> int:
+    """Mark every unread notification of the user read; how many were unread."""
+    async with db.write() as conn:
+        cur = await conn.execute(
+            "UPDATE notifications SET read_at = ? WHERE user_id = ? AND read_at IS NULL",
+            (now(), user_id),
+        )
+        return cur.rowcount

@@ -255,6 +255,43 @@ def m0007_sessions_and_invites(db: Database) -> None:
     )
 
 
+@migrations(name="0008_deleted_comment_authors", transactional=False)
+def m0008_deleted_comment_authors(db: Database) -> None:
+    # A deleted account's comment that has replies stays as a "[deleted]" placeholder with no
+    # author, so comments.author_id becomes nullable: the table is rebuilt (SQLite's recipe:
+    # foreign keys off, copy, swap, check), which cannot run inside a transaction.
+    db.execute("PRAGMA foreign_keys=OFF")
+    try:
+        with db.atomic():
+            db.executescript(
+                """
+                CREATE TABLE comments_new (
+                    id TEXT PRIMARY KEY,
+                    video_id TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+                    author_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
+                    parent_id TEXT REFERENCES comments(id) ON DELETE CASCADE,
+                    body TEXT NOT NULL,
+                    reply_count INTEGER NOT NULL DEFAULT 0,
+                    created_at REAL NOT NULL
+                );
+                INSERT INTO comments_new (id, video_id, author_id, parent_id, body, reply_count,
+                    created_at)
+                    SELECT id, video_id, author_id, parent_id, body, reply_count, created_at
+                    FROM comments;
+                DROP TABLE comments;
+                ALTER TABLE comments_new RENAME TO comments;
+                CREATE INDEX comments_video ON comments(video_id, parent_id, created_at);
+                CREATE INDEX comments_parent ON comments(parent_id);
+                CREATE INDEX comments_author ON comments(author_id);
+                """
+            )
+            bad = db.execute("PRAGMA foreign_key_check").fetchall()
+            if bad:
+                raise RuntimeError(f"0008: foreign keys broken after the rebuild: {bad[:5]}")
+    finally:
+        db.execute("PRAGMA foreign_keys=ON")
+
+
 @migrations(name="0009_blocks_and_mutes")
 def m0009_blocks_and_mutes(db: Database) -> None:
     # Blocks (both sides stop seeing each other) and mutes (one side stops seeing the other

@@ -357,44 +357,87 @@ async def make_admin(db: Database, handle: str) -> User:
     return await get_user(db, handle)
 
 
-async def delete_user(db: Database, user_id: int) -> None:
-    """Remove a user with their tokens, videos, likes, comments and follows; every counter on
-    other users and videos is corrected in the same transaction. Media folders of their videos
-    are removed by the start-up sweep."""
+#: the body a deleted account's comment keeps when replies hang below it (its author is NULL)
+DELETED_BODY = "[deleted]"
+
+
+async def delete_user(db: Database, user_id: int) -> list[str]:
+    """Remove a user and everything of theirs in one transaction; returns the ids of their
+    videos, whose media folders the caller removes (``maintenance.delete_account``).
+
+    Goes: their videos (renditions, comments, likes, views, jobs ... cascade), likes, views,
+    shares, follows, not-interested marks, tokens, notifications (to and from them), upload
+    log, feed weights and every event by them or about them or their videos. A comment of
+    theirs that has replies stays as an authorless ``[deleted]`` placeholder so the thread
+    still reads; one without replies goes. Every counter on other users, videos and comments
+    (likes, comments, replies, views, shares, followers, following, hashtags) is corrected
+    in the same transaction."""
     async with db.write() as conn:
+        async with conn.execute("SELECT id FROM videos WHERE author_id = ?", (user_id,)) as cur:
+            own = [r[0] for r in await cur.fetchall()]
+        others = "video_id NOT IN (SELECT id FROM videos WHERE author_id = ?)"
         # likes they gave to other people's videos
         await conn.execute(
-            "UPDATE videos SET likes = likes - 1 WHERE id IN (SELECT video_id FROM likes WHERE user_id = ?)",
-            (user_id,),
+            "UPDATE videos SET likes = likes - 1 WHERE id IN"
+            f" (SELECT video_id FROM likes WHERE user_id = ? AND {others})",
+            (user_id, user_id),
         )
         await conn.execute(
             "UPDATE users SET likes_received = likes_received - (SELECT COUNT(*) FROM likes l"
             " JOIN videos v ON v.id = l.video_id WHERE l.user_id = ? AND v.author_id = users.id)"
-            " WHERE id != ?",
-            (user_id, user_id),
+            " WHERE id != ? AND id IN (SELECT v.author_id FROM likes l JOIN videos v"
+            " ON v.id = l.video_id WHERE l.user_id = ?)",
+            (user_id, user_id, user_id),
         )
-        # their comments and every reply below them, on other people's videos
+        # views and shares they counted on other people's videos
         await conn.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS doomed_comments (id TEXT PRIMARY KEY, video_id TEXT, parent_id TEXT)"
+            "UPDATE videos SET views = views - (SELECT COUNT(*) FROM views w WHERE w.user_id = ?"
+            " AND w.counted = 1 AND w.video_id = videos.id)"
+            f" WHERE id IN (SELECT video_id FROM views WHERE user_id = ? AND counted = 1 AND {others})",
+            (user_id, user_id, user_id),
         )
+        await conn.execute(
+            "UPDATE videos SET shares = shares - (SELECT COUNT(*) FROM shares s WHERE s.user_id = ?"
+            " AND s.video_id = videos.id)"
+            f" WHERE id IN (SELECT video_id FROM shares WHERE user_id = ? AND {others})",
+            (user_id, user_id, user_id),
+        )
+        await conn.execute(
+            "DELETE FROM views WHERE user_id = ? OR viewer_key = ?", (user_id, f"u:{user_id}")
+        )
+        await conn.execute("DELETE FROM shares WHERE user_id = ?", (user_id,))
+        await conn.execute("DELETE FROM likes WHERE user_id = ?", (user_id,))
+        # their comments on other people's videos: leaves go (round by round, so a chain of
+        # their own replies goes whole); what still has replies becomes a placeholder
+        await conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS doomed_comments"
+            " (id TEXT PRIMARY KEY, video_id TEXT, parent_id TEXT)"
+        )
+        while True:
+            await conn.execute("DELETE FROM doomed_comments")
+            cur = await conn.execute(
+                "INSERT INTO doomed_comments SELECT c.id, c.video_id, c.parent_id FROM comments c"
+                f" WHERE c.author_id = ? AND c.{others}"
+                " AND NOT EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = c.id)",
+                (user_id, user_id),
+            )
+            if not cur.rowcount:
+                break
+            await conn.execute(
+                "UPDATE videos SET comments = comments - (SELECT COUNT(*) FROM doomed_comments d"
+                " WHERE d.video_id = videos.id) WHERE id IN (SELECT video_id FROM doomed_comments)"
+            )
+            await conn.execute(
+                "UPDATE comments SET reply_count = reply_count - (SELECT COUNT(*)"
+                " FROM doomed_comments d WHERE d.parent_id = comments.id)"
+                " WHERE id IN (SELECT parent_id FROM doomed_comments)"
+            )
+            await conn.execute("DELETE FROM comments WHERE id IN (SELECT id FROM doomed_comments)")
         await conn.execute("DELETE FROM doomed_comments")
         await conn.execute(
-            "INSERT OR IGNORE INTO doomed_comments WITH RECURSIVE sub(id, video_id, parent_id) AS ("
-            " SELECT id, video_id, parent_id FROM comments WHERE author_id = ?"
-            " UNION SELECT c.id, c.video_id, c.parent_id FROM comments c JOIN sub ON c.parent_id = sub.id)"
-            " SELECT id, video_id, parent_id FROM sub",
-            (user_id,),
+            f"UPDATE comments SET author_id = NULL, body = ? WHERE author_id = ? AND {others}",
+            (DELETED_BODY, user_id, user_id),
         )
-        await conn.execute(
-            "UPDATE videos SET comments = comments - (SELECT COUNT(*) FROM doomed_comments d"
-            " WHERE d.video_id = videos.id) WHERE id IN (SELECT video_id FROM doomed_comments)"
-        )
-        await conn.execute(
-            "UPDATE comments SET reply_count = reply_count - (SELECT COUNT(*) FROM doomed_comments d"
-            " WHERE d.parent_id = comments.id) WHERE id IN (SELECT parent_id FROM doomed_comments)"
-            " AND id NOT IN (SELECT id FROM doomed_comments)"
-        )
-        await conn.execute("DELETE FROM doomed_comments")
         # follows in both directions
         await conn.execute(
             "UPDATE users SET followers = followers - 1 WHERE id IN"
@@ -406,18 +449,38 @@ async def delete_user(db: Database, user_id: int) -> None:
             " (SELECT follower_id FROM follows WHERE followee_id = ?)",
             (user_id,),
         )
-        # their own videos: search rows and hashtag counts
+        await conn.execute(
+            "DELETE FROM follows WHERE follower_id = ? OR followee_id = ?", (user_id, user_id)
+        )
+        # their own videos: search rows, hashtag counts, then the rows (children cascade)
+        await conn.execute(
+            "UPDATE hashtags SET videos = videos - (SELECT COUNT(*) FROM video_hashtags vh"
+            " JOIN videos v ON v.id = vh.video_id WHERE v.author_id = ? AND vh.hashtag_id = hashtags.id)"
+            " WHERE id IN (SELECT vh.hashtag_id FROM video_hashtags vh JOIN videos v"
+            " ON v.id = vh.video_id WHERE v.author_id = ?)",
+            (user_id, user_id),
+        )
         await conn.execute(
             "DELETE FROM videos_fts WHERE video_id IN (SELECT id FROM videos WHERE author_id = ?)",
             (user_id,),
         )
+        # the interaction log: by them, about their videos, or naming them (follow events)
         await conn.execute(
-            "UPDATE hashtags SET videos = videos - (SELECT COUNT(*) FROM video_hashtags vh"
-            " JOIN videos v ON v.id = vh.video_id WHERE v.author_id = ? AND vh.hashtag_id = hashtags.id)",
-            (user_id,),
+            "DELETE FROM events WHERE user_id = ?"
+            " OR video_id IN (SELECT id FROM videos WHERE author_id = ?)"
+            " OR (kind IN ('follow', 'unfollow') AND value = ?)",
+            (user_id, user_id, float(user_id)),
         )
+        await conn.execute(
+            "DELETE FROM notifications WHERE user_id = ? OR actor_id = ?", (user_id, user_id)
+        )
+        await conn.execute("DELETE FROM videos WHERE author_id = ?", (user_id,))
+        for table in ("tokens", "upload_log", "not_interested", "feed_weights"):
+            await conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
+        await conn.execute("UPDATE invites SET created_by = NULL WHERE created_by = ?", (user_id,))
         await conn.execute("DELETE FROM users_fts WHERE user_id = ?", (user_id,))
         await conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
+    return own
 
 
 async def update_profile(

@@ -55,7 +55,7 @@ def test_deleting_a_user_fixes_counters_and_revokes_tokens(live_server):
         await db.open()
         try:
             row = await db.fetchone("SELECT id FROM users WHERE handle = 'bob'")
-            await delete_user(db, row[0])
+            assert await delete_user(db, row[0]) == ["videoBob001"]
         finally:
             await db.close()
 
@@ -65,10 +65,19 @@ def test_deleting_a_user_fixes_counters_and_revokes_tokens(live_server):
     assert c.get("/api/videos/videoBob001").status_code == 404
     video = c.get("/api/videos/videoAna001").json()
     assert video["counts"]["likes"] == 0
-    # ana's top comment stays; bob's reply (and ana's reply below it) and bob's comment go
-    assert video["counts"]["comments"] == 1
+    # ana's top comment stays; bob's reply becomes a placeholder (ana's reply below it
+    # stays readable); bob's comment without replies goes
+    assert video["counts"]["comments"] == 3
     comments = c.get("/api/videos/videoAna001/comments").json()["items"]
-    assert [x["body"] for x in comments] == ["nice"] and comments[0]["reply_count"] == 0
+    assert [x["body"] for x in comments] == ["nice"] and comments[0]["reply_count"] == 1
+    (placeholder,) = c.get(
+        "/api/videos/videoAna001/comments", params={"parent_id": comments[0]["id"]}
+    ).json()["items"]
+    assert placeholder["author"] is None and placeholder["body"] == "[deleted]"
+    (kept,) = c.get(
+        "/api/videos/videoAna001/comments", params={"parent_id": placeholder["id"]}
+    ).json()["items"]
+    assert kept["body"] == "and more" and kept["author"]["handle"] == "ana"
     profile = c.get("/api/users/ana").json()
     assert (profile["followers"], profile["following"], profile["likes_received"]) == (0, 0, 0)
     conn = sqlite3.connect(s.db_path)

@@ -415,3 +415,31 @@ async def test_the_end_of_the_feed_looks_again_for_new_videos(
         await wait_for(pilot, lambda: feed.current_video["id"] != first, what="a new video")
         assert feed.current_video["id"] in {v["id"] for v in later}
         assert len({i["video"]["id"] for i in feed.state.items}) == len(feed.state.items) == 3
+
+
+async def test_unread_count_in_status_and_read_on_open(seeded, make_app) -> None:
+    """The status line shows the unread count; opening the notifications marks them read."""
+    from shortstack.tui.screens.notifications import NotificationsScreen
+
+    server, auth = seeded.server, seeded.server.auth
+    ana, bob = seeded.tokens["ana"], seeded.tokens["bob"]
+    server.client.post("/api/notifications/read-all", headers=auth(ana)).raise_for_status()
+    server.client.delete("/api/users/ana/follow", headers=auth(bob)).raise_for_status()
+    server.client.put("/api/users/ana/follow", headers=auth(bob)).raise_for_status()
+    app = make_app(seeded.url, token=ana)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        feed = await feed_ready(pilot)
+        status = feed.query_one(StatusLine)
+        await wait_for(pilot, lambda: "✉ 1 unread" in str(status.render()), what="count")
+        video_id = feed.current_video["id"]
+        server.client.delete(f"/api/videos/{video_id}/like", headers=auth(bob))
+        server.client.put(f"/api/videos/{video_id}/like", headers=auth(bob)).raise_for_status()
+        await wait_for(pilot, lambda: "✉ 2 unread" in str(status.render()), what="live count")
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, NotificationsScreen))
+        await wait_for(pilot, lambda: app.unread == 0, what="marked read")
+        me = server.client.get("/api/me", headers=auth(ana)).json()
+        assert me["unread_notifications"] == 0
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, FeedScreen))
+        assert "unread" not in str(feed.query_one(StatusLine).render())

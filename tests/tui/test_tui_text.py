@@ -99,3 +99,11 @@ def test_token_file_is_private(tmp_path) -> None:
     assert session.load_token() is None
     session.save_history(["like", "why"])
     assert session.load_history() == ["like", "why"]
+
+
+def test_a_deleted_accounts_comment_shows_as_such() -> None:
+    from shortstack.tui.widgets.comments_panel import CommentItem
+
+    placeholder = {"id": "c1", "author": None, "body": "[deleted]", "reply_count": 1}
+    text = CommentItem(placeholder, 1, 0)._text().plain
+    assert "(deleted account)" in text and "[deleted]" in text and "@" not in text

@@ -31,6 +31,7 @@ class NotificationsScreen(BaseScreen):
         self.ss_app.subscribe(self)
         self.fill()
         self.load()
+        self.ss_app.mark_notifications_read()
 
     @work(exclusive=True, group="notifications", exit_on_error=False)
     async def load(self) -> None:
@@ -50,6 +51,7 @@ class NotificationsScreen(BaseScreen):
     def on_screen_resume(self) -> None:
         self.fill()
         self.load()
+        self.ss_app.mark_notifications_read()
 
     def fill(self) -> None:
         """Show the notifications kept by the app."""
@@ -78,3 +80,5 @@ class NotificationsScreen(BaseScreen):
     def on_shortstack_app_event_received(self, message: Any) -> None:
         if message.event.event == "notification":
             self.fill()
+            if self.is_current:  # seen as it arrives
+                self.ss_app.mark_notifications_read()

@@ -54,12 +54,15 @@ class CommentItem(Static, can_focus=True):
         self.styles.padding = (0, 0, 0, 2 * min(depth, 4))
 
     def _text(self) -> Text:
-        author = (self.comment.get("author") or {}).get("handle", "?")
+        author = (self.comment.get("author") or {}).get("handle")
         text = Text()
         text.append(f"{self.number:>2} ", style="dim")
         if self.depth:
             text.append("↳ ", style="dim")
-        text.append(f"@{clean(author, single_line=True)}", style="bold")
+        if author is None:  # a deleted account's comment, kept for its replies
+            text.append("(deleted account)", style="dim italic")
+        else:
+            text.append(f"@{clean(author, single_line=True)}", style="bold")
         replies = self.comment.get("reply_count") or 0
         if replies:
             text.append(f"  {replies} repl{'y' if replies == 1 else 'ies'}", style="dim")
@@ -158,10 +161,9 @@ class CommentsPanel(Vertical):
     def on_comments_panel_reply_target(self, message: ReplyTarget) -> None:
         message.stop()
         self.reply_to = message.comment
-        author = (message.comment.get("author") or {}).get("handle", "?")
-        target = Text(
-            f"replying to #{message.number} @{clean(author, single_line=True)} (esc cancels)"
-        )
+        author = (message.comment.get("author") or {}).get("handle")
+        who = f"@{clean(author, single_line=True)}" if author else "(deleted account)"
+        target = Text(f"replying to #{message.number} {who} (esc cancels)")
         self.query_one("#comments-target", Static).update(target)
         self.query_one("#comments-input", Input).focus()
 

@@ -1,4 +1,4 @@
-"""One-line status bar: connection state, playback state and a key hint."""
+"""One-line status bar: connection state, unread notifications, playback state and a key hint."""
 
 from __future__ import annotations
 
@@ -25,10 +25,16 @@ class StatusLine(Static):
 
     status: reactive[str] = reactive("")
     connection: reactive[str] = reactive("")
+    unread: reactive[int] = reactive(0)
 
     def on_mount(self) -> None:
         if hasattr(self.app, "connection"):
             self.watch(self.app, "connection", self._on_connection, init=True)
+        if hasattr(self.app, "unread"):
+            self.watch(self.app, "unread", self._on_unread, init=True)
+
+    def _on_unread(self, value: int) -> None:
+        self.unread = value
 
     def _on_connection(self, value: str) -> None:
         self.connection = value
@@ -38,6 +44,9 @@ class StatusLine(Static):
         text = Text(no_wrap=True, overflow="ellipsis")
         if self.connection and self.connection != "online":
             text.append(f"● {self.connection}", style="bold")
+            text.append("  ")
+        if self.unread:
+            text.append(f"✉ {self.unread} unread (i)", style="bold")
             text.append("  ")
         text.append(self.status)
         if not self.status:
