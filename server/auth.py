@@ -284,18 +284,9 @@ class AuthController(Controller):
         config: NamedDependency[Config],
         login_limiter: NamedDependency[AccountLoginLimiter],
     ) -> None:
-        wait = login_limiter.attempt(user.handle)
-        if wait is not None:
-            raise problem(
-                429,
-                "Too many failed logins",
-                f"too many wrong passwords for @{user.handle}; try again in {wait} s",
-                headers={"Retry-After": str(wait)},
-            )
-        stored = await store.password_hash_of(db, user.id)
-        if not await asyncio.to_thread(store.verify_password, stored, data.current_password):
-            raise problem(401, "Wrong password", "current_password: the current password is wrong")
-        login_limiter.succeeded(user.handle)
+        await check_account_password(
+            user, data.current_password, db, login_limiter, field="current_password"
+        )
         await asyncio.to_thread(
             checked_password, config, data.new_password, user.handle, user.display_name
         )

@@ -18,10 +18,10 @@ from .deps import admin_guard
 from .errors import problem
 from .pagination import Cursor, decode_cursor, encode_cursor
 from .schemas import iso
+from .store import comments as comments_store
 from .store import moderation as store
 from .store import users as users_store
 from .store.db import Database
-from .store.errors import NotFound
 from .store.users import User
 from .text_rules import free_text
 from .visibility import visible_video
@@ -117,12 +117,7 @@ async def _target_key(db: Database, data: ReportIn, user: User) -> str:
         await visible_video(db, data.id, user)
         return data.id
     if data.target == "comment":
-        row = await db.fetchone(
-            "SELECT video_id, removed_at FROM comments WHERE id = ?", (data.id,)
-        )
-        if row is None or row["removed_at"] is not None:
-            raise NotFound(f"no comment {data.id!r}")
-        await visible_video(db, row["video_id"], user)
+        await visible_video(db, await comments_store.live_comment_video(db, data.id), user)
         return data.id
     handle = data.id.removeprefix("@").lower()
     target = await users_store.get_user(db, handle)

@@ -69,6 +69,17 @@ async def get_comment(db: Database, comment_id: str) -> CommentRecord:
     return _record(await _comment_row(db, comment_id, _SELECT))
 
 
+async def live_comment_video(db: Database, comment_id: str) -> str:
+    """The video of a comment that moderation has not removed; NotFound otherwise."""
+    row = await one_row(
+        db,
+        "SELECT video_id FROM comments WHERE id = ? AND removed_at IS NULL",
+        (comment_id,),
+        missing=f"no comment {comment_id!r}",
+    )
+    return row["video_id"]
+
+
 async def _comment_row(
     source: Database | aiosqlite.Connection, comment_id: str, select: str
 ) -> aiosqlite.Row:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import sqlite3
 import string
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -105,3 +107,17 @@ def wait_ready(live, token: str, video_id: str, timeout: float = 60.0) -> dict:
             return video
         assert time.monotonic() < deadline, f"video {video_id} still processing: {video}"
         time.sleep(0.2)
+
+
+def sse_events(response: httpx.Response) -> Iterator[tuple[str, dict | None]]:
+    """(event, data) pairs parsed from a Server-Sent Events stream."""
+    event, data = None, []
+    for line in response.iter_lines():
+        if line == "":
+            if event is not None or data:
+                yield event or "message", json.loads("\n".join(data)) if data else None
+            event, data = None, []
+        elif line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].strip())

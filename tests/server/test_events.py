@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from serverkit import sse_events
 
 
 @pytest.fixture(scope="module")
 def live_server(module_server):
     """These tests only touch their own users and videos: the module shares one server."""
     return module_server
-
-
-def _events(response: httpx.Response) -> Iterator[tuple[str, dict | None]]:
-    """(event, data) pairs parsed from an SSE stream."""
-    event, data = None, []
-    for line in response.iter_lines():
-        if line == "":
-            if event is not None or data:
-                yield event or "message", json.loads("\n".join(data)) if data else None
-            event, data = None, []
-        elif line.startswith("event:"):
-            event = line[6:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].strip())
 
 
 def _read_until(stream: Iterator, wanted: set[str], deadline: float) -> dict[str, dict]:
@@ -50,7 +36,7 @@ def test_like_sends_counts_and_notification_to_owner(live_server, owner):
     ):
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
-        stream = _events(response)
+        stream = sse_events(response)
         first = next(stream)
         assert first[0] == "hello"
         assert first[1] == {"user": owner_handle}  # subscribed from here on
@@ -70,7 +56,7 @@ def test_anonymous_stream_gets_counts_but_not_notifications(live_server, owner):
         httpx.Client(base_url=live_server.url, timeout=10.0) as sse,
         sse.stream("GET", "/api/events") as response,
     ):
-        stream = _events(response)
+        stream = sse_events(response)
         assert next(stream) == ("hello", {"user": None})
         live_server.client.put(f"/api/videos/{video_id}/like", headers=live_server.auth(fan))
         live_server.client.post(
@@ -103,7 +89,7 @@ def test_like_comment_and_follow_notifications_carry_their_references(live_serve
         httpx.Client(base_url=live_server.url, timeout=10.0) as sse,
         sse.stream("GET", "/api/events", headers=auth(owner_token)) as response,
     ):
-        stream = _events(response)
+        stream = sse_events(response)
         assert next(stream) == ("hello", {"user": owner_handle})
         c.put(f"/api/videos/{video_id}/like", headers=auth(fan))
         top = c.post(

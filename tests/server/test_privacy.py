@@ -3,27 +3,12 @@ addresses and dead share links."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
-from serverkit import assert_problem, db_connect, query, seed_video
-
-
-def _sse(response: httpx.Response) -> Iterator[tuple[str, dict | None]]:
-    event, data = None, []
-    for line in response.iter_lines():
-        if line == "":
-            if event is not None or data:
-                yield event or "message", json.loads("\n".join(data)) if data else None
-            event, data = None, []
-        elif line.startswith("event:"):
-            event = line[6:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].strip())
+from serverkit import assert_problem, db_connect, query, seed_video, sse_events
 
 
 def _make_admin(live, handle: str) -> None:
@@ -131,7 +116,7 @@ def test_video_events_go_only_to_the_owner(live_server, clip):
             httpx.Client(base_url=live_server.url, timeout=60) as sse,
             sse.stream("GET", "/api/events", headers=streams[name]) as response,
         ):
-            events = _sse(response)
+            events = sse_events(response)
             next(events)  # hello: subscribed from here on
             opened.wait()
             for event, data in events:
