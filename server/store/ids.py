@@ -18,8 +18,11 @@ def new_id() -> str:
 
 
 def new_token() -> tuple[str, str]:
-    """A fresh bearer token and the hash stored for it."""
-    token = secrets.token_urlsafe(32)
+    """A fresh bearer token (43 base62 characters, ~256 bits) and the hash stored for it.
+
+    Base62 for the same reason as ids: a token that starts with '-' reads as an option to
+    `shortstack ... --token TOKEN` and to most other command-line tools."""
+    token = "".join(secrets.choice(_ALPHABET) for _ in range(43))
     return token, hash_token(token)
 
 

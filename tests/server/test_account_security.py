@@ -8,7 +8,7 @@ import time
 
 from serverkit import assert_problem, query
 
-from shortstack.server.store.ids import hash_token
+from shortstack.server.store.ids import hash_token, new_token
 
 STRONG = "kettle-harbor-58"
 DAY = 86400
@@ -197,3 +197,14 @@ def test_concurrent_guesses_cannot_slip_past_the_account_limit(make_server):
     with concurrent.futures.ThreadPoolExecutor(20) as pool:
         codes = list(pool.map(guess, range(20)))
     assert codes.count(401) == 5 and codes.count(429) == 15, codes
+
+
+def test_tokens_are_safe_as_command_line_arguments(live_server):
+    """A token that starts with '-' broke `shortstack report ... --token TOKEN` (argparse read
+    it as an option): tokens are base62, issued by login as by the store."""
+    import re
+
+    shape = re.compile(r"[A-Za-z0-9]{43}")
+    assert all(shape.fullmatch(new_token()[0]) for _ in range(2000))
+    token = live_server.register("argvsafe")
+    assert shape.fullmatch(token), token
