@@ -6,14 +6,22 @@ import asyncio
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, delete, get, post
+from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 
-from .auth import DisplayName, Handle, Password, checked_password
+from .auth import (
+    DisplayName,
+    Handle,
+    Password,
+    RegistrationMode,
+    checked_password,
+    registration_mode,
+)
 from .config import Config
 from .deps import admin_guard
 from .schemas import Page, UserOut, iso, user_out
+from .store import moderation as moderation_store
 from .store import users as store
 from .store.db import Database
 from .store.users import User
@@ -40,6 +48,14 @@ class InviteOut(msgspec.Struct):
     created_at: str
     created_by: str | None
     code: str | None = None
+
+
+class SettingsIn(msgspec.Struct, forbid_unknown_fields=True):
+    registration: RegistrationMode | None = None
+
+
+class SettingsOut(msgspec.Struct):
+    registration: RegistrationMode
 
 
 class AdminController(Controller):
@@ -107,3 +123,27 @@ class AdminController(Controller):
         self, invite_id: Annotated[str, Parameter(max_length=32)], db: NamedDependency[Database]
     ) -> None:
         await store.revoke_invite(db, invite_id)
+
+    @get("/settings", operation_id="admin_settings", summary="Instance settings (admins)")
+    async def settings(
+        self, db: NamedDependency[Database], config: NamedDependency[Config]
+    ) -> SettingsOut:
+        return SettingsOut(registration=await registration_mode(db, config))
+
+    @patch(
+        "/settings",
+        operation_id="admin_update_settings",
+        summary="Change instance settings at run time (admins; audited)",
+    )
+    async def update_settings(
+        self,
+        data: JSONBody[SettingsIn],
+        user: NamedDependency[User],
+        db: NamedDependency[Database],
+        config: NamedDependency[Config],
+    ) -> SettingsOut:
+        if data.registration is not None:
+            await moderation_store.set_instance_setting(
+                db, user.handle, "registration", data.registration
+            )
+        return SettingsOut(registration=await registration_mode(db, config))

@@ -42,7 +42,7 @@ from .log_limits import install as limit_repeated_logs
 from .login_limit import AccountLoginLimiter
 from .maintenance import database_path, purge_removed, sweep_orphans
 from .memory_stores import BoundedMemoryStore, sweep
-from .moderation import ModerationController, ReportsController
+from .moderation import ModerationController, ReportsController, SensitiveController
 from .request import ShortstackRequest
 from .search import SearchController
 from .security_headers import add_security_headers
@@ -167,6 +167,7 @@ def create_app(
             AdminController,
             ModerationController,
             ReportsController,
+            SensitiveController,
             UsersController,
             VideosController,
             InteractionsController,

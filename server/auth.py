@@ -4,7 +4,7 @@ deleting the account."""
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post, put
@@ -60,6 +60,16 @@ class LoginIn(msgspec.Struct, forbid_unknown_fields=True):
 class ProfileIn(msgspec.Struct, forbid_unknown_fields=True):
     display_name: DisplayName | None = None
     bio: Bio | None = None
+    show_sensitive: bool | None = None  # sensitive media without the notice
+
+
+RegistrationMode = Literal["open", "closed", "invite"]
+
+
+async def registration_mode(db: Database, config: Config) -> RegistrationMode:
+    """How accounts are made now: an admin's run-time choice, else config.toml's."""
+    chosen = (await moderation_store.instance_settings(db)).get("registration")
+    return chosen if chosen in ("open", "closed", "invite") else config.server.registration  # type: ignore[return-value]
 
 
 class PasswordIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -161,7 +171,7 @@ class AuthController(Controller):
         db: NamedDependency[Database],
         config: NamedDependency[Config],
     ) -> TokenOut:
-        mode = config.server.registration
+        mode = await registration_mode(db, config)
         if mode == "closed":
             raise problem(
                 403, "Registration closed", "this server does not accept new accounts; ask an admin"
@@ -252,7 +262,7 @@ class AuthController(Controller):
     @get("/me", operation_id="me", summary="The logged-in user")
     async def me(self, user: NamedDependency[User], db: NamedDependency[Database]) -> UserOut:
         unread = await events_store.unread_notifications(db, user.id)
-        return user_out(user, unread_notifications=unread)
+        return user_out(user, me=True, unread_notifications=unread)
 
     @patch("/me", operation_id="update_me", summary="Change display name or bio")
     async def update_me(
@@ -266,8 +276,10 @@ class AuthController(Controller):
             user.id,
             display_name=name,
             bio=free_text(data.bio, field="bio") if data.bio is not None else None,
+            show_sensitive=data.show_sensitive,
         )
-        return user_out(updated)
+        unread = await events_store.unread_notifications(db, user.id)
+        return user_out(updated, me=True, unread_notifications=unread)
 
     @put(
         "/me/password",

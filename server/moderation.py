@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import msgspec
-from litestar import Controller, Response, get, post, put
+from litestar import Controller, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, Parameter
@@ -30,6 +30,13 @@ Target = Literal["video", "comment", "user"]
 Reason = Literal["spam", "harassment", "sexual", "violence", "illegal", "other"]
 TargetPath = Annotated[str, Parameter(max_length=64, description="video id, comment id or handle")]
 TargetKind = Annotated[Target, Parameter(description="video, comment or user")]
+Action = Literal["dismiss", "remove", "sensitive"]
+#: a report action -> (the store call, the status the response reports)
+_ACTIONS = {
+    "dismiss": (store.dismiss, "dismissed"),
+    "remove": (store.remove, "removed"),
+    "sensitive": (store.mark_sensitive, "sensitive"),
+}
 
 
 class ReportIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -207,76 +214,34 @@ class ModerationController(Controller):
             ]
         )
 
-    async def _act(
+    @post(
+        "/reports/{target:str}/{target_id:str}/{action:str}",
+        operation_id="admin_act",
+        summary="Resolve a target's reports: dismiss, remove (videos, comments) or mark sensitive",
+        description=(
+            "dismiss closes the reports without acting; remove hides a video or comment from"
+            " all but admins at once (kept for appeal, then purged); sensitive marks a video"
+            " sensitive. Every reporter is notified; the action is written to the audit log."
+        ),
+        status_code=HTTP_200_OK,
+    )
+    async def act(
         self,
-        action: str,
-        target: Target,
-        target_id: str,
-        data: ActionIn | None,
-        user: User,
-        db: Database,
-        broker: Broker,
-    ) -> None:
-        reason = data.reason if data else None
-        act = {"dismiss": store.dismiss, "remove": store.remove, "sensitive": store.mark_sensitive}
+        target: TargetKind,
+        target_id: TargetPath,
+        action: Annotated[Action, Parameter(description="dismiss, remove or sensitive")],
+        user: NamedDependency[User],
+        db: NamedDependency[Database],
+        broker: NamedDependency[Broker],
+        data: JSONBody[ActionIn | None] = None,
+    ) -> dict:
         if target == "user":
             target_id = target_id.removeprefix("@").lower()
-        reporters = await act[action](db, user.handle, target, target_id, reason)
+        reporters = await _ACTIONS[action][0](
+            db, user.handle, target, target_id, data.reason if data else None
+        )
         _notify(broker, reporters, target, target_id)
-
-    @post(
-        "/reports/{target:str}/{target_id:str}/dismiss",
-        operation_id="admin_dismiss",
-        summary="Close a target's reports without acting",
-        status_code=HTTP_200_OK,
-    )
-    async def dismiss(
-        self,
-        target: TargetKind,
-        target_id: TargetPath,
-        user: NamedDependency[User],
-        db: NamedDependency[Database],
-        broker: NamedDependency[Broker],
-        data: JSONBody[ActionIn | None] = None,
-    ) -> dict:
-        await self._act("dismiss", target, target_id, data, user, db, broker)
-        return {"target": target, "target_id": target_id, "status": "dismissed"}
-
-    @post(
-        "/reports/{target:str}/{target_id:str}/remove",
-        operation_id="admin_remove",
-        summary="Remove a video or comment: hidden from all but admins at once",
-        status_code=HTTP_200_OK,
-    )
-    async def remove(
-        self,
-        target: TargetKind,
-        target_id: TargetPath,
-        user: NamedDependency[User],
-        db: NamedDependency[Database],
-        broker: NamedDependency[Broker],
-        data: JSONBody[ActionIn | None] = None,
-    ) -> dict:
-        await self._act("remove", target, target_id, data, user, db, broker)
-        return {"target": target, "target_id": target_id, "status": "removed"}
-
-    @post(
-        "/reports/{target:str}/{target_id:str}/sensitive",
-        operation_id="admin_mark_sensitive",
-        summary="Mark a video sensitive",
-        status_code=HTTP_200_OK,
-    )
-    async def sensitive(
-        self,
-        target: TargetKind,
-        target_id: TargetPath,
-        user: NamedDependency[User],
-        db: NamedDependency[Database],
-        broker: NamedDependency[Broker],
-        data: JSONBody[ActionIn | None] = None,
-    ) -> dict:
-        await self._act("sensitive", target, target_id, data, user, db, broker)
-        return {"target": target, "target_id": target_id, "status": "sensitive"}
+        return {"target": target, "target_id": target_id, "status": _ACTIONS[action][1]}
 
     @post(
         "/reports/{target:str}/{handle:str}/suspend",
@@ -360,3 +325,36 @@ class ModerationController(Controller):
         self, data: JSONBody[TermsIn], user: NamedDependency[User], db: NamedDependency[Database]
     ) -> TermsOut:
         return TermsOut(await store.set_blocked_terms(db, user.handle, data.terms))
+
+
+class SensitiveController(Controller):
+    """The uploader (or an admin) marks a video sensitive, or clears the mark."""
+
+    path = "/api/videos/{video_id:str}/sensitive"
+    tags = ["moderation"]
+
+    @put(operation_id="mark_sensitive", summary="Mark your video sensitive (admins: any video)")
+    async def mark(
+        self,
+        video_id: Annotated[str, Parameter(max_length=64)],
+        user: NamedDependency[User],
+        db: NamedDependency[Database],
+    ) -> dict:
+        owner = None if user.is_admin else user.id
+        await store.set_sensitive(db, user.handle, video_id, True, owner_id=owner)
+        return {"id": video_id, "sensitive": True}
+
+    @delete(
+        operation_id="unmark_sensitive",
+        summary="Clear the sensitive mark of your video (admins: any video)",
+        status_code=HTTP_200_OK,
+    )
+    async def unmark(
+        self,
+        video_id: Annotated[str, Parameter(max_length=64)],
+        user: NamedDependency[User],
+        db: NamedDependency[Database],
+    ) -> dict:
+        owner = None if user.is_admin else user.id
+        await store.set_sensitive(db, user.handle, video_id, False, owner_id=owner)
+        return {"id": video_id, "sensitive": False}

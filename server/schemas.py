@@ -109,10 +109,16 @@ class UserOut(msgspec.Struct):
     is_following: bool | None = None
     #: only in ``GET /api/me``: how many of your notifications are unread
     unread_notifications: int | None = None
+    #: only in ``GET /api/me``: sensitive media is shown without the notice
+    show_sensitive: bool | None = None
 
 
 def user_out(
-    u: User, *, is_following: bool | None = None, unread_notifications: int | None = None
+    u: User,
+    *,
+    is_following: bool | None = None,
+    unread_notifications: int | None = None,
+    me: bool = False,
 ) -> UserOut:
     return UserOut(
         handle=u.handle,
@@ -126,6 +132,7 @@ def user_out(
         created_at=iso(u.created_at),
         is_following=is_following,
         unread_notifications=unread_notifications,
+        show_sensitive=u.show_sensitive if me else None,
     )
 
 

@@ -142,3 +142,26 @@ async def probe_upload(path: Path, config: Config) -> ProbeResult:
         )
     except InvalidMedia as exc:
         raise problem(422, "Not a playable video", str(exc)) from None
+
+
+_FLAGS = {
+    "true": True,
+    "1": True,
+    "on": True,
+    "yes": True,
+    "false": False,
+    "0": False,
+    "off": False,
+    "no": False,
+    "": False,
+}
+
+
+def flag_field(value: str | None, *, field: str) -> bool:
+    """A yes/no form field (true/false, 1/0, on/off, yes/no; absent is no); 422 otherwise."""
+    if value is None:
+        return False
+    flag = _FLAGS.get(value.strip().lower())
+    if flag is None:
+        raise problem(422, "Invalid field", f"{field}: expected true or false")
+    return flag

@@ -28,7 +28,7 @@ from .store.db import Database
 from .store.errors import Forbidden
 from .store.users import User
 from .text_rules import blocked_terms, free_text
-from .uploads import probe_upload, receive_upload
+from .uploads import flag_field, probe_upload, receive_upload
 from .visibility import visible_video
 
 CAPTION_MAX = 2200
@@ -94,7 +94,7 @@ class VideosController(Controller):
 
     @post(
         operation_id="upload_video",
-        summary="Upload a video (multipart: file, caption, optional edit recipe JSON)",
+        summary="Upload a video (multipart: file, caption, optional edit recipe JSON, sensitive)",
         description="Streams the file to disk, probes it, validates the edit recipe against it, and"
         " queues the transcode (which applies the recipe). 202 with status processing. "
         + RECIPE_HELP,
@@ -127,6 +127,7 @@ class VideosController(Controller):
                     422, "Caption too long", f"a caption is at most {CAPTION_MAX} characters"
                 )
             recipe = recipe_from_field(received.fields.get("edit"))
+            sensitive = flag_field(received.fields.get("sensitive"), field="sensitive")
             info = await probe_upload(temp, config)
             # the job reuses this probe (the source is never probed twice)
             payload: dict[str, object] = {"probe": dataclasses.asdict(info)}
@@ -161,6 +162,7 @@ class VideosController(Controller):
                     job_payload=json.dumps(payload),
                     edit=edit_json,
                     quota=quota,
+                    sensitive=sensitive,
                 )
             except BaseException:
                 storage.delete_video(video_id)

@@ -352,7 +352,9 @@ def cmd_upload(args: argparse.Namespace) -> int:
     stitched = _stitched(path, args.stitch, args.crossfade) if args.stitch else None
 
     async def go(client: Any) -> Any:
-        video = await client.upload(stitched or path, args.caption, edit=edit)
+        video = await client.upload(
+            stitched or path, args.caption, edit=edit, sensitive=args.sensitive
+        )
         if args.wait:
             while video["status"] == "processing":
                 await asyncio.sleep(0.5)
@@ -532,6 +534,28 @@ def cmd_admin_reports(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_admin_registration(args: argparse.Namespace) -> int:
+    if args.mode is None:
+        settings = _call(args, lambda c: c.admin_settings())
+    else:
+        settings = _call(args, lambda c: c.update_admin_settings(registration=args.mode))
+    _print(args, settings, f"registration: {settings['registration']}")
+    return 0
+
+
+def cmd_sensitive(args: argparse.Namespace) -> int:
+    result = _call(args, lambda c: c.set_sensitive(args.id, not args.undo))
+    _print(args, result, f"{args.id}: {'sensitive' if result['sensitive'] else 'not sensitive'}")
+    return 0
+
+
+def cmd_account_sensitive(args: argparse.Namespace) -> int:
+    me = _call(args, lambda c: c.update_me(show_sensitive=args.state == "on"))
+    state = "shown without a notice" if me["show_sensitive"] else "behind a notice"
+    _print(args, me, f"sensitive media: {state}")
+    return 0
+
+
 def cmd_admin_suspend(args: argparse.Namespace) -> int:
     handle = args.handle.lstrip("@")
     action = "suspend" if args.admin_command == "suspend" else "unsuspend"
@@ -658,6 +682,11 @@ def _account_args(p: argparse.ArgumentParser) -> None:
     export.add_argument("--output", "-o", metavar="FILE", help="zip to write (default: by id)")
     _client_opts(export)
     export.set_defaults(func=cmd_account_export)
+    help = "show sensitive media without the notice first (on), or ask each time (off)"
+    sensitive = actions.add_parser("sensitive-media", help=help, description=help)
+    sensitive.add_argument("state", choices=("on", "off"))
+    _client_opts(sensitive)
+    sensitive.set_defaults(func=cmd_account_sensitive)
 
 
 def _sessions_args(p: argparse.ArgumentParser) -> None:
@@ -672,6 +701,12 @@ def _search_args(p: argparse.ArgumentParser) -> None:
 
 def _profile_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("handle")
+    _client_opts(p)
+
+
+def _sensitive_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("id", help="video id")
+    p.add_argument("--undo", action="store_true", help="clear the mark")
     _client_opts(p)
 
 
@@ -691,6 +726,11 @@ def _upload_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("file")
     p.add_argument("--caption", default="", help="caption; may hold #hashtags")
     p.add_argument("--wait", action="store_true", help="wait until it is ready (or failed)")
+    p.add_argument(
+        "--sensitive",
+        action="store_true",
+        help="mark it sensitive: viewers see a notice before the picture",
+    )
     edit = p.add_argument_group("editing (done by the server while transcoding)")
     edit.add_argument("--trim", metavar="A-B", help="keep seconds A to B of the clip, e.g. 1.5-7")
     edit.add_argument("--crop", choices=["9:16", "1:1"], help="crop the centre to this shape")
@@ -841,6 +881,11 @@ def _admin_args(p: argparse.ArgumentParser) -> None:
     unsuspend.add_argument("--reason", help="why (for the audit log)")
     _client_opts(unsuspend)
     unsuspend.set_defaults(func=cmd_admin_suspend)
+    help = "show or change who may register: open, invite (codes) or closed (over HTTP)"
+    registration = actions.add_parser("registration", help=help, description=help)
+    registration.add_argument("mode", nargs="?", choices=("open", "invite", "closed"))
+    _client_opts(registration)
+    registration.set_defaults(func=cmd_admin_registration)
     terms = actions.add_parser(
         "terms",
         help="list, add or remove blocked terms (offline, on the data dir)",
@@ -896,6 +941,12 @@ COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], int] | None, str, Argu
         cmd_relation("mute"),
         "mute an account: its videos and comments leave your feeds (--undo: unmute)",
         _relation_args,
+    ),
+    (
+        "sensitive",
+        cmd_sensitive,
+        "mark your video sensitive: a notice before the picture (--undo: clear; admins: any)",
+        _sensitive_args,
     ),
     ("comments", cmd_comments, "print a video's comments", _comments_args),
     ("report", cmd_report, "report a video, comment or user to the admins", _report_args),

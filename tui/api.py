@@ -211,6 +211,10 @@ class ApiClient:
         """GET /api/me."""
         return await self._json("GET", "/api/me")
 
+    async def update_me(self, **fields: Any) -> dict[str, Any]:
+        """PATCH /api/me (display_name, bio, show_sensitive)."""
+        return await self._json("PATCH", "/api/me", json=fields)
+
     async def user(self, handle: str) -> dict[str, Any]:
         """GET /api/users/{handle}."""
         return await self._json("GET", f"/api/users/{_quote(handle)}")
@@ -245,6 +249,7 @@ class ApiClient:
         caption: str,
         progress: Callable[[int, int], None] | None = None,
         edit: dict[str, Any] | None = None,
+        sensitive: bool = False,
     ) -> dict[str, Any]:
         """POST /api/videos (multipart); ``progress(sent, total)`` follows the bytes sent.
 
@@ -260,6 +265,10 @@ class ApiClient:
             if edit
             else ""
         )
+        if sensitive:
+            edit_part += (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="sensitive"\r\n\r\ntrue\r\n'
+            )
         head = (
             f'--{boundary}\r\nContent-Disposition: form-data; name="caption"\r\n\r\n'
             f"{caption}\r\n{edit_part}"
@@ -423,6 +432,24 @@ class ApiClient:
         unsuspend)."""
         path = f"/api/admin/reports/{_quote(target)}/{_quote(target_id)}/{_quote(action)}"
         return await self._json("POST", path, json={"reason": reason} if reason else None)
+
+    async def set_sensitive(self, video_id: str, on: bool = True) -> dict[str, Any]:
+        """PUT (or DELETE) /api/videos/{id}/sensitive: your video (admins: any)."""
+        return await self._json(
+            "PUT" if on else "DELETE", f"/api/videos/{_quote(video_id)}/sensitive"
+        )
+
+    async def admin_settings(self) -> dict[str, Any]:
+        """GET /api/admin/settings (admins): {registration}."""
+        return await self._json("GET", "/api/admin/settings")
+
+    async def update_admin_settings(self, **settings: Any) -> dict[str, Any]:
+        """PATCH /api/admin/settings (admins): e.g. registration="invite"."""
+        return await self._json("PATCH", "/api/admin/settings", json=settings)
+
+    async def admin_audit(self, limit: int = 50) -> dict[str, Any]:
+        """GET /api/admin/audit (admins): the moderation audit log, newest first."""
+        return await self._json("GET", "/api/admin/audit", params={"limit": limit})
 
     async def read_all_notifications(self) -> None:
         """POST /api/notifications/read-all."""

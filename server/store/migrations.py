@@ -364,6 +364,22 @@ def m0010_moderation(db: Database) -> None:
     )
 
 
+@migrations(name="0011_sensitive_setting_and_instance_settings")
+def m0011_sensitive_setting_and_instance_settings(db: Database) -> None:
+    # A viewer may choose to see sensitive media without the notice; instance settings an admin
+    # changes at run time (registration mode) override config.toml's defaults.
+    db["users"].add_column("show_sensitive", int, not_null_default=0)
+    db.executescript(
+        """
+        CREATE TABLE instance_settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        """
+    )
+
+
 def migrate(path: str, *, stop_before: str | None = None) -> list[str]:
     """Apply pending migrations to the database file; returns the names applied."""
     db = Database(path)

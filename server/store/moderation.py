@@ -8,7 +8,7 @@ from pathlib import Path
 import aiosqlite
 
 from .db import Database, connect_sync
-from .errors import Conflict, NotFound, TooMany, Unprocessable
+from .errors import Conflict, Forbidden, NotFound, TooMany, Unprocessable
 from .ids import now
 
 TARGETS = ("video", "comment", "user")
@@ -224,6 +224,25 @@ async def mark_sensitive(
     return reporters
 
 
+async def set_sensitive(
+    db: Database, actor: str, video_id: str, on: bool, *, owner_id: int | None
+) -> None:
+    """An uploader (``owner_id``: only their own video) or an admin (``owner_id`` None) marks a
+    video sensitive or clears the mark; audited either way."""
+    async with db.write() as conn:
+        async with conn.execute(
+            "SELECT author_id FROM videos WHERE id = ? AND removed_at IS NULL", (video_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"no video {video_id}")
+        if owner_id is not None and row["author_id"] != owner_id:
+            raise Forbidden("only the uploader or an admin marks a video sensitive")
+        await conn.execute("UPDATE videos SET sensitive = ? WHERE id = ?", (int(on), video_id))
+        action = "mark_sensitive" if on else "unmark_sensitive"
+        await _audit(conn, actor, action, "video", video_id, None)
+
+
 async def suspend(db: Database, actor: str, handle: str, reason: str) -> list[int]:
     """Suspend an account: no login, every token revoked, its content hidden; the reporters
     notified."""
@@ -275,6 +294,26 @@ async def removed_before(db: Database, cutoff: float) -> tuple[list[str], list[s
     videos = await db.fetchall("SELECT id FROM videos WHERE removed_at < ?", (cutoff,))
     comments = await db.fetchall("SELECT id FROM comments WHERE removed_at < ?", (cutoff,))
     return [r[0] for r in videos], [r[0] for r in comments]
+
+
+# --- instance settings -------------------------------------------------------------------
+
+
+async def instance_settings(db: Database) -> dict[str, str]:
+    """The settings an admin changed at run time (they override config.toml's defaults)."""
+    rows = await db.fetchall("SELECT key, value FROM instance_settings")
+    return {r[0]: r[1] for r in rows}
+
+
+async def set_instance_setting(db: Database, actor: str, key: str, value: str) -> None:
+    async with db.write() as conn:
+        await conn.execute(
+            "INSERT INTO instance_settings (key, value, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value,"
+            " updated_at = excluded.updated_at",
+            (key, value, now()),
+        )
+        await _audit(conn, actor, f"set_{key}", "instance", key, value)
 
 
 # --- blocked terms -------------------------------------------------------------------------

@@ -32,13 +32,19 @@ class User:
     videos: int
     likes_received: int
     created_at: float
+    show_sensitive: bool = False  # sensitive media without the notice (a viewer's choice)
 
 
-USER_COLS = "id, handle, display_name, bio, is_admin, followers, following, videos, likes_received, created_at"
+USER_COLS = (
+    "id, handle, display_name, bio, is_admin, followers, following, videos, likes_received,"
+    " created_at, show_sensitive"
+)
 
 
 def user_from_row(row: aiosqlite.Row | sqlite3.Row) -> User:
-    return from_row(User, row, is_admin=bool(row["is_admin"]))
+    return from_row(
+        User, row, is_admin=bool(row["is_admin"]), show_sensitive=bool(row["show_sensitive"])
+    )
 
 
 def hash_password(password: str) -> str:
@@ -484,9 +490,18 @@ async def delete_user(db: Database, user_id: int) -> list[str]:
 
 
 async def update_profile(
-    db: Database, user_id: int, *, display_name: str | None, bio: str | None
+    db: Database,
+    user_id: int,
+    *,
+    display_name: str | None,
+    bio: str | None,
+    show_sensitive: bool | None = None,
 ) -> User:
     async with db.write() as conn:
+        if show_sensitive is not None:
+            await conn.execute(
+                "UPDATE users SET show_sensitive = ? WHERE id = ?", (int(show_sensitive), user_id)
+            )
         if display_name is not None:
             await conn.execute(
                 "UPDATE users SET display_name = ? WHERE id = ?", (display_name, user_id)

@@ -256,6 +256,7 @@ async def create_video(
     max_attempts: int = 3,
     edit: str | None = None,
     quota: UploadQuota | None = None,
+    sensitive: bool = False,
 ) -> str:
     """Insert a processing video, its hashtags, search row and transcode job in one transaction.
 
@@ -281,8 +282,8 @@ async def create_video(
                 raise Conflict(f"you already posted this file with this edit as video {twin[0]}")
         await conn.execute(
             "INSERT INTO videos (id, author_id, caption, status, created_at, content_hash, source_bytes,"
-            " duration_s, width, height, fps, video_codec, audio_codec, edit)"
-            " VALUES (?, ?, ?, 'processing', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " duration_s, width, height, fps, video_codec, audio_codec, edit, sensitive)"
+            " VALUES (?, ?, ?, 'processing', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 video_id,
                 author_id,
@@ -297,6 +298,7 @@ async def create_video(
                 info.get("video_codec"),
                 info.get("audio_codec"),
                 edit,
+                int(sensitive),
             ),
         )
         tags = parse_hashtags(caption)
