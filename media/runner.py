@@ -327,6 +327,7 @@ class Worker:
         self._proc: BaseProcess | None = None
         self._conn: Connection | None = None
         self._calls = threading.Lock()
+        self.started = False  # a child was started once (a lazy worker starts on its first call)
 
     @property
     def pid(self) -> int | None:
@@ -349,6 +350,7 @@ class Worker:
         proc.start()
         child_end.close()
         self._proc, self._conn = proc, parent_end
+        self.started = True
 
     def call(
         self,

@@ -135,6 +135,10 @@ class MediaConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Memory ceiling (address space) of each media child process: probe, preview and
     transcode worker, in MiB; past it the upload is refused (422) or the job fails, saying
     so; 0 for no ceiling."""
+    prestart_workers: bool = True
+    """Start the transcode children (and load the media stack in them) when the server
+    starts, so the first upload does not wait ~1 s for it; false starts each on its first
+    job (a smaller idle footprint)."""
 
 
 def _table(cls: type, name: str) -> type:

@@ -31,15 +31,19 @@ READY_HOOK_TIMEOUT_S = 3.0
 
 @dataclasses.dataclass(frozen=True)
 class WorkerLiveness:
-    """One worker slot: is its job loop running, is its transcode child process alive (its pid)."""
+    """One worker slot: is its job loop running, is its transcode child process alive (its pid).
+
+    A child not started yet (``media.prestart_workers = false``, before the first job) is
+    fine; one that was started and is gone is not, until the next job starts another."""
 
     name: str
     loop_running: bool
     pid: int | None
+    started: bool = True
 
     @property
     def process_alive(self) -> bool:
-        return self.pid is not None
+        return self.pid is not None or not self.started
 
 
 class JobRunner:
@@ -63,7 +67,7 @@ class JobRunner:
         """Each worker slot's state (empty before `start`). A dead child process is started
         again by its loop's next job; a loop that ended takes no more jobs."""
         return [
-            WorkerLiveness(worker.name, not task.done(), worker.pid)
+            WorkerLiveness(worker.name, not task.done(), worker.pid, worker.started)
             for worker, task in zip(self._workers, self._tasks, strict=True)
         ]
 
@@ -82,7 +86,8 @@ class JobRunner:
                 warm=["shortstack.media.pipeline"],
                 memory_limit_mb=self.config.media.max_memory_mb or None,
             )
-            worker.ensure()
+            if self.config.media.prestart_workers:
+                worker.ensure()
             self._workers.append(worker)
             self._tasks.append(asyncio.create_task(self._loop(worker), name=f"job-worker-{i}"))
 

@@ -19,6 +19,8 @@ def test_config(**overrides: dict) -> Config:
     """Defaults tuned for tests: generous rate limits, no request log."""
     base = {
         "server": {"log_requests": False, "workers": 1},
+        # the transcode child starts on its first job: most test servers never transcode
+        "media": {"prestart_workers": False},
         "limits": {"api_rate_per_minute": 100_000, "login_rate_per_minute": 100_000},
     }
     for section, values in overrides.items():

@@ -22,7 +22,9 @@ from shortstack.tui.media_cache import MediaCache
 from shortstack.tui.notification_text import notification_text
 from shortstack.tui.palette import ActionsProvider
 from shortstack.tui.plain_text import clean
+from shortstack.tui.screens.admin import AdminScreen
 from shortstack.tui.screens.command_bar import CommandBarScreen
+from shortstack.tui.screens.delete_account import DeleteAccountScreen
 from shortstack.tui.screens.feed import FeedScreen
 from shortstack.tui.screens.help import HelpScreen
 from shortstack.tui.screens.lab import LabScreen
@@ -95,6 +97,14 @@ class ShortstackApp(App[None]):
             tooltip="Try blend weights on a simulation",
         ),
         Binding(
+            "A",
+            "admin",
+            "Admin",
+            show=False,
+            id="app.admin",
+            tooltip="Reports, audit log, registration (admins)",
+        ),
+        Binding(
             "ctrl+l", "logout", "Log out", show=False, id="app.logout", tooltip="Forget the token"
         ),
         Binding("q", "quit", "Quit", show=False, id="app.quit", tooltip="Leave Shortstack"),
@@ -131,6 +141,7 @@ class ShortstackApp(App[None]):
         self.history: list[str] = self.session.load_history()
         self.notifications: list[dict[str, Any]] = []
         self.known_handles: set[str] = set()
+        self.revealed: set[str] = set()
         self._subscribers: list[Screen[Any]] = []
         self._events_enabled = events
         self.autoplay = autoplay
@@ -405,6 +416,12 @@ class ShortstackApp(App[None]):
             self.call_later(self.action_notifications)
         elif name == "lab":
             self.call_later(self.action_lab)
+        elif name == "admin":
+            self.action_admin()
+        elif name == "delete-account":
+            self.action_delete_account()
+        elif name == "sensitive-media":
+            self.set_show_sensitive(args["on"])
         elif name == "weights":
             self.set_weights(args["weights"])
         elif name == "help":
@@ -475,6 +492,52 @@ class ShortstackApp(App[None]):
 
     async def action_notifications(self) -> None:
         await self.switch_mode("notifications")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The Admin key exists for admins only (it is not even listed for others)."""
+        if action == "admin":
+            return bool((self.user or {}).get("is_admin"))
+        return True
+
+    def action_admin(self) -> None:
+        if not (self.user or {}).get("is_admin"):
+            self.toast("The Admin screen is for this server's admins", severity="warning")
+            return
+        if not isinstance(self.screen, AdminScreen):
+            self.push_screen(AdminScreen())
+
+    def action_delete_account(self) -> None:
+        handle = (self.user or {}).get("handle")
+        if not handle:
+            self.toast("Log in first: there is no account to delete", severity="warning")
+            return
+
+        def done(deleted: bool | None) -> None:
+            if deleted:
+                self.forget_token()
+                self.user = None
+                self.toast(f"@{handle} is deleted. Goodbye!", title="Account deleted")
+                self.call_later(self.action_home)
+
+        self.push_screen(DeleteAccountScreen(handle), done)
+
+    @work(exclusive=True, group="settings", exit_on_error=False)
+    async def set_show_sensitive(self, on: bool) -> None:
+        """The viewer's sensitive-media setting, kept by the server."""
+        if self.user is None:
+            self.toast("Log in first: the setting belongs to your account", severity="warning")
+            return
+        me = await self.call(self.api.update_me(show_sensitive=on))
+        if isinstance(me, dict) and self.user is not None:
+            # the same account: change the setting in place (a new user would reload the feeds)
+            self.user["show_sensitive"] = bool(me.get("show_sensitive"))
+            if isinstance(self.screen, FeedScreen):
+                self.screen.player.recheck()
+            self.toast(
+                "Sensitive videos show without a notice"
+                if me.get("show_sensitive")
+                else "Sensitive videos wait behind a notice"
+            )
 
     def action_logout(self) -> None:
         self.logout()

@@ -23,6 +23,8 @@ class ClientApp(Protocol):
     autoplay: bool
     notifications: list[dict[str, Any]]
     known_handles: set[str]
+    #: sensitive videos the viewer chose to see this session
+    revealed: set[str]
 
     async def call(
         self, awaitable: Awaitable[T], *, quiet: bool = False, long: bool = False

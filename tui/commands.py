@@ -47,6 +47,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "notifications": ("notifications", "open notifications"),
     "lab": ("lab", "open the feed lab (blend weights on a simulation)"),
     "delete": ("delete", "delete the current video (yours only)"),
+    "show": ("show", "show the sensitive video behind the notice"),
+    "mark-sensitive": ("mark-sensitive", "mark the current video sensitive (yours; admins: any)"),
+    "unmark-sensitive": ("unmark-sensitive", "clear the sensitive mark of the current video"),
+    "sensitive-media": (
+        "sensitive-media on|off",
+        "on: show sensitive videos without the notice; off: ask each time",
+    ),
+    "admin": ("admin", "the Admin screen: reports, audit log, registration (admins)"),
+    "delete-account": ("delete-account", "delete your account and everything in it (asks)"),
     "help": ("help", "list every key and command"),
     "logout": ("logout", "log out and forget the token"),
     "quit": ("quit", "leave Shortstack"),
@@ -122,6 +131,10 @@ def parse_command(line: str) -> Command:
             if not 0.0 <= weights[key] <= 10.0:
                 raise CommandError(f"{key}: expected a number from 0 to 10")
         return Command(name, {"weights": weights})
+    if name == "sensitive-media":
+        if rest.lower() not in ("on", "off"):
+            raise CommandError(f"usage: {usage}")
+        return Command(name, {"on": rest.lower() == "on"})
     if name == "upload":
         try:
             parts = shlex.split(rest)
@@ -163,6 +176,8 @@ def suggest(value: str, handles: Iterable[str] = ()) -> str | None:
     options: Iterable[str] = ()
     if name == "feed":
         options = ("for-you", "following", "trending")
+    elif name == "sensitive-media":
+        options = ("on", "off")
     elif name == "weights":
         options = tuple(f"{k}=" for k in WEIGHT_KEYS)
     elif name in ("follow", "unfollow", "profile") or (name == "search" and last.startswith("@")):

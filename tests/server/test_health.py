@@ -54,11 +54,11 @@ def _runner(live) -> JobRunner:
     return live.server.app.dependencies["jobs"].dependency()
 
 
-def test_killed_worker_is_degraded_until_the_next_job_restarts_it(live_server, clip):
+def test_killed_worker_is_degraded_until_the_next_job_restarts_it(make_server, clip):
     """A transcode worker killed (as the OOM killer would) makes /healthz a 503 "degraded"
     naming the workers; the next job starts a new one and it is "ok" again. The job counts
     come from a real query: a job row added behind the server's back is counted."""
-    live = live_server
+    live = make_server(media={"prestart_workers": True})
     assert live.client.get("/healthz").json()["workers"] == "ok"
     (state,) = _runner(live).liveness()
     assert state.loop_running and state.pid is not None and state.pid != os.getpid()
@@ -112,3 +112,20 @@ def test_a_stopped_job_loop_is_degraded(live_server):
     assert r.status_code == 503
     assert r.json()["failing"] == ["workers"]
     assert "job loop stopped" in r.json()["workers"]
+
+
+def test_a_lazy_worker_is_healthy_before_its_first_job_and_starts_on_it(make_server, clip):
+    """`media.prestart_workers = false`: no transcode child until the first job, and /healthz
+    says ok meanwhile (nothing has failed); the upload then starts one and is transcoded."""
+    from mediakit import upload_and_wait
+
+    live = make_server(media={"prestart_workers": False})
+    (state,) = _runner(live).liveness()
+    assert state.pid is None and not state.started
+    assert live.client.get("/healthz").json()["workers"] == "ok"
+    token = live.register("lazyworker")
+    video = upload_and_wait(live.url, token, clip, "first job")
+    assert video["status"] == "ready", video
+    (state,) = _runner(live).liveness()
+    assert state.pid is not None and state.started
+    assert live.client.get("/healthz").status_code == 200

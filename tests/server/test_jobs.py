@@ -25,7 +25,7 @@ def _spawned_children() -> set[int]:
 
 def test_workers_start_with_the_server_and_are_gone_after_it_stops(make_server) -> None:
     before = _spawned_children()
-    live = make_server(server={"workers": 2})
+    live = make_server(server={"workers": 2}, media={"prestart_workers": True})
     workers = _spawned_children() - before
     assert len(workers) == 2
     live.server.stop()

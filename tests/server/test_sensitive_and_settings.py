@@ -136,7 +136,8 @@ def test_cli_sensitive_upload_setting_and_registration(live_server, clip):
     r = _cli("sensitive", video["id"], "--undo", f"--token={user}", *srv)
     assert r.returncode == 0, r.stderr
     assert "not sensitive" in r.stdout
-    assert live_server.client.get(f"/api/videos/{video['id']}").json()["sensitive"] is False
+    mine = live_server.client.get(f"/api/videos/{video['id']}", headers=live_server.auth(user))
+    assert mine.json()["sensitive"] is False
 
     r = _cli("account", "sensitive-media", "on", f"--token={user}", *srv)
     assert r.returncode == 0 and "without a notice" in r.stdout, r.stderr

@@ -107,6 +107,14 @@ class FeedScreen(BaseScreen):
         ),
         Binding("r", "loop", "Loop", show=False, id="feed.loop", tooltip="Loop on or off"),
         Binding(
+            "v",
+            "reveal",
+            "Show",
+            show=False,
+            id="feed.reveal",
+            tooltip="Show the sensitive video behind the notice",
+        ),
+        Binding(
             "1", "feed('for-you')", "For You", show=False, id="feed.for_you", tooltip="For You feed"
         ),
         Binding(
@@ -433,6 +441,10 @@ class FeedScreen(BaseScreen):
     def action_seek(self, direction: int) -> None:
         self.player.seek(direction)
 
+    def action_reveal(self) -> None:
+        if not self.player.reveal():
+            self.ss_app.toast("Nothing is hidden here: this video is not behind a notice")
+
     def action_mute(self) -> None:
         self.player.toggle_mute()
 
@@ -560,6 +572,7 @@ class FeedScreen(BaseScreen):
             "share": self.action_share,
             "not-interested": self.action_not_interested,
             "hide-creator": self.action_hide_creator,
+            "show": self.action_reveal,
         }
         if name == "feed" and not self.static:
             self.switch_feed(args["kind"])
@@ -578,6 +591,8 @@ class FeedScreen(BaseScreen):
             self.interactions.follow_author(video, name == "follow")
         elif name == "delete":
             self.interactions.delete_video(video)
+        elif name in ("mark-sensitive", "unmark-sensitive"):
+            self.interactions.mark_sensitive(video, name == "mark-sensitive")
         else:
             return False
         return True

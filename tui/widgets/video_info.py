@@ -65,6 +65,9 @@ def video_text(video: dict[str, Any], *, following: bool | None = None) -> Text:
             text.append(f"processing {int(float(video.get('progress') or 0) * 100)}%", "italic")
         else:
             text.append_text(plain(f"failed: {video.get('error') or 'unknown error'}", "red"))
+    if video.get("sensitive"):
+        text.append("\n\n")
+        text.append("⚠ sensitive", style="bold yellow")
     duration = video.get("duration_s")
     if duration:
         text.append(f"\n{float(duration):.1f} s", style="dim")

@@ -188,6 +188,16 @@ class InteractionPanel(VerticalScroll):
         app.toast(f"@{handle} hidden: their videos leave your feeds (undo: shortstack mute --undo)")
         self.post_message(self.CreatorHidden(handle))
 
+    @work(group="sensitive", exit_on_error=False)
+    async def mark_sensitive(self, video: dict[str, Any], on: bool) -> None:
+        """Mark the video sensitive or clear the mark (the server allows its uploader and
+        admins); the info shows the new state."""
+        result = await self._app.call(self._app.api.set_sensitive(video["id"], on))
+        if isinstance(result, dict):
+            video["sensitive"] = bool(result.get("sensitive"))
+            self._app.toast("Marked sensitive" if video["sensitive"] else "Sensitive mark cleared")
+            self.refresh_if_shown(video)
+
     @work(group="delete", exit_on_error=False)
     async def delete_video(self, video: dict[str, Any]) -> None:
         """Delete the video (the server allows owners and admins)."""

@@ -14,6 +14,13 @@ from shortstack.tui.widgets.video_view import VideoView
 
 PREFETCH_AHEAD = 2
 
+SENSITIVE_NOTICE = (
+    "⚠ Sensitive video\n\n"
+    "Its uploader or a moderator marked it sensitive.\n"
+    "Press v to show it.\n\n"
+    "To see sensitive videos without this notice: sensitive-media on (the : command bar)"
+)
+
 
 def fmt_time(seconds: float) -> str:
     """``m:ss``."""
@@ -32,6 +39,35 @@ class FeedPlayer(VideoView):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.video_id: str | None = None  # the video shown (its watch time is reported)
+        self.video: dict[str, Any] | None = None
+
+    def behind_notice(self, video: dict[str, Any]) -> bool:
+        """A sensitive video waits behind a notice unless the viewer chose otherwise: signed
+        in with the show_sensitive setting on, or shown it once this session ('v')."""
+        app = self._app
+        return (
+            bool(video.get("sensitive"))
+            and not (app.user or {}).get("show_sensitive")
+            and video.get("id") not in app.revealed
+        )
+
+    def recheck(self) -> None:
+        """The viewer's setting changed: play the video behind the notice if it may show now."""
+        video = self.video
+        waiting = video is not None and self.playback is None and bool(video.get("sensitive"))
+        if waiting and video is not None and not self.behind_notice(video):
+            self.clear("loading…")
+            self.play_video(video)
+
+    def reveal(self) -> bool:
+        """Show the sensitive video behind the notice; False when there is none."""
+        video = self.video
+        if video is None or not self.behind_notice(video):
+            return False
+        self._app.revealed.add(video["id"])
+        self.clear("loading…")
+        self.play_video(video)
+        return True
 
     @property
     def _app(self) -> ClientApp:
@@ -41,6 +77,10 @@ class FeedPlayer(VideoView):
         """Leave what played and start on ``video``."""
         self.leave()
         self.video_id = video["id"]
+        self.video = video
+        if self.behind_notice(video):  # no poster, no bytes fetched until the viewer asks
+            self.clear(SENSITIVE_NOTICE)
+            return
         self.clear("loading…")
         self.play_video(video)
 
@@ -70,7 +110,8 @@ class FeedPlayer(VideoView):
         """Fetch the posters and first rendition bytes of the next feed ``items``."""
         app = self._app
         for item in items[:PREFETCH_AHEAD]:
-            await app.call(app.media.prefetch(item["video"]), quiet=True)
+            if not self.behind_notice(item["video"]):
+                await app.call(app.media.prefetch(item["video"]), quiet=True)
 
     def leave(self) -> None:
         """Stop playback and report the watch time of the video being left."""
@@ -111,6 +152,8 @@ class FeedPlayer(VideoView):
     def status(self) -> str:
         """Playback state for the status line: paused or playing, position, loop."""
         playback = self.playback
+        if playback is None and self.video is not None and self.behind_notice(self.video):
+            return "⚠ sensitive: v to show"
         if playback is None:
             return "⏳ loading"
         icon = "⏸ paused" if playback.paused else "▶"
