@@ -59,7 +59,7 @@ class CommentsController(Controller):
             parent_id=parent_id,
             limit=limit + 1,
             after=after,
-            author_filter=author_filter("c.author_id", viewer, threads=True),
+            author_filter=lambda column: author_filter(column, viewer, threads=True),
             include_moderated=sees_moderated(viewer),
         )
         return page_of(records, limit, comment_out)

@@ -169,7 +169,8 @@ class EventFilter:
 
     async def allows(self, event: str, data: Any) -> bool:
         """video.* events (progress, ready, failed) go to the video's owner only; no
-        notification comes from an account blocked either way."""
+        notification comes from an account blocked either way; any other event about a video
+        (live counts) goes only to those who may see that video (``may_see``)."""
         if event == "notification" and self.viewer is not None and isinstance(data, dict):
             rel = await relations(self.db, self.viewer)
             if not rel.blocked:
@@ -180,4 +181,11 @@ class EventFilter:
             if self.viewer is None or not isinstance(data, dict):
                 return False
             return await self._owner(str(data.get("video_id"))) == self.viewer.id
+        if isinstance(data, dict) and data.get("video_id") is not None:
+            viewer = self.viewer
+            try:
+                video = await store.get_video(self.db, str(data["video_id"]), None)
+            except NotFound:
+                return False
+            return may_see(video, viewer, await relations(self.db, viewer))
         return True

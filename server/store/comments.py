@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiosqlite
@@ -37,6 +38,17 @@ def _record(row) -> CommentRecord:
     return CommentRecord(*row)
 
 
+AuthorFilter = Callable[[str], tuple[str, list]]
+
+
+def _shown(alias: str, author_filter: AuthorFilter, include_moderated: bool) -> tuple[str, list]:
+    """SQL: comment ``alias`` (its author joined as ``{alias}u``) is shown to the viewer."""
+    sql, params = author_filter(f"{alias}.author_id")
+    if not include_moderated:
+        sql += f" AND {alias}.removed_at IS NULL AND {alias}u.suspended_at IS NULL"
+    return sql, list(params)
+
+
 async def list_comments(
     db: Database,
     video_id: str,
@@ -44,23 +56,46 @@ async def list_comments(
     parent_id: str | None,
     limit: int,
     after: tuple[float, str] | None,
-    author_filter: tuple[str, list] = ("1", []),
+    author_filter: AuthorFilter = lambda column: ("1", []),
     include_moderated: bool = False,
 ) -> list[CommentRecord]:
-    """One page of a thread; ``author_filter`` is an SQL condition on ``c.author_id`` (the
-    visibility policy's pre-filter); removed comments and suspended authors' only with
-    ``include_moderated``."""
+    """One page of a thread as the viewer sees it. ``author_filter(column)`` is the visibility
+    policy's SQL condition on an author column; removed comments and suspended authors' only
+    with ``include_moderated``. The replies of a comment the viewer does not see are not
+    listed (NotFound, as for an unknown comment), and ``reply_count`` counts only the
+    replies the viewer sees."""
     await video_row(db, video_id)
+    shown_c, shown_c_params = _shown("c", author_filter, include_moderated)
+    if parent_id is not None:
+        await one_row(
+            db,
+            "SELECT c.id FROM comments c LEFT JOIN users cu ON cu.id = c.author_id"
+            f" WHERE c.id = ? AND c.video_id = ? AND {shown_c}",
+            (parent_id, video_id, *shown_c_params),
+            missing=f"no comment {parent_id!r}",
+        )
+    shown_r, shown_r_params = _shown("r", author_filter, include_moderated)
+    select = (
+        "SELECT c.id, c.video_id, c.author_id, cu.handle, cu.display_name, c.body, c.parent_id,"
+        " c.created_at, (SELECT count(*) FROM comments r LEFT JOIN users ru"
+        f" ON ru.id = r.author_id WHERE r.parent_id = c.id AND {shown_r}) AS reply_count"
+        " FROM comments c LEFT JOIN users cu ON cu.id = c.author_id"
+    )
     if parent_id is None:
         where, params = "c.video_id = ? AND c.parent_id IS NULL", [video_id]
     else:
         where, params = "c.video_id = ? AND c.parent_id = ?", [video_id, parent_id]
-    where += f" AND ({author_filter[0]})"
-    params += author_filter[1]
-    if not include_moderated:
-        where += " AND c.removed_at IS NULL AND u.suspended_at IS NULL"
+    where += f" AND {shown_c}"
+    params += shown_c_params
     rows = await keyset_rows(
-        db, _SELECT, where, params, alias="c", after=after, limit=limit, newest_first=False
+        db,
+        select,
+        where,
+        [*shown_r_params, *params],
+        alias="c",
+        after=after,
+        limit=limit,
+        newest_first=False,
     )
     return [_record(r) for r in rows]
 

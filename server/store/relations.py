@@ -71,12 +71,14 @@ def _blocks_sql(user_id: int) -> tuple[str, list[object]]:
 
 def author_filter(column: str, user_id: int, *, mutes: bool) -> tuple[str, list[object]]:
     """SQL condition (and its parameters) that ``column`` (a user id) is not blocked either
-    way with user_id, nor, with ``mutes``, muted by them: the pre-filter of paginated lists."""
+    way with user_id, nor, with ``mutes``, muted by them: the pre-filter of paginated lists.
+    A NULL ``column`` (a deleted account's comment placeholder, a notification without an
+    actor) passes: ``NULL NOT IN (...)`` alone would drop it for anyone who blocked someone."""
     sql, params = _blocks_sql(user_id)
     if mutes:
         sql += " UNION SELECT muted_id FROM mutes WHERE user_id = ?"
         params.append(user_id)
-    return f"{column} NOT IN ({sql})", params
+    return f"({column} IS NULL OR {column} NOT IN ({sql}))", params
 
 
 async def list_relations(
