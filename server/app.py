@@ -40,7 +40,7 @@ from .lab import LabController
 from .lab_worker import LabRunner
 from .log_limits import install as limit_repeated_logs
 from .login_limit import AccountLoginLimiter
-from .maintenance import database_path, purge_removed, sweep_orphans
+from .maintenance import database_path, purge_loop, purge_removed, sweep_orphans
 from .memory_stores import BoundedMemoryStore, sweep
 from .moderation import ModerationController, ReportsController, SensitiveController
 from .request import ShortstackRequest
@@ -122,10 +122,14 @@ def create_app(
             sweep(lambda: list(made), config.server.store_sweep_s),
             name="store-sweep",
         )
+        purger = asyncio.create_task(
+            purge_loop(db, storage, config.limits.removed_keep_days), name="purge-removed"
+        )
         try:
             yield
         finally:
             sweeper.cancel()
+            purger.cancel()
             lab.close()
             await engine.stop()
             await runner.stop()

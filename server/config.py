@@ -100,7 +100,8 @@ class LimitsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Reports one user may file in any hour (429 beyond); 0 for no limit."""
     removed_keep_days: float = 30.0
     """Days a video or comment removed by a moderator is kept (hidden) for an appeal before
-    the start-up sweep or `shortstack doctor --fix` purges it."""
+    it is purged (rows and files): at start-up, hourly while the server runs, and by
+    `shortstack doctor --fix`."""
 
 
 class AccountsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -32,6 +33,8 @@ from .store.migrations import migrate
 from .store.moderation import edit_terms_sync, removed_before
 from .store.users import delete_user, hash_password
 from .store.videos import all_video_ids, delete_video
+
+log = logging.getLogger(__name__)
 
 DB_NAME = "shortstack.db"
 
@@ -149,8 +152,34 @@ async def purge_removed(db: Database, storage: LocalStorage, keep_days: float) -
     return {"videos": len(videos), "comments": purged_comments}
 
 
-def doctor(data_dir: Path, *, fix: bool) -> dict[str, object]:
-    """Integrity check, counter check, orphan media folders and stale temp files."""
+async def purge_loop(
+    db: Database, storage: LocalStorage, keep_days: float, every_s: float = 3600.0
+) -> None:
+    """Purge removed content past its appeal time every ``every_s`` while the server runs
+    (the start-up sweep alone would keep it for as long as the server stays up)."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            purged = await purge_removed(db, storage, keep_days)
+        except Exception:  # noqa: BLE001 - a failed sweep is retried at the next interval
+            log.exception("the purge of removed content failed")
+            continue
+        if any(purged.values()):
+            log.info("purged removed content past its appeal time: %s", purged)
+
+
+async def _purge_offline(data_dir: Path, keep_days: float) -> dict[str, int]:
+    db = Database(database_path(data_dir), readers=1)
+    await db.open()
+    try:
+        return await purge_removed(db, LocalStorage(data_dir), keep_days)
+    finally:
+        await db.close()
+
+
+def doctor(data_dir: Path, *, fix: bool, removed_keep_days: float = 30.0) -> dict[str, object]:
+    """Integrity check, counter check, orphan media folders and stale temp files; ``fix``
+    also purges removed content past its appeal time (``limits.removed_keep_days``)."""
     facts = inspect_sync(database_path(data_dir))
     storage = LocalStorage(data_dir)
     orphans = [v for v in storage.video_ids_on_disk() if v not in facts.video_ids]
@@ -164,7 +193,8 @@ def doctor(data_dir: Path, *, fix: bool) -> dict[str, object]:
         "temp_files": len(temps),
     }
     if fix:
-        report["removed"] = storage.sweep(facts.video_ids)
+        report["purged_removed"] = asyncio.run(_purge_offline(data_dir, removed_keep_days))
+        report["removed"] = storage.sweep(inspect_sync(database_path(data_dir)).video_ids)
     return report
 
 

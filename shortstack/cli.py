@@ -597,7 +597,8 @@ def cmd_admin_invite(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from shortstack.server.maintenance import doctor
 
-    report = doctor(_existing_data_dir(args), fix=args.fix)
+    keep_days = _config(args).limits.removed_keep_days
+    report = doctor(_existing_data_dir(args), fix=args.fix, removed_keep_days=keep_days)
     _print(args, report, "\n".join(f"{k}: {v}" for k, v in report.items()))
     return 0 if report["integrity"] == "ok" else 1
 
@@ -823,7 +824,11 @@ def _backup_args(p: argparse.ArgumentParser) -> None:
 
 
 def _doctor_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--fix", action="store_true")
+    p.add_argument(
+        "--fix",
+        action="store_true",
+        help="remove orphan files and purge removed content past its appeal time",
+    )
     _data_opts(p)
     p.add_argument("--json", action="store_true", help="print JSON")
 

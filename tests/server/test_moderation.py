@@ -441,3 +441,37 @@ def test_cli_report_queue_suspend_and_terms(live_server, owner):
         "unsuspend",
         "suspend",
     ]
+
+
+def test_doctor_fix_purges_removed_content_past_its_appeal_time(make_server):
+    """`shortstack doctor --fix` on a stopped server's data dir: the video removed 31 days ago
+    goes, rows and files; the one removed today stays."""
+    live = make_server()
+    live.register("author9")
+    admin = live.auth(_make_admin(live, "mod9"))
+    old, recent = seed_video(live, "author9", "old one"), seed_video(live, "author9", "new one")
+    for vid in (old, recent):
+        r = live.client.post(f"/api/admin/reports/video/{vid}/remove", headers=admin)
+        assert r.status_code == 200
+    conn = db_connect(live.db_path)
+    try:
+        conn.execute("UPDATE videos SET removed_at = removed_at - 31 * 86400 WHERE id = ?", (old,))
+    finally:
+        conn.close()
+    live.client.close()
+    live.server.stop()
+    folder = {v: live.data_dir / "media" / v[:2] / v for v in (old, recent)}
+    assert folder[old].exists()
+
+    r = _cli("doctor", "--fix", "--json", "--data", str(live.data_dir))
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["purged_removed"] == {"videos": 1, "comments": 0}
+    conn = db_connect(live.db_path)
+    try:
+        ids = {row[0] for row in conn.execute("SELECT id FROM videos")}
+    finally:
+        conn.close()
+    assert old not in ids and recent in ids
+    assert not folder[old].exists()
+    assert folder[recent].exists()
