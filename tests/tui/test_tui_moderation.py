@@ -179,3 +179,33 @@ async def test_cancelling_deletes_nothing(world, make_app) -> None:
         await wait_for(pilot, lambda: not isinstance(app.screen, DeleteAccountScreen), what="gone")
         assert live.client.get("/api/users/viewer").status_code == 200
         assert app.user is not None
+
+
+def test_snapshot_sensitive_notice(snap_compare, world, make_app) -> None:
+    live, tokens, _ = world
+    app = make_app(live.url, token=tokens["viewer"], events=False)
+
+    async def run_before(pilot) -> None:
+        feed = await feed_ready(pilot)
+        await wait_for(pilot, lambda: feed.player.notice == SENSITIVE_NOTICE, what="notice")
+        await wait_for(pilot, lambda: app.user is not None, what="signed in")
+        await pilot.pause(0.3)
+        feed.update_status()
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
+
+
+def test_snapshot_delete_account_confirmation(snap_compare, world, make_app) -> None:
+    live, tokens, _ = world
+    app = make_app(live.url, token=tokens["viewer"], events=False)
+
+    async def run_before(pilot) -> None:
+        await feed_ready(pilot)
+        await wait_for(pilot, lambda: app.user is not None, what="signed in")
+        app.action_delete_account()
+        await wait_for(pilot, lambda: isinstance(app.screen, DeleteAccountScreen), what="modal")
+        await wait_for(pilot, lambda: app.screen.query_one("#delete-confirm").region.width > 0)
+        app.screen.query_one("#delete-password", Input).value = "secret-typed"
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
