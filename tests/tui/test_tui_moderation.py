@@ -159,9 +159,10 @@ async def test_delete_account_asks_the_password_then_deletes(world, make_app) ->
         assert app.screen is screen  # still asking; nothing deleted
         assert live.client.get(f"/api/users/{handle}").status_code == 200
 
+        await wait_for(pilot, lambda: not screen.query_one("#delete-confirm").disabled)
         screen.query_one("#delete-password", Input).value = PASSWORD
         await pilot.click("#delete-confirm")
-        await wait_for(pilot, lambda: app.user is None, what="signed out")
+        await wait_for(pilot, lambda: app.user is None, timeout=40, what="signed out")
         assert live.client.get(f"/api/users/{handle}").status_code == 404
         r = live.client.post("/api/auth/login", json={"handle": handle, "password": PASSWORD})
         assert r.status_code == 401
