@@ -31,7 +31,11 @@ class LoginScreen(BaseScreen):
             yield Label(Text("Shortstack", style="bold"), id="login-title")
             yield Static(Text("Log in, or pick a handle and register."), id="login-help")
             yield Input(placeholder="handle (a-z 0-9 _)", id="login-handle", max_length=30)
-            yield Input(placeholder="password (8+ characters)", password=True, id="login-password")
+            yield Input(
+                placeholder="password (new accounts: 10+ characters)",
+                password=True,
+                id="login-password",
+            )
             yield Input(placeholder="display name (register only, optional)", id="login-display")
             with Horizontal(id="login-buttons"):
                 yield Button("Log in", variant="primary", id="login-submit")
