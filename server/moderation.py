@@ -327,6 +327,13 @@ class ModerationController(Controller):
         return TermsOut(await store.set_blocked_terms(db, user.handle, data.terms))
 
 
+async def _set_sensitive(db: Database, user: User, video_id: str, on: bool) -> dict:
+    """Uploaders mark their own videos; admins any (``owner_id`` None)."""
+    owner = None if user.is_admin else user.id
+    await store.set_sensitive(db, user.handle, video_id, on, owner_id=owner)
+    return {"id": video_id, "sensitive": on}
+
+
 class SensitiveController(Controller):
     """The uploader (or an admin) marks a video sensitive, or clears the mark."""
 
@@ -340,9 +347,7 @@ class SensitiveController(Controller):
         user: NamedDependency[User],
         db: NamedDependency[Database],
     ) -> dict:
-        owner = None if user.is_admin else user.id
-        await store.set_sensitive(db, user.handle, video_id, True, owner_id=owner)
-        return {"id": video_id, "sensitive": True}
+        return await _set_sensitive(db, user, video_id, True)
 
     @delete(
         operation_id="unmark_sensitive",
@@ -355,6 +360,4 @@ class SensitiveController(Controller):
         user: NamedDependency[User],
         db: NamedDependency[Database],
     ) -> dict:
-        owner = None if user.is_admin else user.id
-        await store.set_sensitive(db, user.handle, video_id, False, owner_id=owner)
-        return {"id": video_id, "sensitive": False}
+        return await _set_sensitive(db, user, video_id, False)

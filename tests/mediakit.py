@@ -184,3 +184,14 @@ def seed_video(
     finally:
         conn.close()
     return video_id
+
+
+def make_admin(live, handle: str, password: str = "kettle-harbor-58") -> str:
+    """Register @handle, make it an admin in the database file; its token."""
+    token = live.register(handle, password)
+    conn = db_connect(live.db_path)
+    try:
+        conn.execute("UPDATE users SET is_admin = 1 WHERE handle = ?", (handle,))
+    finally:
+        conn.close()
+    return token

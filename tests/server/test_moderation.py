@@ -10,19 +10,10 @@ import subprocess
 import sys
 
 import pytest
+from mediakit import make_admin
 from serverkit import assert_problem, db_connect, seed_video
 
 STRONG = "kettle-harbor-58"
-
-
-def _make_admin(live, handle: str) -> str:
-    token = live.register(handle)
-    conn = db_connect(live.db_path)
-    try:
-        conn.execute("UPDATE users SET is_admin = 1 WHERE handle = ?", (handle,))
-    finally:
-        conn.close()
-    return token
 
 
 def _ids(items) -> set[str]:
@@ -67,7 +58,7 @@ def test_report_remove_hides_everywhere_and_notifies(live_server, owner):
     vid = seed_video(live, handle, "zebracorn #stripes")
     reporter = live.register("reporter1")
     rh = live.auth(reporter)
-    admin = live.auth(_make_admin(live, "mod1"))
+    admin = live.auth(make_admin(live, "mod1"))
     assert c.put(f"/api/users/{handle}/follow", headers=rh).status_code == 204
 
     media_url = c.get(f"/api/videos/{vid}").json()["renditions"][0]["url"]
@@ -162,7 +153,7 @@ def test_dismiss_sensitive_and_comment_removal(live_server, owner):
     handle, owner_token, vid = owner
     oh = live.auth(owner_token)
     rh = live.auth(live.register("reporter3"))
-    admin = live.auth(_make_admin(live, "mod2"))
+    admin = live.auth(make_admin(live, "mod2"))
 
     comment = c.post(f"/api/videos/{vid}/comments", json={"body": "rude words"}, headers=oh).json()
     r = c.post(
@@ -242,7 +233,7 @@ def test_suspension(live_server, owner):
     handle, owner_token, vid = owner
     oh = live.auth(owner_token)
     rh = live.auth(live.register("reporter4"))
-    admin = live.auth(_make_admin(live, "mod3"))
+    admin = live.auth(make_admin(live, "mod3"))
     assert (
         c.post(
             "/api/reports", json={"target": "user", "id": handle, "reason": "spam"}, headers=rh
@@ -283,7 +274,7 @@ def test_suspension(live_server, owner):
 
 def test_audit_log_is_append_only(live_server):
     live, c = live_server, live_server.client
-    admin = live.auth(_make_admin(live, "mod4"))
+    admin = live.auth(make_admin(live, "mod4"))
     assert (
         c.put("/api/admin/blocked-terms", json={"terms": ["x"]}, headers=admin).status_code == 200
     )
@@ -311,7 +302,7 @@ def test_blocked_terms(live_server, owner, clip):
     live, c = live_server, live_server.client
     handle, owner_token, vid = owner
     oh = live.auth(owner_token)
-    admin = live.auth(_make_admin(live, "mod5"))
+    admin = live.auth(make_admin(live, "mod5"))
     assert_problem(c.put("/api/admin/blocked-terms", json={"terms": ["x"]}, headers=oh), 403)
     r = c.put(
         "/api/admin/blocked-terms",
@@ -355,14 +346,16 @@ def test_blocked_terms(live_server, owner, clip):
     assert p["detail"].startswith("caption:")
 
 
-def test_removed_content_is_purged_after_the_appeal_time(make_server):
+def _removed_long_ago_and_today(make_server, author: str, mod: str):
+    """A stopped server's instance where @mod removed two videos of @author: one 31 days ago
+    (past the 30-day appeal time), one today. (live, admin headers, old id, recent id)"""
     live = make_server()
-    c = live.client
-    live.register("author7")
-    admin = live.auth(_make_admin(live, "mod6"))
-    old, recent = seed_video(live, "author7", "old one"), seed_video(live, "author7", "new one")
+    live.register(author)
+    admin = live.auth(make_admin(live, mod))
+    old, recent = seed_video(live, author, "old one"), seed_video(live, author, "new one")
     for vid in (old, recent):
-        assert c.post(f"/api/admin/reports/video/{vid}/remove", headers=admin).status_code == 200
+        r = live.client.post(f"/api/admin/reports/video/{vid}/remove", headers=admin)
+        assert r.status_code == 200
     conn = db_connect(live.db_path)
     try:
         conn.execute("UPDATE videos SET removed_at = removed_at - 31 * 86400 WHERE id = ?", (old,))
@@ -370,6 +363,11 @@ def test_removed_content_is_purged_after_the_appeal_time(make_server):
         conn.close()
     live.client.close()
     live.server.stop()
+    return live, admin, old, recent
+
+
+def test_removed_content_is_purged_after_the_appeal_time(make_server):
+    live, admin, old, recent = _removed_long_ago_and_today(make_server, "author7", "mod6")
 
     again = make_server(live.data_dir)  # the start-up sweep purges what is past 30 days
     assert_problem(again.client.get(f"/api/videos/{old}", headers=admin), (401, 404))
@@ -399,7 +397,7 @@ def test_cli_report_queue_suspend_and_terms(live_server, owner):
     live, c = live_server, live_server.client
     handle, owner_token, vid = owner
     reporter = live.register("reporter8")
-    admin = _make_admin(live, "mod8")
+    admin = make_admin(live, "mod8")
     server = ["--server", live.url]
 
     r = _cli("report", "video", vid, "--reason", "spam", "--token", reporter, *server)
@@ -446,20 +444,7 @@ def test_cli_report_queue_suspend_and_terms(live_server, owner):
 def test_doctor_fix_purges_removed_content_past_its_appeal_time(make_server):
     """`shortstack doctor --fix` on a stopped server's data dir: the video removed 31 days ago
     goes, rows and files; the one removed today stays."""
-    live = make_server()
-    live.register("author9")
-    admin = live.auth(_make_admin(live, "mod9"))
-    old, recent = seed_video(live, "author9", "old one"), seed_video(live, "author9", "new one")
-    for vid in (old, recent):
-        r = live.client.post(f"/api/admin/reports/video/{vid}/remove", headers=admin)
-        assert r.status_code == 200
-    conn = db_connect(live.db_path)
-    try:
-        conn.execute("UPDATE videos SET removed_at = removed_at - 31 * 86400 WHERE id = ?", (old,))
-    finally:
-        conn.close()
-    live.client.close()
-    live.server.stop()
+    live, _, old, recent = _removed_long_ago_and_today(make_server, "author9", "mod9")
     folder = {v: live.data_dir / "media" / v[:2] / v for v in (old, recent)}
     assert folder[old].exists()
 

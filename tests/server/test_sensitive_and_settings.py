@@ -4,24 +4,15 @@ All over real HTTP against a real server; every action is in the audit log."""
 
 from __future__ import annotations
 
-from serverkit import assert_problem, db_connect
-
-
-def _make_admin(live, handle: str) -> str:
-    token = live.register(handle)
-    conn = db_connect(live.db_path)
-    try:
-        conn.execute("UPDATE users SET is_admin = 1 WHERE handle = ?", (handle,))
-    finally:
-        conn.close()
-    return token
+from mediakit import make_admin
+from serverkit import assert_problem
 
 
 def test_uploader_marks_own_video_sensitive_and_others_cannot(live_server, owner):
     c = live_server.client
     handle, token, vid = owner
     stranger = live_server.register("stranger15s")
-    admin = _make_admin(live_server, "admin15s")
+    admin = make_admin(live_server, "admin15s")
 
     assert c.get(f"/api/videos/{vid}").json()["sensitive"] is False
     r = c.put(f"/api/videos/{vid}/sensitive", headers=live_server.auth(token))
@@ -62,7 +53,7 @@ def test_show_sensitive_is_a_setting_of_the_viewer_only(live_server):
 
 def test_admin_changes_registration_at_run_time(live_server):
     c = live_server.client
-    admin = _make_admin(live_server, "admin15r")
+    admin = make_admin(live_server, "admin15r")
     user = live_server.register("plain15r")
     h = live_server.auth(admin)
 
@@ -96,7 +87,7 @@ def test_admin_changes_registration_at_run_time(live_server):
 
 
 def test_an_unknown_report_action_is_a_clear_400(live_server, owner):
-    admin = _make_admin(live_server, "admin15x")
+    admin = make_admin(live_server, "admin15x")
     _, _, vid = owner
     r = live_server.client.post(
         f"/api/admin/reports/video/{vid}/explode", headers=live_server.auth(admin)
@@ -117,7 +108,7 @@ def test_cli_sensitive_upload_setting_and_registration(live_server, clip):
     import json
 
     user = live_server.register("cliuser15")
-    admin = _make_admin(live_server, "cliadmin15")
+    admin = make_admin(live_server, "cliadmin15")
     srv = ["--server", live_server.url]
 
     r = _cli(
