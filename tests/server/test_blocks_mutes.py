@@ -1,4 +1,5 @@
-"""Blocks, mutes and "hide this creator": what each surface shows across each relation."""
+"""Blocks, mutes and "hide this creator", suspensions, removals and sensitive media: what each
+surface shows across each relation (the visibility matrix of issue 15)."""
 
 from __future__ import annotations
 
@@ -8,22 +9,35 @@ import time
 
 import httpx
 import pytest
+from mediakit import make_admin
 from serverkit import assert_problem, query, seed_video
 
-RELATIONS = ["blocked", "blocker", "muted", "plain"]
+#: me -> blocked: me blocked it; blocker: it blocked me; muted: me muted it; suspended: an
+#: admin suspended it; removed: an admin removed its video; sensitive: its video is marked
+#: sensitive; plain: the control account, seen everywhere
+RELATIONS = ["blocked", "blocker", "muted", "suspended", "removed", "sensitive", "plain"]
+MODERATED = ("suspended", "removed", "sensitive")
 
 #: surface -> which relations' content `me` still sees there (the rest is hidden)
 SHOWN = {
-    "for_you": {"plain"},
-    "following": {"plain"},
-    "trending": {"plain"},
-    "search_videos": {"plain"},
-    "search_users": {"muted", "plain"},
-    "profile": {"muted", "plain"},
-    "user_videos": {"muted", "plain"},
-    "comments": {"plain"},
-    "notifications": {"muted", "plain"},
-    "events": {"muted", "plain"},
+    "for_you": {"plain", "sensitive"},
+    "following": {"plain", "sensitive"},
+    "trending": {"plain", "sensitive"},
+    "search_videos": {"plain", "sensitive"},
+    "search_users": {"muted", "removed", "sensitive", "plain"},
+    # a suspended account's profile stays readable (its videos and comments do not)
+    "profile": {"muted", "suspended", "removed", "sensitive", "plain"},
+    "user_videos": {"muted", "sensitive", "plain"},
+    "comments": {"removed", "sensitive", "plain"},
+    "notifications": {"muted", "suspended", "removed", "sensitive", "plain"},
+    # a suspended account cannot act any more (its tokens are revoked)
+    "events": {"muted", "removed", "sensitive", "plain"},
+    # the video's own URLs: its JSON, a rendition, the poster, the HLS master, the share page
+    "video": {"muted", "sensitive", "plain"},
+    "media": {"muted", "sensitive", "plain"},
+    "poster": {"muted", "sensitive", "plain"},
+    "hls": {"muted", "sensitive", "plain"},
+    "share_page": {"muted", "sensitive", "plain"},
 }
 
 
@@ -91,6 +105,17 @@ def world(module_server):
     assert c.put(f"/api/users/{handles['blocked']}/block", headers=a["me"]).status_code == 204
     assert c.put(f"/api/users/{handles['me']}/block", headers=a["blocker"]).status_code == 204
     assert c.put(f"/api/users/{handles['muted']}/mute", headers=a["me"]).status_code == 204
+    admin = live.auth(make_admin(live, f"{tag}_admin"))
+    r = c.post(
+        f"/api/admin/reports/user/{handles['suspended']}/suspend",
+        json={"reason": "matrix"},
+        headers=admin,
+    )
+    assert r.status_code == 200, r.text
+    r = c.post(f"/api/admin/reports/video/{videos['removed']}/remove", headers=admin)
+    assert r.status_code == 200, r.text
+    r = c.put(f"/api/videos/{videos['sensitive']}/sensitive", headers=a["sensitive"])
+    assert r.status_code == 200, r.text
 
     def owner(video_ids: list[str]) -> set[str]:
         return {who for who in RELATIONS if videos[who] in video_ids}
@@ -124,6 +149,19 @@ def world(module_server):
     seen["comments"] = {w for w in RELATIONS if f"by {w}" in {x["body"] for x in comments}}
     notes = c.get("/api/notifications", params={"limit": 50}, headers=a["me"]).json()["items"]
     seen["notifications"] = {w for w in RELATIONS if handles[w] in {n["actor"] for n in notes}}
+    for surface, path in {
+        "video": "/api/videos/{}",
+        "media": "/api/videos/{}/media/{}",
+        "poster": "/api/videos/{}/poster",
+        "hls": "/api/videos/{}/hls/master.m3u8",
+        "share_page": "/v/{}",
+    }.items():
+        seen[surface] = set()
+        for w in RELATIONS:
+            name = query(live, "SELECT name FROM renditions WHERE video_id = ?", (videos[w],))
+            url = path.format(videos[w], name[0]["name"])
+            if c.get(url, headers=a["me"]).status_code == 200:
+                seen[surface].add(w)
     # live: each one replies to my comment (plain last); which notifications reach me
     got: list[dict] = []
     ready, stop = threading.Event(), threading.Event()
@@ -145,12 +183,37 @@ def world(module_server):
     return {"live": live, "seen": seen, "handles": handles, "auth": a, "videos": videos}
 
 
-@pytest.mark.parametrize("relation", ["blocked", "blocker", "muted"])
+@pytest.mark.parametrize("relation", [r for r in RELATIONS if r != "plain"])
 @pytest.mark.parametrize("surface", sorted(SHOWN))
 def test_matrix(world, surface, relation):
-    """What `me` sees of an account it blocked, that blocked it, or that it muted."""
+    """What `me` sees of an account it blocked, that blocked it, that it muted, that an admin
+    suspended, whose video an admin removed or whose video is marked sensitive."""
     assert "plain" in world["seen"][surface], f"control account missing from {surface}"
     assert (relation in world["seen"][surface]) == (relation in SHOWN[surface])
+
+
+def test_sensitive_videos_carry_the_flag_wherever_they_are_listed(world):
+    """The clients show the notice from the flag: every listing of the video says it."""
+    live, h, a, v = world["live"], world["handles"], world["auth"], world["videos"]
+    c = live.client
+    flagged = v["sensitive"]
+    answers = [
+        c.get(f"/api/videos/{flagged}").json(),
+        *(
+            i["video"]
+            for kind in ("for-you", "trending")
+            for i in c.get(f"/api/feed/{kind}", params={"limit": 50}).json()["items"]
+            if i["video"]["id"] == flagged
+        ),
+        *(
+            x
+            for x in c.get(f"/api/users/{h['sensitive']}/videos", headers=a["me"]).json()["items"]
+            if x["id"] == flagged
+        ),
+    ]
+    assert len(answers) >= 3
+    assert all(x["sensitive"] is True for x in answers)
+    assert c.get(f"/api/videos/{v['plain']}").json()["sensitive"] is False
 
 
 def test_blocked_account_cannot_touch_the_blocker(world):
@@ -184,7 +247,7 @@ def test_block_ends_follows_both_ways_with_counters(world):
         other = query(live, "SELECT followers, following FROM users WHERE handle = ?", (h[who],))
         assert tuple(other[0]) == (0, 0)
     me = query(live, "SELECT followers, following FROM users WHERE handle = ?", (h["me"],))
-    assert tuple(me[0]) == (2, 2)  # muted and plain
+    assert tuple(me[0]) == (5, 5)  # muted, suspended, removed, sensitive and plain
 
 
 def test_block_and_mute_lists_idempotence_and_undo(module_server):
