@@ -36,6 +36,8 @@ def _isolate_user_dirs(
 REAL_CLIPS = {
     "landscape": {"width": 96, "height": 64, "duration_s": 1.0, "audio": True},
     "portrait": {"width": 64, "height": 96, "duration_s": 0.6, "audio": False},
+    # the terminal client's feed tests (tests/tui/conftest.py make_clip's shape)
+    "tui": {"width": 64, "height": 112, "duration_s": 1.0, "fps": 20, "audio": False},
 }
 
 

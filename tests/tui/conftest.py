@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mediakit import seed_video
 
 from shortstack.media.fixture_clips import write_test_video
 from shortstack.tui.app import ShortstackApp
@@ -78,17 +79,20 @@ def upload(live_server: Any, token: str, path: Path, caption: str) -> dict:
 
 
 def seed(live_server: Any, tmp_path: Path, captions: list[str]) -> Seeded:
+    """@ana's ready videos, in caption order: rows and files of the session's real transcode
+    of a clip shaped like ``make_clip``'s (tests/conftest.py REAL_CLIPS["tui"]), so the feed
+    tests do not each wait for transcodes (tests/tui/test_tui_app.py uploads for real)."""
     tokens = {
         "ana": live_server.register("ana", PASSWORD, display_name="Ana"),
         "bob": live_server.register("bob", PASSWORD, display_name="Bob"),
     }
     seeded = Seeded(live_server, tokens)
-    pending = [
-        upload(live_server, tokens["ana"], make_clip(tmp_path / f"clip{i}.mp4", i), caption)
-        for i, caption in enumerate(captions)
+    ids = [
+        seed_video(live_server, "ana", caption, clip="tui", duration_s=None)  # type: ignore[arg-type]
+        for caption in captions
     ]
-    seeded.videos = [wait_ready(live_server, tokens["ana"], v["id"]) for v in pending]
-    wait_in_feed(live_server, [v["id"] for v in seeded.videos])
+    seeded.videos = [wait_ready(live_server, tokens["ana"], video_id) for video_id in ids]
+    wait_in_feed(live_server, ids)
     return seeded
 
 
