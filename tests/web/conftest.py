@@ -1,0 +1,59 @@
+"""Web fixtures: one real server per module with seeded videos (real media), and a browser."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from liveserver import LiveServer, test_config
+
+from shortstack.server.embedded import EmbeddedServer
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "server"))  # serverkit
+
+from serverkit import seed_video  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ENABLE = "browser tests need Chromium: apt-get install -y chromium (or bash .ci/services-web)"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, real_media):
+    """A server with @maker's three ready videos (one #cats, one sensitive) and @viewer."""
+    server = EmbeddedServer(test_config(), tmp_path_factory.mktemp("web-data")).start()
+    live = LiveServer(server, real_media)
+    live.maker = live.register("maker", display_name="Mia Maker")
+    live.viewer = live.register("viewer")
+    live.videos = [
+        seed_video(live, "maker", "first clip with #cats and @viewer <b>bold</b>", clip="portrait"),
+        seed_video(live, "maker", "second clip #dogs", clip="landscape"),
+        seed_video(live, "maker", "third clip, sensitive", clip="portrait"),
+    ]
+    conn_sql = "UPDATE videos SET sensitive = 1 WHERE id = ?"
+    from serverkit import db_connect
+
+    conn = db_connect(live.db_path)
+    try:
+        conn.execute(conn_sql, (live.videos[2],))
+    finally:
+        conn.close()
+    yield live
+    live.client.close()
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium driven by Playwright, or one clear skip line."""
+    if CHROMIUM is None:
+        pytest.skip(ENABLE)
+    sync_api = pytest.importorskip("playwright.sync_api", reason=ENABLE)
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox"],
+        )
+        yield b
+        b.close()
