@@ -190,7 +190,7 @@ async def oembed(
     title = ctx["title"]
     frame = (
         f'<iframe src="{ctx["embed_url"]}" width="{w}" height="{h}" frameborder="0" '
-        f'allow="autoplay; fullscreen; picture-in-picture" allowfullscreen '
+        f'allow="autoplay; fullscreen; picture-in-picture" '
         f'title="{_attr(title)}"></iframe>'
     )
     thumb_w, thumb_h = ctx["poster_w"], ctx["poster_h"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -28,8 +29,11 @@ def site(tmp_path_factory: pytest.TempPathFactory, real_media):
     live.viewer = live.register("viewer")
     live.videos = [
         seed_video(live, "maker", "first clip with #cats and @viewer <b>bold</b>", clip="portrait"),
-        seed_video(live, "maker", "second clip #dogs", clip="landscape"),
-        seed_video(live, "maker", "third clip, sensitive", clip="portrait"),
+        seed_video(live, "maker", "second clip #dogs", clip="landscape", duration_s=1.0),
+        # older, so the feed opens on a video that plays at once
+        seed_video(
+            live, "maker", "third clip, sensitive", clip="portrait", created_at=time.time() - 7200
+        ),
     ]
     conn_sql = "UPDATE videos SET sensitive = 1 WHERE id = ?"
     from serverkit import db_connect
