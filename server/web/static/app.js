@@ -195,7 +195,7 @@
       var following = btn.getAttribute("aria-pressed") === "true";
       api(following ? "DELETE" : "PUT", "/api/users/" + handle + "/follow").then(function () {
         btn.setAttribute("aria-pressed", following ? "false" : "true");
-        btn.textContent = following ? "＋" : "✓";
+        btn.textContent = following ? "+" : "✓";
         toast((following ? "Unfollowed @" : "Following @") + handle);
       }).catch(function (err) { toast(err.message); });
     } else if (kind === "more") {
@@ -317,9 +317,9 @@
     var count = function (k) { return el("span", { "class": "n", "data-count": k, text: fmt(v.counts[k]) }); };
     var actions = el("div", { "class": "actions", role: "group", "aria-label": "Actions" }, [
       el("button", { type: "button", "class": "act like", "data-act": "like", "aria-pressed": v.liked_by_me ? "true" : "false", "aria-label": "Like" }, [el("span", { "aria-hidden": "true", text: "♥" }), " ", count("likes")]),
-      el("a", { "class": "act comments", "data-act": "comments", href: "/v/" + v.id + "#comments", "aria-label": "Comments" }, [el("span", { "aria-hidden": "true", text: "💬" }), " ", count("comments")]),
+      el("a", { "class": "act comments", "data-act": "comments", href: "/v/" + v.id + "#comments", "aria-label": "Comments" }, [el("span", { "aria-hidden": "true", text: "✎" }), " ", count("comments")]),
       el("button", { type: "button", "class": "act share", "data-act": "share", "aria-label": "Share" }, [el("span", { "aria-hidden": "true", text: "↗" }), " ", count("shares")]),
-      el("button", { type: "button", "class": "act follow", "data-act": "follow", "aria-label": "Follow @" + v.author.handle, text: "＋" }),
+      el("button", { type: "button", "class": "act follow", "data-act": "follow", "aria-label": "Follow @" + v.author.handle, text: "+" }),
       el("button", { type: "button", "class": "act more", "data-act": "more", "aria-label": "More", "aria-haspopup": "true", text: "⋯" })]);
     var card = el("article", { "class": "card" + (v.sensitive ? " is-sensitive" : ""), id: "v-" + v.id, "data-id": v.id, "data-author": v.author.handle, "data-sources": sources, "aria-label": "Video by " + (v.author.display_name || v.author.handle) }, [stage, info, actions]);
     if (item.explanation) card.dataset.explanation = item.explanation;
