@@ -273,3 +273,15 @@ def test_screenshots(site, browser):
         p.screenshot(path=str(SHOTS / f"unfurl-{name}.png"))
         ctx.close()
     assert len(list(SHOTS.glob("*.png"))) >= 6
+
+
+def test_schema_page_works_offline_under_the_csp(site, page):
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda r: outside.append(r.url) if not r.url.startswith(site.url) else None,
+    )
+    page.goto(site.url + "/schema")
+    page.wait_for_function("() => document.querySelectorAll('#docs details').length > 20")
+    assert page.locator("#docs code", has_text="/oembed").count() >= 1
+    assert outside == [] and page.errors == []

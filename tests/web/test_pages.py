@@ -205,7 +205,7 @@ def test_profile_hashtag_and_search_pages(site):
         ({"url": "https://elsewhere.example/watch?v=1"}, 404),
         ({"url": "/v/nosuchvideo"}, 404),
         ({"url": "http://x/v/nosuchvideo"}, 404),
-        ({"url": "http://x/v/{vid}", "format": "xml"}, 501),
+        ({"url": "http://x/v/{vid}", "format": "xml"}, 400),
         ({"url": "http://x/v/{vid}", "maxwidth": "wide"}, 400),
         ({"url": "http://x/v/{vid}", "maxwidth": "0"}, 400),
         ({}, 400),
