@@ -126,8 +126,8 @@ async def search_page(
 
 
 @route("/login", http_method=GET_HEAD, operation_id=op_id("web_login"), tags=["web"])
-async def login_page(request: Request) -> Response:
-    return render(request, "login.html")
+async def login_page(request: Request, config: NamedDependency[Config]) -> Response:
+    return render(request, "login.html", min_password=config.accounts.password_min_length)
 
 
 @route("/upload", http_method=GET_HEAD, operation_id=op_id("web_upload"), tags=["web"])

@@ -206,11 +206,8 @@ async def oembed(
         "width": w,
         "height": h,
     }
-    if (
-        ctx["poster"]
-        and (not maxwidth or thumb_w <= maxwidth)
-        and (not maxheight or thumb_h <= maxheight)
-    ):
+    fits = (not maxwidth or thumb_w <= maxwidth) and (not maxheight or thumb_h <= maxheight)
+    if ctx["poster"] and fits and not v.sensitive:  # a sensitive picture stays behind its notice
         body.update(thumbnail_url=ctx["poster"], thumbnail_width=thumb_w, thumbnail_height=thumb_h)
     return Response(content=body, media_type="application/json")
 

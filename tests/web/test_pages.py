@@ -169,6 +169,8 @@ def test_sensitive_video_shows_a_notice_first_and_no_preview_in_unfurls(site):
     assert f'src="/api/videos/{vid}/media' in revealed
     embed = site.client.get(f"/embed/{vid}", headers=BROWSER).text
     assert "Sensitive content" in embed
+    o = site.client.get("/oembed", params={"url": f"{site.url}/v/{vid}"}).json()
+    assert o["type"] == "video" and "thumbnail_url" not in o
 
 
 def test_root_favicon_schema_and_hashed_assets(site):
