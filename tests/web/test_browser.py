@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from serverkit import seed_video
 
 from shortstack.media.fixture_clips import write_test_video
 
@@ -95,6 +96,8 @@ def test_feed_plays_the_visible_video_and_scrolling_switches(site, page):
     first = f"#{cards.nth(0).get_attribute('id')} video"
     second = f"#{cards.nth(1).get_attribute('id')} video"
     playing(page, first)
+    source = page.eval_on_selector(first, "v => v.currentSrc")
+    print(f"\nfirst video plays from {source.rsplit('/api/', 1)[-1]}")
     weight = sum(sizes.values())
     print(f"\nfeed first load (HTML+CSS+JS): {weight} bytes in {len(sizes)} files")
     assert weight < BUDGET, sizes
@@ -290,3 +293,12 @@ def test_schema_page_works_offline_under_the_csp(site, page):
     page.wait_for_function("() => document.querySelectorAll('#docs details').length > 20")
     assert page.locator("#docs code", has_text="/oembed").count() >= 1
     assert outside == [] and page.errors == []
+
+
+def test_falls_back_to_mp4_when_hls_is_refused(make_server, page):
+    live = make_server(limits={"hls_package_per_minute": 0})  # every on-demand HLS is a 429
+    live.register("solo")
+    vid = seed_video(live, "solo", "only mp4 today", clip="landscape")
+    page.goto(f"{live.url}/v/{vid}")
+    playing(page, f"#v-{vid} video")
+    assert "/media/" in page.eval_on_selector(f"#v-{vid} video", "v => v.currentSrc")

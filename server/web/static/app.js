@@ -98,16 +98,21 @@
     return list[list.length - 1].url;
   }
 
+  /* HLS where the browser plays it natively (the browser then picks the rendition), else MP4 */
+  var nativeHls = !!document.createElement("video").canPlayType("application/vnd.apple.mpegurl");
+
   function ensureSource(card, eager) {
     var v = $("video", card);
     if (!v || card.classList.contains("is-sensitive")) return;
-    var url = pickSource(card);
+    var url = nativeHls && card.dataset.hls && !card.dataset.mp4 ? card.dataset.hls : pickSource(card);
     if (url && v.getAttribute("src") !== url) v.setAttribute("src", url);
     if (eager) v.preload = "auto";
   }
 
+  var playingCard = null;
   function play(card) {
     var v = $("video", card);
+    playingCard = card;
     if (!v || card.classList.contains("is-sensitive")) return;
     ensureSource(card, true);
     v.muted = !unmuted;
@@ -135,6 +140,12 @@
     var v = $("video", card), id = card.dataset.id;
     if (v) {
       v.removeAttribute("controls");
+      v.addEventListener("error", function () {  /* HLS refused (e.g. not packaged yet): MP4 */
+        if (card.dataset.mp4 || !card.dataset.hls) return;
+        card.dataset.mp4 = "1";
+        ensureSource(card, true);
+        if (card === playingCard) play(card);
+      });
       v.addEventListener("click", function () { if (v.paused) play(card); else v.pause(); });
       v.addEventListener("playing", function () { (watched[id] = watched[id] || { ms: 0, sent: 0 }).since = performance.now(); });
       v.addEventListener("pause", function () {
@@ -322,6 +333,7 @@
       el("button", { type: "button", "class": "act follow", "data-act": "follow", "aria-label": "Follow @" + v.author.handle, text: "+" }),
       el("button", { type: "button", "class": "act more", "data-act": "more", "aria-label": "More", "aria-haspopup": "true", text: "⋯" })]);
     var card = el("article", { "class": "card" + (v.sensitive ? " is-sensitive" : ""), id: "v-" + v.id, "data-id": v.id, "data-author": v.author.handle, "data-sources": sources, "aria-label": "Video by " + (v.author.display_name || v.author.handle) }, [stage, info, actions]);
+    if (v.hls_url) card.dataset.hls = v.hls_url;
     if (item.explanation) card.dataset.explanation = item.explanation;
     if (item.reasons) card.dataset.reasons = JSON.stringify(item.reasons);
     return card;
