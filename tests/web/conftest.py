@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -14,10 +13,8 @@ from shortstack.server.embedded import EmbeddedServer
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "server"))  # serverkit
 
-from serverkit import seed_video  # noqa: E402
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ENABLE = "browser tests need Chromium: apt-get install -y chromium (or bash .ci/services-web)"
+from browserkit import CHROMIUM, ENABLE  # noqa: E402
+from serverkit import db_connect, seed_video  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -35,12 +32,9 @@ def site(tmp_path_factory: pytest.TempPathFactory, real_media):
             live, "maker", "third clip, sensitive", clip="portrait", created_at=time.time() - 7200
         ),
     ]
-    conn_sql = "UPDATE videos SET sensitive = 1 WHERE id = ?"
-    from serverkit import db_connect
-
     conn = db_connect(live.db_path)
     try:
-        conn.execute(conn_sql, (live.videos[2],))
+        conn.execute("UPDATE videos SET sensitive = 1 WHERE id = ?", (live.videos[2],))
     finally:
         conn.close()
     yield live

@@ -14,10 +14,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from browserkit import CHROMIUM, ENABLE
 from serverkit import seed_video
 
 from shortstack.media.fixture_clips import write_test_video
 
+if CHROMIUM is None:  # one line for the whole module, not one per test
+    pytest.skip(ENABLE, allow_module_level=True)
 pytestmark = pytest.mark.slow
 
 PHONE = {"width": 412, "height": 915}
