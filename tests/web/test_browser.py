@@ -305,3 +305,21 @@ def test_falls_back_to_mp4_when_hls_is_refused(make_server, page):
     page.goto(f"{live.url}/v/{vid}")
     playing(page, f"#v-{vid} video")
     assert "/media/" in page.eval_on_selector(f"#v-{vid} video", "v => v.currentSrc")
+
+
+def test_register_in_the_browser_then_log_out(site, page):
+    page.goto(site.url + "/login")
+    page.fill("#reg-handle", "newcomer")
+    page.fill("#reg-name", "New Comer")
+    page.fill("#reg-password", "kettle-harbor-58")
+    page.click("form[data-auth=register] button[type=submit]")
+    page.wait_for_url(site.url + "/")
+    assert page.text_content("[data-account]") == "@newcomer"
+    token = page.evaluate("localStorage.getItem('shortstack.token')")
+    assert site.client.get("/api/me", headers=site.auth(token)).json()["handle"] == "newcomer"
+    page.goto(site.url + "/login")
+    page.click("text=Log out @newcomer")
+    page.wait_for_url(site.url + "/")
+    assert page.evaluate("localStorage.getItem('shortstack.token')") is None
+    assert site.client.get("/api/me", headers=site.auth(token)).status_code == 401
+    assert page.errors == []
