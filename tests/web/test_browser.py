@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from browserkit import CHROMIUM, ENABLE
-from serverkit import seed_video
+from serverkit import query, seed_video
 
 from shortstack.media.fixture_clips import write_test_video
 
@@ -323,3 +323,33 @@ def test_register_in_the_browser_then_log_out(site, page):
     assert page.evaluate("localStorage.getItem('shortstack.token')") is None
     assert site.client.get("/api/me", headers=site.auth(token)).status_code == 401
     assert page.errors == []
+
+
+def test_why_this_video_and_not_interested(site, page):
+    site.register("picky")
+    login(page, site, "picky")
+    page.wait_for_selector(".feed[data-kind=for-you] .card")
+    card = page.locator(".feed .card").first
+    vid = card.get_attribute("data-id")
+    card.locator(".more").click()
+    page.click("[data-sheet] >> text=Why this video?")
+    why = page.text_content("[data-sheet-body]")
+    explanation = card.get_attribute("data-explanation")
+    assert explanation and why.startswith(explanation)  # then its reasons with their weights
+    page.click("[data-sheet] [data-close]")
+    card.locator(".more").click()
+    page.click("[data-sheet] >> text=Not interested")
+    page.wait_for_selector(f"#v-{vid}", state="detached")
+    rows = query(site, "SELECT COUNT(*) FROM not_interested WHERE video_id = ?", (vid,))
+    assert rows[0][0] == 1
+    assert page.errors == []
+
+
+def test_owner_sees_the_processing_page_refresh(site, page):
+    busy = seed_video(site, "maker", "cooking in the browser", status="processing")
+    login(page, site, "maker")
+    page.goto(f"{site.url}/v/{busy}")
+    page.wait_for_selector("[data-gone] >> text=Still processing")
+    query(site, "UPDATE videos SET status = 'failed', error = 'no picture' WHERE id = ?", (busy,))
+    page.wait_for_selector("[data-gone] >> text=Video failed", timeout=10_000)
+    assert "no picture" in page.text_content("[data-gone]")
