@@ -229,3 +229,14 @@ def test_removed_video_is_404_html(site):
     assert r.status_code == 404 and "removed" in r.text and "to be removed" not in r.text
     q = parse_qs(urlsplit(f"/oembed?url=http://x/v/{vid}").query)
     assert_problem(site.client.get("/oembed", params=q), 404)
+
+
+def test_public_url_names_every_absolute_link(make_server):
+    live = make_server(server={"public_url": "https://clips.example.org/"})
+    live.register("far")
+    vid = seed_video(live, "far", "seen from afar")
+    m = tags(live.client.get(f"/v/{vid}", headers=BROWSER).text).meta
+    for key in ("og:url", "og:image", "og:video", "og:video:secure_url", "twitter:player"):
+        assert m[key].startswith("https://clips.example.org/"), (key, m[key])
+    o = live.client.get("/oembed", params={"url": f"https://clips.example.org/v/{vid}"}).json()
+    assert 'src="https://clips.example.org/embed/' in o["html"]
