@@ -263,6 +263,10 @@ def test_screenshots(site, browser):
         p.goto(f"{site.url}/v/{vid}")
         playing(p, f"#v-{vid} video")
         p.screenshot(path=str(SHOTS / f"share-{name}.png"))
+        p.goto(f"{site.url}/v/{site.videos[2]}")
+        p.wait_for_selector(".cover")
+        p.screenshot(path=str(SHOTS / f"sensitive-{name}.png"))
+        p.goto(f"{site.url}/v/{vid}")
         # what a chat app unfurls, drawn from the page's tags
         tags = dict(
             p.eval_on_selector_all(
@@ -283,7 +287,7 @@ def test_screenshots(site, browser):
             p.wait_for_function("() => document.querySelector('img').naturalWidth > 0")
             p.screenshot(path=str(SHOTS / f"unfurl-{name}.png"))
         ctx.close()
-    assert len(list(SHOTS.glob("*.png"))) >= 6
+    assert len(list(SHOTS.glob("*.png"))) >= 8
 
 
 def test_schema_page_works_offline_under_the_csp(site, page):
