@@ -549,6 +549,9 @@
   }
 
   function init() {
+    if (document.body.classList.contains("embedpage")) {  /* framed: links open the site in a tab */
+      $$("a").forEach(function (a) { a.target = "_blank"; a.rel = "noopener"; });
+    }
     setupAccount();
     var feed = $("[data-feed]");
     if (feed) setupFeed(feed);
