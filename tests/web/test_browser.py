@@ -152,6 +152,11 @@ def test_like_and_comment_persist_through_the_api(site, page):
     page.wait_for_selector("[data-sheet] .thread >> text=hello from the browser")
     comments = site.client.get(f"/api/videos/{vid}/comments").json()["items"]
     assert any(c["body"] == "hello from the browser #web" for c in comments)
+    page.click("[data-sheet] [data-close]")
+    author = card.get_attribute("data-author")
+    card.locator(".follow").click()
+    page.wait_for_selector(f"#v-{vid} .follow[aria-pressed=true]")
+    assert site.client.get(f"/api/users/{author}", headers=auth).json()["is_following"] is True
     assert page.errors == []
 
 

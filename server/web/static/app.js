@@ -207,6 +207,11 @@
       api(following ? "DELETE" : "PUT", "/api/users/" + handle + "/follow").then(function () {
         btn.setAttribute("aria-pressed", following ? "false" : "true");
         btn.textContent = following ? "+" : "✓";
+        $$(".card[data-author='" + handle + "'] .follow").forEach(function (b) {
+          b.setAttribute("aria-pressed", following ? "false" : "true");
+          b.textContent = following ? "+" : "✓";
+        });
+        document.dispatchEvent(new CustomEvent("shortstack:follow", { detail: { handle: handle, on: !following } }));
         toast((following ? "Unfollowed @" : "Following @") + handle);
       }).catch(function (err) { toast(err.message); });
     } else if (kind === "more") {
@@ -349,10 +354,24 @@
       });
     }, { root: feed, threshold: [0, 0.6, 1] });
 
+    var follows = {};  /* author handle -> is_following, asked once per author */
+    document.addEventListener("shortstack:follow", function (e) { follows[e.detail.handle] = Promise.resolve(e.detail.on); });
+    function followState(card) {
+      var handle = card.dataset.author, btn = $(".follow", card);
+      if (!token() || !btn) return;
+      if (handle === localStorage.getItem(WHO)) { btn.hidden = true; return; }
+      if (!(handle in follows)) follows[handle] = api("GET", "/api/users/" + handle).then(function (u) { return !!u.is_following; });
+      follows[handle].then(function (on) {
+        btn.setAttribute("aria-pressed", on ? "true" : "false");
+        btn.textContent = on ? "✓" : "+";
+      }).catch(function () {});
+    }
+
     function show(card) {
       if (current && current !== card) pause(current);
       current = card;
       play(card);
+      followState(card);
       var next = card.nextElementSibling;
       if (next && next.classList.contains("card")) ensureSource(next, true);  /* preload the next */
       var cards = $$(".card", feed);
