@@ -148,6 +148,18 @@
       });
       v.addEventListener("click", function () { if (v.paused) play(card); else v.pause(); });
       v.addEventListener("playing", function () { (watched[id] = watched[id] || { ms: 0, sent: 0 }).since = performance.now(); });
+      v.addEventListener("timeupdate", function () {
+        /* report as soon as the play qualifies as a view (half the video or 10 s: the server's
+           rule decides), then every 5 s: a closed tab loses at most the last few seconds */
+        var w = watched[id];
+        if (!w || !w.since) return;
+        var ms = w.ms + performance.now() - w.since, dur = (v.duration || +card.dataset.duration || 0) * 1000;
+        var view = Math.min(10000, dur ? dur / 2 : 10000);
+        if ((!w.qualified && ms >= view + 100) || ms - w.sent >= 5000) {
+          w.qualified = w.qualified || ms >= view + 100;
+          sendWatch(id);
+        }
+      });
       v.addEventListener("pause", function () {
         var w = watched[id];
         if (w && w.since) { w.ms += performance.now() - w.since; w.since = 0; }
