@@ -461,7 +461,8 @@
           localStorage.setItem(KEY, r.token);
           localStorage.setItem(WHO, r.user.handle);
           var next = new URLSearchParams(location.search).get("next") || "/";
-          location.href = next.charAt(0) === "/" && next.charAt(1) !== "/" ? next : "/";
+          /* only a path of this site: not "//host" nor "/\\host" (browsers read both as a host) */
+          location.href = /^\/(?![\/\\])/.test(next) ? next : "/";
         }).catch(function (err) { $("[data-error]", form).textContent = err.message; });
       });
     });
