@@ -2,7 +2,10 @@
 
 Choices:
 
-- Video: libx264, yuv420p, even sizes, CRF (default 26) with a 2 s keyframe interval. Rotation
+- Video: libx264, yuv420p, even sizes, CRF (default 26). Keyframes (IDR) fall at fixed times,
+  every ``KEYFRAME_S`` (2 s) of output time, forced on the frame that reaches each mark, and
+  x264's scene-cut keyframes are off: every rendition has its keyframes at the same times, so
+  HLS segments line up across renditions and a player can switch bitrate at any boundary. Rotation
   from the display matrix is applied to the pixels (``transpose``; ``hflip,vflip`` for 180°)
   and no display matrix is written, so every player shows the same picture. Anamorphic pixels
   are squared. Timestamps keep the source's time base, so variable frame rate stays variable
@@ -50,6 +53,7 @@ MAX_FPS = 60  # sources above this (slow-motion phone clips) are resampled to CA
 CAPPED_FPS = 30
 _SILENCE_CHUNK = 1024
 _AUDIO_TB = Fraction(1, AUDIO_RATE)
+KEYFRAME_S = Fraction(2)  # keyframe interval; HLS segments (media/hls.py) cut at these marks
 
 
 @dataclass(frozen=True)
@@ -169,8 +173,16 @@ class _Output:
         vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
         vs.codec_context.time_base = time_base
         vs.thread_type = "AUTO"
-        vs.codec_context.gop_size = max(1, int(round(float(rate or 30) * 2)))
-        vs.options = {"preset": opts["preset"], "crf": str(opts["crf"])}
+        # keyframes only where encode_video forces them (fixed times, the same in every
+        # rendition): no scene-cut keyframes, and x264's own interval is kept out of the way
+        gop = max(1, int(round(float(rate or 30) * float(KEYFRAME_S))))
+        vs.codec_context.gop_size = gop * 4
+        vs.options = {
+            "preset": opts["preset"],
+            "crf": str(opts["crf"]),
+            "forced-idr": "1",
+            "x264-params": f"scenecut=0:keyint={gop * 4}:min-keyint=1",
+        }
         aus = self.container.add_stream("aac", rate=AUDIO_RATE)
         aus.layout = "stereo"
         aus.bit_rate = opts["audio_bitrate"]
@@ -179,13 +191,20 @@ class _Output:
         self.video, self.audio = vs, aus
         self.last_pts: int | None = None
         self.end_pts = 0
+        self.next_key = Fraction(0)  # output time of the next forced keyframe
 
     def encode_video(self, frame: av.VideoFrame | None) -> None:
         if frame is not None:
             if frame.pts is None or (self.last_pts is not None and frame.pts <= self.last_pts):
                 return
             self.last_pts = frame.pts
-            frame.pict_type = av.video.frame.PictureType.NONE
+            t = frame.pts * (frame.time_base or self.video.codec_context.time_base)
+            if t >= self.next_key:  # the first frame at or past the mark is a keyframe
+                frame.pict_type = av.video.frame.PictureType.I
+                while self.next_key <= t:
+                    self.next_key += KEYFRAME_S
+            else:
+                frame.pict_type = av.video.frame.PictureType.NONE
         for packet in self.video.encode(frame):
             self.container.mux(packet)
 

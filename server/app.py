@@ -46,11 +46,11 @@ from .moderation import ModerationController, ReportsController, SensitiveContro
 from .request import ShortstackRequest
 from .search import SearchController
 from .security_headers import add_security_headers
-from .share import share_page, share_page_head
 from .storage import LocalStorage
 from .store.db import Database
 from .users import UsersController
 from .videos import VideosController
+from .web import WEB_ROUTES, ApiDocsPlugin, template_config
 
 log = logging.getLogger("shortstack.server")
 
@@ -181,11 +181,11 @@ def create_app(
             SearchController,
             EventsController,
             healthz,
-            share_page,
-            share_page_head,
             edit_preview,
             edit_options,
+            *WEB_ROUTES,
         ],
+        template_config=template_config(),
         dependencies=dependencies,
         middleware=middleware,
         before_send=[add_security_headers],
@@ -206,6 +206,7 @@ def create_app(
                 security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
             ),
             security=[{"bearer": []}],
+            render_plugins=[ApiDocsPlugin()],
         ),
         logging_config=_logging_config(log_file),
         debug=False,

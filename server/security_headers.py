@@ -8,17 +8,26 @@ from __future__ import annotations
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
-#: The share page loads its video and poster from this origin and has one inline <style>.
-HTML_CSP = (
-    "default-src 'none'; media-src 'self'; img-src 'self'; style-src 'unsafe-inline'; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+#: The web pages (server/web/) load scripts, styles, images and media from this origin only
+#: and talk to its API; no inline script or style, no plugins, forms post here only.
+_SAME_ORIGIN = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "media-src 'self'; connect-src 'self'; font-src 'self'; manifest-src 'self'; "
+    "base-uri 'none'; form-action 'self'"
 )
+HTML_CSP = f"{_SAME_ORIGIN}; frame-ancestors 'none'"
+#: The embeddable player (/embed/{id}, the oEmbed iframe) may be framed by any site.
+EMBED_CSP = f"{_SAME_ORIGIN}; frame-ancestors *"
 ALL_RESPONSES = {"x-content-type-options": "nosniff"}
 HTML_RESPONSES = {
     "content-security-policy": HTML_CSP,
     "x-frame-options": "DENY",
     "referrer-policy": "no-referrer",
     "cross-origin-opener-policy": "same-origin",
+}
+EMBED_RESPONSES = {
+    "content-security-policy": EMBED_CSP,
+    "referrer-policy": "no-referrer",
 }
 
 
@@ -29,7 +38,8 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     headers = MutableScopeHeaders.from_message(message)
     extra = dict(ALL_RESPONSES)
     if headers.get("content-type", "").startswith("text/html"):
-        extra.update(HTML_RESPONSES)
+        embed = str(scope.get("path", "")).startswith("/embed/")
+        extra.update(EMBED_RESPONSES if embed else HTML_RESPONSES)
     for name, value in extra.items():
         if name not in headers:
             headers[name] = value

@@ -22,7 +22,8 @@ def test_share_page_and_api_carry_security_headers(live_server):
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     csp = page.headers["content-security-policy"]
     assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
-    assert "script-src" not in csp  # no scripts at all: default-src 'none' covers them
+    # scripts and styles only from this origin (server/web/static), never inline
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert page.headers["x-content-type-options"] == "nosniff"
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["referrer-policy"] == "no-referrer"
