@@ -335,7 +335,7 @@
     video.muted = true;
     var stage = el("div", { "class": "stage" }, [video]);
     if (v.sensitive) stage.appendChild(el("div", { "class": "cover" }, [
-      el("p", {}, [el("strong", { text: "Sensitive content." }), " A moderator marked this video as sensitive."]),
+      el("p", {}, [el("strong", { text: "Sensitive content." }), " Its uploader or a moderator marked this video as sensitive."]),
       el("a", { "class": "button reveal", href: "/v/" + v.id + "?reveal=1", text: "Show video" })]));
     stage.appendChild(el("button", { type: "button", "class": "unmute", hidden: "", "aria-pressed": "false", text: "Tap to unmute" }));
     var caption = el("p", { "class": "caption" }, [linkified(v.caption || "")]);
