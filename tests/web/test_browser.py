@@ -199,6 +199,22 @@ def test_sensitive_video_needs_a_click_to_reveal(site, page):
     assert not page.is_visible(f"#v-{vid} .cover")
 
 
+def test_a_viewer_who_opted_in_sees_sensitive_videos_without_the_notice(site, page):
+    """The account's show_sensitive setting (PATCH /api/me) holds on the web pages too."""
+    token = site.register("optin")
+    r = site.client.patch("/api/me", json={"show_sensitive": True}, headers=site.auth(token))
+    assert r.status_code == 200, r.text
+    vid = site.videos[2]
+    login(page, site, "optin")
+    page.goto(f"{site.url}/v/{vid}")
+    page.wait_for_function(
+        "sel => !document.querySelector(sel)", arg=f"#v-{vid} .cover", timeout=10_000
+    )
+    assert "is-sensitive" not in page.get_attribute(f"#v-{vid}", "class")
+    page.click(f"#v-{vid} video")  # the first visit plays on a tap, like any video
+    playing(page, f"#v-{vid} video")
+
+
 def test_upload_form_produces_a_ready_video(site, page, tmp_path):
     clip = write_test_video(tmp_path / "mine.mp4", width=96, height=160, duration_s=0.8)
     login(page, site, "maker")

@@ -134,9 +134,26 @@
     b.textContent = v.muted ? "Tap to unmute" : "Sound on";
   }
 
+  /* a viewer whose account says show_sensitive (PATCH /api/me) sees no notice */
+  var showSensitive = false;
+  function unveil(card) {
+    card.classList.remove("is-sensitive");
+    var cover = $(".cover", card);
+    if (cover) cover.remove();
+  }
+  function loadSettings() {
+    if (!token()) return;
+    api("GET", "/api/me").then(function (me) {
+      if (!me.show_sensitive) return;
+      showSensitive = true;
+      $$(".card.is-sensitive").forEach(unveil);
+    }).catch(function () {});
+  }
+
   function setupCard(card) {
     if (card.dataset.ready) return;
     card.dataset.ready = "1";
+    if (showSensitive) unveil(card);
     var v = $("video", card), id = card.dataset.id;
     if (v) {
       v.removeAttribute("controls");
@@ -180,9 +197,7 @@
     var reveal = $(".reveal", card);
     if (reveal) reveal.addEventListener("click", function (e) {
       e.preventDefault();
-      card.classList.remove("is-sensitive");
-      var cover = $(".cover", card);
-      if (cover) cover.remove();
+      unveil(card);
       play(card);
     });
     $$("[data-act]", card).forEach(function (btn) {
@@ -585,6 +600,7 @@
       $$("a").forEach(function (a) { a.target = "_blank"; a.rel = "noopener"; });
     }
     setupAccount();
+    loadSettings();
     var feed = $("[data-feed]");
     if (feed) setupFeed(feed);
     var single = $("[data-single] .card") || $(".embedpage .card");
