@@ -17,8 +17,10 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.problem_details import ProblemDetailsPlugin
+from litestar.stores.base import Store
 from litestar.stores.registry import StoreRegistry
 
+from . import shared
 from .access_log import AccessLogMiddleware
 from .admin import AdminController
 from .auth import AuthController, login_rate_limit
@@ -39,7 +41,7 @@ from .jobs import JobRunner
 from .lab import LabController
 from .lab_worker import LabRunner
 from .log_limits import install as limit_repeated_logs
-from .login_limit import AccountLoginLimiter
+from .login_limit import AccountLoginLimiter, LoginLimiter
 from .maintenance import database_path, purge_loop, purge_removed, sweep_orphans
 from .memory_stores import BoundedMemoryStore, sweep
 from .moderation import ModerationController, ReportsController, SensitiveController
@@ -95,20 +97,46 @@ def create_app(
     engine = FeedEngine(db, config)
     runner.on_ready = engine.video_ready
     lab = LabRunner(queue=config.limits.lab_queue, wait_s=config.limits.lab_wait_s)
-    chain_store = BoundedMemoryStore(config.feed.max_chains)
+    limits = config.limits
+    login_limiter: LoginLimiter = AccountLoginLimiter(
+        limits.login_failures_per_account, limits.login_failure_window_s
+    )
+    made: list[BoundedMemoryStore] = []  # every in-memory store, for the expiry sweeps
+    cache = shared.connect(config.cache.url) if config.cache.url else None
+    if cache is not None:  # many processes: stores, limits and live events in Redis
+        from litestar.stores.redis import RedisStore  # needs the redis client
+
+        backplane: shared.RedisBackplane | None = shared.RedisBackplane(cache)
+        broker.backplane = backplane
+        login_limiter = shared.SharedLoginLimiter(
+            cache, limits.login_failures_per_account, limits.login_failure_window_s
+        )
+
+        def new_store(name: str) -> Store:
+            return RedisStore(cache, namespace=f"{shared.PREFIX}:{name}")
+
+    else:
+        backplane = None
+
+        def new_store(name: str) -> Store:
+            made.append(BoundedMemoryStore(config.server.store_max_entries))
+            return made[-1]
+
+    if cache is not None:
+        chain_store: Store = new_store("feed_chains")
+    else:
+        chain_store = BoundedMemoryStore(config.feed.max_chains)
+        made.append(chain_store)
     chains = FeedChains(chain_store, config.feed.chain_ttl_s)  # what each cursor chain served
-    made: list[BoundedMemoryStore] = [chain_store]  # every store, for the expiry sweeps
-
-    def new_store(_name: str) -> BoundedMemoryStore:
-        made.append(BoundedMemoryStore(config.server.store_max_entries))
-        return made[-1]
-
     stores = StoreRegistry({"feed_chains": chain_store}, default_factory=new_store)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         limit_repeated_logs(config.server.log_repeat_s)
         broker.bind(asyncio.get_running_loop())
+        if cache is not None and backplane is not None:
+            chains.use_key(await shared.shared_key(cache, "feed_chains"))
+            await backplane.start(broker)
         await db.open()
         swept = await sweep_orphans(db, storage)
         if any(swept.values()):
@@ -130,10 +158,14 @@ def create_app(
         finally:
             sweeper.cancel()
             purger.cancel()
+            if backplane is not None:
+                await backplane.stop()
             lab.close()
             await engine.stop()
             await runner.stop()
             await db.close()
+            if cache is not None:
+                await cache.aclose()
 
     api_limit = RateLimitConfig(
         rate_limit=("minute", config.limits.api_rate_per_minute),
@@ -148,7 +180,6 @@ def create_app(
     body_deadline = BodyDeadlineMiddleware(
         config.limits.body_timeout_s, config.limits.body_min_kib_per_s * 1024
     )
-    limits = config.limits
     streams = StreamGate(limits.event_streams_per_address, total_cap(limits.event_streams_total))
     middleware = [body_deadline, streams, api_limit.middleware, login_rate_limit(config).middleware]
     if config.server.log_requests:
@@ -216,9 +247,7 @@ def create_app(
     app.state.broker = broker
     app.state.hls_packaging = asyncio.Lock()  # one on-demand HLS packaging at a time
     app.state.streams = streams  # bench/streams.py reads the open-stream counts
-    app.state.login_limiter = AccountLoginLimiter(
-        config.limits.login_failures_per_account, config.limits.login_failure_window_s
-    )
+    app.state.login_limiter = login_limiter
     app.state.engine = engine  # bench/feed_http.py waits for its first fit
     app.state.exports = exports  # tests age an export past its expiry
     return app

@@ -20,7 +20,7 @@ from .deps import bearer_token, token_lifetime
 from .errors import problem
 from .export import Exports
 from .feed_engine import FeedEngine
-from .login_limit import AccountLoginLimiter
+from .login_limit import LoginLimiter
 from .maintenance import delete_account
 from .passwords import WeakPassword, check_password
 from .schemas import Page, UserOut, iso, user_out
@@ -96,10 +96,10 @@ class SessionOut(msgspec.Struct):
 
 
 async def check_account_password(
-    user: User, password: str, db: Database, login_limiter: AccountLoginLimiter, *, field: str
+    user: User, password: str, db: Database, login_limiter: LoginLimiter, *, field: str
 ) -> None:
     """The account's password re-entered (429 while locked, 401 wrong; a failure counts)."""
-    wait = login_limiter.attempt(user.handle)
+    wait = await login_limiter.attempt(user.handle)
     if wait is not None:
         raise problem(
             429,
@@ -110,7 +110,7 @@ async def check_account_password(
     stored = await store.password_hash_of(db, user.id)
     if not await asyncio.to_thread(store.verify_password, stored, password):
         raise problem(401, "Wrong password", f"{field}: the password is wrong")
-    login_limiter.succeeded(user.handle)
+    await login_limiter.succeeded(user.handle)
 
 
 def login_rate_limit(config: NamedDependency[Config]) -> RateLimitConfig:
@@ -202,10 +202,10 @@ class AuthController(Controller):
         request: Request,
         data: JSONBody[LoginIn],
         db: NamedDependency[Database],
-        login_limiter: NamedDependency[AccountLoginLimiter],
+        login_limiter: NamedDependency[LoginLimiter],
     ) -> TokenOut:
         handle = data.handle.strip().lstrip("@").lower()
-        wait = login_limiter.attempt(handle)
+        wait = await login_limiter.attempt(handle)
         if wait is not None:
             raise problem(
                 429,
@@ -216,7 +216,7 @@ class AuthController(Controller):
         user = await store.check_login(db, handle, data.password)
         if user is None:
             raise problem(401, "Wrong handle or password", "the handle or the password is wrong")
-        login_limiter.succeeded(handle)
+        await login_limiter.succeeded(handle)
         suspended = await moderation_store.suspension(db, handle)
         if suspended is not None:
             raise problem(
@@ -294,7 +294,7 @@ class AuthController(Controller):
         user: NamedDependency[User],
         db: NamedDependency[Database],
         config: NamedDependency[Config],
-        login_limiter: NamedDependency[AccountLoginLimiter],
+        login_limiter: NamedDependency[LoginLimiter],
     ) -> None:
         await check_account_password(
             user, data.current_password, db, login_limiter, field="current_password"
@@ -322,7 +322,7 @@ class AuthController(Controller):
         storage: NamedDependency[LocalStorage],
         engine: NamedDependency[FeedEngine],
         broker: NamedDependency[Broker],
-        login_limiter: NamedDependency[AccountLoginLimiter],
+        login_limiter: NamedDependency[LoginLimiter],
         exports: NamedDependency[Exports],
     ) -> None:
         await check_account_password(user, data.password, db, login_limiter, field="password")

@@ -1,11 +1,15 @@
-"""In-process publish/subscribe for Server-Sent Events; safe to publish from worker threads."""
+"""Publish/subscribe for Server-Sent Events; safe to publish from worker threads.
+
+In one process the fan-out is in memory. With a backplane (``server/shared.py``: Redis,
+when `[cache] url` is set) every event and revocation goes through it and comes back to
+every process, this one included, which then fans it out to its own listeners."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 #: put on a subscription's queue when its token is revoked: the stream ends
 REVOKED = (0, "revoked", None)
@@ -20,6 +24,12 @@ class Subscription:
     )
 
 
+class Backplane(Protocol):
+    """Carries messages to the brokers of every process (``receive`` them on each)."""
+
+    async def send(self, message: dict[str, Any]) -> None: ...
+
+
 class Broker:
     """Fan-out of (event, data) to subscribers; events with a user_id go only to that user."""
 
@@ -27,6 +37,8 @@ class Broker:
         self._subs: set[Subscription] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ids = itertools.count(1)
+        self.backplane: Backplane | None = None
+        self._sending: set[asyncio.Task[None]] = set()
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -41,7 +53,12 @@ class Broker:
 
     def revoke(self, token_hash: str | None = None, *, user_id: int | None = None) -> int:
         """End the streams opened with this token, or with any token of this user (call from
-        the event loop); how many."""
+        the event loop), here and, with a backplane, in every other process; how many here."""
+        if self.backplane is not None:
+            self._send({"kind": "revoke", "token_hash": token_hash, "user_id": user_id})
+        return self._revoke_here(token_hash, user_id)
+
+    def _revoke_here(self, token_hash: str | None, user_id: int | None) -> int:
         ended = 0
         for sub in list(self._subs):
             if (token_hash is not None and sub.token_hash == token_hash) or (
@@ -67,10 +84,29 @@ class Broker:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        if running is loop:
+        if self.backplane is not None:  # every process delivers it when it comes back
+            message = {"kind": "event", "event": event, "data": data, "user_id": user_id}
+            if running is loop:
+                self._send(message)
+            elif not loop.is_closed():
+                loop.call_soon_threadsafe(self._send, message)
+        elif running is loop:
             self._deliver(event, data, user_id)
         elif not loop.is_closed():
             loop.call_soon_threadsafe(self._deliver, event, data, user_id)
+
+    def _send(self, message: dict[str, Any]) -> None:
+        assert self.backplane is not None
+        task = asyncio.get_running_loop().create_task(self.backplane.send(message))
+        self._sending.add(task)  # kept until sent (a bare task may be collected mid-way)
+        task.add_done_callback(self._sending.discard)
+
+    def receive(self, message: dict[str, Any]) -> None:
+        """A message from the backplane (on the event loop): deliver it here."""
+        if message["kind"] == "event":
+            self._deliver(message["event"], message["data"], message.get("user_id"))
+        elif message["kind"] == "revoke":
+            self._revoke_here(message.get("token_hash"), message.get("user_id"))
 
     def _deliver(self, event: str, data: Any, user_id: int | None) -> None:
         msg = (next(self._ids), event, data)

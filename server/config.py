@@ -186,6 +186,14 @@ class FeedConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Most feed cursor chains remembered at once; the oldest is forgotten first."""
 
 
+class CacheConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    url: str = ""
+    """A Redis (or Valkey) server shared by every API process: ``redis://host:6379/0`` or
+    ``unix:///path/redis.sock``. Rate-limit and login-failure counts, feed cursor chains and
+    their signing key, and live events then hold across processes and machines. Empty: one
+    process, all of it in memory (needs ``pip install 'shortstack[scale]'`` when set)."""
+
+
 class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     """HTTP server."""
@@ -197,6 +205,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Transcoding."""
     feed: FeedConfig = msgspec.field(default_factory=FeedConfig)
     """Recommender and feeds."""
+    cache: CacheConfig = msgspec.field(default_factory=CacheConfig)
+    """State shared by many API processes (scale-out)."""
 
     @property
     def base_url(self) -> str:

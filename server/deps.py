@@ -11,7 +11,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from .broker import Broker
 from .config import Config
-from .login_limit import AccountLoginLimiter
+from .login_limit import LoginLimiter
 from .store.db import Database
 from .store.users import TokenLifetime, User, user_for_token
 
@@ -28,7 +28,7 @@ def provide_broker(state: State) -> Broker:
     return state.broker
 
 
-def provide_login_limiter(state: State) -> AccountLoginLimiter:
+def provide_login_limiter(state: State) -> LoginLimiter:
     return state.login_limiter
 
 

@@ -73,13 +73,18 @@ class FeedChains:
     """What each For You / Trending cursor chain has served, in a bounded store with a TTL.
 
     Chain ids are issued by the server (random, signed with a key that lives as long as the
-    process): a cursor naming a chain the server never issued is a 400, so a client cannot
-    make the server keep entries under keys of its choosing."""
+    process, or, with `[cache] url`, one key every process shares): a cursor naming a chain
+    the server never issued is a 400, so a client cannot make the server keep entries under
+    keys of its choosing."""
 
     def __init__(self, store: Store, ttl_s: float, key: bytes | None = None) -> None:
         self.store = store
         self.ttl = max(1, int(ttl_s))
         self._key = key or secrets.token_bytes(32)
+
+    def use_key(self, key: bytes) -> None:
+        """Sign with ``key`` from now on (the key every process shares)."""
+        self._key = key
 
     def _sign(self, nonce: str) -> str:
         return hmac.new(self._key, nonce.encode(), hashlib.sha256).hexdigest()[:22]

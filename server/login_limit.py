@@ -1,7 +1,8 @@
 """Failed logins per account: a handle that fails too often in a window is locked (429), from
 whatever addresses the attempts come, so rotating addresses cannot brute-force one account.
 
-Kept in memory beside Litestar's per-address limiter: a restart forgets the counts."""
+Kept in memory beside Litestar's per-address limiter (a restart forgets the counts), or, with
+`[cache] url`, in Redis for every process (``shared.SharedLoginLimiter``, the same rule)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,18 @@ class _Window:
     failures: int
 
 
-class AccountLoginLimiter:
+class LoginLimiter:
+    """Failed logins per account: in memory (one process) or shared (many). A base class,
+    not a Protocol: Litestar checks a dependency's type with isinstance."""
+
+    async def attempt(self, handle: str) -> int | None:
+        raise NotImplementedError
+
+    async def succeeded(self, handle: str) -> None:
+        raise NotImplementedError
+
+
+class AccountLoginLimiter(LoginLimiter):
     """``attempt(handle)`` before checking a password, ``succeeded(handle)`` after a match.
 
     An attempt counts as a failure from the start (so concurrent guesses cannot all slip
@@ -31,10 +43,10 @@ class AccountLoginLimiter:
         self._clock = clock
         self._windows: dict[str, _Window] = {}
 
-    def attempt(self, handle: str) -> int | None:
+    async def attempt(self, handle: str) -> int | None:
         """Count an attempt on @handle and None; or, when it is locked, the seconds to wait.
 
-        Synchronous: no other request runs between the check and the count."""
+        Nothing is awaited inside: no other request runs between the check and the count."""
         window = self._current(handle)
         if window is not None and window.failures >= self.failures:
             return max(1, math.ceil(window.started + self.window_s - self._clock()))
@@ -45,7 +57,7 @@ class AccountLoginLimiter:
         window.failures += 1
         return None
 
-    def succeeded(self, handle: str) -> None:
+    async def succeeded(self, handle: str) -> None:
         """The attempt matched: it was not a failure after all."""
         window = self._current(handle)
         if window is not None and window.failures > 0:
