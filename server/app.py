@@ -251,3 +251,11 @@ def create_app(
     app.state.engine = engine  # bench/feed_http.py waits for its first fit
     app.state.exports = exports  # tests age an export past its expiry
     return app
+
+
+def app_from_environment() -> Litestar:
+    """The app each process of `shortstack serve --workers N` builds: the config file and the
+    data dir come from $SHORTSTACK_CONFIG and $SHORTSTACK_DATA (set by the command)."""
+    from .config import load_config
+
+    return create_app(load_config(), default_data_dir())

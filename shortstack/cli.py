@@ -113,8 +113,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    print(f"Shortstack {__version__} serving {data_dir} on http://{host}:{port}", file=sys.stderr)
-    uvicorn.run(create_app(config, data_dir), host=host, port=port, **uvicorn_options(config))
+    workers = args.workers
+    if workers < 1:
+        raise CliError("--workers must be at least 1")
+    if workers > 1 and not config.cache.url:
+        raise CliError(
+            f"--workers {workers} needs [cache] url (a Redis server) so the processes share"
+            " rate limits, feed cursors and live events; see docs/scaling.md"
+        )
+    shown = f" with {workers} API processes" if workers > 1 else ""
+    print(
+        f"Shortstack {__version__} serving {data_dir} on http://{host}:{port}{shown}",
+        file=sys.stderr,
+    )
+    if workers == 1:
+        uvicorn.run(create_app(config, data_dir), host=host, port=port, **uvicorn_options(config))
+        return 0
+    # each process builds its own app from the same config file and data dir
+    if getattr(args, "config", None):
+        os.environ["SHORTSTACK_CONFIG"] = str(Path(args.config).expanduser().resolve())
+    os.environ["SHORTSTACK_DATA"] = str(Path(data_dir).resolve())
+    uvicorn.run(
+        "shortstack.server.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        **uvicorn_options(config),
+    )
     return 0
 
 
@@ -622,6 +648,13 @@ def _data_opts(p: argparse.ArgumentParser) -> None:
 def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", help="address to bind (default from config: 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default from config: 8000)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="API processes on this port (default 1; more need [cache] url, see docs/scaling.md)",
+    )
     _data_opts(p)
 
 

@@ -117,3 +117,109 @@ def test_a_feed_cursor_from_a_works_on_b(pair):
     second = b.client.get("/api/feed/trending", params={"limit": 1, "cursor": first["next_cursor"]})
     assert second.status_code == 200, second.text
     assert second.json()["items"][0]["video"]["id"] != first["items"][0]["video"]["id"]
+
+
+@pytest.mark.slow
+def test_serve_with_two_worker_processes_shares_limits_and_events(redis_server, tmp_path):
+    """`shortstack serve --workers 2`: the kernel spreads connections over two processes; every
+    like notification still reaches the owner's one stream, and the rate limit is one budget."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    redis_server.flushall()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[cache]\nurl = "unix://{redis_server.socket_file}"\n'
+        "[limits]\napi_rate_per_minute = 60\nlogin_rate_per_minute = 1000\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHORTSTACK_")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "shortstack",
+            "serve",
+            "--workers",
+            "2",
+            "--port",
+            str(port),
+            "--data",
+            str(tmp_path / "data"),
+            "--config",
+            str(config),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+            assert time.monotonic() < deadline, "serve --workers 2 never answered"
+            time.sleep(0.3)
+
+        def post(path, **kw):
+            with httpx.Client(base_url=url, timeout=15) as c:  # a new connection each time
+                return c.post(path, **kw)
+
+        register = lambda h: post(  # noqa: E731
+            "/api/auth/register", json={"handle": h, "password": "kettle-harbor-58"}
+        ).json()["token"]
+        owner = register("owner16w")
+        clip = tmp_path / "clip.mp4"
+        from shortstack.media.fixture_clips import write_test_video
+
+        write_test_video(clip, width=64, height=96, duration_s=0.6, audio=False)
+        with clip.open("rb") as fh:
+            video = post(
+                "/api/videos",
+                files={"file": ("c.mp4", fh, "video/mp4")},
+                headers={"Authorization": f"Bearer {owner}"},
+            ).json()
+        fans = [register(f"fan16w{i}") for i in range(6)]
+        got: list[dict] = []
+        with (
+            httpx.Client(base_url=url, timeout=httpx.Timeout(15.0)) as sse,
+            sse.stream("GET", "/api/events", headers={"Authorization": f"Bearer {owner}"}) as r,
+        ):
+            stream = sse_events(r)
+            assert next(stream)[0] == "hello"
+            deadline = time.monotonic() + 60
+            while httpx.get(f"{url}/api/videos/{video['id']}").status_code != 200:
+                assert time.monotonic() < deadline, "the upload was never transcoded"
+                time.sleep(0.3)
+            for fan in fans:
+                with httpx.Client(base_url=url, timeout=15) as c:
+                    res = c.put(
+                        f"/api/videos/{video['id']}/like",
+                        headers={"Authorization": f"Bearer {fan}"},
+                    )
+                    assert res.status_code == 200, res.text
+            for event, data in stream:
+                if event == "notification" and data.get("kind") == "like":
+                    got.append(data)
+                if len(got) == len(fans) or time.monotonic() > deadline:
+                    break
+        assert sorted(n["actor"] for n in got) == sorted(f"fan16w{i}" for i in range(6))
+        statuses = []
+        for _ in range(80):
+            with httpx.Client(base_url=url, timeout=15) as c:
+                statuses.append(c.get("/api/feed/trending").status_code)
+        assert 429 in statuses and statuses.count(200) < 60, statuses
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
