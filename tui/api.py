@@ -447,6 +447,13 @@ class ApiClient:
         """PATCH /api/admin/settings (admins): e.g. registration="invite"."""
         return await self._json("PATCH", "/api/admin/settings", json=settings)
 
+    async def create_invite(self, uses: int = 1, expires_in_days: float | None = None) -> dict:
+        """POST /api/admin/invites (admins): a new invite code (shown only in this answer)."""
+        body: dict[str, Any] = {"uses": uses}
+        if expires_in_days is not None:
+            body["expires_in_days"] = expires_in_days
+        return await self._json("POST", "/api/admin/invites", json=body)
+
     async def admin_audit(self, limit: int = 50) -> dict[str, Any]:
         """GET /api/admin/audit (admins): the moderation audit log, newest first."""
         return await self._json("GET", "/api/admin/audit", params={"limit": limit})

@@ -122,6 +122,17 @@ async def test_admin_screen_removes_a_reported_video_and_sets_registration(world
         settings = live.client.get("/api/admin/settings", headers=live.auth(tokens["boss"]))
         assert settings.json() == {"registration": "invite"}
 
+        # an invite code from the same tab lets someone in
+        await pilot.click("#admin-invite-create")
+        shown = screen.query_one("#admin-invite-code")
+        await wait_for(pilot, lambda: "use(s)" in str(shown.render()), what="invite code")
+        code = str(shown.render()).split()[0]
+        r = live.client.post(
+            "/api/auth/register",
+            json={"handle": "invited15", "password": PASSWORD, "invite": code},
+        )
+        assert r.status_code == 201, r.text
+
 
 async def test_the_admin_screen_is_for_admins_only(world, make_app) -> None:
     live, tokens, _ = world

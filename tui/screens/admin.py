@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import (
+    Button,
     DataTable,
     Footer,
     Input,
@@ -73,6 +74,9 @@ class AdminScreen(BaseScreen):
     AdminScreen #admin-help { padding: 0 1; color: $text-muted; }
     AdminScreen #admin-settings { padding: 1 2; }
     AdminScreen #admin-settings-note { color: $text-muted; padding: 1 0 0 0; }
+    AdminScreen #admin-invite-title { padding: 1 0 0 0; }
+    AdminScreen #admin-invite-row { height: auto; }
+    AdminScreen #admin-invite-uses { width: 12; }
     """
 
     BINDINGS = [
@@ -121,8 +125,18 @@ class AdminScreen(BaseScreen):
                 with RadioSet(id="admin-registration"):
                     for mode, label in REGISTRATION_MODES.items():
                         yield RadioButton(label, id=f"registration-{mode}")
-                with Horizontal():
-                    yield Static("", id="admin-settings-note")
+                yield Static("", id="admin-settings-note")
+                yield Label(Text("Invite codes", style="bold"), id="admin-invite-title")
+                with Horizontal(id="admin-invite-row"):
+                    yield Input(
+                        value="1",
+                        placeholder="uses",
+                        id="admin-invite-uses",
+                        max_length=5,
+                        restrict=r"[0-9]*",
+                    )
+                    yield Button("New invite code", id="admin-invite-create")
+                yield Static("", id="admin-invite-code")
         yield StatusLine()
         yield Footer(compact=True)
 
@@ -253,6 +267,27 @@ class AdminScreen(BaseScreen):
         mode = (event.pressed.id or "").removeprefix("registration-")
         if mode and mode != self.registration:
             self.set_registration(mode)
+
+    @on(Button.Pressed, "#admin-invite-create")
+    def _invite_pressed(self) -> None:
+        text = self.query_one("#admin-invite-uses", Input).value.strip()
+        uses = int(text) if text.isdigit() else 0
+        if not 1 <= uses <= 10_000:
+            self.ss_app.toast("Uses: a number from 1 to 10000", severity="warning")
+            return
+        self.create_invite(uses)
+
+    @work(group="admin-invite", exit_on_error=False)
+    async def create_invite(self, uses: int) -> None:
+        app = self.ss_app
+        invite = await app.call(app.api.create_invite(uses))
+        if isinstance(invite, dict):
+            note = Text()
+            note.append(clean(invite.get("code", ""), single_line=True), style="bold")
+            note.append(f"  ({uses} use(s), until {clean(invite.get('expires_at', ''))})")
+            note.append("\nShown once: copy it now.", style="dim")
+            self.query_one("#admin-invite-code", Static).update(note)
+            self.load_audit()
 
     @work(exclusive=True, group="admin-settings", exit_on_error=False)
     async def set_registration(self, mode: str) -> None:
