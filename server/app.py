@@ -135,8 +135,12 @@ def create_app(
         limit_repeated_logs(config.server.log_repeat_s)
         broker.bind(asyncio.get_running_loop())
         if cache is not None and backplane is not None:
-            chains.use_key(await shared.shared_key(cache, "feed_chains"))
-            await backplane.start(broker)
+            try:
+                chains.use_key(await shared.shared_key(cache, "feed_chains"))
+                await backplane.start(broker)
+            except Exception as exc:
+                log.error("cannot reach the cache at [cache] url: %s", exc)
+                raise shared.CacheUnavailable(f"cannot reach [cache] url: {exc}") from None
         await db.open()
         swept = await sweep_orphans(db, storage)
         if any(swept.values()):

@@ -223,3 +223,16 @@ def test_serve_with_two_worker_processes_shares_limits_and_events(redis_server, 
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
+
+
+def test_an_unreachable_cache_stops_the_start_with_a_clear_log_line(tmp_path):
+    from liveserver import test_config
+
+    from shortstack.server.embedded import EmbeddedServer
+
+    config = test_config(cache={"url": f"unix://{tmp_path}/no-such.sock"})
+    server = EmbeddedServer(config, tmp_path / "data")
+    with pytest.raises(RuntimeError):
+        server.start(timeout=30)
+    log = (tmp_path / "data" / "server.log").read_text()
+    assert "cannot reach the cache at [cache] url" in log
