@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, delete, get, post, put
@@ -74,6 +74,11 @@ async def set_relation(db: Database, user: User, handle: str, table: str, on: bo
     else:
         await relations_store.set_mute(db, user.id, target.id, on)
     return target
+
+
+RelationKind = Annotated[Literal["block", "mute"], Parameter(description="block or mute")]
+#: a relation in a path -> its table
+RELATION_TABLES = {"block": "blocks", "mute": "mutes"}
 
 
 class UsersController(Controller):
@@ -162,42 +167,43 @@ class UsersController(Controller):
         return page_of(rows, limit, notification_out, position=lambda r: r["id"])
 
     @put(
-        "/users/{handle:str}/block",
-        operation_id="block",
-        summary="Block a user (both of you stop seeing each other; follows end)",
+        "/users/{handle:str}/{relation:str}",
+        operation_id="add_relation",
+        summary="Block a user (both of you stop seeing each other; follows end) or mute one"
+        " (their videos and comments leave your feeds and threads)",
         status_code=HTTP_204_NO_CONTENT,
     )
-    async def block(
-        self, handle: HandlePath, user: NamedDependency[User], db: NamedDependency[Database]
-    ) -> None:
-        await set_relation(db, user, handle, "blocks", True)
-
-    @delete("/users/{handle:str}/block", operation_id="unblock", summary="Unblock a user")
-    async def unblock(
-        self, handle: HandlePath, user: NamedDependency[User], db: NamedDependency[Database]
-    ) -> None:
-        await set_relation(db, user, handle, "blocks", False)
-
-    @put(
-        "/users/{handle:str}/mute",
-        operation_id="mute",
-        summary="Mute a user (their videos and comments leave your feeds and threads)",
-        status_code=HTTP_204_NO_CONTENT,
-    )
-    async def mute(
-        self, handle: HandlePath, user: NamedDependency[User], db: NamedDependency[Database]
-    ) -> None:
-        await set_relation(db, user, handle, "mutes", True)
-
-    @delete("/users/{handle:str}/mute", operation_id="unmute", summary="Unmute a user")
-    async def unmute(
-        self, handle: HandlePath, user: NamedDependency[User], db: NamedDependency[Database]
-    ) -> None:
-        await set_relation(db, user, handle, "mutes", False)
-
-    @get("/me/blocks", operation_id="my_blocks", summary="Accounts you blocked, newest first")
-    async def my_blocks(
+    async def add_relation(
         self,
+        handle: HandlePath,
+        relation: RelationKind,
+        user: NamedDependency[User],
+        db: NamedDependency[Database],
+    ) -> None:
+        await set_relation(db, user, handle, RELATION_TABLES[relation], True)
+
+    @delete(
+        "/users/{handle:str}/{relation:str}",
+        operation_id="remove_relation",
+        summary="Unblock or unmute a user",
+    )
+    async def remove_relation(
+        self,
+        handle: HandlePath,
+        relation: RelationKind,
+        user: NamedDependency[User],
+        db: NamedDependency[Database],
+    ) -> None:
+        await set_relation(db, user, handle, RELATION_TABLES[relation], False)
+
+    @get(
+        "/me/{relations:str}",
+        operation_id="my_relations",
+        summary="Accounts you blocked (blocks) or muted (mutes), newest first",
+    )
+    async def my_relations(
+        self,
+        relations: Annotated[Literal["blocks", "mutes"], Parameter(description="blocks or mutes")],
         user: NamedDependency[User],
         db: NamedDependency[Database],
         limit: Limit = 10,
@@ -205,21 +211,7 @@ class UsersController(Controller):
     ) -> Page[RelationOut]:
         before = decode_cursor(cursor, int)
         rows = await relations_store.list_relations(
-            db, "blocks", user.id, limit=limit + 1, before=before
-        )
-        return page_of(rows, limit, relation_out, position=lambda r: r["id"])
-
-    @get("/me/mutes", operation_id="my_mutes", summary="Accounts you muted, newest first")
-    async def my_mutes(
-        self,
-        user: NamedDependency[User],
-        db: NamedDependency[Database],
-        limit: Limit = 10,
-        cursor: Cursor = None,
-    ) -> Page[RelationOut]:
-        before = decode_cursor(cursor, int)
-        rows = await relations_store.list_relations(
-            db, "mutes", user.id, limit=limit + 1, before=before
+            db, relations, user.id, limit=limit + 1, before=before
         )
         return page_of(rows, limit, relation_out, position=lambda r: r["id"])
 
