@@ -74,15 +74,46 @@ class PocketSphinx:
     def transcribe(self, samples: np.ndarray, rate: int) -> list[Cue]:
         decoder = self._decoder_type(samprate=rate, loglevel="FATAL")
         frate = int(decoder.config["frate"])
-        decoder.start_utt()
-        decoder.process_raw(np.ascontiguousarray(samples, dtype=np.int16).tobytes(), full_utt=True)
-        decoder.end_utt()
+        samples = np.ascontiguousarray(samples, dtype=np.int16)
         words = []
-        for seg in decoder.seg():
-            word = re.sub(r"\(\d+\)$", "", seg.word)  # "the(2)": an alternative pronunciation
-            if not _FILLER.match(word):
-                words.append((word, seg.start_frame / frate, (seg.end_frame + 1) / frate))
+        for first, last in speech_spans(samples, rate):  # one utterance per stretch of speech
+            decoder.start_utt()
+            decoder.process_raw(samples[first:last].tobytes(), full_utt=True)
+            decoder.end_utt()
+            offset = first / rate
+            for seg in decoder.seg():
+                word = re.sub(r"\(\d+\)$", "", seg.word)  # "the(2)": another pronunciation
+                if not _FILLER.match(word):
+                    start, end = seg.start_frame / frate, (seg.end_frame + 1) / frate
+                    words.append((word, offset + start, offset + end))
         return group_words(words)
+
+
+def speech_spans(
+    samples: np.ndarray, rate: int, *, min_gap_s: float = 0.35, pad_s: float = 0.35
+) -> list[tuple[int, int]]:
+    """(first, last) sample indexes of the stretches of sound louder than the quiet between
+    them (10 ms energy frames; gaps shorter than ``min_gap_s`` joined; ``pad_s`` either side)."""
+    hop = rate // 100
+    frames = len(samples) // hop
+    if frames == 0:
+        return []
+    energy = np.sqrt(
+        np.mean(samples[: frames * hop].astype(np.float64).reshape(frames, hop) ** 2, axis=1)
+    )
+    loud = energy > max(float(np.percentile(energy, 99)) * 0.05, 60.0)
+    spans: list[list[int]] = []
+    for i in np.flatnonzero(loud):
+        if spans and i - spans[-1][1] <= min_gap_s * 100:
+            spans[-1][1] = int(i)
+        else:
+            spans.append([int(i), int(i)])
+    pad = int(pad_s * 100)
+    return [
+        (max(0, a - pad) * hop, min(frames, b + 1 + pad) * hop)
+        for a, b in spans
+        if b - a >= 10  # under 0.1 s: a click, not a word
+    ]
 
 
 def load_engine(name: str) -> Transcriber:
