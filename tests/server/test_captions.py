@@ -250,3 +250,30 @@ def test_upload_with_captions_and_the_hls_subtitles_group(live_server, clip) -> 
         c.delete(f"/api/videos/{vid}/captions/{lang}", headers=live_server.auth(token))
     master = c.get(video["hls_url"]).text
     assert "SUBTITLES" not in master
+
+
+def test_deleting_the_account_leaves_no_captions(live_server, clip) -> None:
+    """A transcoded video with captions (HLS made, naming them), then the account goes."""
+    c = live_server.client
+    token = live_server.register("capsleaver")
+    with open(clip, "rb") as fh:
+        r = c.post(
+            "/api/videos",
+            files={
+                "file": ("c.mp4", fh, "video/mp4"),
+                "captions": ("c.srt", "1\n00:00:00,100 --> 00:00:00,900\nbye\n", "x"),
+            },
+            headers=live_server.auth(token),
+        )
+    assert r.status_code == 202, r.text
+    vid = wait_ready(live_server, token, r.json()["id"])["id"]
+    assert "TYPE=SUBTITLES" in c.get(f"/api/videos/{vid}/hls/master.m3u8").text
+    assert query(live_server, "SELECT count(*) FROM captions")[0][0] == 1
+    r = c.request(
+        "DELETE", "/api/me", json={"password": "kettle-harbor-58"}, headers=live_server.auth(token)
+    )
+    assert r.status_code == 204, r.text
+    assert query(live_server, "SELECT count(*) FROM captions")[0][0] == 0
+    data = Path(live_server.server.data_dir)
+    assert [p for p in data.rglob("*") if vid in str(p)] == []
+    assert_problem(c.get(f"/api/videos/{vid}/captions/en.vtt"), 404)
