@@ -86,3 +86,26 @@ def test_caption_line_snapshot(snap_compare, still_app) -> None:
         await captions_settled(pilot)
 
     assert snap_compare(still_app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_automatic_captions_are_marked_and_unreadable_text_shows_nothing() -> None:
+    from textual.app import App, ComposeResult
+
+    class One(App):
+        def compose(self) -> ComposeResult:
+            yield CaptionLine()
+
+    app = One()
+    async with app.run_test(size=(40, 4)) as pilot:
+        line = app.query_one(CaptionLine)
+        assert not line.display  # no track: no line
+        assert line.set_track("v1", FR, "en", "automatic")
+        line.at(0.5)
+        await pilot.pause()
+        assert line.display and str(line.render()) == "[en auto] Bonjour d'Ana"
+        line.at(3.0)  # between cues: an empty line, the picture does not jump
+        await pilot.pause()
+        assert line.display and str(line.render()) == ""
+        assert not line.set_track("v2", "not webvtt", "en", "uploaded")
+        await pilot.pause()
+        assert not line.display and line.cues == []
