@@ -9,7 +9,7 @@ import re
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, put
+from litestar import Controller, Request, Response, delete, get, head, put
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 from litestar.plugins.problem_details import ProblemDetailsException
@@ -178,6 +178,27 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
+async def _caption_body(
+    db: Database, video_id: str, lang: str, viewer: User | None
+) -> tuple[str, str]:
+    """What GET answers for LANG.vtt or LANG.m3u8: (body, media type); 404 as for the video."""
+    video = await visible_video(db, video_id, viewer)
+    name, dot, ext = lang.rpartition(".")
+    if not dot or ext not in ("vtt", "m3u8") or _LANG_RE.match(name) is None:
+        raise NotFound(f"no captions {lang!r} (ask for LANG.vtt)")
+    track, vtt = await store.get_vtt(db, video_id, language_tag(name))
+    if ext == "m3u8":  # one segment: the whole .vtt (HLS SUBTITLES rendition)
+        duration = video.duration_s or 0.0
+        playlist = (
+            "#EXTM3U\n#EXT-X-VERSION:3\n"
+            f"#EXT-X-TARGETDURATION:{max(1, math.ceil(duration))}\n"
+            "#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n"
+            f"#EXTINF:{duration:.3f},\n{track.lang}.vtt\n#EXT-X-ENDLIST\n"
+        )
+        return playlist, "application/vnd.apple.mpegurl"
+    return vtt, VTT_TYPE
+
+
 class CaptionsController(Controller):
     path = "/api/videos"
     tags = ["captions"]
@@ -207,21 +228,24 @@ class CaptionsController(Controller):
         db: NamedDependency[Database],
         viewer: NamedDependency[User | None],
     ) -> Response:
-        video = await visible_video(db, video_id, viewer)
-        name, dot, ext = lang.rpartition(".")
-        if not dot or ext not in ("vtt", "m3u8") or _LANG_RE.match(name) is None:
-            raise NotFound(f"no captions {lang!r} (ask for LANG.vtt)")
-        track, vtt = await store.get_vtt(db, video_id, language_tag(name))
-        if ext == "m3u8":  # one segment: the whole .vtt (HLS SUBTITLES rendition)
-            duration = video.duration_s or 0.0
-            playlist = (
-                "#EXTM3U\n#EXT-X-VERSION:3\n"
-                f"#EXT-X-TARGETDURATION:{max(1, math.ceil(duration))}\n"
-                "#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n"
-                f"#EXTINF:{duration:.3f},\n{track.lang}.vtt\n#EXT-X-ENDLIST\n"
-            )
-            return Response(playlist, media_type="application/vnd.apple.mpegurl")
-        return Response(vtt, media_type=VTT_TYPE)
+        body, media_type = await _caption_body(db, video_id, lang, viewer)
+        return Response(body, media_type=media_type)
+
+    @head(
+        "/{video_id:str}/captions/{lang:str}",
+        operation_id="head_captions",
+        summary="Headers of LANG.vtt or LANG.m3u8",
+    )
+    async def head_captions(
+        self,
+        video_id: VideoId,
+        lang: LangName,
+        db: NamedDependency[Database],
+        viewer: NamedDependency[User | None],
+    ) -> Response[None]:
+        body, media_type = await _caption_body(db, video_id, lang, viewer)
+        length = str(len(body.encode()))
+        return Response(None, media_type=media_type, headers={"Content-Length": length})
 
     @put(
         "/{video_id:str}/captions/{lang:str}",
