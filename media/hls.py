@@ -2,7 +2,8 @@
 
 Layout under ``dest`` (what a player fetches, every URI relative)::
 
-    master.m3u8            one EXT-X-STREAM-INF per rendition (bandwidth, size, codecs)
+    master.m3u8            one EXT-X-STREAM-INF per rendition (bandwidth, size, codecs);
+                           a SUBTITLES group per caption language (``set_subtitles``)
     360p/index.m3u8        VOD media playlist
     360p/init.mp4          the fMP4 initialisation segment
     360p/seg000.m4s ...    segments of about ``segment_s`` (cut at keyframes: every 2 s)
@@ -106,6 +107,80 @@ def _master(variants: Sequence[HlsVariant]) -> str:
         )
         lines.append(f"{v.name}/index.m3u8")
     return "\n".join(lines) + "\n"
+
+
+SUBTITLES_GROUP = "subs"
+
+
+@dataclass(frozen=True)
+class SubtitleTrack:
+    """A caption language as an HLS SUBTITLES rendition: tag, name and its playlist's URI."""
+
+    lang: str
+    name: str
+    uri: str
+    automatic: bool = False
+
+
+def _quoted(value: str) -> str:
+    return value.replace('"', "'").replace("\n", " ").replace("\r", " ")
+
+
+def master_with_subtitles(master: str, tracks: Sequence[SubtitleTrack]) -> str:
+    """The master playlist ``master`` with one SUBTITLES group naming ``tracks`` (none: the
+    group goes); the variant streams refer to it."""
+    lines = [
+        line for line in master.splitlines() if not line.startswith("#EXT-X-MEDIA:TYPE=SUBTITLES")
+    ]
+    lines = [
+        line.replace(f',SUBTITLES="{SUBTITLES_GROUP}"', "")
+        if line.startswith("#EXT-X-STREAM-INF:")
+        else line
+        for line in lines
+    ]
+    if tracks:
+        at = next(
+            (i for i, line in enumerate(lines) if line.startswith("#EXT-X-STREAM-INF:")), len(lines)
+        )
+        media = [
+            f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="{SUBTITLES_GROUP}",'
+            f'LANGUAGE="{_quoted(t.lang)}",NAME="{_quoted(t.name)}",'
+            f"DEFAULT={'YES' if i == 0 else 'NO'},AUTOSELECT=YES,"
+            + (
+                'CHARACTERISTICS="public.accessibility.transcribes-spoken-dialog",'
+                if not t.automatic
+                else ""
+            )
+            + f'URI="{_quoted(t.uri)}"'
+            for i, t in enumerate(tracks)
+        ]
+        lines[at:at] = media
+        lines = [
+            line + f',SUBTITLES="{SUBTITLES_GROUP}"'
+            if line.startswith("#EXT-X-STREAM-INF:")
+            else line
+            for line in lines
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def set_subtitles(dest: Path, tracks: Sequence[SubtitleTrack]) -> bool:
+    """Rewrite the master playlist in the HLS folder ``dest`` to list ``tracks`` (atomically);
+    False when the folder has no master yet (it is made at transcode time)."""
+    master = Path(dest) / MASTER
+    try:
+        text = master.read_text()
+    except FileNotFoundError:
+        return False
+    updated = master_with_subtitles(text, tracks)
+    if updated != text:
+        tmp = temp_beside(master)
+        try:
+            tmp.write_text(updated)
+            commit(tmp, master)
+        finally:
+            discard(tmp)
+    return True
 
 
 def package_hls(

@@ -26,6 +26,7 @@ from .admin import AdminController
 from .auth import AuthController, login_rate_limit
 from .body_deadline import BodyDeadlineMiddleware
 from .broker import Broker
+from .captions import CaptionsController
 from .comments import CommentsController
 from .config import Config, default_data_dir
 from .deps import DEPENDENCIES
@@ -209,6 +210,7 @@ def create_app(
             SensitiveController,
             UsersController,
             VideosController,
+            CaptionsController,
             InteractionsController,
             CommentsController,
             FeedController,

@@ -194,6 +194,25 @@ class CacheConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     process, all of it in memory (needs ``pip install 'shortstack[scale]'`` when set)."""
 
 
+class CaptionsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    max_kb: int = 512
+    """Largest caption file (WebVTT or SRT) accepted, in KiB (413 beyond)."""
+    max_cues: int = 5000
+    """Most cues in one caption file (422 beyond)."""
+    max_languages: int = 20
+    """Most caption languages on one video (422 beyond)."""
+    auto: bool = False
+    """Make automatic captions after each transcode (needs an engine: pip install
+    'shortstack[captions]' for pocketsphinx); off by default."""
+    auto_lang: str = "en"
+    """Language tag of automatic captions (what the engine's model speaks)."""
+    engine: str = "pocketsphinx"
+    """Speech engine of automatic captions: "pocketsphinx", or "module:factory" naming a
+    callable that returns a Transcriber (see docs/api-extensions.md, Captions)."""
+    auto_timeout_s: float = 300.0
+    """Hard timeout for transcribing one video, in seconds."""
+
+
 class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     """HTTP server."""
@@ -207,6 +226,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Recommender and feeds."""
     cache: CacheConfig = msgspec.field(default_factory=CacheConfig)
     """State shared by many API processes (scale-out)."""
+    captions: CaptionsConfig = msgspec.field(default_factory=CaptionsConfig)
+    """Caption uploads and automatic captions."""
 
     @property
     def base_url(self) -> str:

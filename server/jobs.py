@@ -15,10 +15,13 @@ from typing import TYPE_CHECKING, Any
 from shortstack.media.runner import ChildDied, OutOfMemory, TimedOut, Worker
 
 from .broker import Broker
+from .captions import automatic_vtt, refresh_hls
 from .config import Config
 from .storage import LocalStorage
 from .store import jobs as store
+from .store.captions import put_track
 from .store.db import Database
+from .store.errors import Unprocessable
 from .visibility import public_error
 
 if TYPE_CHECKING:
@@ -59,6 +62,7 @@ class JobRunner:
         self._workers: list[Worker] = []
         self._stopping = False
         self.on_ready: Callable[[str], Awaitable[None]] | None = None
+        self._engine_missing_said = False
 
     def wake(self) -> None:
         self._wake.set()
@@ -164,6 +168,7 @@ class JobRunner:
             if not await store.complete_transcode(self.db, job, _record(payload)):
                 self.storage.delete_video(video_id)
                 return
+            await refresh_hls(self.db, self.storage, video_id)  # captions sent with the upload
             if (
                 self.on_ready is not None
             ):  # e.g. put it in the feeds before anyone hears it is ready
@@ -172,6 +177,8 @@ class JobRunner:
                 except Exception:  # a slow or failing hook never holds back the event
                     log.warning("on_ready hook for %s did not finish", video_id)
             self.broker.publish("video.ready", {"video_id": video_id})
+            if self.config.captions.auto and payload.renditions:
+                await self._auto_captions(worker, video_id, payload.renditions[-1].path)
             return
         if status == "invalid":  # the file itself is bad: retrying cannot help
             job.attempts = job.max_attempts
@@ -188,6 +195,50 @@ class JobRunner:
             self.broker.publish("video.failed", failed)
         else:
             self._wake.set()
+
+    async def _auto_captions(self, worker: Worker, video_id: str, rendition: Path) -> None:
+        """Automatic captions of a ready video (``[captions] auto``), in the media child. A
+        missing engine is said once and skipped; no failure here touches the video."""
+        from shortstack.media.errors import MediaError
+        from shortstack.media.transcribe import EngineMissing, transcribe_file
+
+        captions = self.config.captions
+        try:
+            cues = await asyncio.to_thread(
+                worker.call,
+                transcribe_file,
+                rendition,
+                captions.engine,
+                timeout_s=captions.auto_timeout_s,
+            )
+        except EngineMissing as exc:
+            if not self._engine_missing_said:
+                self._engine_missing_said = True
+                log.warning("automatic captions are on but skipped: %s", exc)
+            return
+        except (MediaError, TimedOut, OutOfMemory, ChildDied, Exception) as exc:
+            log.warning("automatic captions of %s failed: %s", video_id, exc)
+            worker.ensure()
+            return
+        if not cues:
+            return
+        vtt, count = automatic_vtt(cues)
+        try:
+            stored = await put_track(
+                self.db,
+                video_id,
+                captions.auto_lang,
+                vtt,
+                count,
+                kind="automatic",
+                max_tracks=captions.max_languages,
+            )
+        except Unprocessable as exc:
+            log.warning("automatic captions of %s not stored: %s", video_id, exc)
+            return
+        if stored:
+            log.info("automatic captions of %s: %d cues", video_id, count)
+            await refresh_hls(self.db, self.storage, video_id)
 
     def _transcode(
         self,

@@ -29,15 +29,21 @@ class ReceivedUpload:
     filename: str | None
     content_type: str | None
     fields: dict[str, str] = field(default_factory=dict)
+    raw_fields: dict[str, bytes] = field(default_factory=dict)  # the ``raw`` parts, as sent
 
 
 async def receive_upload(
-    request: Request, storage: LocalStorage, *, max_bytes: int
+    request: Request,
+    storage: LocalStorage,
+    *,
+    max_bytes: int,
+    raw: dict[str, int] | None = None,
 ) -> ReceivedUpload:
     """Read a multipart/form-data body with one `file` part into a temp file in the data dir.
 
     Raises problem details: 415 not multipart, 413 too big, 422 no file / malformed.
-    The temp file is removed on every error path."""
+    The temp file is removed on every error path. Parts named in ``raw`` (name: most bytes,
+    413 beyond) are kept as bytes in ``raw_fields`` (e.g. a captions file)."""
     ctype, options = parse_options_header(request.headers.get("content-type", ""))
     if ctype != "multipart/form-data" or not options.get("boundary"):
         raise problem(
@@ -54,6 +60,7 @@ async def receive_upload(
     digest = hashlib.sha256()
     size = 0
     fields: dict[str, str] = {}
+    raw_fields: dict[str, bytes] = {}
     filename = content_type = None
     seen_file = False
     current: MultipartSegment | None = None
@@ -93,7 +100,15 @@ async def receive_upload(
                             out.write(event)
                         else:
                             buf += event
-                            if len(buf) > MAX_FIELD_BYTES:
+                            if current is not None and raw and current.name in raw:
+                                if len(buf) > raw[current.name]:
+                                    raise problem(
+                                        413,
+                                        "Field too large",
+                                        f"form field {current.name!r} is over"
+                                        f" {raw[current.name] // 1024} KiB",
+                                    )
+                            elif len(buf) > MAX_FIELD_BYTES:
                                 raise problem(
                                     422,
                                     "Field too large",
@@ -105,7 +120,10 @@ async def receive_upload(
                         if current is not None and not (
                             current.name == "file" and current.filename is not None
                         ):
-                            fields[current.name] = buf.decode("utf-8", "replace")
+                            if raw and current.name in raw:
+                                raw_fields[current.name] = bytes(buf)
+                            else:
+                                fields[current.name] = buf.decode("utf-8", "replace")
                         current = None
         if not seen_file:
             raise problem(422, "No file", "the upload has no 'file' part")
@@ -119,7 +137,9 @@ async def receive_upload(
         out.close()
         if not ok:
             temp.unlink(missing_ok=True)
-    return ReceivedUpload(temp, size, digest.hexdigest(), filename, content_type, fields)
+    return ReceivedUpload(
+        temp, size, digest.hexdigest(), filename, content_type, fields, raw_fields
+    )
 
 
 async def probe_upload(path: Path, config: Config) -> ProbeResult:

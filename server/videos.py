@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
+from .captions import store_upload_captions, upload_captions
 from .config import Config
 from .edit_preview import RECIPE_HELP, check_recipe, recipe_from_field
 from .errors import problem
@@ -116,7 +117,10 @@ class VideosController(Controller):
         if quota is not None:  # used up already: refused before a byte is read
             await store.check_upload_quota(db, user.id, quota, 1)
         received = await receive_upload(
-            request, storage, max_bytes=config.limits.max_upload_mb * 1024 * 1024
+            request,
+            storage,
+            max_bytes=config.limits.max_upload_mb * 1024 * 1024,
+            raw={"captions": config.captions.max_kb * 1024},
         )
         temp = received.path
         try:
@@ -137,6 +141,7 @@ class VideosController(Controller):
                 info = output_info(recipe, info)  # the metadata shown is the edited video's
                 edit_json = json.dumps(recipe.to_dict(), separators=(",", ":"))
                 payload["edit"] = recipe.to_dict()
+            captions = upload_captions(received, info.duration_s, config)  # 422 before any row
             # checked once the upload is valid; the same file with another recipe is a new video
             existing = await store.find_duplicate(db, user.id, received.sha256, edit_json)
             if existing is not None:
@@ -164,6 +169,8 @@ class VideosController(Controller):
                     quota=quota,
                     sensitive=sensitive,
                 )
+                if captions is not None:
+                    await store_upload_captions(db, video_id, captions, config)
             except BaseException:
                 storage.delete_video(video_id)
                 raise

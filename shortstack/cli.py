@@ -310,6 +310,36 @@ def cmd_comments(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_captions(args: argparse.Namespace) -> int:
+    from shortstack.media.captions import CaptionError, format_time, parse_vtt, plain
+
+    tracks = _call(args, lambda c: c.caption_tracks(args.id), auth=False)
+    if not tracks:
+        _print(args, {"tracks": []}, "(no captions)")
+        return 0
+    langs = [t["lang"] for t in tracks]
+    lang = args.lang or ("en" if "en" in langs else langs[0])
+    track = next((t for t in tracks if t["lang"].lower() == lang.lower()), None)
+    if track is None:
+        raise CliError(f"no captions in {lang!r}; this video has: {', '.join(langs)}")
+    vtt = _call(args, lambda c: c.caption_vtt(args.id, track["lang"]), auth=False)
+    try:
+        cues = parse_vtt(vtt)
+    except CaptionError as exc:
+        raise CliError(f"the server sent captions this client cannot read: {exc}") from None
+    data = {
+        "lang": track["lang"],
+        "kind": track["kind"],
+        "languages": langs,
+        "cues": [{"start": c.start, "end": c.end, "text": plain(c.text)} for c in cues],
+    }
+    lines = [f"# {track['lang']} ({track['kind']}); languages: {', '.join(langs)}"] + [
+        f"{format_time(c.start)} --> {format_time(c.end)}  {_line(plain(c.text))}" for c in cues
+    ]
+    _print(args, data, "\n".join(lines))
+    return 0
+
+
 def cmd_notifications(args: argparse.Namespace) -> int:
     page = _call(args, lambda c: c.notifications(limit=args.limit))
     if args.read_all:
@@ -375,11 +405,19 @@ def cmd_upload(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise CliError(f"{path}: no such file")
     edit = _edit_recipe(args)
+    captions = Path(args.captions).expanduser() if args.captions else None
+    if captions is not None and not captions.is_file():
+        raise CliError(f"{captions}: no such file")
     stitched = _stitched(path, args.stitch, args.crossfade) if args.stitch else None
 
     async def go(client: Any) -> Any:
         video = await client.upload(
-            stitched or path, args.caption, edit=edit, sensitive=args.sensitive
+            stitched or path,
+            args.caption,
+            edit=edit,
+            sensitive=args.sensitive,
+            captions=captions,
+            captions_lang=args.captions_lang,
         )
         if args.wait:
             while video["status"] == "processing":
@@ -750,6 +788,12 @@ def _comments_args(p: argparse.ArgumentParser) -> None:
     _client_opts(p)
 
 
+def _captions_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("id", help="video id")
+    p.add_argument("--lang", help="language tag (default: en, else the first there is)")
+    _client_opts(p)
+
+
 def _notifications_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=20, choices=range(1, 51), metavar="1..50")
     p.add_argument("--read-all", action="store_true", help="then mark every notification read")
@@ -764,6 +808,12 @@ def _upload_args(p: argparse.ArgumentParser) -> None:
         "--sensitive",
         action="store_true",
         help="mark it sensitive: viewers see a notice before the picture",
+    )
+    p.add_argument(
+        "--captions", metavar="FILE", help="a WebVTT or SRT caption file to send with it"
+    )
+    p.add_argument(
+        "--captions-lang", default="en", metavar="LANG", help="its language tag (default: en)"
     )
     edit = p.add_argument_group("editing (done by the server while transcoding)")
     edit.add_argument("--trim", metavar="A-B", help="keep seconds A to B of the clip, e.g. 1.5-7")
@@ -987,6 +1037,7 @@ COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], int] | None, str, Argu
         _sensitive_args,
     ),
     ("comments", cmd_comments, "print a video's comments", _comments_args),
+    ("captions", cmd_captions, "print a video's captions", _captions_args),
     ("report", cmd_report, "report a video, comment or user to the admins", _report_args),
     ("search", cmd_search, "search videos, users and hashtags", _search_args),
     ("profile", cmd_profile, "print a user's profile", _profile_args),

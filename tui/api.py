@@ -250,11 +250,14 @@ class ApiClient:
         progress: Callable[[int, int], None] | None = None,
         edit: dict[str, Any] | None = None,
         sensitive: bool = False,
+        captions: Path | str | None = None,
+        captions_lang: str = "en",
     ) -> dict[str, Any]:
         """POST /api/videos (multipart); ``progress(sent, total)`` follows the bytes sent.
 
         ``edit`` is an edit recipe (``{"trim": "1.5-7", "look": "vivid", "text": "hi", ...}``)
-        the server validates and applies while transcoding.
+        the server validates and applies while transcoding. ``captions`` is a WebVTT or SRT
+        file sent with it (language ``captions_lang``).
         """
         path = Path(path).expanduser()
         total = path.stat().st_size
@@ -269,12 +272,30 @@ class ApiClient:
             edit_part += (
                 f'--{boundary}\r\nContent-Disposition: form-data; name="sensitive"\r\n\r\ntrue\r\n'
             )
+        captions_part = b""
+        if captions is not None:
+            captions_path = Path(captions).expanduser()
+            captions_part = (
+                (
+                    f'--{boundary}\r\nContent-Disposition: form-data; name="captions_lang"'
+                    f"\r\n\r\n{captions_lang}\r\n"
+                    f'--{boundary}\r\nContent-Disposition: form-data; name="captions"; '
+                    f'filename="{_quote(captions_path.name)}"\r\n'
+                    "Content-Type: application/octet-stream\r\n\r\n"
+                ).encode()
+                + captions_path.read_bytes()
+                + b"\r\n"
+            )
         head = (
             f'--{boundary}\r\nContent-Disposition: form-data; name="caption"\r\n\r\n'
-            f"{caption}\r\n{edit_part}"
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-            f'filename="{_quote(path.name)}"\r\nContent-Type: application/octet-stream\r\n\r\n'
-        ).encode()
+            f"{caption}\r\n{edit_part}".encode()
+            + captions_part
+            + (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                f'filename="{_quote(path.name)}"\r\n'
+                "Content-Type: application/octet-stream\r\n\r\n"
+            ).encode()
+        )
         tail = f"\r\n--{boundary}--\r\n".encode()
 
         async def body() -> AsyncIterator[bytes]:
@@ -295,6 +316,18 @@ class ApiClient:
         return await self._json(
             "POST", "/api/videos", content=body(), headers=headers, timeout=120.0
         )
+
+    async def caption_tracks(self, video_id: str) -> list[dict[str, Any]]:
+        """GET /api/videos/{id}/captions: ``[{lang, kind, cues, url, updated_at}]``."""
+        page = await self._json("GET", f"/api/videos/{_quote(video_id)}/captions")
+        return list(page["items"])
+
+    async def caption_vtt(self, video_id: str, lang: str) -> str:
+        """GET /api/videos/{id}/captions/{lang}.vtt: the WebVTT text."""
+        response = await self._send(
+            "GET", f"/api/videos/{_quote(video_id)}/captions/{_quote(lang)}.vtt"
+        )
+        return response.content.decode("utf-8", "replace")
 
     async def edit_options(self) -> dict[str, Any]:
         """GET /api/edit/options: the looks (``[{name, description}]``), crops, text and audio."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -41,6 +42,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pause": ("pause", "pause or resume"),
     "mute": ("mute", "toggle mute (audio is not played by the terminal client)"),
     "loop": ("loop", "loop the current video on or off"),
+    "captions": (
+        "captions LANG|on|off",
+        "captions under the picture: a language (e.g. en), on or off",
+    ),
     "author": ("author", "open the current author's profile"),
     "feed": ("feed for-you|following|trending", "switch feed"),
     "profile": ("profile [@handle]", "open a profile (default: yours)"),
@@ -61,6 +66,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "quit": ("quit", "leave Shortstack"),
 }
 ALIASES = {"ni": "not-interested", "previous": "prev", "q": "quit", "?": "help", "s": "search"}
+
+
+_LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
 
 
 class CommandError(ValueError):
@@ -135,6 +143,13 @@ def parse_command(line: str) -> Command:
         if rest.lower() not in ("on", "off"):
             raise CommandError(f"usage: {usage}")
         return Command(name, {"on": rest.lower() == "on"})
+    if name == "captions":
+        word = rest.lower()
+        if word in ("on", "off"):
+            return Command(name, {"on": word == "on"})
+        if not _LANG.match(rest):
+            raise CommandError(f"usage: {usage} (a language tag like en or pt-BR)")
+        return Command(name, {"on": True, "lang": rest})
     if name == "upload":
         try:
             parts = shlex.split(rest)
@@ -178,6 +193,8 @@ def suggest(value: str, handles: Iterable[str] = ()) -> str | None:
         options = ("for-you", "following", "trending")
     elif name == "sensitive-media":
         options = ("on", "off")
+    elif name == "captions":
+        options = ("on", "off", "en")
     elif name == "weights":
         options = tuple(f"{k}=" for k in WEIGHT_KEYS)
     elif name in ("follow", "unfollow", "profile") or (name == "search" and last.startswith("@")):

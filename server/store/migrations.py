@@ -380,6 +380,26 @@ def m0011_sensitive_setting_and_instance_settings(db: Database) -> None:
     )
 
 
+@migrations(name="0012_captions")
+def m0012_captions(db: Database) -> None:
+    # Caption tracks (WebVTT text, checked and sanitised on the way in), one per video and
+    # language; uploaded by the owner or made by the automatic-captions job.
+    db.executescript(
+        """
+        CREATE TABLE captions (
+            video_id TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+            lang TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('uploaded', 'automatic')),
+            vtt TEXT NOT NULL,
+            cues INTEGER NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (video_id, lang)
+        );
+        """
+    )
+
+
 def migrate(path: str, *, stop_before: str | None = None) -> list[str]:
     """Apply pending migrations to the database file; returns the names applied."""
     db = Database(path)

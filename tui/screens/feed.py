@@ -22,6 +22,7 @@ from textual.widgets import Footer, Tab, Tabs
 from shortstack.tui.api import FEED_KINDS
 from shortstack.tui.commands import Command
 from shortstack.tui.screens.base import BaseScreen
+from shortstack.tui.widgets.caption_line import CaptionLine, caption_prefs, pick_track
 from shortstack.tui.widgets.feed.comments import VideoComments
 from shortstack.tui.widgets.feed.interactions import InteractionPanel
 from shortstack.tui.widgets.feed.player import FeedPlayer
@@ -107,6 +108,14 @@ class FeedScreen(BaseScreen):
         ),
         Binding("r", "loop", "Loop", show=False, id="feed.loop", tooltip="Loop on or off"),
         Binding(
+            "C",
+            "captions",
+            "Captions",
+            show=False,
+            id="feed.captions",
+            tooltip="Captions on or off (:captions LANG chooses the language)",
+        ),
+        Binding(
             "v",
             "reveal",
             "Show",
@@ -170,7 +179,9 @@ class FeedScreen(BaseScreen):
             tabs.can_focus = False
             yield tabs
         with Horizontal(id="feed-body"):
-            yield FeedPlayer(id="video")
+            with Vertical(id="picture"):
+                yield FeedPlayer(id="video")
+                yield CaptionLine(id="caption-line")
             with Vertical(id="side"):
                 yield InteractionPanel(id="info-box")
                 yield VideoComments(id="comments", classes="hidden")
@@ -180,6 +191,10 @@ class FeedScreen(BaseScreen):
     @property
     def player(self) -> FeedPlayer:
         return self.query_one(FeedPlayer)
+
+    @property
+    def caption_line(self) -> CaptionLine:
+        return self.query_one(CaptionLine)
 
     @property
     def interactions(self) -> InteractionPanel:
@@ -194,6 +209,8 @@ class FeedScreen(BaseScreen):
         self.player.focus()
         self.ss_app.subscribe(self)
         self.set_interval(0.5, self.update_status)
+        self.set_interval(0.1, self.update_caption)
+        self.caption_line.set_enabled(caption_prefs(self.app).on)
         self.watch(self.app, "user", self._user_changed, init=False)
         self.watch(self.app, "connection", self._connection_changed, init=False)
         if self.static:
@@ -334,6 +351,7 @@ class FeedScreen(BaseScreen):
         if self.comments.is_open:
             self.comments.load()
         self.player.show(video)
+        self.load_captions(video)
         state = self.state
         self.player.prefetch(state.items[state.index + 1 :])
         if not self.static and state.index >= len(state.items) - 3:
@@ -450,6 +468,49 @@ class FeedScreen(BaseScreen):
 
     def action_loop(self) -> None:
         self.player.toggle_loop()
+
+    # -- captions -------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="captions", exit_on_error=False)
+    async def load_captions(self, video: dict[str, Any]) -> None:
+        """Fetch the video's captions in the chosen language (nothing when it has none)."""
+        line = self.caption_line
+        line.clear_track()
+        prefs = caption_prefs(self.app)
+        if not prefs.on or video.get("status", "ready") != "ready":
+            return
+        api = self.ss_app.api
+        tracks = await self.ss_app.call(api.caption_tracks(video["id"]), quiet=True)
+        if not isinstance(tracks, list) or self._shown_id != video["id"]:
+            return
+        track = pick_track(tracks, prefs.lang)
+        if track is None:
+            return
+        vtt = await self.ss_app.call(api.caption_vtt(video["id"], track["lang"]), quiet=True)
+        if isinstance(vtt, str) and self._shown_id == video["id"]:
+            line.set_track(video["id"], vtt, track["lang"], track["kind"])
+            self.update_caption()
+
+    def update_caption(self) -> None:
+        """Show the cue at the playback position under the picture."""
+        playback = self.player.playback
+        self.caption_line.at(None if playback is None else playback.position)
+
+    def set_captions(self, on: bool, lang: str | None = None) -> None:
+        """Captions on or off (and in which language), then reload the current video's."""
+        prefs = caption_prefs(self.app)
+        prefs.on = on
+        if lang:
+            prefs.lang = lang
+        self.caption_line.set_enabled(on)
+        word = f"on ({prefs.lang})" if on else "off"
+        self.ss_app.toast(f"Captions {word}")
+        video = self.current_video
+        if video is not None and on:
+            self.load_captions(video)
+
+    def action_captions(self) -> None:
+        self.set_captions(not caption_prefs(self.app).on)
 
     def update_status(self) -> None:
         """Refresh the one-line status: the feed, the position in it, the playback."""
@@ -576,6 +637,9 @@ class FeedScreen(BaseScreen):
         }
         if name == "feed" and not self.static:
             self.switch_feed(args["kind"])
+            return True
+        if name == "captions":
+            self.set_captions(args["on"], args.get("lang"))
             return True
         if video is None:
             return False
