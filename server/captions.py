@@ -140,7 +140,7 @@ def automatic_vtt(cues: list[Cue]) -> tuple[str, int]:
     return to_vtt(clean), len(clean)
 
 
-def _track_out(video_id: str, track: store.CaptionTrack) -> CaptionTrackOut:
+def track_out(video_id: str, track: store.CaptionTrack) -> CaptionTrackOut:
     return CaptionTrackOut(
         track.lang,
         track.kind,
@@ -213,7 +213,7 @@ class CaptionsController(Controller):
     ) -> CaptionListOut:
         await visible_video(db, video_id, viewer)
         return CaptionListOut(
-            [_track_out(video_id, t) for t in await store.list_tracks(db, video_id)]
+            [track_out(video_id, t) for t in await store.list_tracks(db, video_id)]
         )
 
     @get(
@@ -276,7 +276,7 @@ class CaptionsController(Controller):
         )
         await refresh_hls(db, storage, video_id)
         track, _ = await store.get_vtt(db, video_id, tag)
-        return _track_out(video_id, track)
+        return track_out(video_id, track)
 
     @delete(
         "/{video_id:str}/captions/{lang:str}",

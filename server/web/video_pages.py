@@ -12,11 +12,13 @@ from litestar.enums import HttpMethod
 from litestar.params import Parameter
 from markupsafe import escape
 
+from ..captions import track_out
 from ..comments import CommentsController
 from ..config import Config
 from ..errors import problem
 from ..schemas import VideoOut, video_out
 from ..share import served_url
+from ..store import captions as captions_store
 from ..store.db import Database
 from ..store.errors import NotFound
 from ..store.users import User
@@ -103,6 +105,8 @@ async def _video_page(
     # a sensitive video shows its notice first; ?reveal=1 is the "show video" link (scripts off)
     context["revealed"] = request.query_params.get("reveal") == "1"
     context["self_card"] = context
+    # captions as <track>s, the first language shown by default (the player's menu changes it)
+    context["tracks"] = [track_out(v.id, t) for t in await captions_store.list_tracks(db, v.id)]
     if template == "share.html":
         comments = await CommentsController.list_comments.fn(
             None, video_id=v.id, db=db, viewer=viewer, limit=20, cursor=None, parent_id=None

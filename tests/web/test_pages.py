@@ -240,3 +240,26 @@ def test_public_url_names_every_absolute_link(make_server):
         assert m[key].startswith("https://clips.example.org/"), (key, m[key])
     o = live.client.get("/oembed", params={"url": f"https://clips.example.org/v/{vid}"}).json()
     assert 'src="https://clips.example.org/embed/' in o["html"]
+
+
+def test_share_page_lists_the_captions_as_tracks(make_server):
+    """Captions the owner uploaded appear as <track>s of the share page's video, the
+    first language by default; the track URL serves the WebVTT."""
+    live = make_server()
+    token = live.register("captioner")
+    vid = seed_video(live, "captioner", "with captions", clip="landscape", duration_s=1.0)
+    vtt = "WEBVTT\n\n00:00.000 --> 00:00.900\nhello <there>\n"
+    for lang in ("fr", "en"):
+        r = live.client.put(
+            f"/api/videos/{vid}/captions/{lang}",
+            content=vtt.encode(),
+            headers={**live.auth(token), "Content-Type": "text/vtt"},
+        )
+        assert r.status_code in (200, 201), r.text
+    html = live.client.get(f"/v/{vid}", headers=BROWSER).text
+    tracks = re.findall(r"<track [^>]*>", html)
+    assert len(tracks) == 2, tracks
+    assert f'src="/api/videos/{vid}/captions/en.vtt"' in tracks[0] and "default" in tracks[0]
+    assert 'srclang="fr"' in tracks[1] and "default" not in tracks[1]
+    served = live.client.get(f"/api/videos/{vid}/captions/en.vtt")
+    assert served.status_code == 200 and served.text == vtt
