@@ -11,6 +11,7 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
+from serverkit import wait_ready
 
 BOUNDARY = "slowslowslow"
 GIVE_UP_S = 10.0  # the attack goes on at most this long (today's main never answers)
@@ -146,11 +147,13 @@ def test_bodies_at_a_normal_pace_still_pass(strict, clip):
             headers=live.auth(token),
         )
     assert r.status_code == 202, r.text
+    video_id = r.json()["id"]
+    assert wait_ready(live, token, video_id)["status"] == "ready"  # only a published one is liked
     # a body-less request that outlives body_timeout_s (the event stream) is not cut off
     with live.client.stream("GET", "/api/events", timeout=5) as events:
         lines = events.iter_lines()
         assert next(lines).startswith("event: hello")
         time.sleep(1.5)
-        r = live.client.put(f"/api/videos/{r.json()['id']}/like", headers=live.auth(token))
+        r = live.client.put(f"/api/videos/{video_id}/like", headers=live.auth(token))
         assert r.status_code == 200
         assert "event: counts" in itertools.islice(lines, 500)

@@ -1,4 +1,6 @@
-"""The terminal client is HTTP-only: it loads no server code and no media code but files.py."""
+"""The terminal client is HTTP-only: it loads no server code and, of media/, only the two
+modules free of PyAV that it shares with the server: files.py (atomic writes) and
+captions.py (the one WebVTT parser, for the caption line)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,18 @@ def test_the_client_imports_only_the_file_helper_of_media() -> None:
     out = subprocess.run(
         [sys.executable, "-c", CHECK], capture_output=True, text=True, check=True
     ).stdout
-    assert out.strip() == "shortstack.media.files"
+    assert out.strip() == "shortstack.media.captions,shortstack.media.files"
+
+
+def test_the_media_modules_the_client_shares_load_no_pyav() -> None:
+    check = (
+        "import sys, shortstack.media.captions, shortstack.media.files;"
+        " print('av' in sys.modules or 'numpy' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "False"
 
 
 def test_token_is_written_whole_and_private(tmp_path) -> None:
