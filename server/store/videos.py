@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import aiosqlite
 
 from .db import Database
-from .errors import Conflict, TooMany
+from .errors import Conflict, NotFound, TooMany
 from .ids import new_id, now
 from .rows import from_row, keyset_rows, one_row
 
@@ -125,9 +125,99 @@ async def _attach(db: Database, records: list[VideoRecord], viewer_id: int | Non
                     by_id[row[0]].liked_by_me = True
 
 
+def _read_records(
+    conn: sqlite3.Connection, video_ids: list[str], viewer_id: int | None, also_liked: list[str]
+) -> tuple[dict[str, VideoRecord], set[str]]:
+    """On a reader thread (``Database.run_read``): the records of the ids that exist, with
+    hashtags and renditions, and which of them (and of ``also_liked``) viewer liked; every
+    statement in one hop."""
+    records: dict[str, VideoRecord] = {}
+    liked: set[str] = set()
+    for start in range(0, len(video_ids), 500):
+        ids = video_ids[start : start + 500]
+        marks = ",".join("?" * len(ids))
+        chunk = {
+            r["id"]: _record(r)
+            for r in conn.execute(f"{VIDEO_SELECT} WHERE v.id IN ({marks})", ids)
+        }
+        if not chunk:
+            continue
+        found = list(chunk)
+        marks = ",".join("?" * len(found))
+        for vid, tag in conn.execute(
+            "SELECT vh.video_id, h.tag FROM video_hashtags vh JOIN hashtags h ON h.id ="
+            f" vh.hashtag_id WHERE vh.video_id IN ({marks}) ORDER BY vh.rowid",
+            found,
+        ):
+            chunk[vid].hashtags.append(tag)
+        for vid, name, width, height, size in conn.execute(
+            f"SELECT video_id, name, width, height, bytes FROM renditions WHERE video_id IN ({marks})"
+            " ORDER BY height * width DESC",
+            found,
+        ):
+            chunk[vid].renditions.append(RenditionRecord(name, width, height, size))
+        records.update(chunk)
+        if viewer_id is not None:
+            liked.update(_liked(conn, viewer_id, found))
+    if viewer_id is not None:
+        for start in range(0, len(also_liked), 500):
+            liked.update(_liked(conn, viewer_id, also_liked[start : start + 500]))
+    return records, liked
+
+
+def _liked(conn: sqlite3.Connection, viewer_id: int, video_ids: list[str]) -> set[str]:
+    marks = ",".join("?" * len(video_ids))
+    rows = conn.execute(
+        f"SELECT video_id FROM likes WHERE user_id = ? AND video_id IN ({marks})",
+        [viewer_id, *video_ids],
+    )
+    return {r[0] for r in rows}
+
+
+def _for_viewer(record: VideoRecord, liked: bool) -> VideoRecord:
+    """A caller's own copy of a cached record (its lists copied too), with its liked_by_me."""
+    return replace(
+        record,
+        hashtags=list(record.hashtags),
+        renditions=list(record.renditions),
+        liked_by_me=liked,
+    )
+
+
+async def get_videos(
+    db: Database, video_ids: list[str], viewer_id: int | None = None
+) -> dict[str, VideoRecord]:
+    """Records for the ids that exist (missing ones are simply absent), in one thread hop at
+    most: records come from ``db.videos`` while nothing was committed since they were read;
+    the rest (and the viewer's likes) are read together."""
+    if not video_ids:
+        return {}
+    version = db.data_version()  # before the read: see ReadCache.put
+    cached: dict[str, VideoRecord] = {}
+    missing: list[str] = []
+    for vid in dict.fromkeys(video_ids):
+        record = db.videos.get(vid, version)
+        if record is None:
+            missing.append(vid)
+        else:
+            cached[vid] = record
+    liked: set[str] = set()
+    if missing:
+        fresh, liked = await db.run_read(_read_records, missing, viewer_id, list(cached))
+        for vid, record in fresh.items():
+            db.videos.put(vid, version, record)
+        cached.update(fresh)
+    elif viewer_id is not None:
+        liked = await db.run_read(_liked, viewer_id, list(cached))
+    return {vid: _for_viewer(cached[vid], vid in liked) for vid in video_ids if vid in cached}
+
+
 async def get_video(db: Database, video_id: str, viewer_id: int | None = None) -> VideoRecord:
-    row = await video_row(db, video_id, VIDEO_SELECT)
-    return (await _records(db, [row], viewer_id))[0]
+    """One video (NotFound if there is none); see ``get_videos``."""
+    record = (await get_videos(db, [video_id], viewer_id)).get(video_id)
+    if record is None:
+        raise NotFound(f"no video {video_id!r}")
+    return record
 
 
 async def video_row(
@@ -139,21 +229,6 @@ async def video_row(
     return await one_row(
         source, f"{select} WHERE v.id = ?", (video_id,), missing=f"no video {video_id!r}"
     )
-
-
-async def get_videos(
-    db: Database, video_ids: list[str], viewer_id: int | None = None
-) -> dict[str, VideoRecord]:
-    """Records for the ids that exist (missing ones are simply absent)."""
-    if not video_ids:
-        return {}
-    rows: list[aiosqlite.Row] = []
-    for start in range(0, len(video_ids), 500):
-        chunk = video_ids[start : start + 500]
-        rows += await db.fetchall(
-            f"{VIDEO_SELECT} WHERE v.id IN ({','.join('?' * len(chunk))})", chunk
-        )
-    return {r.id: r for r in await _records(db, rows, viewer_id)}
 
 
 async def list_user_videos(
