@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import sqlite3
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import aiosqlite
 
@@ -175,13 +176,13 @@ def _liked(conn: sqlite3.Connection, viewer_id: int, video_ids: list[str]) -> se
 
 
 def _for_viewer(record: VideoRecord, liked: bool) -> VideoRecord:
-    """A caller's own copy of a cached record (its lists copied too), with its liked_by_me."""
-    return replace(
-        record,
-        hashtags=list(record.hashtags),
-        renditions=list(record.renditions),
-        liked_by_me=liked,
-    )
+    """A caller's own copy of a cached record (its lists copied too), with its liked_by_me
+    (``copy.copy``: a tenth of ``dataclasses.replace``, which runs ``__init__`` again)."""
+    own = copy.copy(record)
+    own.hashtags = list(record.hashtags)
+    own.renditions = list(record.renditions)
+    own.liked_by_me = liked
+    return own
 
 
 async def get_videos(
