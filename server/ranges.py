@@ -1,8 +1,9 @@
 """HTTP byte ranges (RFC 9110) for media files: parse Range, build 200/206/304/416 responses.
 
 Bytes go out one of two ways. By default the server reads them itself: a span of up to
-``CHUNK`` bytes (a player's Range request) in one hop to a worker thread (open, pread,
-close), a longer one streamed a chunk per hop. uvicorn has no zero-copy send (no ASGI
+``CHUNK`` bytes (a player's Range request) straight from the page cache on the event loop
+when all of it is cached (preadv with RWF_NOWAIT never waits for the disk), else in one hop
+to a worker thread (open, pread, close); a longer one is streamed a chunk per hop. uvicorn has no zero-copy send (no ASGI
 ``zerocopysend``/``pathsend``), so for sendfile put nginx in front and set
 ``server.media_accel_redirect``: after the server's checks the answer is an empty response
 whose ``X-Accel-Redirect`` names the file, and nginx sends it (sendfile, Range, 304)."""
@@ -73,6 +74,28 @@ def _read_span(path: Path, start: int, length: int, etag: str) -> bytes:
     if len(data) != length:
         raise FileChanged
     return data
+
+
+_NOWAIT = getattr(os, "RWF_NOWAIT", 0)
+
+
+def _read_cached_span(path: Path, start: int, length: int, etag: str) -> bytes | None:
+    """The span if the page cache holds all of it, read on the caller's thread without ever
+    waiting for the disk (preadv RWF_NOWAIT); None when it would wait (or the OS can't say)."""
+    if not _NOWAIT:
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if etag_for(path, os.fstat(fd)) != etag:
+            raise FileChanged
+        buf = bytearray(length)
+        try:
+            got = os.preadv(fd, [buf], start, _NOWAIT)
+        except OSError:  # EAGAIN: not all cached; EOPNOTSUPP: this filesystem can't tell
+            return None
+    finally:
+        os.close(fd)
+    return bytes(buf) if got == length else None
 
 
 class FileChanged(Exception):
@@ -158,9 +181,11 @@ async def file_response(
         return Response(content=b"", status_code=status, headers=headers, media_type=media_type)
     if length <= CHUNK:
         try:
-            body = await asyncio.get_running_loop().run_in_executor(
-                None, _read_span, path, start, length, etag
-            )
+            body = _read_cached_span(path, start, length, etag)
+            if body is None:  # some of it is on disk only: read it off the event loop
+                body = await asyncio.get_running_loop().run_in_executor(
+                    None, _read_span, path, start, length, etag
+                )
         except (FileChanged, FileNotFoundError):
             raise problem(
                 503,
