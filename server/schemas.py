@@ -69,6 +69,14 @@ class VideoOut(msgspec.Struct):
 
 
 def video_out(v: VideoRecord) -> VideoOut:
+    """The API shape of a video record (built once per cached record: ``v.presented``)."""
+    if isinstance(v.presented, VideoOut):
+        return v.presented
+    out = v.presented = _video_out(v)
+    return out
+
+
+def _video_out(v: VideoRecord) -> VideoOut:
     base = f"/api/videos/{v.id}"
     return VideoOut(
         id=v.id,

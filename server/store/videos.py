@@ -66,6 +66,9 @@ class VideoRecord:
     removed_at: float | None = None  # removed by a moderator (kept for appeal, then purged)
     sensitive: bool = False  # marked sensitive by a moderator
     author_suspended: bool = False
+    #: what the API layer built from this record (its VideoOut), kept with a cached record so
+    #: it is built once per version of the video; never compared, never copied to a viewer
+    presented: object = field(default=None, compare=False, repr=False)
 
 
 VIDEO_SELECT = (
@@ -176,9 +179,13 @@ def _liked(conn: sqlite3.Connection, viewer_id: int, video_ids: list[str]) -> se
 
 
 def _for_viewer(record: VideoRecord, liked: bool) -> VideoRecord:
-    """A caller's own copy of a cached record (its lists copied too), with its liked_by_me
+    """The cached record itself when the viewer did not like it (records are read-only to
+    callers: nothing outside this module assigns to one), else a copy with liked_by_me set
     (``copy.copy``: a tenth of ``dataclasses.replace``, which runs ``__init__`` again)."""
+    if not liked:
+        return record
     own = copy.copy(record)
+    own.presented = None
     own.hashtags = list(record.hashtags)
     own.renditions = list(record.renditions)
     own.liked_by_me = liked
