@@ -1,18 +1,19 @@
 """API overhead benchmark: Shortstack's endpoints against bare references, all under wrk.
 
-    python bench/api.py                          # wrk -t2 -c20, 5 s per row
-    python bench/api.py --duration 10 --connections 50 --json
+    python bench/api.py                          # wrk -t2 -c20, 3 s per row, 3 rounds
+    python bench/api.py --duration 10 --rounds 5 --connections 50 --json
 
 Seeds a temp data dir (users, ready videos with rendition files, likes, comments and an
 event log written straight into the SQLite file), then serves, each in its own child process
-under the same uvicorn settings on 127.0.0.1, one at a time:
+under the same uvicorn settings on 127.0.0.1, all started before the first row:
 (a) a reference app: bare Litestar with a hello-world JSON route and a plain Python range
     handler (open, seek, read 64 KB, answer 206) over the same rendition files;
 (b) the Shortstack app over the data.
 wrk (Debian's `wrk`) drives every row with the same threads, connections and duration,
-cycling through 50 video ids where a row has them. Prints req/s, p50 and p99 of each row
-and its ratio against the reference measured in the same run (hello-world for API rows,
-the plain range handler for the Range row), plus the load generator's ceiling: wrk against
+cycling through 50 video ids where a row has them; each row runs right after its reference
+(hello-world for API rows, the plain range handler for the Range row), for several rounds.
+Prints the median req/s, p50 and p99 of each row, its median ratio against the reference
+and the spread of the ratios over the rounds, plus the load generator's ceiling: wrk against
 nginx answering `return 200` (if nginx is installed) and against nginx's own Range answer.
 On 2 cores wrk shares the CPU with the server: the ratios are the figure, not the req/s.
 """
@@ -355,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
     parser.add_argument("--connections", type=int, default=20, help="wrk connections (20)")
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds per row (5)")
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds per row (3)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds over all rows (3)")
     parser.add_argument("--videos", type=int, default=300, help="seeded videos (300)")
     parser.add_argument("--only", help="run only the rows whose name contains this")
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -366,7 +368,9 @@ def main(argv: list[str] | None = None) -> int:
 
     load = {"threads": args.threads, "connections": args.connections, "duration": args.duration}
     rng_range = f"bytes=0-{RANGE_BYTES - 1}"
-    results: dict[str, dict[str, Any]] = {}
+    hello_ref, range_ref = "ref: bare Litestar hello", "ref: plain Python range"
+    runs: dict[str, list[dict[str, Any]]] = {}
+    references: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="shortstack-bench-api-") as tmp:
         data_dir = Path(tmp)
         ids = seed(data_dir, videos=args.videos)
@@ -374,65 +378,84 @@ def main(argv: list[str] | None = None) -> int:
         with_files = ids[:50]
         work = data_dir / "wrk"
         work.mkdir()
-
-        def row(name: str, url: str, paths: list[str], reference: str, **extra: str) -> None:
-            if args.only and args.only not in name and not name.startswith("ref:"):
-                return
-            results[name] = {
-                "reference": reference,
-                **wrk(url, paths, workdir=work, **load, **extra),  # type: ignore[arg-type]
-            }
-
-        with Nginx(data_dir, data_dir / "nginx") as nginx:
+        with (
+            Nginx(data_dir, data_dir / "nginx") as nginx,
+            Server("hello", data_dir, "/hello") as hello,
+            Server("shortstack", data_dir, "/healthz") as ours,
+        ):
+            # (name, url, paths, reference, range): each row right after its reference, every
+            # round, so the machine's mood falls on both sides of each ratio
+            rows: list[tuple[str, str, list[str], str, str]] = []
             if nginx is not None:
-                row("ceiling: nginx return 200", nginx.url, ["/hello"], "")
-                row(
-                    "ceiling: nginx 64 KB Range",
-                    nginx.url,
-                    [f"/media/{v[:2]}/{v}/360p.mp4" for v in with_files],
-                    "",
-                    range_header=rng_range,
+                rows.append(("ceiling: nginx return 200", nginx.url, ["/hello"], "", ""))
+                media = [f"/media/{v[:2]}/{v}/360p.mp4" for v in with_files]
+                rows.append(("ceiling: nginx 64 KB Range", nginx.url, media, "", rng_range))
+            videos = [f"/api/videos/{v}" for v in sample]
+            for name, paths in (
+                ("GET /api/videos/{id}", videos),
+                ("GET /api/feed/trending?limit=10", ["/api/feed/trending?limit=10"]),
+                ("GET /healthz", ["/healthz"]),
+                ("404 through the middleware", ["/api/no-such-route"]),
+            ):
+                if args.only and args.only not in name:
+                    continue
+                rows.append((hello_ref, hello.url, ["/hello"], "", ""))
+                rows.append((name, ours.url, paths, hello_ref, ""))
+            if not args.only or args.only in "64 KB Range GET of a rendition":
+                plain = [f"/range/{v}" for v in with_files]
+                rows.append((range_ref, hello.url, plain, "", rng_range))
+                rows.append(
+                    (
+                        "64 KB Range GET of a rendition",
+                        ours.url,
+                        [f"/api/videos/{v}/media/360p" for v in with_files],
+                        range_ref,
+                        rng_range,
+                    )
                 )
-        with Server("hello", data_dir, "/hello") as hello:
-            row("ref: bare Litestar hello", hello.url, ["/hello"], "")
-            row("ref: plain Python range", hello.url, [f"/range/{v}" for v in with_files], "")
-        hello_ref = "ref: bare Litestar hello"
-        with Server("shortstack", data_dir, "/healthz") as ours:
-            row("GET /api/videos/{id}", ours.url, [f"/api/videos/{v}" for v in sample], hello_ref)
-            row(
-                "GET /api/feed/trending?limit=10",
-                ours.url,
-                ["/api/feed/trending?limit=10"],
-                hello_ref,
-            )
-            row("GET /healthz", ours.url, ["/healthz"], hello_ref)
-            row("404 through the middleware", ours.url, ["/api/no-such-route"], hello_ref)
-            row(
-                "64 KB Range GET of a rendition",
-                ours.url,
-                [f"/api/videos/{v}/media/360p" for v in with_files],
-                "ref: plain Python range",
-                range_header=rng_range,
-            )
-    for figures in results.values():
-        ref = results.get(figures["reference"])
-        figures["ratio"] = round(figures["rps"] / ref["rps"], 3) if ref else None
+            for _ in range(args.rounds):
+                last_ref: dict[str, dict[str, Any]] = {}
+                for name, url, paths, reference, range_header in rows:
+                    figures = wrk(url, paths, workdir=work, range_header=range_header, **load)  # type: ignore[arg-type]
+                    if reference:
+                        figures["ratio"] = round(figures["rps"] / last_ref[reference]["rps"], 3)
+                    else:
+                        last_ref[name] = figures
+                    references[name] = reference
+                    runs.setdefault(name, []).append(figures)
+
+    results: dict[str, dict[str, Any]] = {}
+    for name, figures in runs.items():
+        med = sorted(figures, key=lambda f: f["rps"])[len(figures) // 2]
+        ratios = sorted(f["ratio"] for f in figures if "ratio" in f)
+        results[name] = {
+            **{k: v for k, v in med.items() if k != "ratio"},
+            "reference": references[name],
+            "ratio": ratios[len(ratios) // 2] if ratios else None,
+            "ratios": ratios,
+        }
     expected_bad = {"404 through the middleware"}
     bad = sum(f["non_2xx"] for name, f in results.items() if name not in expected_bad)
 
     if args.json:
-        print(json.dumps({"load": load, "results": results}, indent=2))
+        print(json.dumps({"load": load, "rounds": args.rounds, "results": results}, indent=2))
     else:
         print(
-            f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s per row, "
-            f"{args.videos} seeded videos, uvicorn on {HOST}, one process per app"
+            f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s per row,"
+            f" {args.rounds} rounds (each row right after its reference), {args.videos} seeded"
+            f" videos, uvicorn on {HOST}, one process per app; median of the rounds"
         )
-        print(f"{'row':<34}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'MB/s':>8}{'ratio':>8}  vs")
+        print(f"{'row':<34}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'MB/s':>8}{'ratio':>8}  range")
         for name, f in results.items():
             ratio = f"{f['ratio']:.3f}" if f["ratio"] is not None else "-"
+            spread = (
+                f"{f['ratios'][0]:.2f}-{f['ratios'][-1]:.2f} vs {f['reference']}"
+                if f["ratios"]
+                else "(reference)"
+            )
             print(
                 f"{name:<34}{f['rps']:>9.0f}{f['p50_ms']:>8.2f}{f['p99_ms']:>8.2f}"
-                f"{f['mb_s']:>8.1f}{ratio:>8}  {f['reference'] or '-'}"
+                f"{f['mb_s']:>8.1f}{ratio:>8}  {spread}"
                 + (f"  non-2xx {f['non_2xx']}" if f["non_2xx"] and name not in expected_bad else "")
             )
     return 1 if bad else 0
