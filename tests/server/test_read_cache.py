@@ -6,6 +6,7 @@ connection, as `shortstack admin` or a worker process would): both must invalida
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -159,3 +160,28 @@ def test_healthz_counts_follow_a_write_at_once(live_server):
         (),
     )
     assert c.get("/healthz").json()["jobs"]["failed"] == 1
+
+
+def test_pre_fit_sql_trending_candidates_follow_writes(live_server):
+    """The SQL trending (before the first fit) reuses its candidate scan until a commit: a
+    like moves a video up, a removal takes it out, at once."""
+    live, c = live_server, live_server.client
+    live.register("poster")
+    fan = live.auth(live.register("fan"))
+    first, second = (seed_video(live, "poster", f"clip {n}") for n in ("a", "b"))
+    engine = live.server.app.state.engine
+
+    def sql_trending() -> list[str]:
+        future = asyncio.run_coroutine_threadsafe(
+            engine._sql_trending(k=5, exclude=set()), engine._task.get_loop()
+        )
+        return [item.video_id for item in future.result(10)]
+
+    before = sql_trending()
+    assert set(before) >= {first, second}
+    assert sql_trending() == before  # served from the cached scan
+    liked = before[-1]
+    assert c.put(f"/api/videos/{liked}/like", headers=fan).is_success
+    assert sql_trending()[0] == liked
+    _behind_the_back(live, "UPDATE videos SET status = 'failed' WHERE id = ?", (liked,))
+    assert liked not in sql_trending()
