@@ -212,9 +212,18 @@ class Database:
             self._readers.put_nowait(conn)
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self.read() as conn, conn.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
+        """The first row of a read, in one thread hop (``run_read``; aiosqlite's execute,
+        fetch and close were a hop each)."""
+        return await self.run_read(_fetchone, sql, tuple(params))
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.read() as conn, conn.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        """Every row of a read, in one thread hop (``run_read``)."""
+        return await self.run_read(_fetchall, sql, tuple(params))
+
+
+def _fetchone(conn: sqlite3.Connection, sql: str, params: tuple) -> sqlite3.Row | None:
+    return conn.execute(sql, params).fetchone()
+
+
+def _fetchall(conn: sqlite3.Connection, sql: str, params: tuple) -> list[sqlite3.Row]:
+    return conn.execute(sql, params).fetchall()
