@@ -100,33 +100,33 @@ async def _records(
 
 
 async def _attach(db: Database, records: list[VideoRecord], viewer_id: int | None) -> None:
-    if not records:
-        return
-    by_id = {r.id: r for r in records}
-    marks = ",".join("?" * len(by_id))
-    ids = list(by_id)
-    async with db.read() as conn:
-        async with conn.execute(
-            f"SELECT vh.video_id, h.tag FROM video_hashtags vh JOIN hashtags h ON h.id = vh.hashtag_id"
-            f" WHERE vh.video_id IN ({marks}) ORDER BY vh.rowid",
+    if records:
+        await db.run_read(_attach_sync, records, viewer_id)
+
+
+def _attach_sync(
+    conn: sqlite3.Connection, records: list[VideoRecord], viewer_id: int | None
+) -> None:
+    """Hashtags, renditions and the viewer's likes of fresh records, in one hop."""
+    for start in range(0, len(records), 500):
+        by_id = {r.id: r for r in records[start : start + 500]}
+        ids = list(by_id)
+        marks = ",".join("?" * len(ids))
+        for vid, tag in conn.execute(
+            "SELECT vh.video_id, h.tag FROM video_hashtags vh JOIN hashtags h ON h.id ="
+            f" vh.hashtag_id WHERE vh.video_id IN ({marks}) ORDER BY vh.rowid",
             ids,
-        ) as cur:
-            for row in await cur.fetchall():
-                by_id[row[0]].hashtags.append(row[1])
-        async with conn.execute(
+        ):
+            by_id[vid].hashtags.append(tag)
+        for vid, name, width, height, size in conn.execute(
             f"SELECT video_id, name, width, height, bytes FROM renditions WHERE video_id IN ({marks})"
             " ORDER BY height * width DESC",
             ids,
-        ) as cur:
-            for row in await cur.fetchall():
-                by_id[row[0]].renditions.append(RenditionRecord(row[1], row[2], row[3], row[4]))
+        ):
+            by_id[vid].renditions.append(RenditionRecord(name, width, height, size))
         if viewer_id is not None:
-            async with conn.execute(
-                f"SELECT video_id FROM likes WHERE user_id = ? AND video_id IN ({marks})",
-                [viewer_id, *ids],
-            ) as cur:
-                for row in await cur.fetchall():
-                    by_id[row[0]].liked_by_me = True
+            for vid in _liked(conn, viewer_id, ids):
+                by_id[vid].liked_by_me = True
 
 
 def _read_records(
