@@ -1,26 +1,34 @@
-"""API overhead benchmark: Shortstack's read endpoints against a bare Litestar hello-world.
+"""API overhead benchmark: Shortstack's endpoints against bare references, all under wrk.
 
-    python bench/api.py                       # 20 concurrent clients, 3000 requests each
-    python bench/api.py --concurrency 50 --requests 5000 --json
+    python bench/api.py                          # wrk -t2 -c20, 3 s per row, 3 rounds
+    python bench/api.py --duration 10 --rounds 5 --connections 50 --json
 
-Seeds a temp data dir (users, ready videos, likes, comments and an event log written straight
-into the SQLite file), then serves (a) the Shortstack app over it and (b) a one-route Litestar
-app, each in its own child process under the same uvicorn settings on 127.0.0.1, one at a
-time. The same bounded httpx load (N concurrent clients sharing a request budget) is driven
-against `GET /api/videos/{id}`, `GET /api/feed/trending` and the hello-world route. Prints
-req/s, p50 and p99 for each, and the ratios against the hello-world reference measured in the
-same run (how much of the framework's ceiling each endpoint keeps).
+Seeds a temp data dir (users, ready videos with rendition files, likes, comments and an
+event log written straight into the SQLite file), then serves, each in its own child process
+under the same uvicorn settings on 127.0.0.1, all started before the first row:
+(a) a reference app: bare Litestar with a hello-world JSON route and a plain Python range
+    handler (open, seek, read 64 KB, answer 206) over the same rendition files;
+(b) the Shortstack app over the data.
+wrk (Debian's `wrk`) drives every row with the same threads, connections and duration,
+cycling through 50 video ids where a row has them; each row runs right after its reference
+(hello-world for API rows, the plain range handler for the Range row), for several rounds.
+Prints the median req/s, p50 and p99 of each row, its median ratio against the reference
+and the spread of the ratios over the rounds, plus the load generator's ceiling: wrk against
+nginx answering `return 200` (if nginx is installed) and against nginx's own Range answer.
+On 2 cores wrk shares the CPU with the server: the ratios are the figure, not the req/s.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import multiprocessing as mp
+import os
 import random
+import re
+import shutil
 import socket
-import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +38,8 @@ from typing import Any
 import httpx
 
 HOST = "127.0.0.1"
+RANGE_BYTES = 64 * 1024
+RENDITION_BYTES = 900_000
 UVICORN = {
     "log_level": "warning",
     "access_log": False,
@@ -41,15 +51,36 @@ UVICORN = {
 # --------------------------------------------------------------------------- the two servers
 
 
-def hello_app():
-    """The reference: a bare Litestar app with one JSON route."""
-    from litestar import Litestar, get
+def hello_app(data_dir: str):
+    """The reference: a bare Litestar app with one JSON route and a plain range handler."""
+    from litestar import Litestar, Response, get
+
+    media = Path(data_dir) / "media"
 
     @get("/hello", sync_to_thread=False)
     def hello() -> dict[str, str]:
         return {"hello": "world"}
 
-    return Litestar(route_handlers=[hello], debug=False)
+    @get("/range/{video_id:str}", sync_to_thread=False)
+    def plain_range(video_id: str) -> Response[bytes]:
+        """The first 64 KB of a rendition as a 206, read in the handler (no Range parsing)."""
+        path = media / video_id[:2] / video_id / "360p.mp4"
+        with open(path, "rb") as fh:
+            size = fh.seek(0, 2)
+            fh.seek(0)
+            body = fh.read(RANGE_BYTES)
+        return Response(
+            body,
+            status_code=206,
+            media_type="video/mp4",
+            headers={"Content-Range": f"bytes 0-{len(body) - 1}/{size}"},
+        )
+
+    return Litestar(
+        route_handlers=[hello, plain_range],
+        debug=False,
+        signature_namespace={"Response": Response},
+    )
 
 
 def shortstack_app(data_dir: str):
@@ -72,7 +103,7 @@ def shortstack_app(data_dir: str):
 def _serve(kind: str, port: int, data_dir: str) -> None:
     import uvicorn
 
-    app = hello_app() if kind == "hello" else shortstack_app(data_dir)
+    app = hello_app(data_dir) if kind == "hello" else shortstack_app(data_dir)
     uvicorn.run(app, host=HOST, port=port, **UVICORN)
 
 
@@ -89,7 +120,7 @@ class Server:
         self.port = _free_port()
         self.url = f"http://{HOST}:{self.port}"
         self.proc = mp.get_context("spawn").Process(
-            target=_serve, args=(kind, self.port, str(data_dir)), daemon=True
+            target=_serve, args=(kind, self.port, str(data_dir)), daemon=False
         )
         self.probe = probe
 
@@ -152,8 +183,12 @@ def seed(data_dir: Path, *, users: int = 50, videos: int = 300, seed_value: int 
         )
         conn.executemany(
             "INSERT INTO renditions VALUES (?, ?, ?, ?, ?)",
-            [(vid, "360p", 360, 640, 900_000), (vid, "240p", 240, 426, 400_000)],
+            [(vid, "360p", 360, 640, RENDITION_BYTES), (vid, "240p", 240, 426, 400_000)],
         )
+        if i < 50:  # the Range row's files (bytes are bytes: no need for real MP4 here)
+            folder = data_dir / "media" / vid[:2] / vid
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "360p.mp4").write_bytes(rng.randbytes(RENDITION_BYTES))
         conn.executemany("INSERT INTO video_hashtags VALUES (?, ?)", [(vid, t) for t in chosen])
         conn.execute(
             "INSERT INTO videos_fts (video_id, caption, hashtags, handle) VALUES (?, ?, ?, ?)",
@@ -181,90 +216,248 @@ def seed(data_dir: Path, *, users: int = 50, videos: int = 300, seed_value: int 
 
 # --------------------------------------------------------------------------- load
 
+#: wrk script: cycle through the paths in PATHS (one per line), with the Range header if set.
+WRK_LUA = """
+local paths, n = {}, 0
+for line in io.lines(os.getenv("BENCH_PATHS")) do paths[#paths + 1] = line end
+local range = os.getenv("BENCH_RANGE")
+request = function()
+  n = n + 1
+  local headers = {}
+  if range ~= nil and range ~= "" then headers["Range"] = range end
+  return wrk.format("GET", paths[(n % #paths) + 1], headers)
+end
+"""
 
-async def drive(url: str, paths: list[str], *, concurrency: int, requests: int) -> dict[str, Any]:
-    """`requests` GETs shared by `concurrency` clients (cycling through paths); latency stats.
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
-    Each client is its own httpx.AsyncClient on one keep-alive connection: a shared pool makes
-    httpcore re-scan its connections for every queued request, which costs more than the
-    server under test."""
-    latencies: list[float] = []
-    errors: dict[int, int] = {}
-    budget = iter(range(requests))
 
-    async def worker(client: httpx.AsyncClient) -> None:
-        for n in budget:
-            t0 = time.perf_counter()
-            r = await client.get(paths[n % len(paths)])
-            latencies.append(time.perf_counter() - t0)
-            if r.status_code != 200:
-                errors[r.status_code] = errors.get(r.status_code, 0) + 1
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * _UNITS[unit]
 
-    clients = [
-        httpx.AsyncClient(base_url=url, timeout=30, limits=httpx.Limits(max_connections=1))
-        for _ in range(concurrency)
-    ]
-    try:
-        for n, client in enumerate(clients * max(1, 200 // concurrency)):  # warm-up
-            await client.get(paths[n % len(paths)])
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(c) for c in clients))
-        elapsed = time.perf_counter() - started
-    finally:
-        for client in clients:
-            await client.aclose()
-    latencies.sort()
+
+def wrk(
+    url: str,
+    paths: list[str],
+    *,
+    threads: int,
+    connections: int,
+    duration: float,
+    range_header: str = "",
+    workdir: Path,
+) -> dict[str, Any]:
+    """Run wrk against url cycling through paths; req/s, p50/p99 ms, non-2xx count, MB/s."""
+    script = workdir / "bench.lua"
+    script.write_text(WRK_LUA)
+    listing = workdir / "paths.txt"
+    listing.write_text("\n".join(paths) + "\n")
+    env = {"BENCH_PATHS": str(listing), "BENCH_RANGE": range_header, "PATH": "/usr/bin:/bin"}
+    # warm-up (JIT-free Python still warms caches, pools and the page cache)
+    subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", "-d1s", "-s", str(script), url],
+        env=env,
+        capture_output=True,
+        check=True,
+    )
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--latency"]
+        + ["-s", str(script), url],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    transfer = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", out)
+    mb_s = 0.0
+    if transfer:
+        scale = {"B": 1e-6, "KB": 1e-3, "MB": 1.0, "GB": 1e3}.get(transfer.group(2), 0.0)
+        mb_s = float(transfer.group(1)) * scale * 1.048576 if scale else 0.0
     return {
-        "requests": len(latencies),
-        "seconds": round(elapsed, 3),
-        "rps": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(statistics.median(latencies) * 1000, 2),
-        "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 2),
-        "errors": errors,
+        "rps": round(rps, 1),
+        "p50_ms": round(p50, 2),
+        "p99_ms": round(p99, 2),
+        "non_2xx": int(bad.group(1)) if bad else 0,
+        "socket_errors": errors.group(1).strip() if errors else "",
+        "mb_s": round(mb_s, 1),
     }
+
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+{user}
+pid {root}/nginx.pid;
+error_log {root}/nginx-error.log;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {root}/tmp; proxy_temp_path {root}/tmp;
+    fastcgi_temp_path {root}/tmp; uwsgi_temp_path {root}/tmp; scgi_temp_path {root}/tmp;
+    sendfile on;
+    server {{
+        listen 127.0.0.1:{port};
+        location = /hello {{ default_type application/json; return 200 '{{"hello":"world"}}'; }}
+        location /media/ {{ root {data}; }}
+    }}
+}}
+"""
+
+
+class Nginx:
+    """Debian's nginx on a free port (the load generator's ceiling), if it is installed."""
+
+    def __init__(self, data_dir: Path, root: Path) -> None:
+        self.binary = shutil.which("nginx") or (
+            "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+        )
+        self.port = _free_port()
+        self.url = f"http://{HOST}:{self.port}"
+        self.root = root
+        self.data_dir = data_dir
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> Nginx | None:
+        if self.binary is None:
+            return None
+        (self.root / "tmp").mkdir(parents=True, exist_ok=True)
+        conf = self.root / "nginx.conf"
+        # as root the workers would run as nobody, who cannot read the private temp dir
+        user = "user root;" if os.geteuid() == 0 else ""
+        conf.write_text(
+            NGINX_CONF.format(root=self.root, port=self.port, data=self.data_dir, user=user)
+        )
+        self.proc = subprocess.Popen(
+            [self.binary, "-c", str(conf), "-p", str(self.root)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/hello", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.05)
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--concurrency", type=int, default=20, help="concurrent clients (20)")
-    parser.add_argument("--requests", type=int, default=3000, help="requests per endpoint (3000)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
+    parser.add_argument("--connections", type=int, default=20, help="wrk connections (20)")
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds per row (3)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds over all rows (3)")
     parser.add_argument("--videos", type=int, default=300, help="seeded videos (300)")
+    parser.add_argument("--only", help="run only the rows whose name contains this")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("bench/api.py needs wrk: apt-get install -y wrk", file=sys.stderr)
+        return 2
 
-    results: dict[str, dict[str, Any]] = {}
+    load = {"threads": args.threads, "connections": args.connections, "duration": args.duration}
+    rng_range = f"bytes=0-{RANGE_BYTES - 1}"
+    hello_ref, range_ref = "ref: bare Litestar hello", "ref: plain Python range"
+    runs: dict[str, list[dict[str, Any]]] = {}
+    references: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="shortstack-bench-api-") as tmp:
         data_dir = Path(tmp)
         ids = seed(data_dir, videos=args.videos)
-        load = {"concurrency": args.concurrency, "requests": args.requests}
-        with Server("hello", data_dir, "/hello") as hello:
-            results["hello-world"] = asyncio.run(drive(hello.url, ["/hello"], **load))
-        with Server("shortstack", data_dir, "/healthz") as ours:
-            sample = random.Random(1).sample(ids, min(50, len(ids)))
-            results["GET /api/videos/{id}"] = asyncio.run(
-                drive(ours.url, [f"/api/videos/{v}" for v in sample], **load)
-            )
-            results["GET /api/feed/trending"] = asyncio.run(
-                drive(ours.url, ["/api/feed/trending"], **load)
-            )
-    reference = results["hello-world"]["rps"]
-    for figures in results.values():
-        figures["ratio_vs_hello"] = round(figures["rps"] / reference, 3)
+        sample = random.Random(1).sample(ids, min(50, len(ids)))
+        with_files = ids[:50]
+        work = data_dir / "wrk"
+        work.mkdir()
+        with (
+            Nginx(data_dir, data_dir / "nginx") as nginx,
+            Server("hello", data_dir, "/hello") as hello,
+            Server("shortstack", data_dir, "/healthz") as ours,
+        ):
+            # (name, url, paths, reference, range): each row right after its reference, every
+            # round, so the machine's mood falls on both sides of each ratio
+            rows: list[tuple[str, str, list[str], str, str]] = []
+            if nginx is not None:
+                rows.append(("ceiling: nginx return 200", nginx.url, ["/hello"], "", ""))
+                media = [f"/media/{v[:2]}/{v}/360p.mp4" for v in with_files]
+                rows.append(("ceiling: nginx 64 KB Range", nginx.url, media, "", rng_range))
+            videos = [f"/api/videos/{v}" for v in sample]
+            for name, paths in (
+                ("GET /api/videos/{id}", videos),
+                ("GET /api/feed/trending?limit=10", ["/api/feed/trending?limit=10"]),
+                ("GET /healthz", ["/healthz"]),
+                ("404 through the middleware", ["/api/no-such-route"]),
+            ):
+                if args.only and args.only not in name:
+                    continue
+                rows.append((hello_ref, hello.url, ["/hello"], "", ""))
+                rows.append((name, ours.url, paths, hello_ref, ""))
+            if not args.only or args.only in "64 KB Range GET of a rendition":
+                plain = [f"/range/{v}" for v in with_files]
+                rows.append((range_ref, hello.url, plain, "", rng_range))
+                rows.append(
+                    (
+                        "64 KB Range GET of a rendition",
+                        ours.url,
+                        [f"/api/videos/{v}/media/360p" for v in with_files],
+                        range_ref,
+                        rng_range,
+                    )
+                )
+            for _ in range(args.rounds):
+                last_ref: dict[str, dict[str, Any]] = {}
+                for name, url, paths, reference, range_header in rows:
+                    figures = wrk(url, paths, workdir=work, range_header=range_header, **load)  # type: ignore[arg-type]
+                    if reference:
+                        figures["ratio"] = round(figures["rps"] / last_ref[reference]["rps"], 3)
+                    else:
+                        last_ref[name] = figures
+                    references[name] = reference
+                    runs.setdefault(name, []).append(figures)
+
+    results: dict[str, dict[str, Any]] = {}
+    for name, figures in runs.items():
+        med = sorted(figures, key=lambda f: f["rps"])[len(figures) // 2]
+        ratios = sorted(f["ratio"] for f in figures if "ratio" in f)
+        results[name] = {
+            **{k: v for k, v in med.items() if k != "ratio"},
+            "reference": references[name],
+            "ratio": ratios[len(ratios) // 2] if ratios else None,
+            "ratios": ratios,
+        }
+    expected_bad = {"404 through the middleware"}
+    bad = sum(f["non_2xx"] for name, f in results.items() if name not in expected_bad)
 
     if args.json:
-        print(json.dumps({"load": load, "results": results}, indent=2))
+        print(json.dumps({"load": load, "rounds": args.rounds, "results": results}, indent=2))
     else:
         print(
-            f"{args.concurrency} concurrent clients, {args.requests} requests per endpoint, "
-            f"{args.videos} seeded videos, uvicorn on {HOST}, one process per app"
+            f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s per row,"
+            f" {args.rounds} rounds (each row right after its reference), {args.videos} seeded"
+            f" videos, uvicorn on {HOST}, one process per app; median of the rounds"
         )
-        print(f"{'endpoint':<26}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'vs hello':>10}  errors")
+        print(f"{'row':<34}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'MB/s':>8}{'ratio':>8}  range")
         for name, f in results.items():
-            print(
-                f"{name:<26}{f['rps']:>10.1f}{f['p50_ms']:>10.2f}{f['p99_ms']:>10.2f}"
-                f"{f['ratio_vs_hello']:>10.3f}  {f['errors'] or '-'}"
+            ratio = f"{f['ratio']:.3f}" if f["ratio"] is not None else "-"
+            spread = (
+                f"{f['ratios'][0]:.2f}-{f['ratios'][-1]:.2f} vs {f['reference']}"
+                if f["ratios"]
+                else "(reference)"
             )
-    bad = sum(sum(f["errors"].values()) for f in results.values())
+            print(
+                f"{name:<34}{f['rps']:>9.0f}{f['p50_ms']:>8.2f}{f['p99_ms']:>8.2f}"
+                f"{f['mb_s']:>8.1f}{ratio:>8}  {spread}"
+                + (f"  non-2xx {f['non_2xx']}" if f["non_2xx"] and name not in expected_bad else "")
+            )
     return 1 if bad else 0
 
 

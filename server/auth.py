@@ -122,7 +122,9 @@ def login_rate_limit(config: NamedDependency[Config]) -> RateLimitConfig:
     )
 
 
-def _is_login_attempt(request: Request) -> bool:
+async def _is_login_attempt(request: Request) -> bool:
+    # async: Litestar runs a sync check_throttle_handler in a worker thread, a thread hop
+    # on every request of every route
     return request.method == "POST" and request.url.path in LOGIN_PATHS
 
 

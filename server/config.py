@@ -45,6 +45,11 @@ class ServerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Most entries each in-memory store (rate-limit counters) holds; the oldest go first."""
     store_sweep_s: float = 60.0
     """How often expired entries are swept out of the in-memory stores, in seconds."""
+    media_accel_redirect: str = ""
+    """URI prefix of a reverse proxy's internal location serving the data dir's media/
+    folder (nginx: `location /_media/ { internal; alias DATA/media/; }`): media, posters and
+    HLS files are then answered with X-Accel-Redirect after the server's checks and the proxy
+    sends the bytes (sendfile, Range); empty: the server sends them itself."""
 
 
 class LimitsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

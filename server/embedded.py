@@ -27,6 +27,20 @@ def uvicorn_options(config: Config) -> dict[str, Any]:
     }
 
 
+def listening_socket() -> socket.socket:
+    """A TCP listening socket whose connections send small writes at once.
+
+    The protocol must be named: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on
+    sockets whose ``proto`` is IPPROTO_TCP, and ``socket.socket(AF_INET, SOCK_STREAM)`` says 0,
+    which accepted connections inherit. uvicorn writes a response's headers and body
+    separately, so with Nagle on the body waited for the client's delayed ACK: ~40 ms on
+    every keep-alive request (issue 20). TCP_NODELAY on the listener is inherited too."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
 class EmbeddedServer:
     """A real uvicorn server for the app, started in a daemon thread; `url` once started."""
 
@@ -36,8 +50,7 @@ class EmbeddedServer:
         self.config = config
         self.data_dir = Path(data_dir)
         self.app = create_app(config, self.data_dir, log_file=self.data_dir / "server.log")
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock = listening_socket()
         self._sock.bind((host, port))
         self.host, self.port = self._sock.getsockname()[:2]
         self.url = f"http://{self.host}:{self.port}"

@@ -33,6 +33,13 @@ from .store.users import User
 log = logging.getLogger("shortstack.feed")
 POLL_S = 2.0
 MIN_REFIT_INTERVAL_S = 10.0
+#: Up to this many videos, trending ranks on the event loop: a few array passes over the
+#: catalogue take less than the hop to a worker thread and back (issue 20).
+INLINE_TRENDING_ITEMS = 20_000
+#: The first page of trending (ids, scores, reasons) is reused this long for the same fitted
+#: model: its order changes only with a refit. The videos themselves are read (and checked
+#: against the visibility policy) on every request.
+TRENDING_MEMO_S = 1.0
 SYNC_FIT_MAX_VIDEOS = 5000
 
 
@@ -65,6 +72,8 @@ class FeedEngine:
         self.db = db
         self.config = config
         self.snapshot: Snapshot | None = None
+        #: the first page of trending (nothing excluded) of the current snapshot, briefly
+        self._trending_memo: tuple[Snapshot, int, float, tuple[FeedItem, ...]] | None = None
         self._task: asyncio.Task | None = None
         self._refit_lock = asyncio.Lock()
         self._last_fit_monotonic = 0.0
@@ -295,9 +304,28 @@ class FeedEngine:
         snap = self.snapshot
         if snap is None:
             return await self._sql_trending(k=k, exclude=exclude, hidden_authors=hidden_authors)
+        first_page = not exclude and not hidden_authors
+        memo = self._trending_memo
+        if first_page and memo is not None:
+            memo_snap, memo_k, memo_at, memo_items = memo
+            if memo_snap is snap and memo_k == k and time.monotonic() - memo_at < TRENDING_MEMO_S:
+                return list(memo_items)
+        items = await self._model_trending(
+            snap, k=k, exclude=exclude, hidden_authors=hidden_authors
+        )
+        if first_page:
+            self._trending_memo = (snap, k, time.monotonic(), tuple(items))
+        return items
+
+    async def _model_trending(
+        self, snap: Snapshot, *, k: int, exclude: set[str], hidden_authors: Set[int]
+    ) -> list[FeedItem]:
         ex = {snap.item_index[v] for v in exclude if v in snap.item_index}
         ex |= self._author_items(snap, hidden_authors)
-        recs = await asyncio.to_thread(snap.model.trending, k=k, now=time.time(), exclude=ex)
+        if snap.model.catalogue_.n_items <= INLINE_TRENDING_ITEMS:  # cheaper than a thread hop
+            recs = snap.model.trending(k=k, now=time.time(), exclude=ex)
+        else:
+            recs = await asyncio.to_thread(snap.model.trending, k=k, now=time.time(), exclude=ex)
         return self._items(snap, recs)
 
     async def _sql_trending(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import msgspec
-from litestar import Response, get
+from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 
@@ -16,6 +17,9 @@ from .store.db import Database
 
 log = logging.getLogger("shortstack.health")
 DB_TIMEOUT_S = 3.0
+#: How long a good database answer (the job counts) is reused while nothing was committed
+#: (``Database.data_version`` unchanged): load balancers poll this; the counts stay exact.
+COUNTS_TTL_S = 1.0
 
 
 class JobsOut(msgspec.Struct):
@@ -33,6 +37,32 @@ class HealthOut(msgspec.Struct):
     workers: str
     jobs: JobsOut | None
     failing: list[str]
+
+
+class _CountsCache(msgspec.Struct):
+    at: float
+    version: int
+    counts: JobsOut
+
+
+async def _cached_job_counts(request: Request, db: Database) -> tuple[str, JobsOut | None]:
+    """The job counts of a good answer less than COUNTS_TTL_S old when nothing was committed
+    since (one PRAGMA on the loop, no thread hop); else a real query (``_job_counts``)."""
+    state = request.app.state
+    cached: _CountsCache | None = state.get("health_counts")
+    try:
+        version = db.data_version()
+    except Exception:  # the database is in trouble: let the real query say how
+        version = None
+    now = time.monotonic()
+    if cached is not None and version == cached.version and now - cached.at < COUNTS_TTL_S:
+        return "ok", cached.counts
+    db_state, counts = await _job_counts(db)
+    if counts is not None and version is not None:
+        state["health_counts"] = _CountsCache(now, version, counts)
+    else:
+        state.pop("health_counts", None)
+    return db_state, counts
 
 
 async def _job_counts(db: Database) -> tuple[str, JobsOut | None]:
@@ -71,9 +101,9 @@ def _workers(runner: JobRunner) -> str:
     responses={503: ResponseSpec(data_container=HealthOut, description="Degraded")},
 )
 async def healthz(
-    db: NamedDependency[Database], jobs: NamedDependency[JobRunner]
+    request: Request, db: NamedDependency[Database], jobs: NamedDependency[JobRunner]
 ) -> Response[HealthOut]:
-    db_state, counts = await _job_counts(db)
+    db_state, counts = await _cached_job_counts(request, db)
     workers = _workers(jobs)
     failing = [name for name, state in (("db", db_state), ("workers", workers)) if state != "ok"]
     body = HealthOut(

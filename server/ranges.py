@@ -1,15 +1,26 @@
-"""HTTP byte ranges (RFC 9110) for media files: parse Range, build 200/206/304/416 responses."""
+"""HTTP byte ranges (RFC 9110) for media files: parse Range, build 200/206/304/416 responses.
+
+Bytes go out one of two ways. By default the server reads them itself: a span of up to
+``CHUNK`` bytes (a player's Range request) straight from the page cache on the event loop
+when all of it is cached (preadv with RWF_NOWAIT never waits for the disk), else in one hop
+to a worker thread (open, pread, close); a longer one is streamed a chunk per hop. uvicorn has no zero-copy send (no ASGI
+``zerocopysend``/``pathsend``), so for sendfile put nginx in front and set
+``server.media_accel_redirect``: after the server's checks the answer is an empty response
+whose ``X-Accel-Redirect`` names the file, and nginx sends it (sendfile, Range, 304)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import quote
 
-import anyio
 from litestar import Request, Response
 from litestar.response import Stream
+
+from .errors import problem
 
 CHUNK = 256 * 1024
 _RANGE_RE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
@@ -50,16 +61,61 @@ def etag_for(path: Path, st: os.stat_result) -> str:
     return f'"{st.st_size:x}-{st.st_mtime_ns:x}"'
 
 
+def _read_span(path: Path, start: int, length: int, etag: str) -> bytes:
+    """The bytes [start, start + length) of the file whose ETag was ``etag`` (on a worker
+    thread: open, fstat, pread, close). FileChanged if it was replaced meanwhile."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if etag_for(path, os.fstat(fd)) != etag:
+            raise FileChanged
+        data = os.pread(fd, length, start)
+    finally:
+        os.close(fd)
+    if len(data) != length:
+        raise FileChanged
+    return data
+
+
+_NOWAIT = getattr(os, "RWF_NOWAIT", 0)
+
+
+def _read_cached_span(path: Path, start: int, length: int, etag: str) -> bytes | None:
+    """The span if the page cache holds all of it, read on the caller's thread without ever
+    waiting for the disk (preadv RWF_NOWAIT); None when it would wait (or the OS can't say)."""
+    if not _NOWAIT:
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if etag_for(path, os.fstat(fd)) != etag:
+            raise FileChanged
+        buf = bytearray(length)
+        try:
+            got = os.preadv(fd, [buf], start, _NOWAIT)
+        except OSError:  # EAGAIN: not all cached; EOPNOTSUPP: this filesystem can't tell
+            return None
+    finally:
+        os.close(fd)
+    return bytes(buf) if got == length else None
+
+
+class FileChanged(Exception):
+    """The file was replaced between its stat and its read (a re-transcode): retry."""
+
+
 async def _chunks(path: Path, start: int, length: int) -> AsyncIterator[bytes]:
-    async with await anyio.open_file(path, "rb") as fh:
-        await fh.seek(start)
-        remaining = length
-        while remaining > 0:
-            data = await fh.read(min(CHUNK, remaining))
+    """A long span chunk by chunk, one worker-thread hop per chunk (pread on one fd)."""
+    loop = asyncio.get_running_loop()
+    fd = await loop.run_in_executor(None, os.open, path, os.O_RDONLY)
+    try:
+        offset, end = start, start + length
+        while offset < end:
+            data = await loop.run_in_executor(None, os.pread, fd, min(CHUNK, end - offset), offset)
             if not data:
                 break
-            remaining -= len(data)
+            offset += len(data)
             yield data
+    finally:
+        os.close(fd)
 
 
 def _if_none_match(header: str | None, etag: str) -> bool:
@@ -69,8 +125,27 @@ def _if_none_match(header: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def file_response(request: Request, path: Path, media_type: str, *, head: bool = False) -> Response:
-    """Serve a file with Range, ETag and If-None-Match support, without reading it into memory."""
+def accel_redirect(prefix: str, root: Path, path: Path) -> str:
+    """The X-Accel-Redirect URI of a file under ``root`` (media paths are made from ids,
+    never from user input; quoted anyway)."""
+    return prefix.rstrip("/") + "/" + quote(path.relative_to(root).as_posix())
+
+
+async def file_response(
+    request: Request,
+    path: Path,
+    media_type: str,
+    *,
+    head: bool = False,
+    accel: tuple[str, Path] | None = None,
+) -> Response:
+    """Serve a file with Range, ETag and If-None-Match support, without reading it into memory.
+
+    ``accel`` = (URI prefix, media root): hand the file to the reverse proxy instead
+    (``X-Accel-Redirect``), which then answers Range, HEAD and If-None-Match itself."""
+    if accel is not None:
+        headers = {"X-Accel-Redirect": accel_redirect(accel[0], accel[1], path)}
+        return Response(content=b"", status_code=200, headers=headers, media_type=media_type)
     st = path.stat()
     size = st.st_size
     etag = etag_for(path, st)
@@ -101,9 +176,25 @@ def file_response(request: Request, path: Path, media_type: str, *, head: bool =
         start, end = byte_range
         length, status = end - start + 1, 206
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    headers["Content-Length"] = str(length)
     if head:
+        headers["Content-Length"] = str(length)
         return Response(content=b"", status_code=status, headers=headers, media_type=media_type)
+    if length <= CHUNK:
+        try:
+            body = _read_cached_span(path, start, length, etag)
+            if body is None:  # some of it is on disk only: read it off the event loop
+                body = await asyncio.get_running_loop().run_in_executor(
+                    None, _read_span, path, start, length, etag
+                )
+        except (FileChanged, FileNotFoundError):
+            raise problem(
+                503,
+                "Media changed",
+                "the file was just replaced; ask again",
+                headers={"Retry-After": "1"},
+            ) from None
+        return Response(content=body, status_code=status, headers=headers, media_type=media_type)
+    headers["Content-Length"] = str(length)
     return Stream(
         _chunks(path, start, length), status_code=status, headers=headers, media_type=media_type
     )

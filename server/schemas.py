@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -16,7 +17,9 @@ from .visibility import public_error
 T = TypeVar("T")
 
 
+@lru_cache(maxsize=8192)
 def iso(ts: float) -> str:
+    """A timestamp as ISO 8601 UTC (memoised: the same videos are listed over and over)."""
     return (
         dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     )
@@ -66,6 +69,14 @@ class VideoOut(msgspec.Struct):
 
 
 def video_out(v: VideoRecord) -> VideoOut:
+    """The API shape of a video record (built once per cached record: ``v.presented``)."""
+    if isinstance(v.presented, VideoOut):
+        return v.presented
+    out = v.presented = _video_out(v)
+    return out
+
+
+def _video_out(v: VideoRecord) -> VideoOut:
     base = f"/api/videos/{v.id}"
     return VideoOut(
         id=v.id,

@@ -81,6 +81,12 @@ async def _package(request: Request, sources: list[tuple[str, Path, int, int]], 
         lock.release()
 
 
+def _accel(request: Request, storage: LocalStorage) -> tuple[str, Path] | None:
+    """(prefix, media root) when ``server.media_accel_redirect`` hands media bytes to nginx."""
+    prefix = request.app.state.config.server.media_accel_redirect
+    return (prefix, storage.root) if prefix else None
+
+
 def _quota(config: Config, user: User) -> store.UploadQuota | None:
     """The user's daily upload quota (limits.uploads_per_day, upload_mb_per_day); admins: none."""
     limits = config.limits
@@ -218,7 +224,9 @@ class VideosController(Controller):
         path = storage.rendition_path(video_id, rendition)
         if not path.exists():
             raise problem(404, "Media missing", "the rendition file is missing on the server")
-        return file_response(request, path, "video/mp4", head=head_only)
+        return await file_response(
+            request, path, "video/mp4", head=head_only, accel=_accel(request, storage)
+        )
 
     @get(
         "/{video_id:str}/media/{rendition:str}",
@@ -289,7 +297,13 @@ class VideosController(Controller):
             await _package(request, sources, storage.hls_dir(video_id))
         if not path.exists():
             raise problem(404, "No such HLS file", f"video {video_id} has no {request.url.path}")
-        return file_response(request, path, CONTENT_TYPES[path.suffix], head=head_only)
+        return await file_response(
+            request,
+            path,
+            CONTENT_TYPES[path.suffix],
+            head=head_only,
+            accel=_accel(request, storage),
+        )
 
     @get(
         "/{video_id:str}/hls/master.m3u8",
@@ -376,7 +390,9 @@ class VideosController(Controller):
         path = storage.poster_path(video_id)
         if not video.has_poster or not path.exists():
             raise problem(404, "No poster yet", "the poster is made when the video is processed")
-        return file_response(request, path, "image/jpeg", head=head_only)
+        return await file_response(
+            request, path, "image/jpeg", head=head_only, accel=_accel(request, storage)
+        )
 
     @get("/{video_id:str}/poster", operation_id="get_poster", summary="The poster image (JPEG)")
     async def poster(

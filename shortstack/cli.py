@@ -885,11 +885,19 @@ def _import_args(p: argparse.ArgumentParser) -> None:
 
 
 def _eval_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", help="interactions file: `user item [weight] timestamp` per line")
+    p.add_argument(
+        "--dataset",
+        help="interactions file: `user item [weight] timestamp` per line; rows with a weight"
+        " above 0 are positives, weighted by it (all rows when there is no weight column)",
+    )
     p.add_argument("--data", help="evaluate on this server data dir's logged interactions")
     p.add_argument("--k", type=int, default=20, help="cut-off for Recall@k / NDCG@k (default 20)")
     p.add_argument(
-        "--min-rating", type=float, default=4.0, help="ratings >= this are positives (default 4)"
+        "--min-rating",
+        type=float,
+        default=None,
+        help="read the third column as a rating: rows rated >= this are the positives"
+        " (e.g. 4 for MovieLens); default: it is a weight",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
 

@@ -6,10 +6,13 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+import threading
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
@@ -55,8 +58,49 @@ def connect_sync(path: Path | str) -> sqlite3.Connection:
     return conn
 
 
+T = TypeVar("T")
+V = TypeVar("V")
+
+
+class ReadCache(Generic[V]):
+    """A bounded LRU of values read from the database, each valid only while the database
+    has not changed since it was read (``Database.data_version``: a commit by any connection
+    of any process, this server's writer included, makes every entry stale). Nothing read
+    here can outlive a write, whatever module made the write: no invalidation hook to miss."""
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[Hashable, tuple[int, V]] = OrderedDict()
+
+    def get(self, key: Hashable, version: int) -> V | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] != version:
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return entry[1]
+
+    def put(self, key: Hashable, version: int, value: V) -> None:
+        """Keep value as read at ``version`` (taken BEFORE the read: a commit racing the read
+        leaves the entry marked older than what it holds, never newer)."""
+        self._entries[key] = (version, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
 class Database:
-    """The server's database: writes are serialised through one connection, reads use a pool."""
+    """The server's database: writes are serialised through one connection, reads use a pool.
+
+    ``run_read(fn)`` runs a whole request's reads in one hop to a reader thread (each thread
+    has its own plain sqlite3 connection) instead of a hop per statement; ``data_version()``
+    tells on the event loop, in microseconds, whether anything was committed since a value
+    was cached (the ``ReadCache``s below)."""
 
     def __init__(self, path: Path, *, readers: int = 4) -> None:
         self.path = path
@@ -65,6 +109,13 @@ class Database:
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
         self._lock = asyncio.Lock()
+        self._sync_pool: ThreadPoolExecutor | None = None
+        self._sync_local = threading.local()
+        self._sync_conns: list[sqlite3.Connection] = []
+        self._peek: sqlite3.Connection | None = None
+        #: video records by id (store/videos), trending candidates (store/trending)
+        self.videos: ReadCache[Any] = ReadCache(4096)
+        self.trending: ReadCache[Any] = ReadCache(16)
 
     async def open(self) -> None:
         secure_database_file(self.path)
@@ -74,6 +125,44 @@ class Database:
             conn = await self._connect()
             self._all_readers.append(conn)
             self._readers.put_nowait(conn)
+        self._sync_pool = ThreadPoolExecutor(self._n_readers, thread_name_prefix="sqlite-read")
+        self._peek = self._read_only_connection(busy_ms=100)
+
+    def _read_only_connection(self, busy_ms: int = 5000) -> sqlite3.Connection:
+        conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        for pragma in PRAGMAS:
+            if "journal_mode" not in pragma:  # set by the writer; a reader need not ask again
+                conn.execute(pragma)
+        conn.execute(f"PRAGMA busy_timeout={busy_ms}")
+        conn.execute("PRAGMA query_only=1")
+        self._sync_conns.append(conn)
+        return conn
+
+    def data_version(self) -> int:
+        """A number that changes whenever any connection (any process) commits: PRAGMA
+        data_version of a connection that never writes, read on the caller's thread (a few
+        microseconds: the WAL index header, no disk read)."""
+        assert self._peek is not None, "database not open"
+        return self._peek.execute("PRAGMA data_version").fetchone()[0]
+
+    def _run_sync(self, fn: Callable[..., T], args: tuple) -> T:
+        conn = getattr(self._sync_local, "conn", None)
+        if conn is None:
+            conn = self._sync_local.conn = self._read_only_connection()
+        conn.execute("BEGIN")  # one snapshot for all of fn's statements
+        try:
+            return fn(conn, *args)
+        finally:
+            conn.execute("COMMIT")
+
+    async def run_read(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(conn, *args)`` on a reader thread's own sqlite3 connection, inside one read
+        transaction (one consistent snapshot): every read of a request in one thread hop."""
+        assert self._sync_pool is not None, "database not open"
+        return await asyncio.get_running_loop().run_in_executor(
+            self._sync_pool, self._run_sync, fn, args
+        )
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(str(self.path), isolation_level=None)
@@ -83,6 +172,15 @@ class Database:
         return conn
 
     async def close(self) -> None:
+        if self._sync_pool is not None:
+            self._sync_pool.shutdown(wait=True)
+            self._sync_pool = None
+        for sync_conn in self._sync_conns:
+            sync_conn.close()
+        self._sync_conns.clear()
+        self._peek = None
+        self.videos.clear()
+        self.trending.clear()
         for conn in self._all_readers:
             await conn.close()
         self._all_readers.clear()
@@ -114,9 +212,18 @@ class Database:
             self._readers.put_nowait(conn)
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self.read() as conn, conn.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
+        """The first row of a read, in one thread hop (``run_read``; aiosqlite's execute,
+        fetch and close were a hop each)."""
+        return await self.run_read(_fetchone, sql, tuple(params))
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.read() as conn, conn.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        """Every row of a read, in one thread hop (``run_read``)."""
+        return await self.run_read(_fetchall, sql, tuple(params))
+
+
+def _fetchone(conn: sqlite3.Connection, sql: str, params: tuple) -> sqlite3.Row | None:
+    return conn.execute(sql, params).fetchone()
+
+
+def _fetchall(conn: sqlite3.Connection, sql: str, params: tuple) -> list[sqlite3.Row]:
+    return conn.execute(sql, params).fetchall()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import sqlite3
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 import aiosqlite
 
 from .db import Database
-from .errors import Conflict, TooMany
+from .errors import Conflict, NotFound, TooMany
 from .ids import new_id, now
 from .rows import from_row, keyset_rows, one_row
 
@@ -65,6 +66,9 @@ class VideoRecord:
     removed_at: float | None = None  # removed by a moderator (kept for appeal, then purged)
     sensitive: bool = False  # marked sensitive by a moderator
     author_suspended: bool = False
+    #: what the API layer built from this record (its VideoOut), kept with a cached record so
+    #: it is built once per version of the video; never compared, never copied to a viewer
+    presented: object = field(default=None, compare=False, repr=False)
 
 
 VIDEO_SELECT = (
@@ -96,38 +100,132 @@ async def _records(
 
 
 async def _attach(db: Database, records: list[VideoRecord], viewer_id: int | None) -> None:
-    if not records:
-        return
-    by_id = {r.id: r for r in records}
-    marks = ",".join("?" * len(by_id))
-    ids = list(by_id)
-    async with db.read() as conn:
-        async with conn.execute(
-            f"SELECT vh.video_id, h.tag FROM video_hashtags vh JOIN hashtags h ON h.id = vh.hashtag_id"
-            f" WHERE vh.video_id IN ({marks}) ORDER BY vh.rowid",
+    if records:
+        await db.run_read(_attach_sync, records, viewer_id)
+
+
+def _attach_sync(
+    conn: sqlite3.Connection, records: list[VideoRecord], viewer_id: int | None
+) -> None:
+    """Hashtags, renditions and the viewer's likes of fresh records, in one hop."""
+    for start in range(0, len(records), 500):
+        by_id = {r.id: r for r in records[start : start + 500]}
+        ids = list(by_id)
+        marks = ",".join("?" * len(ids))
+        for vid, tag in conn.execute(
+            "SELECT vh.video_id, h.tag FROM video_hashtags vh JOIN hashtags h ON h.id ="
+            f" vh.hashtag_id WHERE vh.video_id IN ({marks}) ORDER BY vh.rowid",
             ids,
-        ) as cur:
-            for row in await cur.fetchall():
-                by_id[row[0]].hashtags.append(row[1])
-        async with conn.execute(
+        ):
+            by_id[vid].hashtags.append(tag)
+        for vid, name, width, height, size in conn.execute(
             f"SELECT video_id, name, width, height, bytes FROM renditions WHERE video_id IN ({marks})"
             " ORDER BY height * width DESC",
             ids,
-        ) as cur:
-            for row in await cur.fetchall():
-                by_id[row[0]].renditions.append(RenditionRecord(row[1], row[2], row[3], row[4]))
+        ):
+            by_id[vid].renditions.append(RenditionRecord(name, width, height, size))
         if viewer_id is not None:
-            async with conn.execute(
-                f"SELECT video_id FROM likes WHERE user_id = ? AND video_id IN ({marks})",
-                [viewer_id, *ids],
-            ) as cur:
-                for row in await cur.fetchall():
-                    by_id[row[0]].liked_by_me = True
+            for vid in _liked(conn, viewer_id, ids):
+                by_id[vid].liked_by_me = True
+
+
+def _read_records(
+    conn: sqlite3.Connection, video_ids: list[str], viewer_id: int | None, also_liked: list[str]
+) -> tuple[dict[str, VideoRecord], set[str]]:
+    """On a reader thread (``Database.run_read``): the records of the ids that exist, with
+    hashtags and renditions, and which of them (and of ``also_liked``) viewer liked; every
+    statement in one hop."""
+    records: dict[str, VideoRecord] = {}
+    liked: set[str] = set()
+    for start in range(0, len(video_ids), 500):
+        ids = video_ids[start : start + 500]
+        marks = ",".join("?" * len(ids))
+        chunk = {
+            r["id"]: _record(r)
+            for r in conn.execute(f"{VIDEO_SELECT} WHERE v.id IN ({marks})", ids)
+        }
+        if not chunk:
+            continue
+        found = list(chunk)
+        marks = ",".join("?" * len(found))
+        for vid, tag in conn.execute(
+            "SELECT vh.video_id, h.tag FROM video_hashtags vh JOIN hashtags h ON h.id ="
+            f" vh.hashtag_id WHERE vh.video_id IN ({marks}) ORDER BY vh.rowid",
+            found,
+        ):
+            chunk[vid].hashtags.append(tag)
+        for vid, name, width, height, size in conn.execute(
+            f"SELECT video_id, name, width, height, bytes FROM renditions WHERE video_id IN ({marks})"
+            " ORDER BY height * width DESC",
+            found,
+        ):
+            chunk[vid].renditions.append(RenditionRecord(name, width, height, size))
+        records.update(chunk)
+        if viewer_id is not None:
+            liked.update(_liked(conn, viewer_id, found))
+    if viewer_id is not None:
+        for start in range(0, len(also_liked), 500):
+            liked.update(_liked(conn, viewer_id, also_liked[start : start + 500]))
+    return records, liked
+
+
+def _liked(conn: sqlite3.Connection, viewer_id: int, video_ids: list[str]) -> set[str]:
+    marks = ",".join("?" * len(video_ids))
+    rows = conn.execute(
+        f"SELECT video_id FROM likes WHERE user_id = ? AND video_id IN ({marks})",
+        [viewer_id, *video_ids],
+    )
+    return {r[0] for r in rows}
+
+
+def _for_viewer(record: VideoRecord, liked: bool) -> VideoRecord:
+    """The cached record itself when the viewer did not like it (records are read-only to
+    callers: nothing outside this module assigns to one), else a copy with liked_by_me set
+    (``copy.copy``: a tenth of ``dataclasses.replace``, which runs ``__init__`` again)."""
+    if not liked:
+        return record
+    own = copy.copy(record)
+    own.presented = None
+    own.hashtags = list(record.hashtags)
+    own.renditions = list(record.renditions)
+    own.liked_by_me = liked
+    return own
+
+
+async def get_videos(
+    db: Database, video_ids: list[str], viewer_id: int | None = None
+) -> dict[str, VideoRecord]:
+    """Records for the ids that exist (missing ones are simply absent), in one thread hop at
+    most: records come from ``db.videos`` while nothing was committed since they were read;
+    the rest (and the viewer's likes) are read together."""
+    if not video_ids:
+        return {}
+    version = db.data_version()  # before the read: see ReadCache.put
+    cached: dict[str, VideoRecord] = {}
+    missing: list[str] = []
+    for vid in dict.fromkeys(video_ids):
+        record = db.videos.get(vid, version)
+        if record is None:
+            missing.append(vid)
+        else:
+            cached[vid] = record
+    liked: set[str] = set()
+    if missing:
+        fresh, liked = await db.run_read(_read_records, missing, viewer_id, list(cached))
+        for vid, record in fresh.items():
+            db.videos.put(vid, version, record)
+        cached.update(fresh)
+    elif viewer_id is not None:
+        liked = await db.run_read(_liked, viewer_id, list(cached))
+    return {vid: _for_viewer(cached[vid], vid in liked) for vid in video_ids if vid in cached}
 
 
 async def get_video(db: Database, video_id: str, viewer_id: int | None = None) -> VideoRecord:
-    row = await video_row(db, video_id, VIDEO_SELECT)
-    return (await _records(db, [row], viewer_id))[0]
+    """One video (NotFound if there is none); see ``get_videos``."""
+    record = (await get_videos(db, [video_id], viewer_id)).get(video_id)
+    if record is None:
+        raise NotFound(f"no video {video_id!r}")
+    return record
 
 
 async def video_row(
@@ -139,21 +237,6 @@ async def video_row(
     return await one_row(
         source, f"{select} WHERE v.id = ?", (video_id,), missing=f"no video {video_id!r}"
     )
-
-
-async def get_videos(
-    db: Database, video_ids: list[str], viewer_id: int | None = None
-) -> dict[str, VideoRecord]:
-    """Records for the ids that exist (missing ones are simply absent)."""
-    if not video_ids:
-        return {}
-    rows: list[aiosqlite.Row] = []
-    for start in range(0, len(video_ids), 500):
-        chunk = video_ids[start : start + 500]
-        rows += await db.fetchall(
-            f"{VIDEO_SELECT} WHERE v.id IN ({','.join('?' * len(chunk))})", chunk
-        )
-    return {r.id: r for r in await _records(db, rows, viewer_id)}
 
 
 async def list_user_videos(
