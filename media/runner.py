@@ -188,10 +188,13 @@ def _await(
     timeout_s: float,
     progress: Callable[[float], None] | None,
     memory_limit_mb: int | None = None,
+    *,
+    deadline: float,
 ) -> tuple[str, Any]:
     """Parent side of one call: relay progress until the answer, ("done", result) or ("raised",
-    exc). TimedOut or ChildDied when none comes; anything raised here leaves the child busy."""
-    deadline = time.monotonic() + timeout_s
+    exc). TimedOut or ChildDied when none comes by ``deadline`` (monotonic, set when the call
+    began: a busy machine that is slow to get here does not stretch it); anything raised
+    here leaves the child busy."""
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -270,6 +273,7 @@ def run_isolated(
     ``progress`` in the calling thread. ``memory_limit_mb`` caps the child's address space.
     Raises what ``fn`` raised, TimedOut, OutOfMemory or ChildDied.
     """
+    deadline = time.monotonic() + timeout_s
     ctx = forkserver_context()
     receiver, sender = ctx.Pipe(duplex=False)
     proc = ctx.Process(
@@ -281,7 +285,9 @@ def run_isolated(
     proc.start()
     sender.close()
     try:
-        kind, payload = _await(receiver, proc, timeout_s, progress, memory_limit_mb)
+        kind, payload = _await(
+            receiver, proc, timeout_s, progress, memory_limit_mb, deadline=deadline
+        )
     except BaseException:
         _kill(proc)
         raise
@@ -367,11 +373,14 @@ class Worker:
         """
         with self._calls:
             self.ensure()
+            deadline = time.monotonic() + timeout_s  # from the send: a queued call waits free
             proc, conn = self._proc, self._conn  # close() may reset the fields meanwhile
             assert proc is not None and conn is not None
             try:
                 conn.send((fn, args, kwargs, progress is not None))
-                kind, payload = _await(conn, proc, timeout_s, progress, self.memory_limit_mb)
+                kind, payload = _await(
+                    conn, proc, timeout_s, progress, self.memory_limit_mb, deadline=deadline
+                )
             except (OSError, EOFError) as exc:  # the pipe broke while sending
                 self._forget(proc)
                 raise ChildDied(proc.exitcode, self.memory_limit_mb) from exc

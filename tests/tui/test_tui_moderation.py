@@ -171,8 +171,11 @@ async def test_delete_account_asks_the_password_then_deletes(world, make_app) ->
         assert live.client.get(f"/api/users/{handle}").status_code == 200
 
         await wait_for(pilot, lambda: not screen.query_one("#delete-confirm").disabled)
-        screen.query_one("#delete-password", Input).value = PASSWORD
-        await pilot.click("#delete-confirm")
+        box = screen.query_one("#delete-password", Input)
+        box.value = PASSWORD
+        box.focus()
+        await pilot.pause(0.1)
+        await pilot.press("enter")  # Enter in the password box confirms, like the button
         await wait_for(pilot, lambda: app.user is None, timeout=40, what="signed out")
         assert live.client.get(f"/api/users/{handle}").status_code == 404
         r = live.client.post("/api/auth/login", json={"handle": handle, "password": PASSWORD})

@@ -37,6 +37,14 @@ def site(tmp_path_factory: pytest.TempPathFactory, real_media):
         conn.execute("UPDATE videos SET sensitive = 1 WHERE id = ?", (live.videos[2],))
     finally:
         conn.close()
+    # rows written behind the server's back reach its feeds at the next catalogue refresh
+    deadline = time.monotonic() + 30
+    while True:
+        items = live.client.get("/api/feed/trending", params={"limit": 50}).json()["items"]
+        if set(live.videos) <= {i["video"]["id"] for i in items}:
+            break
+        assert time.monotonic() < deadline, "the seeded videos never reached Trending"
+        time.sleep(0.2)
     yield live
     live.client.close()
     server.stop()
