@@ -26,7 +26,7 @@ from .store.errors import Forbidden, NotFound
 from .store.users import User
 from .text_rules import free_text
 from .uploads import ReceivedUpload
-from .visibility import visible_video
+from .visibility import owned_video, visible_video
 
 VTT_TYPE = "text/vtt; charset=utf-8"
 _LANG_RE = re.compile(r"^([a-zA-Z]{2,3})((?:-[a-zA-Z0-9]{2,8}){0,3})$")
@@ -291,9 +291,7 @@ class CaptionsController(Controller):
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
     ) -> None:
-        video = await visible_video(db, video_id, user)
-        if not (user.is_admin or user.id == video.author_id):
-            raise Forbidden("only the video's owner or an admin can remove its captions")
+        await owned_video(db, video_id, user, "remove its captions")
         tag = language_tag(lang)
         if not await store.delete_track(db, video_id, tag):
             raise NotFound(f"video {video_id} has no captions in {tag!r}")

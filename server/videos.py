@@ -26,11 +26,10 @@ from .storage import LocalStorage
 from .store import moderation as moderation_store
 from .store import videos as store
 from .store.db import Database
-from .store.errors import Forbidden
 from .store.users import User
 from .text_rules import blocked_terms, free_text
 from .uploads import flag_field, probe_upload, receive_upload
-from .visibility import visible_video
+from .visibility import owned_video, visible_video
 
 CAPTION_MAX = 2200
 RenditionName = Annotated[str, Parameter(max_length=16, pattern=r"^[a-z0-9]+$")]
@@ -201,9 +200,7 @@ class VideosController(Controller):
         db: NamedDependency[Database],
         storage: NamedDependency[LocalStorage],
     ) -> None:
-        video = await visible_video(db, video_id, user)
-        if not (user.is_admin or user.id == video.author_id):
-            raise Forbidden("only the video's owner or an admin can delete it")
+        await owned_video(db, video_id, user, "delete it")
         await store.delete_video(db, video_id)
         storage.delete_video(video_id)
 

@@ -40,7 +40,7 @@ from .store import relations as relations_store
 from .store import users as users_store
 from .store import videos as store
 from .store.db import Database
-from .store.errors import Conflict, NotFound
+from .store.errors import Conflict, Forbidden, NotFound
 from .store.users import User
 from .store.videos import VideoRecord
 
@@ -136,6 +136,15 @@ async def visible_video(db: Database, video_id: str, viewer: User | None) -> Vid
     video = await store.get_video(db, video_id, viewer.id if viewer else None)
     if not may_see(video, viewer, await relations(db, viewer)):
         raise NotFound(f"no video {video_id!r}")
+    return video
+
+
+async def owned_video(db: Database, video_id: str, user: User, doing: str) -> VideoRecord:
+    """The video if user may change it: visible to them (else 404) and theirs, or they are an
+    admin (else 403, saying what they tried: ``doing``)."""
+    video = await visible_video(db, video_id, user)
+    if not (user.is_admin or user.id == video.author_id):
+        raise Forbidden(f"only the video's owner or an admin can {doing}")
     return video
 
 
