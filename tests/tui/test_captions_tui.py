@@ -7,6 +7,7 @@ import pytest
 from test_tui_snapshots import feed_settled, settle
 
 from shortstack.tui.widgets.caption_line import CaptionLine
+from shortstack.tui.widgets.video_view import VideoView
 
 EN = (
     "WEBVTT\n\n"
@@ -44,7 +45,26 @@ async def captions_settled(pilot, lang: str = "en") -> CaptionLine:
     feed = await feed_settled(pilot)
     line = feed.query_one(CaptionLine)
     await settle(pilot, lambda: line.lang == lang and line.cues)
+    # a busy machine may have marked the server slow meanwhile: the snapshot wants "online"
+    await settle(pilot, lambda: pilot.app.connection == "online")
     feed.update_caption()
+    await pilot.pause(0.1)
+    # the caption line takes a row from the picture: once the layout is still, paint the
+    # frozen still again at the picture's new size (its playback is stopped: no redraw)
+    view = feed.query_one(VideoView)
+    await settle(pilot, lambda: line.display)
+    size = None
+    while size != view.size:
+        size = view.size
+        await pilot.pause(0.15)
+    view._paint_poster()
+    await settle(
+        pilot,
+        lambda: (
+            view._frame is not None
+            and (view._frame.width, view._frame.height) == (view.size.width, view.size.height)
+        ),
+    )
     await pilot.pause(0.1)
     return line
 

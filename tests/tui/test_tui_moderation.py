@@ -212,11 +212,15 @@ def test_snapshot_sensitive_notice(snap_compare, world, make_app) -> None:
 
 def test_snapshot_delete_account_confirmation(snap_compare, world, make_app) -> None:
     live, tokens, _ = world
-    app = make_app(live.url, token=tokens["viewer"], events=False)
+    # paused, without events: nothing behind the dialog changes while it is drawn
+    app = make_app(live.url, token=tokens["viewer"], autoplay=False, events=False)
 
     async def run_before(pilot) -> None:
-        await feed_ready(pilot)
+        feed = await feed_ready(pilot)
+        await wait_for(pilot, lambda: feed.player.notice == SENSITIVE_NOTICE, what="notice")
         await wait_for(pilot, lambda: app.user is not None, what="signed in")
+        await wait_for(pilot, lambda: app.connection == "online", what="online")
+        feed.update_status()
         app.action_delete_account()
         await wait_for(pilot, lambda: isinstance(app.screen, DeleteAccountScreen), what="modal")
         await wait_for(pilot, lambda: app.screen.query_one("#delete-confirm").region.width > 0)
