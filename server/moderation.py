@@ -24,7 +24,7 @@ from .store import users as users_store
 from .store.db import Database
 from .store.users import User
 from .text_rules import free_text
-from .visibility import visible_video
+from .visibility import owned_video, visible_video
 
 Target = Literal["video", "comment", "user"]
 Reason = Literal["spam", "harassment", "sexual", "violence", "illegal", "other"]
@@ -328,9 +328,9 @@ class ModerationController(Controller):
 
 
 async def _set_sensitive(db: Database, user: User, video_id: str, on: bool) -> dict:
-    """Uploaders mark their own videos; admins any (``owner_id`` None)."""
-    owner = None if user.is_admin else user.id
-    await store.set_sensitive(db, user.handle, video_id, on, owner_id=owner)
+    """Uploaders mark their own videos; admins any (the one owner-or-admin rule)."""
+    await owned_video(db, video_id, user, "mark it sensitive")
+    await store.set_sensitive(db, user.handle, video_id, on)
     return {"id": video_id, "sensitive": on}
 
 

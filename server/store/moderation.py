@@ -8,7 +8,7 @@ from pathlib import Path
 import aiosqlite
 
 from .db import Database, connect_sync
-from .errors import Conflict, Forbidden, NotFound, TooMany, Unprocessable
+from .errors import Conflict, NotFound, TooMany, Unprocessable
 from .ids import now
 
 TARGETS = ("video", "comment", "user")
@@ -224,21 +224,15 @@ async def mark_sensitive(
     return reporters
 
 
-async def set_sensitive(
-    db: Database, actor: str, video_id: str, on: bool, *, owner_id: int | None
-) -> None:
-    """An uploader (``owner_id``: only their own video) or an admin (``owner_id`` None) marks a
-    video sensitive or clears the mark; audited either way."""
+async def set_sensitive(db: Database, actor: str, video_id: str, on: bool) -> None:
+    """Mark a video sensitive or clear the mark, audited; who may is the server's
+    ``visibility.owned_video`` (its uploader or an admin)."""
     async with db.write() as conn:
-        async with conn.execute(
-            "SELECT author_id FROM videos WHERE id = ? AND removed_at IS NULL", (video_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
+        cur = await conn.execute(
+            "UPDATE videos SET sensitive = ? WHERE id = ?", (int(on), video_id)
+        )
+        if cur.rowcount == 0:
             raise NotFound(f"no video {video_id}")
-        if owner_id is not None and row["author_id"] != owner_id:
-            raise Forbidden("only the uploader or an admin marks a video sensitive")
-        await conn.execute("UPDATE videos SET sensitive = ? WHERE id = ?", (int(on), video_id))
         action = "mark_sensitive" if on else "unmark_sensitive"
         await _audit(conn, actor, action, "video", video_id, None)
 
