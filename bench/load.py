@@ -35,6 +35,8 @@ from typing import Any
 
 import httpx
 
+from shortstack.tui.api import KEEPALIVE_S
+
 HOST = "127.0.0.1"
 PASSWORD = "load-password-1"
 WORDS = [
@@ -500,7 +502,11 @@ async def run_load(
     """Register users, seed ready videos, run the mix for `mix.seconds`, then report and audit."""
     users, seconds, uploads, seed = mix.users, mix.seconds, mix.uploads, mix.seed
     rng = random.Random(seed)
-    limits = httpx.Limits(max_connections=users + 10, max_keepalive_connections=users + 10)
+    limits = httpx.Limits(
+        max_connections=users + 10,
+        max_keepalive_connections=users + 10,
+        keepalive_expiry=KEEPALIVE_S,  # idle connections go before the server closes them
+    )
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
         sem = asyncio.Semaphore(8)
 

@@ -143,9 +143,12 @@ def create_app(
                 log.error("cannot reach the cache at [cache] url: %s", exc)
                 raise shared.CacheUnavailable(f"cannot reach [cache] url: {exc}") from None
         await db.open()
-        swept = await sweep_orphans(db, storage)
-        if any(swept.values()):
-            log.info("start-up sweep removed %s", swept)
+        with storage.alone() as alone:
+            if alone:  # another API process of this data dir may be mid-upload: leave it be
+                swept = await sweep_orphans(db, storage)
+                if any(swept.values()):
+                    log.info("start-up sweep removed %s", swept)
+        storage.hold()
         purged = await purge_removed(db, storage, config.limits.removed_keep_days)
         if any(purged.values()):
             log.info("start-up sweep purged removed content past its appeal time: %s", purged)
@@ -168,6 +171,7 @@ def create_app(
             lab.close()
             await engine.stop()
             await runner.stop()
+            storage.release()
             await db.close()
             if cache is not None:
                 await cache.aclose()

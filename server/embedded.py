@@ -13,6 +13,11 @@ import uvicorn
 from .app import create_app
 from .config import Config
 
+#: How long an idle keep-alive connection stays open. A client must drop idle connections
+#: sooner (ours: ``tui.api.KEEPALIVE_S``): a request sent just as the server closes one is lost
+#: as a read error, and a POST cannot be retried blindly.
+KEEP_ALIVE_S = 5
+
 
 def uvicorn_options(config: Config) -> dict[str, Any]:
     """The uvicorn settings every way of running the server shares: forwarded headers
@@ -24,6 +29,7 @@ def uvicorn_options(config: Config) -> dict[str, Any]:
         "forwarded_allow_ips": trusted,
         "log_level": "warning",
         "access_log": False,
+        "timeout_keep_alive": KEEP_ALIVE_S,
     }
 
 

@@ -194,7 +194,11 @@ def doctor(data_dir: Path, *, fix: bool, removed_keep_days: float = 30.0) -> dic
     }
     if fix:
         report["purged_removed"] = asyncio.run(_purge_offline(data_dir, removed_keep_days))
-        report["removed"] = storage.sweep(inspect_sync(database_path(data_dir)).video_ids)
+        with storage.alone() as alone:
+            if alone:
+                report["removed"] = storage.sweep(inspect_sync(database_path(data_dir)).video_ids)
+            else:  # its uploads in flight and half-written outputs look just like leftovers
+                report["removed"] = "skipped: a server is using this data dir; stop it to sweep"
     return report
 
 

@@ -4,11 +4,13 @@ Local data dir today; an object-storage backend would implement the same methods
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from shortstack.media.files import commit
@@ -33,6 +35,39 @@ class LocalStorage:
         for folder in (self.root, self.tmp, self.exports):
             folder.mkdir(mode=DIR_MODE, exist_ok=True)
             os.chmod(folder, DIR_MODE)
+        self._lock_path = data_dir / "serving.lock"
+        self._lock_fd: int | None = None
+
+    @contextmanager
+    def alone(self) -> Iterator[bool]:
+        """Whether no other process is using this data dir, held for the ``with`` block.
+
+        Every serving process holds a shared lock on DATA/serving.lock for its lifetime
+        (``serve --workers N`` runs N of them, a cluster more); sweeping temp files and
+        half-written outputs is safe only under the exclusive lock, else it would delete
+        another process's upload in flight or its transcode's ``.part`` file."""
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+            else:
+                yield True
+        finally:
+            os.close(fd)
+
+    def hold(self) -> None:
+        """Mark this process as using the data dir until ``release`` (see ``alone``)."""
+        if self._lock_fd is None:
+            fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            self._lock_fd = fd
+
+    def release(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def video_dir(self, video_id: str) -> Path:
         if not _ID_RE.match(video_id):

@@ -15,6 +15,9 @@ import httpx
 
 FEED_KINDS = ("for-you", "following", "trending")
 UPLOAD_CHUNK = 64 * 1024
+#: Idle connections are dropped after this long, well before the server closes them (5 s): a
+#: request sent on a connection the server is closing fails with a read error.
+KEEPALIVE_S = 2.0
 
 
 class ApiError(Exception):
@@ -81,6 +84,7 @@ class ApiClient:
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_S),
             transport=transport,
             follow_redirects=True,
         )

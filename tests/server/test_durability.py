@@ -104,3 +104,55 @@ def test_startup_sweep_removes_orphans_and_temp_files(make_server, tmp_path):
     assert not (kept / ".hls.tmp-0123456789ab").exists()
     assert not orphan.exists()
     assert list((data_dir / "tmp").iterdir()) == []
+
+
+def test_a_second_process_on_the_data_dir_leaves_uploads_in_flight_alone(
+    make_server, tmp_path, clip
+):
+    """`serve --workers 2` starts two processes on one data dir. The second one's start-up sweep
+    must not delete the temp file of an upload the first is still receiving (it did: the upload
+    then failed with 422 "The file could not be read"); `doctor --fix` must not either."""
+    import socket
+    import uuid
+
+    from shortstack.server.maintenance import doctor
+
+    data_dir = tmp_path / "shared"
+    first = make_server(data_dir=data_dir)
+    token = first.register("uploader")
+    boundary = uuid.uuid4().hex
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="c.mp4"\r\n'
+        "Content-Type: video/mp4\r\n\r\n"
+    ).encode()
+    body = head + clip.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    half = len(head) + 1024
+    host, port = first.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(
+            (
+                "POST /api/videos HTTP/1.1\r\n"
+                f"Host: {host}\r\nAuthorization: Bearer {token}\r\n"
+                f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            ).encode()
+            + body[:half]
+        )
+        deadline = time.monotonic() + 10
+        while not list((data_dir / "tmp").iterdir()):  # the first server is writing it
+            assert time.monotonic() < deadline, "the upload never reached the temp folder"
+            time.sleep(0.05)
+        second = make_server(data_dir=data_dir)
+        assert second.client.get("/healthz").status_code == 200
+        report = doctor(data_dir, fix=True)
+        assert "skipped" in str(report["removed"]), report
+        assert list((data_dir / "tmp").iterdir()), "the upload in flight was swept"
+        sock.sendall(body[half:])
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 202"), reply[:400]
+    second.server.stop()
+    first.server.stop()
+    (data_dir / "tmp" / "upload-left.upload").write_bytes(b"interrupted upload")
+    assert doctor(data_dir, fix=True)["removed"]["temp_files"] == 1  # alone now: it sweeps

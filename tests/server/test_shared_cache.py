@@ -189,7 +189,9 @@ def test_serve_with_two_worker_processes_shares_limits_and_events(redis_server, 
                 "/api/videos",
                 files={"file": ("c.mp4", fh, "video/mp4")},
                 headers={"Authorization": f"Bearer {owner}"},
-            ).json()
+            )
+        assert video.status_code == 202, video.text
+        video = video.json()
         fans = [register(f"fan16w{i}") for i in range(6)]
         got: list[dict] = []
         with (
