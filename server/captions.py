@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import math
 import re
+from collections.abc import Iterable
 from typing import Annotated
 
 import msgspec
@@ -24,7 +25,8 @@ from .store import captions as store
 from .store.db import Database
 from .store.errors import Forbidden, NotFound
 from .store.users import User
-from .text_rules import free_text
+from .store.moderation import blocked_terms as blocked_term_list
+from .text_rules import blocked_terms, free_text
 from .uploads import ReceivedUpload
 from .visibility import owned_video, visible_video
 
@@ -71,10 +73,14 @@ def language_tag(value: str, field: str = "lang") -> str:
 
 
 def caption_file(
-    raw: bytes, content_type: str | None, duration_s: float | None, config: Config
+    raw: bytes,
+    content_type: str | None,
+    duration_s: float | None,
+    config: Config,
+    terms: Iterable[str] = (),
 ) -> tuple[str, int]:
     """An uploaded caption file as stored: (WebVTT text, cue count). Problem details on a fault:
-    413 too big, 422 naming the line (encoding, characters, timings, cue count)."""
+    413 too big, 422 naming the line (encoding, characters, blocked terms, timings, cue count)."""
     limit = config.captions.max_kb * 1024
     if len(raw) > limit:
         raise problem(413, "Captions too large", f"a caption file is at most {limit // 1024} KiB")
@@ -90,8 +96,10 @@ def caption_file(
     if not text.strip():
         raise problem(422, "Invalid captions", "captions: the file is empty")
     text = text.replace("\r\n", "\n")
+    terms = list(terms)
     for n, line in enumerate(text.split("\n"), 1):
         free_text(line, field=f"captions line {n}")  # the comment rules: no escapes, no controls
+        blocked_terms(line, terms, field=f"captions line {n}")  # and the admins' blocked terms
     text = free_text(text, field="captions")  # NFC, as comments are stored
     kind = (content_type or "").split(";")[0].strip().lower()
     fmt = {"text/vtt": "vtt", "application/x-subrip": "srt", "text/srt": "srt"}.get(kind)
@@ -106,14 +114,14 @@ def caption_file(
 
 
 def upload_captions(
-    received: ReceivedUpload, duration_s: float | None, config: Config
+    received: ReceivedUpload, duration_s: float | None, config: Config, terms: Iterable[str]
 ) -> tuple[str, str, int] | None:
     """The ``captions`` part of a video upload, checked: (language, WebVTT, cues) or None."""
     raw = received.raw_fields.get("captions")
     if raw is None:
         return None
     lang = language_tag(received.fields.get("captions_lang", "en").strip(), "captions_lang")
-    vtt, cues = caption_file(raw, None, duration_s, config)
+    vtt, cues = caption_file(raw, None, duration_s, config, terms)
     return lang, vtt, cues
 
 
@@ -125,13 +133,16 @@ async def store_upload_captions(
     await store.put_track(db, video_id, lang, vtt, cues, max_tracks=config.captions.max_languages)
 
 
-def automatic_vtt(cues: list[Cue]) -> tuple[str, int]:
-    """Automatic captions (an engine's words) as stored: sanitised cue text, as WebVTT."""
+def automatic_vtt(cues: list[Cue], terms: Iterable[str] = ()) -> tuple[str, int]:
+    """Automatic captions (an engine's words) as stored: sanitised cue text, as WebVTT; a cue
+    with one of the admins' blocked terms is left out, as is an engine's odd output."""
     clean = []
+    terms = list(terms)
     for cue in cues:
         try:
             words = " ".join(free_text(cue.text, field="automatic captions").split())
-        except ProblemDetailsException:  # an engine's odd output: that cue goes
+            blocked_terms(words, terms, field="automatic captions")
+        except ProblemDetailsException:  # an engine's odd output or a blocked term: that cue goes
             continue
         words = words.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         words = words.replace("-->", "->")
@@ -270,7 +281,10 @@ class CaptionsController(Controller):
             raise Forbidden("only the video's owner can add captions")
         tag = language_tag(lang)
         raw = await _read_body(request, config.captions.max_kb * 1024)
-        vtt, cues = caption_file(raw, request.headers.get("content-type"), video.duration_s, config)
+        terms = await blocked_term_list(db)
+        vtt, cues = caption_file(
+            raw, request.headers.get("content-type"), video.duration_s, config, terms
+        )
         await store.put_track(
             db, video_id, tag, vtt, cues, max_tracks=config.captions.max_languages
         )

@@ -22,6 +22,7 @@ from .store import jobs as store
 from .store.captions import put_track
 from .store.db import Database
 from .store.errors import Unprocessable
+from .store.moderation import blocked_terms as blocked_term_list
 from .visibility import public_error
 
 if TYPE_CHECKING:
@@ -222,7 +223,7 @@ class JobRunner:
             return
         if not cues:
             return
-        vtt, count = automatic_vtt(cues)
+        vtt, count = automatic_vtt(cues, await blocked_term_list(self.db))
         try:
             stored = await put_track(
                 self.db,

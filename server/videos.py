@@ -130,7 +130,8 @@ class VideosController(Controller):
         temp = received.path
         try:
             caption = free_text(received.fields.get("caption", ""), field="caption").strip()
-            blocked_terms(caption, await moderation_store.blocked_terms(db), field="caption")
+            terms = await moderation_store.blocked_terms(db)
+            blocked_terms(caption, terms, field="caption")
             if len(caption) > CAPTION_MAX:
                 raise problem(
                     422, "Caption too long", f"a caption is at most {CAPTION_MAX} characters"
@@ -146,7 +147,9 @@ class VideosController(Controller):
                 info = output_info(recipe, info)  # the metadata shown is the edited video's
                 edit_json = json.dumps(recipe.to_dict(), separators=(",", ":"))
                 payload["edit"] = recipe.to_dict()
-            captions = upload_captions(received, info.duration_s, config)  # 422 before any row
+            captions = upload_captions(
+                received, info.duration_s, config, terms
+            )  # 422 before any row
             # checked once the upload is valid; the same file with another recipe is a new video
             existing = await store.find_duplicate(db, user.id, received.sha256, edit_json)
             if existing is not None:

@@ -345,6 +345,45 @@ def test_blocked_terms(live_server, owner, clip):
     p = assert_problem(r, 422)
     assert p["detail"].startswith("caption:")
 
+    # caption tracks: a blocked term in a cue is refused naming its line, by PUT or the upload
+    vtt = "WEBVTT\n\n00:00:00.000 --> 00:00:00.400\nhello\n\n00:00:00.400 --> 00:00:00.500\nbuy ScamCoin\n"
+    r = c.put(
+        f"/api/videos/{vid}/captions/en",
+        content=vtt.encode(),
+        headers={**oh, "Content-Type": "text/vtt"},
+    )
+    p = assert_problem(r, 422)
+    assert p["detail"].startswith("captions line 7:") and "blocked terms" in p["detail"], p
+    assert c.get(f"/api/videos/{vid}/captions").json()["items"] == []
+    before = c.get(f"/api/users/{handle}/videos", headers=oh).json()["items"]
+    with open(clip, "rb") as f:
+        r = c.post(
+            "/api/videos",
+            files={"file": ("c2.mp4", f, "video/mp4"), "captions": ("c.vtt", vtt, "text/vtt")},
+            headers=oh,
+        )
+    assert assert_problem(r, 422)["detail"].startswith("captions line 7:")
+    assert c.get(f"/api/users/{handle}/videos", headers=oh).json()["items"] == before
+    assert list((live.data_dir / "tmp").iterdir()) == []
+    assert (
+        c.put(
+            f"/api/videos/{vid}/captions/en",
+            content=vtt.replace("ScamCoin", "bread").encode(),
+            headers={**oh, "Content-Type": "text/vtt"},
+        ).json()["cues"]
+        == 2
+    )
+
+
+def test_automatic_captions_leave_out_cues_with_blocked_terms() -> None:
+    from shortstack.media.captions import Cue, parse_vtt
+    from shortstack.server.captions import automatic_vtt
+
+    cues = [Cue(0.0, 1.0, "hello there"), Cue(1.0, 2.0, "free scamcoin"), Cue(2.0, 3.0, "bye")]
+    vtt, count = automatic_vtt(cues, ["scamcoin"])
+    assert count == 2 and [c.text for c in parse_vtt(vtt)] == ["hello there", "bye"]
+    assert automatic_vtt(cues)[1] == 3
+
 
 def _removed_long_ago_and_today(make_server, author: str, mod: str):
     """A stopped server's instance where @mod removed two videos of @author: one 31 days ago
