@@ -24,8 +24,8 @@ from .storage import LocalStorage
 from .store import captions as store
 from .store.db import Database
 from .store.errors import Forbidden, NotFound
-from .store.users import User
 from .store.moderation import blocked_terms as blocked_term_list
+from .store.users import User
 from .text_rules import blocked_terms, free_text
 from .uploads import ReceivedUpload
 from .visibility import owned_video, visible_video

@@ -1,4 +1,4 @@
-"""Export my data: a zip of the account's profile, videos (files and metadata), comments,
+"""Export my data: a zip of the account's profile, videos (files, captions and metadata), comments,
 likes, follows and watch history, built off the event loop and downloadable once.
 
 Jobs live in this process only (bounded: one per account at a time, a few at once): a
@@ -185,6 +185,9 @@ class Exports:
                 video["file"] = arcname
                 if path is not None:
                     zf.write(path, arcname, compress_type=zipfile.ZIP_STORED)
+                for track in video["captions"]:  # beside the video, as WebVTT files
+                    track["file"] = f"videos/{video['id']}-captions-{track['lang']}.vtt"
+                    zf.writestr(track["file"], track.pop("vtt"))
                 job.progress = 0.05 + 0.9 * (i + 1) / len(videos)
             zf.writestr("videos.json", _json(videos))
         with open(temp, "rb+") as fh:

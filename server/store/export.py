@@ -36,6 +36,12 @@ def export_rows_sync(conn: sqlite3.Connection, user_id: int) -> dict[str, Any]:
             " ORDER BY r.video_id, r.height DESC",
             (user_id,),
         )
+        captions = _rows(
+            conn,
+            "SELECT c.video_id, c.lang, c.kind, c.cues, c.updated_at, c.vtt FROM captions c"
+            " JOIN videos v ON v.id = c.video_id WHERE v.author_id = ? ORDER BY c.video_id, c.lang",
+            (user_id,),
+        )
         comments = _rows(
             conn,
             "SELECT id, video_id, parent_id, body, created_at FROM comments WHERE author_id = ?"
@@ -67,9 +73,13 @@ def export_rows_sync(conn: sqlite3.Connection, user_id: int) -> dict[str, Any]:
     by_video: dict[str, list[dict[str, Any]]] = {}
     for r in renditions:
         by_video.setdefault(r.pop("video_id"), []).append(r)
+    tracks: dict[str, list[dict[str, Any]]] = {}
+    for c in captions:
+        tracks.setdefault(c.pop("video_id"), []).append(c)
     for v in videos:
         v["hashtags"] = v["hashtags"].split() if v["hashtags"] else []
         v["renditions"] = by_video.get(v["id"], [])
+        v["captions"] = tracks.get(v["id"], [])  # each with its WebVTT text (``vtt``)
     return {
         "profile": profile[0] if profile else {},
         "videos": videos,

@@ -42,6 +42,14 @@ def test_export_zip_once_and_only_mine(live_server, clip):
     c.post(f"/api/videos/{theirs}/comments", json={"body": "my comment"}, headers=auth(me))
     assert c.put("/api/users/exportfan/follow", headers=auth(me)).status_code == 204
     assert c.put("/api/users/exporter/follow", headers=auth(other)).status_code == 204
+    vtt = "WEBVTT\n\n00:00:00.000 --> 00:00:00.500\nmy own words\n"
+    for vid, lang, token in ((seeded, "pt-BR", me), (theirs, "en", other)):
+        r = c.put(
+            f"/api/videos/{vid}/captions/{lang}",
+            content=vtt.encode(),
+            headers={**auth(token), "Content-Type": "text/vtt"},
+        )
+        assert r.status_code == 200, r.text
 
     assert_problem(c.post("/api/me/export"), 401)
     r = c.post("/api/me/export", headers=auth(me))
@@ -68,6 +76,12 @@ def test_export_zip_once_and_only_mine(live_server, clip):
     assert {v["id"] for v in data["videos"]} == {uploaded, seeded}
     for video in data["videos"]:
         assert video["file"] in names and zf.getinfo(video["file"]).file_size > 0
+    # my videos' caption tracks, as WebVTT files beside them (not theirs)
+    tracks = {v["id"]: v["captions"] for v in data["videos"]}
+    assert tracks[uploaded] == []
+    assert [(t["lang"], t["kind"], t["cues"]) for t in tracks[seeded]] == [("pt-BR", "uploaded", 1)]
+    assert zf.read(tracks[seeded][0]["file"]).decode() == vtt
+    assert [n for n in names if n.endswith(".vtt")] == [tracks[seeded][0]["file"]]
     assert [x["body"] for x in data["comments"]] == ["my comment"]
     assert [x["video_id"] for x in data["likes"]] == [theirs]
     assert {(f["handle"], f["direction"]) for f in data["follows"]} == {
