@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import traceback
 from collections.abc import Awaitable, Callable
 from multiprocessing import resource_tracker
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from shortstack.media.runner import ChildDied, OutOfMemory, TimedOut, Worker
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from shortstack.media.pipeline import UploadResult
 
 log = logging.getLogger("shortstack.jobs")
+T = TypeVar("T")
 HEARTBEAT_S = 2.0
 READY_HOOK_TIMEOUT_S = 3.0
 
@@ -124,6 +126,9 @@ class JobRunner:
                 await store.fail_attempt(self.db, job, "internal error while processing")
 
     async def _run(self, worker: Worker, job: store.Job) -> None:
+        if job.kind == "captions" and job.video_id is not None:
+            await self._auto_captions(worker, job, job.video_id)
+            return
         if job.kind != "transcode" or job.video_id is None:
             await store.fail_attempt(self.db, job, f"unknown job kind {job.kind!r}")
             return
@@ -136,7 +141,6 @@ class JobRunner:
                 "video.failed", {"video_id": video_id, "error": "the uploaded file is missing"}
             )
             return
-        media = self.config.media
         loop = asyncio.get_running_loop()
         latest: dict[str, float] = {}
 
@@ -152,12 +156,7 @@ class JobRunner:
         fut = loop.run_in_executor(
             None, self._transcode, worker, src, out_dir, job.payload, on_progress
         )
-        while True:
-            done, _ = await asyncio.wait({fut}, timeout=HEARTBEAT_S)
-            if done:
-                break
-            await store.heartbeat(self.db, job.id, media.job_lease_s, latest.get("p"), video_id)
-        status, payload = fut.result()
+        status, payload = await self._heartbeat_until(fut, job, lambda: latest.get("p"))
         # a worker killed at the deadline (or dead) is replaced now, before the outcome is
         # recorded: the next job does not wait for it, and /healthz never sees it missing
         worker.ensure()
@@ -166,7 +165,11 @@ class JobRunner:
             return
         if status == "done":
             log.info("processed %s: %s", video_id, dict(payload.steps))
-            if not await store.complete_transcode(self.db, job, _record(payload)):
+            then = None  # automatic captions: their own job, queued with the ready status
+            if self.config.captions.auto and payload.renditions:
+                rendition = {"rendition": payload.renditions[-1].name}  # the smallest
+                then = ("captions", self.config.media.job_max_attempts, rendition)
+            if not await store.complete_transcode(self.db, job, _record(payload), then=then):
                 self.storage.delete_video(video_id)
                 return
             await refresh_hls(self.db, self.storage, video_id)  # captions sent with the upload
@@ -178,8 +181,8 @@ class JobRunner:
                 except Exception:  # a slow or failing hook never holds back the event
                     log.warning("on_ready hook for %s did not finish", video_id)
             self.broker.publish("video.ready", {"video_id": video_id})
-            if self.config.captions.auto and payload.renditions:
-                await self._auto_captions(worker, video_id, payload.renditions[-1].path)
+            if then is not None:
+                self._wake.set()
             return
         if status == "invalid":  # the file itself is bad: retrying cannot help
             job.attempts = job.max_attempts
@@ -197,49 +200,91 @@ class JobRunner:
         else:
             self._wake.set()
 
-    async def _auto_captions(self, worker: Worker, video_id: str, rendition: Path) -> None:
-        """Automatic captions of a ready video (``[captions] auto``), in the media child. A
-        missing engine is said once and skipped; no failure here touches the video."""
+    async def _auto_captions(self, worker: Worker, job: store.Job, video_id: str) -> None:
+        """The ``captions`` job of a ready video (``[captions] auto``): transcribe its smallest
+        rendition in the media child, with heartbeats. A time-out or a dead child is retried
+        like any job (``media.job_max_attempts``); a missing engine is said once and ends the
+        job; no outcome here touches the video."""
         from shortstack.media.errors import MediaError
         from shortstack.media.transcribe import EngineMissing, transcribe_file
 
         captions = self.config.captions
+        name = job.payload.get("rendition")
         try:
-            cues = await asyncio.to_thread(
+            rendition = self.storage.rendition_path(video_id, str(name))
+        except ValueError:
+            rendition = None
+        if rendition is None or not rendition.is_file():  # the video went meanwhile
+            await store.complete(self.db, job)
+            return
+        worker.ensure()
+        fut = asyncio.get_running_loop().run_in_executor(
+            None,
+            functools.partial(
                 worker.call,
                 transcribe_file,
                 rendition,
                 captions.engine,
                 timeout_s=captions.auto_timeout_s,
-            )
+            ),
+        )
+        try:
+            cues = await self._heartbeat_until(fut, job)
         except EngineMissing as exc:
             if not self._engine_missing_said:
                 self._engine_missing_said = True
                 log.warning("automatic captions are on but skipped: %s", exc)
+            await store.complete(self.db, job)
             return
         except (MediaError, TimedOut, OutOfMemory, ChildDied, Exception) as exc:
-            log.warning("automatic captions of %s failed: %s", video_id, exc)
             worker.ensure()
-            return
-        if not cues:
-            return
-        vtt, count = automatic_vtt(cues, await blocked_term_list(self.db))
-        try:
-            stored = await put_track(
-                self.db,
+            if isinstance(exc, (MediaError, OutOfMemory)):  # the same file fails the same way
+                job.attempts = job.max_attempts
+            final = await store.fail_attempt(self.db, job, f"automatic captions: {exc}")
+            log.warning(
+                "automatic captions of %s failed (attempt %d/%d): %s",
                 video_id,
-                captions.auto_lang,
-                vtt,
-                count,
-                kind="automatic",
-                max_tracks=captions.max_languages,
+                job.attempts,
+                job.max_attempts,
+                exc,
             )
-        except Unprocessable as exc:
-            log.warning("automatic captions of %s not stored: %s", video_id, exc)
+            if not final:
+                self._wake.set()
             return
-        if stored:
-            log.info("automatic captions of %s: %d cues", video_id, count)
-            await refresh_hls(self.db, self.storage, video_id)
+        stored = False
+        if cues:
+            vtt, count = automatic_vtt(cues, await blocked_term_list(self.db))
+            try:
+                stored = await put_track(
+                    self.db,
+                    video_id,
+                    captions.auto_lang,
+                    vtt,
+                    count,
+                    kind="automatic",
+                    max_tracks=captions.max_languages,
+                )
+            except Unprocessable as exc:
+                log.warning("automatic captions of %s not stored: %s", video_id, exc)
+            if stored:
+                log.info("automatic captions of %s: %d cues", video_id, count)
+                await refresh_hls(self.db, self.storage, video_id)
+        await store.complete(self.db, job)
+
+    async def _heartbeat_until(
+        self,
+        fut: asyncio.Future[T],
+        job: store.Job,
+        progress: Callable[[], float | None] = lambda: None,
+    ) -> T:
+        """``fut``'s result, renewing the job's lease every ``HEARTBEAT_S`` meanwhile (with
+        the video's progress when there is one)."""
+        while True:
+            done, _ = await asyncio.wait({fut}, timeout=HEARTBEAT_S)
+            if done:
+                return fut.result()
+            lease = self.config.media.job_lease_s
+            await store.heartbeat(self.db, job.id, lease, progress(), job.video_id)
 
     def _transcode(
         self,

@@ -62,8 +62,12 @@ async def heartbeat(
             )
 
 
-async def complete_transcode(db: Database, job: Job, result: dict) -> bool:
-    """Renditions, metadata, poster and the ready status land in one transaction.
+async def complete_transcode(
+    db: Database, job: Job, result: dict, *, then: tuple[str, int, dict] | None = None
+) -> bool:
+    """Renditions, metadata, poster and the ready status land in one transaction, with the
+    follow-up job ``then`` (kind, max attempts, payload: e.g. automatic captions) queued in it, so
+    a crash cannot lose it.
 
     False when the video was deleted meanwhile (its job row went with it): nothing recorded."""
     ts = now()
@@ -97,11 +101,28 @@ async def complete_transcode(db: Database, job: Job, result: dict) -> bool:
             "UPDATE jobs SET status = 'done', error = NULL, updated_at = ? WHERE id = ? AND video_id IS ?",
             (ts, job.id, job.video_id),
         )
+        if then is not None:
+            await conn.execute(
+                "INSERT INTO jobs (kind, video_id, max_attempts, payload, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (then[0], job.video_id, then[1], json.dumps(then[2]), ts, ts),
+            )
     return True
 
 
+async def complete(db: Database, job: Job) -> None:
+    """Mark a job other than a transcode done (its work is recorded by its own store call)."""
+    async with db.write() as conn:
+        await conn.execute(
+            "UPDATE jobs SET status = 'done', error = NULL, lease_until = NULL, updated_at = ?"
+            " WHERE id = ? AND video_id IS ?",
+            (now(), job.id, job.video_id),
+        )
+
+
 async def fail_attempt(db: Database, job: Job, error: str) -> bool:
-    """Record a failed attempt; returns True when the job has now failed for good."""
+    """Record a failed attempt; returns True when the job has now failed for good (a
+    transcode's video fails with it; a follow-up job's failure leaves the video ready)."""
     final = job.attempts >= job.max_attempts
     ts = now()
     async with db.write() as conn:
@@ -112,7 +133,7 @@ async def fail_attempt(db: Database, job: Job, error: str) -> bool:
             " WHERE id = ? AND video_id IS ?",
             ("failed" if final else "queued", error, ts, job.id, job.video_id),
         )
-        if final and job.video_id is not None:
+        if final and job.video_id is not None and job.kind == "transcode":
             await conn.execute(
                 "UPDATE videos SET status = 'failed', error = ? WHERE id = ?", (error, job.video_id)
             )

@@ -178,3 +178,28 @@ def test_a_missing_engine_is_said_once_and_never_fails_the_transcode(make_server
     assert len(said) == 1, collect.messages
     assert "no_such_speech_engine" in said[0]
     assert query(live, "SELECT count(*) FROM captions")[0][0] == 0
+
+
+def test_automatic_captions_are_their_own_job_retried_after_a_crash(
+    make_server, tmp_path, monkeypatch
+) -> None:
+    """The video is ready before its captions job runs; the engine's crash (the media child
+    dies) costs an attempt of that job only, and the next attempt stores the track."""
+    engine_log = tmp_path / "engine.log"
+    monkeypatch.setenv("SHORTSTACK_TEST_ENGINE_LOG", str(engine_log))  # the child inherits it
+    live = make_server(captions={"auto": True, "engine": "flaky_speech_engine:make"})
+    token = live.register("retrier")
+    clip = write_test_video(tmp_path / "tone.mp4", width=160, height=120, duration_s=1.5)
+    video = _upload(live, token, clip)
+    deadline = time.monotonic() + 90
+    while not (tracks := _tracks(live, video["id"])):
+        assert time.monotonic() < deadline, query(live, "SELECT kind, status, error FROM jobs")
+        time.sleep(0.3)
+    assert [(t["lang"], t["kind"], t["cues"]) for t in tracks] == [("en", "automatic", 1)]
+    assert "second time lucky" in live.client.get(tracks[0]["url"]).text
+    jobs = query(live, "SELECT kind, status, attempts FROM jobs ORDER BY id")
+    assert [tuple(j) for j in jobs] == [("transcode", "done", 1), ("captions", "done", 2)]
+    pids = engine_log.read_text().split()
+    assert len(pids) == 2 and pids[0] != pids[1]  # a new child after the crash
+    got = live.client.get(f"/api/videos/{video['id']}").json()
+    assert got["status"] == "ready"
