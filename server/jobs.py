@@ -186,6 +186,9 @@ class JobRunner:
             return
         if status == "invalid":  # the file itself is bad: retrying cannot help
             job.attempts = job.max_attempts
+        # a child killed at the deadline leaves its half-written files; the job still holds
+        # the lease, so nothing else is writing them
+        self.storage.clear_partials(video_id)
         final = await store.fail_attempt(self.db, job, payload)
         log.warning(
             "transcode of %s failed (attempt %d/%d): %s",
