@@ -52,7 +52,11 @@ def _wait_in_feed(live, video_ids: set[str], timeout: float = 30.0) -> None:
         time.sleep(0.3)
 
 
-def _listen(live, token: str, out: list, ready: threading.Event, stop: threading.Event) -> None:
+def _listen(
+    live, token: str, out: list, ready: threading.Event, stop: threading.Event, last: str = ""
+) -> None:
+    """Collect ``token``'s live notifications until ``stop``, or until one from ``last`` (the
+    events of one stream arrive in order: nothing sent before it is still on its way)."""
     with (
         httpx.Client(base_url=live.url, timeout=httpx.Timeout(15.0)) as sse,
         sse.stream("GET", "/api/events", headers=live.auth(token)) as response,
@@ -67,6 +71,8 @@ def _listen(live, token: str, out: list, ready: threading.Event, stop: threading
                         ready.set()
                     elif event == "notification":
                         out.append(json.loads(line[5:]))
+                        if last and out[-1].get("actor") == last:
+                            return
                 if stop.is_set():
                     return
         except httpx.ReadTimeout:
@@ -165,7 +171,9 @@ def world(module_server):
     # live: each one replies to my comment (plain last); which notifications reach me
     got: list[dict] = []
     ready, stop = threading.Event(), threading.Event()
-    listener = threading.Thread(target=_listen, args=(live, tokens["me"], got, ready, stop))
+    listener = threading.Thread(
+        target=_listen, args=(live, tokens["me"], got, ready, stop, handles["plain"])
+    )
     listener.start()
     assert ready.wait(10)
     for rel in RELATIONS:
