@@ -95,7 +95,8 @@ def create_app(
     broker = Broker()
     runner = JobRunner(db, storage, broker, config)
     exports = Exports(database_path(data_dir), storage, broker, config.accounts.export_hours * 3600)
-    engine = FeedEngine(db, config)
+    engine = FeedEngine(db, config, storage)
+    broker.on_model = engine.model_published  # `shortstack refit` announced a new model
     runner.on_ready = engine.video_ready
     lab = LabRunner(queue=config.limits.lab_queue, wait_s=config.limits.lab_wait_s)
     limits = config.limits

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -39,6 +40,9 @@ class Broker:
         self._ids = itertools.count(1)
         self.backplane: Backplane | None = None
         self._sending: set[asyncio.Task[None]] = set()
+        #: called (on the event loop) with the version when ``shortstack refit`` announces a
+        #: new model through the backplane
+        self.on_model: Callable[[str], None] | None = None
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -107,6 +111,8 @@ class Broker:
             self._deliver(message["event"], message["data"], message.get("user_id"))
         elif message["kind"] == "revoke":
             self._revoke_here(message.get("token_hash"), message.get("user_id"))
+        elif message["kind"] == "model" and self.on_model is not None:
+            self.on_model(str(message["version"]))
 
     def _deliver(self, event: str, data: Any, user_id: int | None) -> None:
         msg = (next(self._ids), event, data)

@@ -185,6 +185,13 @@ class FeedConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Refit the recommender after this many new events."""
     refit_interval_s: float = 300.0
     """Refit the recommender at least this often, in seconds (when there are new events)."""
+    refit: Literal["server", "external"] = "server"
+    """Who fits the recommender: "server" (each API process, in the background, as events
+    arrive) or "external" (``shortstack refit``, by cron or a worker, writes a versioned
+    model artifact to DATA/models/; API processes load it and swap to it without a restart,
+    at once when the cache announces it, else within ``model_poll_s``)."""
+    model_poll_s: float = 10.0
+    """With ``refit = "external"``: how often each API process looks for a new artifact."""
     chain_ttl_s: float = 3600.0
     """How long a feed cursor chain remembers what it served."""
     max_chains: int = 5000

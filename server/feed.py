@@ -46,6 +46,16 @@ WeightsIn = msgspec.defstruct(
 )
 
 
+class ModelOut(msgspec.Struct):
+    version: str | None
+    """When the model was fitted and the last event it learned from; null before the first."""
+    source: str
+    """"server" (fitted by this process), "artifact" (loaded from `shortstack refit`), "none"."""
+    fitted_at: float | None
+    videos: int
+    """Videos in the served catalogue (new ones join between fits)."""
+
+
 class FeedItemOut(msgspec.Struct):
     video: VideoOut
     score: float
@@ -264,3 +274,14 @@ class FeedController(Controller):
         updated = msgspec.structs.replace(current, **changes)
         await store.put_weights(db, user.id, msgspec.structs.asdict(updated))
         return updated
+
+    @get(
+        "/model",
+        operation_id="feed_model",
+        summary="The recommender model this process serves (its version and where it came from)",
+    )
+    async def model(self, engine: NamedDependency[FeedEngine]) -> ModelOut:
+        snap = engine.snapshot
+        if snap is None:  # not fitted yet: feeds are SQL trending meanwhile
+            return ModelOut(None, "none", None, 0)
+        return ModelOut(snap.model_version, snap.source, snap.fitted_at, len(snap.item_ids))

@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import copy
 import logging
+import pickle
 import time
 import zlib
 from collections.abc import Set
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -24,6 +26,7 @@ from shortstack.recommender.signals import (
 
 from .config import Config, FeedWeights
 from .feed_data import catalogue_from_rows, events_from_rows, load_log
+from .storage import LocalStorage
 from .store import catalogue as store
 from .store import feeds as feeds_store
 from .store import trending as trending_store
@@ -63,14 +66,66 @@ class Snapshot:
     fitted_at: float
     last_event_id: int
     catalogue_version: tuple[int, float]
+    #: the fit's name: when it was made and the last event it learned from
+    model_version: str = ""
+    #: "server" (fitted by this process) or "artifact" (loaded from ``shortstack refit``'s)
+    source: str = "server"
+
+
+def fit_snapshot(db_path: Path, config: Config) -> Snapshot:
+    """Fit the recommender on the whole database (a worker thread, or ``shortstack refit``)."""
+    started = time.perf_counter()
+    data = load_log(db_path)
+    now = time.time()
+    model = Recommender(
+        config.feed.signals.as_dataclass(),
+        trending_half_life_h=config.feed.trending_half_life_h,
+    ).fit(data.catalogue, data.events, len(data.user_index), now)
+    log.info(
+        "recommender fitted on %d videos, %d events, %d users in %.2f s",
+        data.catalogue.n_items,
+        len(data.events),
+        len(data.user_index),
+        time.perf_counter() - started,
+    )
+    version = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"-{data.last_event_id}"
+    return Snapshot(
+        model,
+        data.catalogue.item_ids,
+        data.item_index,
+        data.user_index,
+        data.creator_index,
+        now,
+        data.last_event_id,
+        data.version,
+        version,
+    )
+
+
+def dump_snapshot(snap: Snapshot) -> bytes:
+    """A fitted snapshot as a model artifact (pickle: artifacts are written by the operator's
+    own ``shortstack refit`` into the server's private storage, never uploaded by users)."""
+    return zlib.compress(pickle.dumps(snap, protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+
+def load_snapshot(data: bytes) -> Snapshot:
+    snap = pickle.loads(zlib.decompress(data))  # noqa: S301 - our own artifact, see dump
+    if not isinstance(snap, Snapshot):
+        raise ValueError("not a Shortstack model artifact")
+    snap.source = "artifact"
+    return snap
 
 
 class FeedEngine:
     """Ranks feeds with the recommender; refits in a thread and swaps the model atomically."""
 
-    def __init__(self, db: Database, config: Config) -> None:
+    def __init__(self, db: Database, config: Config, storage: LocalStorage | None = None) -> None:
         self.db = db
         self.config = config
+        #: "external": fits come from ``shortstack refit``'s artifacts in ``storage``
+        self.storage = storage if config.feed.refit == "external" else None
+        self._last_model_check = 0.0
+        self._bad_model: str | None = None
         self.snapshot: Snapshot | None = None
         #: the first page of trending (nothing excluded) of the current snapshot, briefly
         self._trending_memo: tuple[Snapshot, int, float, tuple[FeedItem, ...]] | None = None
@@ -83,10 +138,14 @@ class FeedEngine:
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
-        """Fit before serving when the catalogue is small; else serve SQL trending until fitted."""
-        (count, _), _ = await asyncio.to_thread(self._versions)
-        if count <= SYNC_FIT_MAX_VIDEOS:
-            await self.refit()
+        """Fit before serving when the catalogue is small; else serve SQL trending until fitted.
+        With external fits: load the current artifact (SQL trending until there is one)."""
+        if self.storage is not None:
+            await self.load_current_model()
+        else:
+            (count, _), _ = await asyncio.to_thread(self._versions)
+            if count <= SYNC_FIT_MAX_VIDEOS:
+                await self.refit()
         self._task = asyncio.create_task(self._watch(), name="feed-refit")
 
     async def stop(self) -> None:
@@ -96,7 +155,10 @@ class FeedEngine:
                 await self._task
 
     def refit_soon(self) -> None:
-        """Refit in the background now (an account was deleted: the model forgets it)."""
+        """Refit in the background now (an account was deleted: the model forgets it; with
+        external fits, at the next ``shortstack refit``)."""
+        if self.storage is not None:
+            return
 
         async def run() -> None:
             try:
@@ -115,15 +177,57 @@ class FeedEngine:
         await self.refresh_catalogue()
 
     async def _watch(self) -> None:
+        pause = POLL_S if self.storage is None else min(POLL_S, self.config.feed.model_poll_s)
         while True:
-            await asyncio.sleep(POLL_S)
+            await asyncio.sleep(pause)
             try:
                 await self._maybe_refresh()
             except Exception:
                 log.exception("feed refresh failed; serving the previous model")
 
+    def model_published(self, version: str) -> None:
+        """``shortstack refit`` announced a new artifact (through the cache): load it now."""
+        if self.storage is None:
+            return
+        task = asyncio.create_task(self.load_current_model(), name="feed-model-load")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def load_current_model(self) -> bool:
+        """Swap to the current artifact if it is newer than the served model (read and
+        unpickled in a thread: requests go on with the old one meanwhile); whether it did."""
+        assert self.storage is not None
+        storage = self.storage
+        self._last_model_check = time.monotonic()
+        version = storage.current_model()
+        snap = self.snapshot
+        if version is None or version == self._bad_model:
+            return False
+        if snap is not None and snap.model_version == version:
+            return False
+        async with self._refit_lock:
+            try:
+                loaded = await asyncio.to_thread(lambda: load_snapshot(storage.read_model(version)))
+            except Exception as exc:  # noqa: BLE001 - a bad artifact never stops serving
+                log.warning("model artifact %s cannot be loaded: %s", version, exc)
+                self._bad_model = version  # not tried again; the next refit replaces it
+                return False
+            self.snapshot = await asyncio.to_thread(self._with_catalogue, loaded)
+            self.fits += 1
+        log.info("serving model %s (fitted by shortstack refit)", version)
+        return True
+
     async def _maybe_refresh(self) -> None:
         snap = self.snapshot
+        if self.storage is not None:  # external fits: new artifacts, else new videos
+            poll_due = time.monotonic() - self._last_model_check >= self.config.feed.model_poll_s
+            if poll_due and await self.load_current_model():
+                return
+            if snap is not None:
+                version, _ = await asyncio.to_thread(self._versions, snap.last_event_id)
+                if version != snap.catalogue_version:
+                    await self.refresh_catalogue()
+            return
         if snap is None:
             await self.refit()
             return
@@ -160,30 +264,7 @@ class FeedEngine:
             self.fits += 1
 
     def _fit(self) -> Snapshot:
-        started = time.perf_counter()
-        data = load_log(self.db.path)
-        now = time.time()
-        model = Recommender(
-            self.config.feed.signals.as_dataclass(),
-            trending_half_life_h=self.config.feed.trending_half_life_h,
-        ).fit(data.catalogue, data.events, len(data.user_index), now)
-        log.info(
-            "recommender fitted on %d videos, %d events, %d users in %.2f s",
-            data.catalogue.n_items,
-            len(data.events),
-            len(data.user_index),
-            time.perf_counter() - started,
-        )
-        return Snapshot(
-            model,
-            data.catalogue.item_ids,
-            data.item_index,
-            data.user_index,
-            data.creator_index,
-            now,
-            data.last_event_id,
-            data.version,
-        )
+        return fit_snapshot(self.db.path, self.config)
 
     async def refresh_catalogue(self) -> None:
         """New or deleted videos reach the feed without a refit (content + exploration only)."""
@@ -212,6 +293,8 @@ class FeedEngine:
             snap.fitted_at,
             snap.last_event_id,
             version,
+            snap.model_version,
+            snap.source,
         )
 
     # ------------------------------------------------------------------ serving

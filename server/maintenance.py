@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import time
 from pathlib import Path
 
 from litestar.exceptions import HTTPException
@@ -234,3 +235,32 @@ def backup(data_dir: Path, dest: Path) -> dict[str, object]:
     body = {"created_at": now(), "data_dir": str(data_dir), "videos": files}
     write_atomic(manifest, json.dumps(body, indent=1).encode(), mode=0o600)
     return {"file": str(dest), "manifest": str(manifest), "videos": len(files)}
+
+
+def refit_model(data_dir: Path, config: Config) -> dict[str, object]:
+    """``shortstack refit``: fit the recommender on the database, store it as the current model
+    artifact (DATA/models/) and, with a cache, tell every API process to swap to it."""
+    from .feed_engine import dump_snapshot, fit_snapshot
+
+    started = time.perf_counter()
+    snap = fit_snapshot(database_path(data_dir), config)
+    blob = dump_snapshot(snap)
+    LocalStorage(data_dir).put_model(snap.model_version, blob)
+    report: dict[str, object] = {
+        "version": snap.model_version,
+        "videos": len(snap.item_ids),
+        "users": len(snap.user_index),
+        "bytes": len(blob),
+        "seconds": round(time.perf_counter() - started, 2),
+        "announced_to": None,
+    }
+    if config.cache.url:
+        from .shared import announce_model
+
+        try:
+            report["announced_to"] = asyncio.run(
+                announce_model(config.cache.url, snap.model_version)
+            )
+        except Exception as exc:  # noqa: BLE001 - the processes still find it by polling
+            report["announce_error"] = f"{exc}; API processes load it within feed.model_poll_s"
+    return report

@@ -7,7 +7,8 @@ sees the same:
 - the feed-chain signing key (set once, first writer wins);
 - login-failure counts per account (``SharedLoginLimiter``, atomic ``INCR``);
 - live events (``RedisBackplane``): an event published by one process reaches the
-  listeners of every process, and a revoked token ends its streams wherever they are.
+  listeners of every process, and a revoked token ends its streams wherever they are;
+  ``shortstack refit`` announces a new model artifact the same way (``announce_model``).
 """
 
 from __future__ import annotations
@@ -47,6 +48,17 @@ def connect(url: str) -> Redis:
             " pip install 'shortstack[scale]'"
         ) from None
     return Redis.from_url(url)
+
+
+async def announce_model(url: str, version: str) -> int:
+    """Tell every API process on the cache at ``url`` that model ``version`` is current (from
+    ``shortstack refit``); how many processes were listening."""
+    client = connect(url)
+    try:
+        message = {"kind": "model", "version": version}
+        return int(await client.publish(EVENTS_CHANNEL, json.dumps(message)))
+    finally:
+        await client.aclose()
 
 
 async def shared_key(client: Redis, name: str, nbytes: int = 32) -> bytes:

@@ -13,13 +13,16 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from shortstack.media.files import commit
+from shortstack.media.files import commit, write_atomic
 
 #: Media folders (and so every file in them) are reachable by the server's user only.
 DIR_MODE = 0o700
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{6,32}$")
 _NAME_RE = re.compile(r"^[a-z0-9]{1,16}$")
+_MODEL_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+#: fitted models kept besides the current one (a process still loading one finds it)
+MODELS_KEPT = 3
 
 
 class LocalStorage:
@@ -30,9 +33,10 @@ class LocalStorage:
         self.root = data_dir / "media"
         self.tmp = data_dir / "tmp"
         self.exports = data_dir / "exports"
+        self.models = data_dir / "models"
         if not data_dir.exists():
             data_dir.mkdir(parents=True, mode=DIR_MODE)
-        for folder in (self.root, self.tmp, self.exports):
+        for folder in (self.root, self.tmp, self.exports, self.models):
             folder.mkdir(mode=DIR_MODE, exist_ok=True)
             os.chmod(folder, DIR_MODE)
         self._lock_path = data_dir / "serving.lock"
@@ -68,6 +72,32 @@ class LocalStorage:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+    # ------------------------------------------------------------------ model artifacts
+    def put_model(self, version: str, data: bytes) -> None:
+        """Store a fitted model (``shortstack refit``) and make it the current one: the file
+        first, then the ``current`` pointer, each written atomically; older ones pruned."""
+        if not _MODEL_RE.match(version):
+            raise ValueError(f"not a model version: {version!r}")
+        write_atomic(self.models / f"{version}.model", data, mode=0o600)
+        write_atomic(self.models / "current", version.encode(), mode=0o600)
+        kept = sorted(self.models.glob("*.model"), key=lambda p: p.stat().st_mtime)
+        for old in kept[:-MODELS_KEPT]:
+            if old.stem != version:
+                old.unlink(missing_ok=True)
+
+    def current_model(self) -> str | None:
+        """The version of the current model artifact, if ``shortstack refit`` wrote one."""
+        try:
+            version = (self.models / "current").read_text().strip()
+        except OSError:
+            return None
+        return version if _MODEL_RE.match(version) else None
+
+    def read_model(self, version: str) -> bytes:
+        if not _MODEL_RE.match(version):
+            raise ValueError(f"not a model version: {version!r}")
+        return (self.models / f"{version}.model").read_bytes()
 
     def video_dir(self, video_id: str) -> Path:
         if not _ID_RE.match(video_id):

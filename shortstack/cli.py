@@ -554,6 +554,27 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_refit(args: argparse.Namespace) -> int:
+    from shortstack.server.maintenance import refit_model
+
+    result = refit_model(_existing_data_dir(args), _config(args))
+    told = result["announced_to"]
+    lines = [
+        f"model {result['version']}: {result['videos']} videos, {result['users']} users,"
+        f" fitted in {result['seconds']} s ({result['bytes']} bytes)",
+        'API processes with feed.refit = "external" '
+        + (
+            f"were told at once ({told} listening)"
+            if told is not None
+            else "load it within feed.model_poll_s"
+        ),
+    ]
+    if "announce_error" in result:
+        lines.append(f"could not announce it through the cache: {result['announce_error']}")
+    _print(args, result, "\n".join(lines))
+    return 0
+
+
 def cmd_admin_add(args: argparse.Namespace) -> int:
     from shortstack.server.maintenance import make_admin
 
@@ -914,6 +935,11 @@ def _backup_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
+def _refit_args(p: argparse.ArgumentParser) -> None:
+    _data_opts(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
 def _doctor_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--fix",
@@ -1073,6 +1099,12 @@ COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], int] | None, str, Argu
         cmd_backup,
         "online, consistent backup of the database (+ media manifest)",
         _backup_args,
+    ),
+    (
+        "refit",
+        cmd_refit,
+        "fit the recommender and publish it as the current model (for feed.refit = external)",
+        _refit_args,
     ),
     (
         "doctor",
