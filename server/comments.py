@@ -91,8 +91,7 @@ class CommentsController(Controller):
         out = comment_out(record)
         video = await videos_store.get_video(db, video_id)
         broker.publish("counts", {"video_id": video_id, "comments": video.comments})
-        for uid in notify_ids:
-            kind = "reply" if data.parent_id and uid != video.author_id else "comment"
+        for uid, kind in notify_ids:  # the kind stored for each, so live and stored agree
             publish_notification(broker, uid, kind, user, video_id=video_id, comment_id=record.id)
         return out
 

@@ -125,10 +125,12 @@ async def _comment_row(
 
 async def add_comment(
     db: Database, video_id: str, author_id: int, body: str, parent_id: str | None
-) -> tuple[CommentRecord, list[int]]:
-    """Insert a comment; returns it and the users to notify."""
+) -> tuple[CommentRecord, list[tuple[int, str]]]:
+    """Insert a comment; returns it and the users to notify with the kind each was notified
+    of: "reply" for the parent comment's author (the video's owner included), "comment" for
+    the video's owner otherwise. One notification per person, stored and live alike."""
     comment_id = new_id()
-    notify_ids: list[int] = []
+    notify_ids: list[tuple[int, str]] = []
     async with db.write() as conn:
         owner = (await video_row(conn, video_id, "SELECT v.author_id FROM videos v"))[0]
         if parent_id is not None:
@@ -150,12 +152,14 @@ async def add_comment(
         if parent_id is not None and parent[1] is not None:
             await notify(conn, parent[1], "reply", author_id, video_id, comment_id)
             if parent[1] != author_id:
-                notify_ids.append(parent[1])
+                notify_ids.append((parent[1], "reply"))
         await conn.execute("UPDATE videos SET comments = comments + 1 WHERE id = ?", (video_id,))
         await log_event(conn, author_id, video_id, "comment")
-        await notify(conn, owner, "comment", author_id, video_id, comment_id)
-        if owner != author_id and owner not in notify_ids:
-            notify_ids.append(owner)
+        replied_to_owner = parent_id is not None and parent[1] == owner
+        if not replied_to_owner:  # told of the reply already
+            await notify(conn, owner, "comment", author_id, video_id, comment_id)
+            if owner != author_id:
+                notify_ids.append((owner, "comment"))
     return await get_comment(db, comment_id), notify_ids
 
 

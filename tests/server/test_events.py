@@ -108,3 +108,45 @@ def test_like_comment_and_follow_notifications_carry_their_references(live_serve
         {"kind": "comment", **actor, "video_id": video_id, "comment_id": top["id"]},
         {"kind": "follow", **actor},
     ]
+
+
+def test_a_reply_to_the_owners_comment_is_one_reply_notification_live_and_stored(
+    live_server, owner
+):
+    """The owner replied to on their own video is told once, of a reply, and the live event
+    and the stored notification agree (they were a live "comment" and two stored rows)."""
+    owner_handle, owner_token, video_id = owner
+    fan, other = live_server.register("fan_reply"), live_server.register("other_reply")
+    c, auth = live_server.client, live_server.auth
+    mine = c.post(
+        f"/api/videos/{video_id}/comments", json={"body": "mine"}, headers=auth(owner_token)
+    ).json()
+    theirs = c.post(
+        f"/api/videos/{video_id}/comments", json={"body": "theirs"}, headers=auth(other)
+    ).json()
+    with (
+        httpx.Client(base_url=live_server.url, timeout=10.0) as sse,
+        sse.stream("GET", "/api/events", headers=auth(owner_token)) as response,
+    ):
+        stream = sse_events(response)
+        assert next(stream)[0] == "hello"
+        to_me = c.post(
+            f"/api/videos/{video_id}/comments",
+            json={"body": "to you", "parent_id": mine["id"]},
+            headers=auth(fan),
+        ).json()
+        to_them = c.post(
+            f"/api/videos/{video_id}/comments",
+            json={"body": "to them", "parent_id": theirs["id"]},
+            headers=auth(fan),
+        ).json()
+        live = []
+        for event, data in stream:
+            if event == "notification":
+                live.append((data["kind"], data["comment_id"]))
+            if len(live) == 2:
+                break
+    assert live == [("reply", to_me["id"]), ("comment", to_them["id"])]
+    stored = c.get("/api/notifications", headers=auth(owner_token)).json()["items"]
+    stored = [(n["kind"], n.get("comment_id")) for n in stored if n["actor"] == "fan_reply"]
+    assert sorted(stored) == sorted(live)
