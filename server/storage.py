@@ -4,7 +4,6 @@ Local data dir today; an object-storage backend would implement the same methods
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import shutil
@@ -14,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from shortstack.media.files import commit, write_atomic
+
+from .store.locks import FileLock, exclusive
 
 #: Media folders (and so every file in them) are reachable by the server's user only.
 DIR_MODE = 0o700
@@ -40,7 +41,7 @@ class LocalStorage:
             folder.mkdir(mode=DIR_MODE, exist_ok=True)
             os.chmod(folder, DIR_MODE)
         self._lock_path = data_dir / "serving.lock"
-        self._lock_fd: int | None = None
+        self._serving = FileLock(self._lock_path)
 
     @contextmanager
     def alone(self) -> Iterator[bool]:
@@ -50,28 +51,15 @@ class LocalStorage:
         (``serve --workers N`` runs N of them, a cluster more); sweeping temp files and
         half-written outputs is safe only under the exclusive lock, else it would delete
         another process's upload in flight or its transcode's ``.part`` file."""
-        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-            else:
-                yield True
-        finally:
-            os.close(fd)
+        with exclusive(self._lock_path, wait=False) as alone:
+            yield alone
 
     def hold(self) -> None:
         """Mark this process as using the data dir until ``release`` (see ``alone``)."""
-        if self._lock_fd is None:
-            fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(fd, fcntl.LOCK_SH)
-            self._lock_fd = fd
+        self._serving.acquire(shared=True)
 
     def release(self) -> None:
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        self._serving.release()
 
     # ------------------------------------------------------------------ model artifacts
     def put_model(self, version: str, data: bytes) -> None:

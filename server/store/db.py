@@ -19,9 +19,9 @@ import aiosqlite
 from .migrations import migrate
 
 PRAGMAS = (
+    "PRAGMA busy_timeout=5000",  # first: switching to WAL waits for other connections too
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=5000",
     "PRAGMA synchronous=NORMAL",
 )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from .locks import exclusive
+
 migrations = Migrations("shortstack")
 
 
@@ -401,9 +403,20 @@ def m0012_captions(db: Database) -> None:
 
 
 def migrate(path: str, *, stop_before: str | None = None) -> list[str]:
-    """Apply pending migrations to the database file; returns the names applied."""
+    """Apply pending migrations to the database file; returns the names applied.
+
+    Processes starting together on one data dir (``serve --workers N``) take turns (a file
+    lock beside the database): the first applies, the others then find nothing to do."""
+    if path == ":memory:":
+        return _migrate(path, stop_before)
+    with exclusive(f"{path}.migrate-lock"):
+        return _migrate(path, stop_before)
+
+
+def _migrate(path: str, stop_before: str | None) -> list[str]:
     db = Database(path)
     try:
+        db.execute("PRAGMA busy_timeout=30000")  # before WAL: switching waits for readers
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA foreign_keys=ON")
         pending = [m.name for m in migrations.pending(db)]

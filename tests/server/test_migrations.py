@@ -121,3 +121,28 @@ def test_old_database_served_after_upgrade(make_server, tmp_path):
     after = _counts(data_dir / "shortstack.db")
     for table, n in before.items():
         assert after[table] >= n, table
+
+
+def _migrate_at(path: str, start_at: float) -> list[str]:
+    time.sleep(max(0.0, start_at - time.time()))
+    return migrate(path)
+
+
+def test_processes_starting_together_migrate_once(tmp_path):
+    """`serve --workers N` on a fresh data dir: N processes migrate the same new file at the
+    same moment. Each start succeeds and every migration is applied exactly once (one of them
+    failed the start with "database is locked" or "table already exists")."""
+    import multiprocessing as mp
+
+    path = str(tmp_path / "shortstack.db")
+    start_at = time.time() + 2.0  # the spawned children import first, then start together
+    with mp.get_context("spawn").Pool(4) as pool:
+        results = pool.starmap(_migrate_at, [(path, start_at)] * 4)
+    names = [m.name for m in migrations._migrations]
+    assert sorted(sum(results, [])) == sorted(names)  # each applied once, by someone
+    conn = sqlite3.connect(path)
+    table = migrations.migrations_table
+    query = f"SELECT name FROM {table} WHERE migration_set = ?"
+    applied = [r[0] for r in conn.execute(query, (migrations.name,))]
+    conn.close()
+    assert sorted(applied) == sorted(names)

@@ -156,7 +156,7 @@ def test_serve_with_two_worker_processes_shares_limits_and_events(redis_server, 
         ],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=(tmp_path / "serve.log").open("w"),  # a file: an unread pipe fills and blocks
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
@@ -168,7 +168,7 @@ def test_serve_with_two_worker_processes_shares_limits_and_events(redis_server, 
                     break
             except httpx.HTTPError:
                 pass
-            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
             assert time.monotonic() < deadline, "serve --workers 2 never answered"
             time.sleep(0.3)
 
