@@ -12,6 +12,7 @@ draws: :func:`open_sound` runs before the app starts, with fd 2 pointed at /dev/
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import sys
@@ -59,20 +60,18 @@ class SoundFeed:
     """One clip's sound between the decode thread (``push``) and the device (``pull``).
 
     Positions are on the clip's timeline in seconds (loops continue it, seeks reset it).
-    ``position()`` is the second being heard: the start of the last chunk handed to the
-    device, plus the time since, minus the device's buffer (``latency_s``).
+    ``position()`` is the second being heard: the device plays what it takes in order, each
+    pull from when it is taken plus the device's buffer, or when the one before ends.
     """
 
-    def __init__(self, *, rate: int = RATE, latency_s: float = 0.0) -> None:
+    def __init__(self, *, rate: int = RATE) -> None:
         self.rate = rate
-        self.latency_s = latency_s
         self._lock = threading.Lock()
         self._chunks: deque[tuple[int, np.ndarray]] = deque()
         self._pos = 0  # timeline sample handed to the device next
         self._end = 0  # timeline sample after the last one pushed
         self._head = 0  # first sample of the last pull
-        self._pulled_at: float | None = None
-        self._pulled_n = 0
+        self._plays: deque[tuple[float, int, int]] = deque(maxlen=16)  # (plays at, head, n)
         self._floor = 0.0  # position() never reports less (start, pause, seek)
         self._running = False
         self._stopping = False  # fade out on the next pull, then stop
@@ -114,7 +113,7 @@ class SoundFeed:
         with self._lock:
             self._chunks.clear()
             self._pos = self._end = self._head = round(t * self.rate)
-            self._pulled_at = None
+            self._plays.clear()
             self._floor = t
             self._fade_in = True
 
@@ -125,7 +124,7 @@ class SoundFeed:
                 return
             if running:
                 self._running, self._stopping, self._fade_in = True, False, True
-                self._pulled_at = None
+                self._plays.clear()
             else:
                 self._floor = self._position_locked(time.monotonic())
                 self._stopping = True
@@ -145,21 +144,26 @@ class SoundFeed:
             return self._position_locked(time.monotonic())
 
     def _position_locked(self, now: float) -> float:
-        if not self._running or self._stopping or self._pulled_at is None:
+        if not self._running or self._stopping:
             return self._floor
-        elapsed = min(now - self._pulled_at, self._pulled_n / self.rate)
-        return max(self._floor, self._head / self.rate + elapsed - self.latency_s)
+        for plays_at, head, n in reversed(self._plays):
+            if plays_at <= now:
+                elapsed = min(now - plays_at, n / self.rate)
+                return max(self._floor, (head + elapsed * self.rate) / self.rate)
+        return self._floor
 
     # -- the device thread ----------------------------------------------------------------------
 
-    def pull(self, n: int) -> np.ndarray | None:
-        """The next ``n`` samples for the device, or None when paused."""
+    def pull(self, n: int, plays_at: float) -> np.ndarray | None:
+        """The next ``n`` samples for the device, which plays them from monotonic time
+        ``plays_at``; None when paused."""
         with self._lock:
             if not self._running:
                 return None
             stopping = self._stopping
             count = min(n, int(FADE_S * self.rate)) if stopping else n
             out = self._take_locked(count)
+            self._plays.append((plays_at, self._head, count))
             if stopping:
                 out[:count] *= np.linspace(1.0, 0.0, count, dtype=np.float32)[:, None]
                 self._running = self._stopping = False
@@ -189,7 +193,6 @@ class SoundFeed:
                 break
             chunks.popleft()
         self._head, self._pos = start, end
-        self._pulled_at, self._pulled_n = time.monotonic(), n
         return out
 
 
@@ -213,15 +216,18 @@ class SoundOutput:
         self.backend = backend
         self.volume = min(1.0, max(0.0, volume))
         self.muted = muted
+        #: output latency past the device's own buffer (which ``mix`` accounts for: it fills
+        #: the buffer one period at a time, so a pull plays when the one before ends)
         self.latency_s = latency_s
         self.device: Any = None
         self.pulled = 0  # samples handed to the device so far
-        #: (monotonic time, samples, timeline second of the first one or None for silence) per
+        #: (monotonic time, timeline second of the first sample or None, int16 samples) per
         #: device pull, when a list is set: tests and benchmarks measure the sync with it
-        self.trace: list[tuple[float, int, float | None]] | None = None
+        self.trace: list[tuple[float, float | None, np.ndarray]] | None = None
         self._feed: SoundFeed | None = None
         self._fading: SoundFeed | None = None
         self._gain = 0.0
+        self._plays_until = 0.0
         self._lock = threading.Lock()
 
     @property
@@ -255,7 +261,7 @@ class SoundOutput:
         """A feed for the next clip (None without a device); the previous one fades out."""
         if not self.available:
             return None
-        feed = SoundFeed(latency_s=self.latency_s)
+        feed = SoundFeed()
         with self._lock:
             if self._feed is not None:
                 self._feed.set_running(False)
@@ -300,41 +306,54 @@ class SoundOutput:
         """The next ``n`` frames for the device as int16 (called in the device's thread)."""
         with self._lock:
             feed, fading = self._feed, self._fading
+        # the device plays what it takes in order: at once when its buffer ran dry, else when
+        # the last pull ends
+        now = time.monotonic()
+        plays_at = max(now + self.latency_s, self._plays_until)
+        self._plays_until = plays_at + n / RATE
         out = None
         if fading is not None:
-            out = fading.pull(n)
+            out = fading.pull(n, plays_at)
             if out is None or not fading._running:
                 with self._lock:
                     if self._fading is fading:
                         self._fading = None
         head = None
         if feed is not None:
-            data = feed.pull(n)
+            data = feed.pull(n, plays_at)
             if data is not None:
                 out = data if out is None else out + data
                 head = feed.head
         self.pulled += n
-        if self.trace is not None:
-            self.trace.append((time.monotonic(), n, head))
         target = 0.0 if self.muted else self.volume**2  # a perceptual curve: half is -12 dB
         gain, self._gain = self._gain, target
         if out is None:
-            return np.zeros((n, CHANNELS), np.int16)
-        if gain != target:  # ramp to the new volume over this period
-            out = out * np.linspace(gain, target, n, dtype=np.float32)[:, None]
-        elif target != 1.0:
-            out = out * np.float32(target)
-        return np.clip(out * 32767.0, -32768, 32767).astype(np.int16)
+            pcm = np.zeros((n, CHANNELS), np.int16)
+        else:
+            if gain != target:  # ramp to the new volume over this period
+                out = out * np.linspace(gain, target, n, dtype=np.float32)[:, None]
+            elif target != 1.0:
+                out = out * np.float32(target)
+            pcm = np.clip(out * 32767.0, -32768, 32767).astype(np.int16)
+        if self.trace is not None:
+            self.trace.append((now, head, pcm))
+        return pcm
 
 
 def open_sound(
-    *, enabled: bool = True, volume: float = 0.8, muted: bool = False, backend: str | None = None
+    *,
+    enabled: bool = True,
+    volume: float = 0.8,
+    muted: bool = False,
+    backend: str | None = None,
+    trace: bool = False,
 ) -> SoundOutput:
     """Open the session's audio device, or say why there is none (never raises, never prints).
 
     Call it before the Textual app starts: fd 2 is redirected while the device opens.
     ``backend``: ``"null"`` for miniaudio's null device (default ``$SHORTSTACK_AUDIO_BACKEND``,
-    else the system's real devices only: the null device is not sound).
+    else the system's real devices only: the null device is not sound). ``trace``: keep
+    every pull in ``SoundOutput.trace`` from the first (tests, benchmarks).
     """
     settings = {"volume": volume, "muted": muted}
     if not enabled or os.environ.get(NO_SOUND_ENV, "").strip() not in ("", "0"):
@@ -354,7 +373,9 @@ def open_sound(
         backends = [
             b for b in miniaudio.Backend if b not in skip and miniaudio.is_backend_enabled(b)
         ]
-    output = SoundOutput(latency_s=(PERIODS - 1) * PERIOD_MS / 1000, **settings)
+    output = SoundOutput(**settings)
+    if trace:
+        output.trace = []
     try:
         with quiet_stderr():
             device = miniaudio.PlaybackDevice(
@@ -368,6 +389,8 @@ def open_sound(
             )
             output.backend = device.backend
             output.start(device)
+        # a device still pulling from Python while the interpreter shuts down can hang it
+        atexit.register(output.close)
     except Exception as exc:  # noqa: BLE001 - any failure means: play silent, say why
         text = str(exc.args[0]) if getattr(exc, "args", None) else type(exc).__name__
         reason = "no audio device" if "init device" in text or "backend" in text else text
