@@ -600,7 +600,10 @@ def run(server_url: str, *, token: str | None = None, sound: bool = True) -> Non
     The audio device is opened here, before the app draws (a machine without sound makes the
     audio libraries write errors to the terminal), and kept until the app ends.
     """
-    output = open_sound(enabled=sound)
+    if sound and not Session().load_settings().sound:
+        output = SoundOutput(reason='turned off ("sound": false in settings.json)')
+    else:
+        output = open_sound(enabled=sound)
     try:
         ShortstackApp(server_url, token=token, sound=output).run()
     finally:

@@ -36,6 +36,8 @@ class ClientSettings:
     captions_on: bool = True
     volume: float = 0.8
     muted: bool = False
+    #: false: open no audio device (like ``--no-sound``); edited by hand in settings.json
+    sound: bool = True
 
 
 class Session:

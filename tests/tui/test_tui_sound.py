@@ -98,6 +98,26 @@ def test_picture_follows_the_sound_within_45ms_over_a_clip_and_its_loop(tmp_path
     assert shown == sorted(shown) and shown[-1] > 4.0
 
 
+def test_seeking_keeps_the_sync(tmp_path, sound) -> None:
+    clip = write_test_video(tmp_path / "tone.mp4", width=160, height=120, duration_s=4.0, fps=25)
+    playback = Playback(clip, lambda frame: None, lambda: (40, 15), sound=sound, loop=False)
+    playback.trace = []
+    playback.start()
+    wait_until(lambda: playback.position > 0.8)
+    playback.seek(1.5)  # forward to ~2.3 s
+    wait_until(lambda: playback.position > 2.8)
+    playback.seek(-2.0)  # back to ~0.8 s
+    wait_until(lambda: playback.position < 1.5)
+    wait_until(lambda: playback.position > 1.6)
+    playback.stop()
+    shown = [t for _, t in playback.trace]
+    assert any(b - a > 1.0 for a, b in zip(shown, shown[1:], strict=False))  # the jump forward
+    assert any(b < a for a, b in zip(shown, shown[1:], strict=False))  # and back
+    found = offsets(playback, sound)
+    print(f"A/V offset around seeks: worst {max(found, key=abs) * 1000:+.1f} ms")
+    assert sum(abs(x) <= SYNC_S for x in found) >= 0.95 * len(found), found
+
+
 def write_click_clip(path: Path, clicks: tuple[float, ...] = (1.0, 2.0)) -> Path:
     """3 s: black pictures and silence, except a white picture and a 20 ms beep at ``clicks``."""
     fps = 25
