@@ -61,7 +61,7 @@ class SoundFeed:
 
     Positions are on the clip's timeline in seconds (loops continue it, seeks reset it).
     ``position()`` is the second being heard: the device plays what it takes in order, each
-    pull from when it is taken plus the device's buffer, or when the one before ends.
+    pull from when it is taken (its buffer had run dry) or when the pull before ends.
     """
 
     def __init__(self, *, rate: int = RATE) -> None:
