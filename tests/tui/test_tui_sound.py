@@ -118,8 +118,11 @@ def test_seeking_keeps_the_sync(tmp_path, sound) -> None:
     assert sum(abs(x) <= SYNC_S for x in found) >= 0.95 * len(found), found
 
 
-def write_click_clip(path: Path, clicks: tuple[float, ...] = (1.0, 2.0)) -> Path:
-    """3 s: black pictures and silence, except a white picture and a 20 ms beep at ``clicks``."""
+CLICKS = (1.0, 2.0, 3.0)
+
+
+def write_click_clip(path: Path, clicks: tuple[float, ...] = CLICKS) -> Path:
+    """4 s: black pictures and silence, except a white picture and a 20 ms beep at ``clicks``."""
     fps = 25
     with av.open(str(path), "w") as out:
         vs = out.add_stream("libx264", rate=fps)
@@ -128,7 +131,7 @@ def write_click_clip(path: Path, clicks: tuple[float, ...] = (1.0, 2.0)) -> Path
         aus = out.add_stream("aac", rate=RATE)
         aus.layout = "stereo"
         white = {round(c * fps) for c in clicks}
-        for i in range(3 * fps):
+        for i in range(4 * fps):
             level = 255 if i in white else 0
             picture = np.full((48, 64, 3), level, np.uint8)
             frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
@@ -137,7 +140,7 @@ def write_click_clip(path: Path, clicks: tuple[float, ...] = (1.0, 2.0)) -> Path
                 out.mux(packet)
         for packet in vs.encode():
             out.mux(packet)
-        sound = np.zeros(3 * RATE, np.float32)
+        sound = np.zeros(4 * RATE, np.float32)
         for c in clicks:
             at = round(c * RATE)
             n = RATE // 50
@@ -158,10 +161,10 @@ def write_click_clip(path: Path, clicks: tuple[float, ...] = (1.0, 2.0)) -> Path
 
 def test_a_beep_is_heard_with_its_white_picture(tmp_path, sound) -> None:
     clip = write_click_clip(tmp_path / "clicks.mp4")
-    playback = play(clip, sound, 2.6, loop=False)
-    # when the white pictures were shown
-    flashes = [at for at, t in playback.trace if min(abs(t - 1.0), abs(t - 2.0)) < 1e-3]
-    assert len(flashes) == 2, playback.trace
+    playback = play(clip, sound, 3.6, loop=False)
+    # when the white pictures were shown (a busy machine may drop one: it is never shown late)
+    flashes = {c: at for at, t in playback.trace for c in CLICKS if abs(t - c) < 1e-3}
+    assert len(flashes) >= 2, playback.trace
     # when each beep starts playing: found in the samples handed to the device
     beeps = []
     quiet = True
@@ -170,8 +173,8 @@ def test_a_beep_is_heard_with_its_white_picture(tmp_path, sound) -> None:
         if len(loud) and quiet:
             beeps.append(plays_at + loud[0] / RATE)
         quiet = not len(loud)
-    assert len(beeps) == 2
-    found = [flash - beep for flash, beep in zip(flashes, beeps, strict=True)]
+    assert len(beeps) == len(CLICKS)
+    found = [flashes[c] - beep for c, beep in zip(CLICKS, beeps, strict=True) if c in flashes]
     print(f"white picture minus beep: {[round(x * 1000, 1) for x in found]} ms")
     assert all(abs(x) <= SYNC_S for x in found), found
 
