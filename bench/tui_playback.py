@@ -3,9 +3,11 @@
 Runs the real Textual app (a VideoView playing a 360p clip) in a pseudo-terminal of 80x24
 and 200x60 for 10 s each, draining the terminal output like a fast terminal, and compares
 with decoding alone (PyAV decode + scale: the ceiling) and decoding + building the half-block
-rows, measured in the same run.
+rows, measured in the same run. ``--sound`` adds a run per size with the clip's sound playing
+through miniaudio's null device (the picture then follows the sound's clock).
 
     python bench/tui_playback.py [--seconds 10] [--sizes 80x24,200x60] [--color truecolor|256]
+                                 [--sound]
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import time
 from pathlib import Path
 
 CLIP_W, CLIP_H, CLIP_FPS, CLIP_S = 360, 640, 30, 4.0
+SOUND_ENV = "SHORTSTACK_BENCH_SOUND"
 
 
 def make_clip(directory: Path) -> Path:
@@ -38,7 +41,7 @@ def make_clip(directory: Path) -> Path:
         height=CLIP_H,
         duration_s=CLIP_S,
         fps=CLIP_FPS,
-        audio=False,
+        audio=True,  # played only in the --sound runs (silent runs do not even demux it)
     )
 
 
@@ -64,6 +67,8 @@ def child(clip: str, seconds: float, out: str) -> None:
             return super().render_lines(crop)
 
     class BenchApp(App[None]):
+        sound = None
+
         def compose(self) -> ComposeResult:
             yield CountingView(id="video")
 
@@ -89,15 +94,27 @@ def child(clip: str, seconds: float, out: str) -> None:
                 "decoded": view.playback.frames_shown - self.d0,
                 "size": [self.size.width, self.size.height],
                 "mode": view.color_mode.value,
+                "sound": bool(view.playback.sound_playing),
             }
             Path(out).write_text(json.dumps(result))
             view.stop()
             self.exit()
 
-    BenchApp().run()
+    app = BenchApp()
+    if os.environ.get(SOUND_ENV):
+        from shortstack.tui.sound import open_sound
+
+        app.sound = open_sound(backend="null")  # opened before the app draws, as the client does
+    try:
+        app.run()
+    finally:
+        if app.sound is not None:
+            app.sound.close()
 
 
-def run_in_pty(clip: Path, cols: int, rows: int, seconds: float, color: str) -> dict:
+def run_in_pty(
+    clip: Path, cols: int, rows: int, seconds: float, color: str, sound: bool = False
+) -> dict:
     """Run the child app in a pseudo-terminal of cols x rows; drain and count its output."""
     out = Path(tempfile.mkstemp(suffix=".json")[1])
     master, slave = pty.openpty()
@@ -109,6 +126,8 @@ def run_in_pty(clip: Path, cols: int, rows: int, seconds: float, color: str) -> 
         COLUMNS=str(cols),
         LINES=str(rows),
     )
+    if sound:
+        env[SOUND_ENV] = "1"
     if color == "truecolor":
         env["COLORTERM"] = "truecolor"
     env.pop("TMUX", None)
@@ -149,12 +168,15 @@ def run_in_pty(clip: Path, cols: int, rows: int, seconds: float, color: str) -> 
     return result
 
 
-def run_in_tmux(clip: Path, cols: int, rows: int, seconds: float, color: str) -> dict:
+def run_in_tmux(
+    clip: Path, cols: int, rows: int, seconds: float, color: str, sound: bool = False
+) -> dict:
     """Run the child app in a detached tmux session of cols x rows (tmux's own CPU not counted)."""
     out = Path(tempfile.mkstemp(suffix=".json")[1])
     out.write_text("")
     session = f"ssbench{os.getpid()}x{cols}"
     env = f"SHORTSTACK_COLOR={color} " + ("COLORTERM=truecolor " if color == "truecolor" else "")
+    env += f"{SOUND_ENV}=1 " if sound else ""
     command = f"{env}{shlex.quote(sys.executable)} {shlex.quote(__file__)} --child {shlex.quote(str(clip))} {seconds} {shlex.quote(str(out))}"
     subprocess.run(
         ["tmux", "new-session", "-d", "-s", session, "-x", str(cols), "-y", str(rows), command],
@@ -218,6 +240,9 @@ def main() -> None:
     parser.add_argument(
         "--tmux", action="store_true", help="paint into a real tmux pane instead of a drained pty"
     )
+    parser.add_argument(
+        "--sound", action="store_true", help="also run each size with the sound playing"
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -252,6 +277,15 @@ def main() -> None:
                 f"{app['bytes_per_s'] / 1e6:9.2f} | {decode['fps']:15.0f} {decode['cpu_share']:6.0%} | "
                 f"{rows_built['fps']:15.0f} {rows_built['cpu_share']:6.0%}"
             )
+            if args.sound:
+                heard = runner(clip, cols, rows, args.seconds, args.color, sound=True)
+                if not heard.get("sound"):
+                    raise RuntimeError("the --sound run played no sound (is miniaudio installed?)")
+                fps = heard["painted"] / heard["wall_s"]
+                print(
+                    f"{size + '+snd':>8} | {fps:11.1f} {heard['cpu_s'] / heard['wall_s']:6.0%} "
+                    f"{heard['bytes_per_s'] / 1e6:9.2f} |"
+                )
         print(
             "painted fps: distinct frames the app rendered to the terminal per second (clip rate 30, cap 30);"
         )

@@ -152,13 +152,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         data_dir=Path(args.data).expanduser() if args.data else None,
         no_tui=args.no_tui,
         port=args.port,
+        sound=not getattr(args, "no_sound", False),
     )
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
     from shortstack.tui.app import run
 
-    run(_server_url(args), token=getattr(args, "token", None) or os.environ.get("SHORTSTACK_TOKEN"))
+    run(
+        _server_url(args),
+        token=getattr(args, "token", None) or os.environ.get("SHORTSTACK_TOKEN"),
+        sound=not getattr(args, "no_sound", False),
+    )
     return 0
 
 
@@ -726,11 +731,21 @@ def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-tui", action="store_true", help="seed and serve only; print the URL and a token"
     )
+    _sound_arg(p)
 
 
 def _tui_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--server", help=f"server URL (default $SHORTSTACK_SERVER or {DEFAULT_SERVER})")
     p.add_argument("--token", help="bearer token (default: the saved login)")
+    _sound_arg(p)
+
+
+def _sound_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--no-sound",
+        action="store_true",
+        help="play videos silent: open no audio device (also SHORTSTACK_NO_SOUND=1)",
+    )
 
 
 def _login_args(p: argparse.ArgumentParser) -> None:

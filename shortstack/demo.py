@@ -167,7 +167,12 @@ class DemoSeeder:
 
 
 def run_demo(
-    *, videos: int = 40, data_dir: Path | None = None, no_tui: bool = False, port: int = 0
+    *,
+    videos: int = 40,
+    data_dir: Path | None = None,
+    no_tui: bool = False,
+    port: int = 0,
+    sound: bool = True,
 ) -> int:
     from shortstack.server.embedded import EmbeddedServer
 
@@ -204,7 +209,7 @@ def run_demo(
                 time.sleep(3600)
         from shortstack.tui.app import run
 
-        run(server.url, token=token)
+        run(server.url, token=token, sound=sound)
         return 0
     except KeyboardInterrupt:
         return 130

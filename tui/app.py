@@ -34,6 +34,8 @@ from shortstack.tui.screens.profile import ProfileScreen
 from shortstack.tui.screens.search import SearchScreen
 from shortstack.tui.screens.upload import UploadScreen
 from shortstack.tui.session import Session
+from shortstack.tui.sound import SoundOutput, open_sound
+from shortstack.tui.widgets.caption_line import CaptionPrefs, caption_prefs
 
 T = TypeVar("T")
 
@@ -131,10 +133,17 @@ class ShortstackApp(App[None]):
         events: bool = True,
         media_dir: Path | None = None,
         autoplay: bool = True,
+        sound: SoundOutput | None = None,
     ) -> None:
         super().__init__()
         self.server_url = server_url
         self.session = Session(config_dir)
+        self.settings = self.session.load_settings()
+        #: the session's audio output, opened before the app started (``run``); without one
+        #: the clips play silent and the status line says why
+        self.sound = sound if sound is not None else SoundOutput(reason="no audio device")
+        self.sound.volume, self.sound.muted = self.settings.volume, self.settings.muted
+        self._caption_prefs = CaptionPrefs(self.settings.caption_lang, self.settings.captions_on)
         self._token_given = token is not None
         self.api = ApiClient(server_url, token or self.session.load_token())
         self.media = MediaCache(self.api, media_dir)
@@ -177,6 +186,19 @@ class ShortstackApp(App[None]):
         await self.switch_mode("feed")
         if self.api.token is None:
             self.need_login()
+
+    def save_settings(self) -> None:
+        """Remember the caption choice, the volume and mute for the next session."""
+        prefs = caption_prefs(self)
+        settings = self.settings
+        settings.caption_lang, settings.captions_on = prefs.lang, prefs.on
+        settings.volume, settings.muted = self.sound.volume, self.sound.muted
+        self.run_worker(
+            lambda: self.session.save_settings(settings),
+            thread=True,
+            group="save-settings",
+            exit_on_error=False,
+        )
 
     async def on_unmount(self) -> None:
         self.session.save_history(self.history)
@@ -572,6 +594,17 @@ class ShortstackApp(App[None]):
             self.toast(shown, title="Feed weights" + (" updated" if weights else ""))
 
 
-def run(server_url: str, *, token: str | None = None) -> None:
-    """Run the terminal client against ``server_url`` until the user quits."""
-    ShortstackApp(server_url, token=token).run()
+def run(server_url: str, *, token: str | None = None, sound: bool = True) -> None:
+    """Run the terminal client against ``server_url`` until the user quits.
+
+    The audio device is opened here, before the app draws (a machine without sound makes the
+    audio libraries write errors to the terminal), and kept until the app ends.
+    """
+    if sound and not Session().load_settings().sound:
+        output = SoundOutput(reason='turned off ("sound": false in settings.json)')
+    else:
+        output = open_sound(enabled=sound)
+    try:
+        ShortstackApp(server_url, token=token, sound=output).run()
+    finally:
+        output.close()

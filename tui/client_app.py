@@ -10,6 +10,7 @@ from textual.worker import Worker
 
 from shortstack.tui.api import ApiClient
 from shortstack.tui.media_cache import MediaCache
+from shortstack.tui.sound import SoundOutput
 
 T = TypeVar("T")
 
@@ -25,6 +26,11 @@ class ClientApp(Protocol):
     known_handles: set[str]
     #: sensitive videos the viewer chose to see this session
     revealed: set[str]
+    #: the session's audio output (volume, mute; or why there is no sound)
+    sound: SoundOutput
+
+    def save_settings(self) -> None:
+        """Remember the caption choice, the volume and mute for the next session."""
 
     async def call(
         self, awaitable: Awaitable[T], *, quiet: bool = False, long: bool = False

@@ -40,7 +40,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "next": ("next", "next video"),
     "prev": ("prev", "previous video"),
     "pause": ("pause", "pause or resume"),
-    "mute": ("mute", "toggle mute (audio is not played by the terminal client)"),
+    "mute": ("mute", "sound off or on (remembered)"),
+    "volume": ("volume 0-100", "the sound's volume in percent (remembered)"),
     "loop": ("loop", "loop the current video on or off"),
     "captions": (
         "captions LANG|on|off",
@@ -150,6 +151,11 @@ def parse_command(line: str) -> Command:
         if not _LANG.match(rest):
             raise CommandError(f"usage: {usage} (a language tag like en or pt-BR)")
         return Command(name, {"on": True, "lang": rest})
+    if name == "volume":
+        word = rest.rstrip("%").strip()
+        if not word.isdigit() or not 0 <= int(word) <= 100:
+            raise CommandError(f"usage: {usage}")
+        return Command(name, {"percent": int(word)})
     if name == "upload":
         try:
             parts = shlex.split(rest)

@@ -1,4 +1,5 @@
-"""Decodes a video file with PyAV in a thread and paces half-block frames at the video's rate."""
+"""Decodes a clip with PyAV in a thread: its sound goes to the audio device, its half-block
+frames are shown against the sound's clock (the wall clock when there is no sound)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,10 +21,14 @@ from shortstack.tui.halfblocks import (
     letterbox,
     render_letterboxed,
 )
+from shortstack.tui.sound import CHANNELS, RATE, SoundFeed, SoundOutput
 
 MAX_FPS = 30.0
 SEEK_STEP_S = 2.0
 BIG_CELLS = 6000  # above this many cells, colours are coarsened to spare the terminal
+AUDIO_AHEAD_S = 0.5  # sound decoded ahead of the clock (the device never runs dry)
+MAX_PENDING = 48  # decoded pictures waiting for their time, at most
+STALL_S = 0.25  # the wall clock restarts at the picture after a stall this long
 
 
 def max_picture_cells() -> int:
@@ -74,11 +80,44 @@ def colour_bits(cells_w: int, cells_h: int) -> int:
     return 8 if cells_w * cells_h <= BIG_CELLS else 5
 
 
+class WallClock:
+    """The clip's timeline in wall time, for clips played without sound."""
+
+    def __init__(self) -> None:
+        self._base = 0.0
+        self._started: float | None = None
+
+    def position(self) -> float:
+        started = self._started
+        return self._base if started is None else self._base + time.monotonic() - started
+
+    def set_running(self, running: bool) -> None:
+        if running and self._started is None:
+            self._started = time.monotonic()
+        elif not running and self._started is not None:
+            self._base, self._started = self.position(), None
+
+    def reset(self, t: float) -> None:
+        self._base = t
+        if self._started is not None:
+            self._started = time.monotonic()
+
+
+Clock = WallClock | SoundFeed
+
+
+def _resampler() -> av.AudioResampler:
+    return av.AudioResampler(format="flt", layout="stereo", rate=RATE)
+
+
 class Playback:
     """One clip playing in a daemon thread; frames go to ``sink`` (which must not block).
 
-    Commands (pause, seek, mute, stop) are thread-safe and take effect at the next frame.
-    Frames are shown at the clip's rate, capped at 30 fps; late frames are dropped.
+    With a sound device (``sound``) and an audio track, the clip's sound plays and its
+    clock is the master: a picture is shown when the sound reaches its time, and dropped when
+    a later one is due too. Without, pictures follow the wall clock. Commands (pause, seek,
+    stop) are thread-safe and take effect at once for the sound, at the next frame for the
+    picture. Frames are shown at the clip's rate, capped at 30 fps.
     """
 
     def __init__(
@@ -91,19 +130,28 @@ class Playback:
         loop: bool = True,
         max_fps: float = MAX_FPS,
         on_error: Callable[[str], None] | None = None,
+        sound: SoundOutput | None = None,
     ) -> None:
         self.path = str(path)
         self.mode = mode
         self.loop = loop
         self.max_fps = max_fps
-        self.muted = True
         self.duration = 0.0
         self.fps = 0.0
         self.frames_shown = 0
+        self.frames_dropped = 0
         self.max_cells = max_picture_cells()
+        #: None until the clip is open: then whether its sound plays (a track and a device)
+        self.sound_playing: bool | None = None
+        #: whether the clip has an audio track (None until the clip is open)
+        self.audio_track: bool | None = None
+        #: (monotonic time, timeline second) of each frame shown, when a list is set
+        self.trace: list[tuple[float, float]] | None = None
         self._sink = sink
         self._size = size
         self._on_error = on_error
+        self._sound = sound
+        self._feed: SoundFeed | None = None
         self._commands: queue.SimpleQueue[tuple[str, float]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._paused = False
@@ -122,10 +170,16 @@ class Playback:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop decoding; the thread ends on its own (never joined from the UI)."""
+        """Stop decoding and the sound at once; the thread ends on its own (never joined)."""
         self._account()
         self._stop.set()
         self._commands.put(("stop", 0.0))
+        self._silence()
+
+    def _silence(self) -> None:
+        feed, self._feed = self._feed, None
+        if feed is not None and self._sound is not None:
+            self._sound.detach(feed)
 
     def toggle_pause(self) -> bool:
         """Pause or resume; returns True when now paused."""
@@ -133,13 +187,16 @@ class Playback:
         return self._paused
 
     def set_paused(self, paused: bool) -> None:
-        """Pause or resume."""
+        """Pause or resume (the sound pauses at once)."""
         with self._lock:
             if paused and not self._paused:
                 self._account_locked()
             elif not paused and self._paused:
                 self._watch_started = time.monotonic()
             self._paused = paused
+        feed = self._feed
+        if paused and feed is not None:
+            feed.set_running(False)
         self._commands.put(("pause" if paused else "resume", 0.0))
 
     def seek(self, delta_s: float) -> None:
@@ -149,11 +206,6 @@ class Playback:
     def redraw(self) -> None:
         """Render the current frame again (after a resize while paused)."""
         self._commands.put(("redraw", 0.0))
-
-    def toggle_mute(self) -> bool:
-        """Flip the mute flag (audio output is not implemented: always silent)."""
-        self.muted = not self.muted
-        return self.muted
 
     @property
     def paused(self) -> bool:
@@ -191,24 +243,50 @@ class Playback:
         except Exception as exc:  # noqa: BLE001 - reported to the UI, never raised there
             if self._on_error is not None and not self._stop.is_set():
                 self._on_error(f"cannot play video: {exc}")
+        finally:
+            self._silence()
 
     def _play(self, container: av.container.InputContainer) -> None:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        rate = float(stream.average_rate or stream.guessed_rate or 25)
+        vstream = container.streams.video[0]
+        vstream.thread_type = "AUTO"
+        rate = float(vstream.average_rate or vstream.guessed_rate or 25)
         self.fps = min(rate, self.max_fps)
-        if stream.duration is not None and stream.time_base is not None:
-            self.duration = float(stream.duration * stream.time_base)
+        if vstream.duration is not None and vstream.time_base is not None:
+            self.duration = float(vstream.duration * vstream.time_base)
         elif container.duration:
             self.duration = container.duration / 1_000_000
+        self.audio_track = bool(container.streams.audio)
+        astream = None
+        feed = None
+        if self._sound is not None and self.audio_track and not self._stop.is_set():
+            astream = container.streams.audio[0]
+            feed = self._sound.attach()
+            if feed is None:
+                astream = None
+            else:
+                self._feed = feed
+                if self._stop.is_set():  # stopped while the clip opened
+                    self._silence()
+                    return
+        self.sound_playing = feed is not None
+        clock: Clock = feed if feed is not None else WallClock()
+        streams = [vstream] if astream is None else [vstream, astream]
+        resampler = _resampler()
         min_gap = 1.0 / self.max_fps - 0.002
+        step = 1.0 / rate
         reformatter = av.video.reformatter.VideoReformatter()
-        frames = container.decode(stream)
-        origin = time.monotonic()
-        last_shown = -1.0
-        skip_until = 0.0
+        packets = container.demux(*streams)
+        pending: deque[tuple[float, float, av.VideoFrame]] = deque()  # (timeline s, clip s, frame)
+        offset = 0.0  # timeline second where this pass of the clip starts (loops add up)
+        pass_end = 0.0  # clip seconds this pass covers (picture and sound)
+        eof = tail_faded = False
+        skip_until = float("-inf")
+        last_t = -step  # clip second of the last decoded picture
+        fade_in = True
+        last_shown = -1.0  # timeline second of the last picture shown
         last_frame: av.VideoFrame | None = None
         show_one = True  # even a clip started paused shows its first frame (and after a seek)
+        started = False  # the clock starts with the first picture
         while not self._stop.is_set():
             while True:
                 try:
@@ -219,14 +297,19 @@ class Playback:
                     return
                 if command == "seek":
                     target = min(max(0.0, self._position + value), max(0.0, self.duration - 0.05))
-                    self._seek(container, stream, target)
-                    frames = container.decode(stream)
+                    self._seek(container, vstream, target)
+                    packets = container.demux(*streams)
+                    pending.clear()
+                    eof = tail_faded = False
                     skip_until = target - 0.001
-                    origin = time.monotonic() - target
+                    clock.reset(offset + target)
+                    resampler, fade_in = _resampler(), True
                     last_shown = -1.0
                     show_one = True
-                elif command == "resume":
-                    origin = time.monotonic() - self._position
+                elif command == "pause":
+                    clock.set_running(False)
+                elif command == "resume" and started:
+                    clock.set_running(True)
                 elif command == "redraw" and last_frame is not None:
                     self._show(reformatter, last_frame, self._position)
             if self._paused and not show_one:
@@ -236,40 +319,100 @@ class Playback:
                     continue
                 self._commands.put((command, value))  # handled at the top of the loop
                 continue
-            try:
-                frame = next(frames)
-            except StopIteration:
+            hungry = not pending or (
+                feed is not None and feed.ahead() < AUDIO_AHEAD_S and len(pending) < MAX_PENDING
+            )
+            if hungry and not eof:
+                try:
+                    packet = next(packets)
+                except StopIteration:
+                    eof = True
+                    continue
+                if packet.stream.index == vstream.index:
+                    for frame in packet.decode():
+                        t = float(frame.time) if frame.time is not None else last_t + step
+                        last_t = t
+                        pass_end = max(pass_end, t + step)
+                        if t >= skip_until:
+                            pending.append((offset + t, t, frame))
+                elif feed is not None:
+                    end = self._push_sound(packet, resampler, feed, offset, fade_in)
+                    if end is not None:
+                        fade_in = False
+                        pass_end = max(pass_end, end)
+                continue
+            if not pending:
+                if not eof:
+                    continue
+                if feed is not None and not tail_faded:
+                    feed.fade_tail()
+                    tail_faded = True
                 if not self.loop:
+                    if clock.position() < offset + pass_end and not self._paused:
+                        self._stop.wait(0.01)  # let the sound play out
+                        continue
                     return
-                self._seek(container, stream, 0.0)
-                frames = container.decode(stream)
-                origin = time.monotonic()
-                last_shown = -1.0
-                skip_until = 0.0
+                # loop: the next pass continues the timeline where this one ends
+                offset, pass_end = offset + pass_end, 0.0
+                self._seek(container, vstream, 0.0)
+                packets = container.demux(*streams)
+                eof = tail_faded = False
+                skip_until, last_t = float("-inf"), -step
+                resampler, fade_in = _resampler(), True
                 continue
-            t = float(frame.time) if frame.time is not None else last_shown + 1 / rate
-            if t < skip_until:
-                continue
-            last_frame = frame
-            show_one = False
+            tl, t, frame = pending[0]
             if self._paused:  # a seek while paused shows one frame
-                self._position = t
+                pending.popleft()
+                show_one = False
+                self._position, last_frame = t, frame
                 self._show(reformatter, frame, t)
                 continue
-            if last_shown >= 0 and t - last_shown < min_gap:
+            if not started:
+                started = True
+                clock.set_running(True)
+            now = clock.position()
+            if now < tl:
+                self._stop.wait(min(tl - now, 0.01))
+                continue
+            pending.popleft()
+            if feed is None and now - tl > STALL_S:
+                clock.reset(tl)  # far behind (a stall): restart the wall clock here
+            elif last_shown >= 0 and (now - tl > step or (pending and pending[0][0] <= now)):
+                self.frames_dropped += 1  # late, or a later picture is due too: drop this one
+                continue
+            if 0 <= last_shown <= tl and tl - last_shown < min_gap:
                 continue  # above the fps cap
-            due = origin + t
-            now = time.monotonic()
-            if due - now > 0:
-                if self._stop.wait(due - now):
-                    return
-            elif now - due > 0.25:
-                origin = now - t  # far behind (a stall): restart the clock here
-            elif now - due > 1.0 / rate and last_shown >= 0:
-                continue  # late: drop this frame
-            self._position = t
-            last_shown = t
+            self._position, last_shown, last_frame = t, tl, frame
+            show_one = False
             self._show(reformatter, frame, t)
+            if self.trace is not None:
+                self.trace.append((time.monotonic(), tl))
+
+    @staticmethod
+    def _push_sound(
+        packet: av.Packet,
+        resampler: av.AudioResampler,
+        feed: SoundFeed,
+        offset: float,
+        fade_in: bool,
+    ) -> float | None:
+        """Decode one audio packet into the feed; returns the clip second its sound ends."""
+        end = None
+        try:
+            frames = packet.decode()
+        except av.FFmpegError:
+            return None  # a damaged packet: a moment of silence
+        for frame in frames:
+            if frame.time is None:
+                continue
+            t = float(frame.time)
+            for out in resampler.resample(frame):
+                pcm = out.to_ndarray().reshape(-1, CHANNELS)
+                feed.push(offset + t, pcm, fade_in=fade_in)
+                fade_in = False
+                t += len(pcm) / RATE
+            end = t
+        return end
 
     def _seek(
         self, container: av.container.InputContainer, stream: av.VideoStream, t: float

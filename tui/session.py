@@ -1,9 +1,12 @@
-"""Keeps the login token (0600 file) and the command history in the user config dir."""
+"""Keeps the client's state in the user config dir: the login token (0600 file), the command
+history, the keymap and the viewer's settings (captions, volume) across sessions."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from platformdirs import user_config_dir
@@ -15,6 +18,7 @@ from shortstack.media.files import write_atomic
 TOKEN_FILE = "token"
 HISTORY_FILE = "command_history"
 KEYMAP_FILE = "keymap.toml"
+SETTINGS_FILE = "settings.json"
 HISTORY_LIMIT = 200
 
 
@@ -22,6 +26,18 @@ def default_config_dir() -> Path:
     """``SHORTSTACK_CONFIG_DIR`` or the platform's user config dir for shortstack."""
     override = os.environ.get("SHORTSTACK_CONFIG_DIR")
     return Path(override) if override else Path(user_config_dir("shortstack"))
+
+
+@dataclass
+class ClientSettings:
+    """What the viewer chose in the client, remembered for the next session."""
+
+    caption_lang: str = "en"
+    captions_on: bool = True
+    volume: float = 0.8
+    muted: bool = False
+    #: false: open no audio device (like ``--no-sound``); edited by hand in settings.json
+    sound: bool = True
 
 
 class Session:
@@ -78,3 +94,33 @@ class Session:
             return {}
         table = data.get("keymap", data)
         return {str(k): str(v) for k, v in table.items() if isinstance(v, str)}
+
+    def load_settings(self) -> ClientSettings:
+        """The saved settings (defaults for anything missing or unreadable)."""
+        try:
+            data = json.loads((self.config_dir / SETTINGS_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return ClientSettings()
+        if not isinstance(data, dict):
+            return ClientSettings()
+        settings = ClientSettings()
+        for f in fields(ClientSettings):
+            value = data.get(f.name)
+            default = getattr(settings, f.name)
+            if isinstance(default, bool):
+                ok = isinstance(value, bool)
+            elif isinstance(default, float):
+                ok = isinstance(value, int | float) and not isinstance(value, bool)
+                value = min(1.0, max(0.0, float(value))) if ok else value
+            else:
+                ok = isinstance(value, str) and 0 < len(value) <= 35
+            if ok:
+                setattr(settings, f.name, value)
+        return settings
+
+    def save_settings(self, settings: ClientSettings) -> None:
+        """Write the settings atomically (best effort: a read-only home keeps the defaults)."""
+        with contextlib.suppress(OSError):
+            self.config_dir.mkdir(parents=True, exist_ok=True)
+            data = json.dumps(asdict(settings), indent=2) + "\n"
+            write_atomic(self.config_dir / SETTINGS_FILE, data.encode("utf-8"), mode=0o600)

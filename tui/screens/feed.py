@@ -98,13 +98,17 @@ class FeedScreen(BaseScreen):
             id="feed.author",
             tooltip="Open the author's profile",
         ),
+        Binding("m", "mute", "Mute", id="feed.mute", tooltip="Sound off or on"),
         Binding(
-            "m",
-            "mute",
-            "Mute",
+            "plus,equals_sign",
+            "volume(1)",
+            "Vol+",
             show=False,
-            id="feed.mute",
-            tooltip="Mute (no audio in the terminal)",
+            id="feed.volume_up",
+            tooltip="Louder",
+        ),
+        Binding(
+            "minus", "volume(-1)", "Vol-", show=False, id="feed.volume_down", tooltip="Quieter"
         ),
         Binding("r", "loop", "Loop", show=False, id="feed.loop", tooltip="Loop on or off"),
         Binding(
@@ -464,7 +468,31 @@ class FeedScreen(BaseScreen):
             self.ss_app.toast("Nothing is hidden here: this video is not behind a notice")
 
     def action_mute(self) -> None:
-        self.player.toggle_mute()
+        muted = self.ss_app.sound.toggle_mute()
+        self.ss_app.save_settings()
+        self.flash_sound("🔇 muted" if muted else None)
+
+    def action_volume(self, direction: int) -> None:
+        self.ss_app.sound.step_volume(direction)
+        self.ss_app.save_settings()
+        self.flash_sound()
+
+    def set_volume(self, percent: int) -> None:
+        """``:volume N``: the volume in percent (unmutes)."""
+        self.ss_app.sound.set_volume(percent / 100)
+        self.ss_app.save_settings()
+        self.flash_sound()
+
+    def flash_sound(self, text: str | None = None) -> None:
+        """Show the volume (or ``text``) in the status line for a moment."""
+        sound = self.ss_app.sound
+        if text is None:
+            steps = round(sound.volume * 10)
+            text = f"🔊 volume {'▮' * steps}{'▯' * (10 - steps)} {round(sound.volume * 100)}%"
+        if not sound.available:
+            text += f"  (no sound: {sound.reason})"
+        self.query_one("#status", StatusLine).flash(text)
+        self.update_status()
 
     def action_loop(self) -> None:
         self.player.toggle_loop()
@@ -503,6 +531,7 @@ class FeedScreen(BaseScreen):
         if lang:
             prefs.lang = lang
         self.caption_line.set_enabled(on)
+        self.ss_app.save_settings()
         word = f"on ({prefs.lang})" if on else "off"
         self.ss_app.toast(f"Captions {word}")
         video = self.current_video
@@ -625,7 +654,6 @@ class FeedScreen(BaseScreen):
             "next": self.action_next,
             "prev": self.action_previous,
             "pause": self.action_pause,
-            "mute": self.action_mute,
             "loop": self.action_loop,
             "author": self.action_author,
             "why": self.action_why,
@@ -640,6 +668,12 @@ class FeedScreen(BaseScreen):
             return True
         if name == "captions":
             self.set_captions(args["on"], args.get("lang"))
+            return True
+        if name == "mute":
+            self.action_mute()
+            return True
+        if name == "volume":
+            self.set_volume(args["percent"])
             return True
         if video is None:
             return False

@@ -71,5 +71,10 @@ class HelpScreen(ModalScreen[None]):
                 commands.add_row(Text(usage), Text(text))
             yield Static(commands)
             yield Static(
-                Text("Audio is not played: the terminal client shows video only.", style="italic")
+                Text(
+                    "Sound plays through the audio device opened at start (--no-sound: none); "
+                    "the status line shows the volume, or why there is no sound. Volume, mute "
+                    "and captions are remembered.",
+                    style="italic",
+                )
             )

@@ -14,7 +14,8 @@ from shortstack.tui.plain_text import clean
 
 @dataclass
 class CaptionPrefs:
-    """The viewer's caption choice for this session: the language, and on or off (``C``)."""
+    """The viewer's caption choice: the language, and on or off (``C``); the app loads and saves
+    it with its settings (tui/session.py)."""
 
     lang: str = "en"
     on: bool = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widgets import Static
 
 
@@ -24,6 +25,9 @@ class StatusLine(Static):
     """
 
     status: reactive[str] = reactive("")
+    #: a moment's message (the volume after +/-) shown in place of the status
+    flashed: reactive[str] = reactive("")
+    _flash_timer: Timer | None = None
     connection: reactive[str] = reactive("")
     unread: reactive[int] = reactive(0)
 
@@ -32,6 +36,16 @@ class StatusLine(Static):
             self.watch(self.app, "connection", self._on_connection, init=True)
         if hasattr(self.app, "unread"):
             self.watch(self.app, "unread", self._on_unread, init=True)
+
+    def flash(self, text: str, seconds: float = 1.5) -> None:
+        """Show ``text`` for ``seconds`` instead of the status."""
+        self.flashed = text
+        if self._flash_timer is not None:
+            self._flash_timer.stop()
+        self._flash_timer = self.set_timer(seconds, self._end_flash)
+
+    def _end_flash(self) -> None:
+        self.flashed = ""
 
     def _on_unread(self, value: int) -> None:
         self.unread = value
@@ -48,6 +62,9 @@ class StatusLine(Static):
         if self.unread:
             text.append(f"✉ {self.unread} unread (i)", style="bold")
             text.append("  ")
+        if self.flashed:
+            text.append(self.flashed, style="bold")
+            return text
         text.append(self.status)
         if not self.status:
             text.append("? help  : command  / search  ^p palette", style="dim")

@@ -15,6 +15,7 @@ from textual.widget import Widget
 
 from shortstack.tui.halfblocks import CellFrame, ColorMode, detect_color_mode, render_cells
 from shortstack.tui.playback import SEEK_STEP_S, Playback, colour_bits, fit_image
+from shortstack.tui.sound import SoundOutput
 from shortstack.tui.video_strip import VideoStrip
 
 
@@ -164,6 +165,12 @@ class VideoView(Widget):
         self.notice = notice
         self.refresh()
 
+    @property
+    def sound(self) -> SoundOutput | None:
+        """The app's audio output (``app.sound``), if it has one: clips play silent without."""
+        sound = getattr(self.app, "sound", None)
+        return sound if isinstance(sound, SoundOutput) else None
+
     def play(self, path: Path | str, *, paused: bool = False) -> Playback:
         """Start playing a local file (stops whatever played before)."""
         self.stop()
@@ -176,6 +183,7 @@ class VideoView(Widget):
             lambda: self._cells,
             mode=self.color_mode,
             on_error=self._failed,
+            sound=self.sound,
         )
         if paused:
             playback.set_paused(True)

@@ -135,14 +135,6 @@ class FeedPlayer(VideoView):
         """POST the watch time (silently: a lost report is not worth a toast)."""
         await self._app.call(self._app.api.view(video_id, watch_ms), quiet=True)
 
-    def toggle_mute(self) -> None:
-        """Say that the terminal plays no sound (the flag is kept for the status)."""
-        muted = self.playback.toggle_mute() if self.playback else True
-        self._app.toast(
-            "Audio is not played by the terminal client: video is always silent here"
-            + ("" if muted else " (unmuted has no effect)")
-        )
-
     def toggle_loop(self) -> None:
         """Loop the video on or off."""
         if self.playback is not None:
@@ -161,6 +153,14 @@ class FeedPlayer(VideoView):
             [
                 f"{icon} {fmt_time(playback.position)}/{fmt_time(playback.duration)}",
                 "loop" if playback.loop else "once",
-                "muted (no audio in terminal)",
+                self.sound_status(),
             ]
         )
+
+    def sound_status(self) -> str:
+        """The volume or mute; why there is no sound; or that this video has none."""
+        sound = self._app.sound
+        playback = self.playback
+        if sound.available and playback is not None and playback.audio_track is False:
+            return "🔇 video without sound"
+        return sound.status()
