@@ -248,11 +248,35 @@ def wrk(
     workdir: Path,
 ) -> dict[str, Any]:
     """Run wrk against url cycling through paths; req/s, p50/p99 ms, non-2xx count, MB/s."""
-    script = workdir / "bench.lua"
-    script.write_text(WRK_LUA)
     listing = workdir / "paths.txt"
     listing.write_text("\n".join(paths) + "\n")
-    env = {"BENCH_PATHS": str(listing), "BENCH_RANGE": range_header, "PATH": "/usr/bin:/bin"}
+    env = {"BENCH_PATHS": str(listing), "BENCH_RANGE": range_header}
+    return run_wrk(
+        url,
+        WRK_LUA,
+        env,
+        threads=threads,
+        connections=connections,
+        duration=duration,
+        workdir=workdir,
+    )
+
+
+def run_wrk(
+    url: str,
+    lua: str,
+    env: dict[str, str],
+    *,
+    threads: int,
+    connections: int,
+    duration: float,
+    workdir: Path,
+) -> dict[str, Any]:
+    """Run wrk with the Lua script ``lua`` (its settings in ``env``) after a 1 s warm-up;
+    req/s, p50/p99 ms, non-2xx count, socket errors, MB/s."""
+    script = workdir / "bench.lua"
+    script.write_text(lua)
+    env = {**env, "PATH": "/usr/bin:/bin"}
     # warm-up (JIT-free Python still warms caches, pools and the page cache)
     subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", "-d1s", "-s", str(script), url],
