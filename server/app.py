@@ -90,11 +90,13 @@ def create_app(
     must keep the terminal clean for the client)."""
     config = config or Config()
     data_dir = Path(data_dir or default_data_dir())
-    db = Database(database_path(data_dir), readers=config.server.read_connections)
+    db = Database(
+        config.database.url or database_path(data_dir), readers=config.server.read_connections
+    )
     storage = LocalStorage(data_dir)
     broker = Broker()
     runner = JobRunner(db, storage, broker, config)
-    exports = Exports(database_path(data_dir), storage, broker, config.accounts.export_hours * 3600)
+    exports = Exports(db.path, storage, broker, config.accounts.export_hours * 3600)
     engine = FeedEngine(db, config)
     runner.on_ready = engine.video_ready
     lab = LabRunner(queue=config.limits.lab_queue, wait_s=config.limits.lab_wait_s)

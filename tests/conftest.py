@@ -10,9 +10,31 @@ import httpx
 import pytest
 from liveserver import LiveServer, test_config
 from mediakit import RealMedia, collect, upload_and_wait
+from pgkit import PostgresCluster, start_cluster
 
 from shortstack.media.fixture_clips import write_test_video
 from shortstack.server.embedded import EmbeddedServer
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--postgres",
+        action="store_true",
+        help="run the live-server tests on Postgres (a fresh database each; needs pgserver)",
+    )
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> PostgresCluster:
+    """A real Postgres server for the session (pgserver); skips without it, saying how."""
+    # the server's unix socket lives in this folder: pytest's temp paths are short enough
+    return start_cluster(tmp_path_factory.mktemp("pg"))
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PostgresCluster) -> str:
+    """The URL of a fresh, empty Postgres database for one test."""
+    return pg_cluster.new_database()
 
 
 @pytest.fixture(autouse=True)
@@ -64,12 +86,21 @@ def real_media(tmp_path_factory: pytest.TempPathFactory) -> RealMedia:
     return media
 
 
+def _backend_overrides(request: pytest.FixtureRequest, overrides: dict) -> dict:
+    """With ``pytest --postgres``, a server without its own [database] gets a fresh Postgres."""
+    if request.config.getoption("--postgres") and "database" not in overrides:
+        cluster = request.getfixturevalue("pg_cluster")
+        return {**overrides, "database": {"url": cluster.new_database()}}
+    return overrides
+
+
 @pytest.fixture
-def make_server(tmp_path: Path, real_media: RealMedia) -> Iterator:
+def make_server(tmp_path: Path, real_media: RealMedia, request: pytest.FixtureRequest) -> Iterator:
     """Factory: start a server with config overrides on a fresh (or given) data dir."""
     started: list[LiveServer] = []
 
     def _make(data_dir: Path | None = None, **overrides: dict) -> LiveServer:
+        overrides = _backend_overrides(request, overrides)
         server = EmbeddedServer(
             test_config(**overrides), data_dir or tmp_path / f"data{len(started)}"
         ).start()
