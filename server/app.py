@@ -51,6 +51,7 @@ from .search import SearchController
 from .security_headers import add_security_headers
 from .storage import LocalStorage
 from .store.db import Database
+from .store.dialect import DatabaseUnreachable
 from .users import UsersController
 from .videos import VideosController
 from .web import WEB_ROUTES, ApiDocsPlugin, template_config
@@ -144,7 +145,11 @@ def create_app(
             except Exception as exc:
                 log.error("cannot reach the cache at [cache] url: %s", exc)
                 raise shared.CacheUnavailable(f"cannot reach [cache] url: {exc}") from None
-        await db.open()
+        try:
+            await db.open()
+        except DatabaseUnreachable as exc:  # one line naming the database (no password)
+            log.error("%s", exc)
+            raise
         with storage.alone() as alone:
             if alone:  # another API process of this data dir may be mid-upload: leave it be
                 swept = await sweep_orphans(db, storage)

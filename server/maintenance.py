@@ -24,13 +24,16 @@ from .store.admin import (
     inspect_sync,
     make_admin_sync,
 )
-from .store.backup import copy_database
+from .store.backup import copy_database, rendition_rows
 from .store.comments import delete_comment
 from .store.db import Database, secure_database_file
+from .store.dialect import DatabaseUnreachable, connect_pg, redact
+from .store.dialect import is_postgres as is_postgres  # for the shell (never imports store/)
 from .store.errors import NotFound
 from .store.ids import now
-from .store.migrations import migrate
+from .store.migrations import migrate, migrate_postgres
 from .store.moderation import edit_terms_sync, removed_before
+from .store.transfer import MoveRefused, move_to_postgres, postgres_row_counts
 from .store.users import delete_user, hash_password
 from .store.videos import all_video_ids, delete_video
 
@@ -211,14 +214,97 @@ def _file_entry(path: Path, data_dir: Path, size: int | None = None) -> dict[str
     }
 
 
-def backup(data_dir: Path, dest: Path) -> dict[str, object]:
-    """Copy the live database to dest (safe while the server writes) and list its media files.
+class MaintenanceError(RuntimeError):
+    """An offline command cannot do its work; the message is one line saying why."""
+
+
+def migrate_database(data_dir: Path, database_url: str = "") -> list[str]:
+    """Apply pending migrations to the instance's database (its SQLite file, or Postgres at
+    database_url); the names applied."""
+    if database_url:
+        try:
+            return migrate_postgres(database_url)
+        except DatabaseUnreachable as exc:
+            raise MaintenanceError(str(exc)) from None
+    path = database_path(data_dir)
+    secure_database_file(path)
+    return migrate(str(path))
+
+
+def move_to(data_dir: Path, url: str) -> dict[str, object]:
+    """Copy the instance's SQLite database into the Postgres database at url (see
+    store/transfer.py); media stay in the data dir. A second run reports the first."""
+    try:
+        report = move_to_postgres(database_path(data_dir), url)
+    except (DatabaseUnreachable, MoveRefused) as exc:
+        raise MaintenanceError(str(exc)) from None
+    return report.as_dict()
+
+
+def database_counts(url: str) -> dict[str, int]:
+    """Rows per table of a Postgres database."""
+    try:
+        return postgres_row_counts(url)
+    except DatabaseUnreachable as exc:
+        raise MaintenanceError(str(exc)) from None
+
+
+def pg_dump_path() -> str | None:
+    """The pg_dump to use: the one on PATH, else the one pgserver ships (tests, small hosts)."""
+    import shutil
+
+    found = shutil.which("pg_dump")
+    if found:
+        return found
+    try:
+        import pgserver
+    except ImportError:
+        return None
+    bundled = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_dump"
+    return str(bundled) if bundled.exists() else None
+
+
+def _dump_postgres(url: str, target: Path) -> list[tuple[str, str | None, int | None]]:
+    import subprocess
+
+    pg_dump = pg_dump_path()
+    if pg_dump is None:
+        raise MaintenanceError(
+            "backing up Postgres needs pg_dump: install the Postgres client tools"
+            " (apt-get install postgresql-client) or pip install pgserver"
+        )
+    done = subprocess.run(
+        [pg_dump, "--format=custom", "--no-owner", f"--file={target}", f"--dbname={url}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        why = " ".join(done.stderr.split())[:300] or f"exit status {done.returncode}"
+        raise MaintenanceError(f"pg_dump of {redact(url)} failed: {why}")
+    try:
+        conn = connect_pg(url)
+    except DatabaseUnreachable as exc:
+        raise MaintenanceError(str(exc)) from None
+    try:
+        return rendition_rows(conn)
+    finally:
+        conn.close()
+
+
+def backup(data_dir: Path, dest: Path, database_url: str = "") -> dict[str, object]:
+    """Copy the live database to dest (safe while the server writes) and list its media files:
+    the SQLite file through its backup API, or Postgres (database_url) with pg_dump's custom
+    format (restore with pg_restore).
 
     Both the copy and its manifest are written whole or not at all (media/files.py)."""
     dest = dest.resolve()
     dest.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(dest) as tmp:
-        rows = copy_database(database_path(data_dir), tmp)
+        if database_url:
+            rows = _dump_postgres(database_url, tmp)
+        else:
+            rows = copy_database(database_path(data_dir), tmp)
         os.chmod(tmp, 0o600)  # a backup holds password hashes and tokens too
     storage = LocalStorage(data_dir)
     files: dict[str, list[dict[str, object]]] = {}

@@ -542,15 +542,71 @@ def _existing_data_dir(args: argparse.Namespace) -> Path:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from shortstack.server.maintenance import backup
+    from shortstack.server.maintenance import MaintenanceError, backup
 
-    result = backup(_existing_data_dir(args), Path(args.file).expanduser())
+    url = _config(args).database.url
+    data_dir = _data_dir(args) if url else _existing_data_dir(args)
+    try:
+        result = backup(data_dir, Path(args.file).expanduser(), url)
+    except MaintenanceError as exc:
+        raise CliError(str(exc)) from None
     _print(
         args,
         result,
         f"backed up {result['videos']} videos to {result['file']} "
         f"(media manifest: {result['manifest']})",
     )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Apply pending migrations; with --to, move the SQLite instance into Postgres."""
+    from shortstack.server.maintenance import (
+        MaintenanceError,
+        is_postgres,
+        migrate_database,
+        move_to,
+        redact,
+    )
+
+    try:
+        if not args.to:
+            url = _config(args).database.url
+            data_dir = _data_dir(args)
+            applied = migrate_database(data_dir, url)
+            where = redact(url) if url else str(data_dir)
+            text = (
+                f"applied {len(applied)} migrations to {where}: {', '.join(applied)}"
+                if applied
+                else f"{where}: the schema is up to date, nothing to do"
+            )
+            _print(args, {"database": where, "applied": applied}, text)
+            return 0
+        if not is_postgres(args.to):
+            raise CliError(f"--to takes a postgresql:// URL, not {args.to!r}")
+        data_dir = _existing_data_dir(args)
+        result = move_to(data_dir, args.to)
+    except MaintenanceError as exc:
+        raise CliError(str(exc)) from None
+    rows = result["rows"]
+    if result["already_done"]:
+        text = (
+            f"{result['target']} already holds this instance (moved earlier:"
+            f" {sum(rows.values())} rows): nothing to do"
+        )
+    else:
+        lines = [f"moved {data_dir} into {result['target']}:"]
+        lines += [f"  {table}: {n} rows" for table, n in rows.items() if n]
+        lines.append(
+            f"  verified: row counts of {len(rows)} tables and {len(result['counters'])}"
+            " counters match the snapshot"
+        )
+        lines.append(
+            f'next: set [database] url = "{args.to}" in config.toml and restart;'
+            " media stay in the data dir"
+        )
+        text = "\n".join(lines)
+    _print(args, result, text)
     return 0
 
 
@@ -914,6 +970,16 @@ def _backup_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
+def _migrate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--to",
+        metavar="URL",
+        help="copy this SQLite instance into the (empty) Postgres database at URL",
+    )
+    _data_opts(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
 def _doctor_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--fix",
@@ -1073,6 +1139,12 @@ COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], int] | None, str, Argu
         cmd_backup,
         "online, consistent backup of the database (+ media manifest)",
         _backup_args,
+    ),
+    (
+        "migrate",
+        cmd_migrate,
+        "apply schema migrations; --to postgresql://... moves the instance into Postgres",
+        _migrate_args,
     ),
     (
         "doctor",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,10 +27,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> PostgresCluster:
+def pg_cluster() -> Iterator[PostgresCluster]:
     """A real Postgres server for the session (pgserver); skips without it, saying how."""
-    # the server's unix socket lives in this folder: pytest's temp paths are short enough
-    return start_cluster(tmp_path_factory.mktemp("pg"))
+    # not under pytest's temp dir: as root, pgserver runs Postgres as its own system user,
+    # which cannot enter pytest's private folders
+    root = Path(tempfile.mkdtemp(prefix="shortstack-pg-"))
+    cluster = start_cluster(root)
+    yield cluster
+    cluster.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -170,7 +170,7 @@ def seed_video(
         for tag in tags:
             conn.execute(
                 "INSERT INTO hashtags (tag, videos) VALUES (?, 1)"
-                " ON CONFLICT(tag) DO UPDATE SET videos = videos + 1",
+                " ON CONFLICT(tag) DO UPDATE SET videos = hashtags.videos + 1",
                 (tag,),
             )
             conn.execute(

@@ -33,6 +33,9 @@ class PostgresCluster:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.database_url(name)
 
+    def stop(self) -> None:
+        self.server.cleanup()
+
     @property
     def bin_dir(self) -> Path:
         import pgserver

@@ -143,9 +143,17 @@ def row_factory(cursor: Any) -> Any:
     return make
 
 
+def _param(value: Any) -> Any:
+    # Postgres text cannot hold NUL; no stored text has one (user text is checked on the way
+    # in), so a NUL in a search or lookup matches nothing either way: U+FFFD keeps that
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
+    return value
+
+
 def _params(params: Iterable[Any] | None) -> tuple:
     # always a tuple, even empty: psycopg then un-escapes the %% that translate wrote
-    return () if params is None else tuple(params)
+    return () if params is None else tuple(_param(p) for p in params)
 
 
 def _load_psycopg() -> Any:
@@ -241,7 +249,7 @@ class PgConnection:
 
     def executemany(self, sql: str, seq: Iterable[Iterable[Any]]) -> Any:
         cur = self.raw.cursor()
-        cur.executemany(translate(sql), [tuple(p) for p in seq])
+        cur.executemany(translate(sql), [_params(p) for p in seq])
         return cur
 
     def executescript(self, script: str) -> None:
@@ -293,7 +301,7 @@ class PgAsyncConnection:
     def executemany(self, sql: str, seq: Iterable[Iterable[Any]]) -> _Pending:
         async def run() -> Any:
             cur = self.raw.cursor()
-            await cur.executemany(translate(sql), [tuple(p) for p in seq])
+            await cur.executemany(translate(sql), [_params(p) for p in seq])
             return cur
 
         return _Pending(run())
