@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 from pathlib import Path
 
 from litestar.exceptions import HTTPException
@@ -249,29 +250,58 @@ def database_counts(url: str) -> dict[str, int]:
         raise MaintenanceError(str(exc)) from None
 
 
-def pg_dump_path() -> str | None:
-    """The pg_dump to use: the one on PATH, else the one pgserver ships (tests, small hosts)."""
+def pg_dump_candidates() -> list[str]:
+    """pg_dump programs found: the one on PATH, then the one pgserver ships (tests, hosts
+    without the client tools)."""
     import shutil
 
-    found = shutil.which("pg_dump")
-    if found:
-        return found
+    found = [p for p in (shutil.which("pg_dump"),) if p]
     try:
         import pgserver
     except ImportError:
-        return None
+        return found
     bundled = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_dump"
-    return str(bundled) if bundled.exists() else None
+    return [*found, str(bundled)] if bundled.exists() else found
+
+
+def _major(version_text: str) -> int:
+    """15 from "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"."""
+    match = re.search(r"\(PostgreSQL\)\s*(\d+)", version_text)
+    return int(match.group(1)) if match else 0
+
+
+def pg_dump_path(server_major: int = 0) -> str | None:
+    """The first pg_dump at least as new as the server (pg_dump refuses older), or None."""
+    import subprocess
+
+    for candidate in pg_dump_candidates():
+        try:
+            out = subprocess.run(
+                [candidate, "--version"], capture_output=True, text=True, check=False
+            ).stdout
+        except OSError:
+            continue
+        if _major(out) >= server_major:
+            return candidate
+    return None
 
 
 def _dump_postgres(url: str, target: Path) -> list[tuple[str, str | None, int | None]]:
     import subprocess
 
-    pg_dump = pg_dump_path()
+    try:
+        conn = connect_pg(url)
+    except DatabaseUnreachable as exc:
+        raise MaintenanceError(str(exc)) from None
+    try:
+        server_major = int(conn.execute("SHOW server_version_num").fetchone()[0]) // 10000
+    finally:
+        conn.close()
+    pg_dump = pg_dump_path(server_major)
     if pg_dump is None:
         raise MaintenanceError(
-            "backing up Postgres needs pg_dump: install the Postgres client tools"
-            " (apt-get install postgresql-client) or pip install pgserver"
+            f"backing up Postgres {server_major} needs pg_dump {server_major} or newer: install"
+            " the Postgres client tools (apt-get install postgresql-client) or pip install pgserver"
         )
     done = subprocess.run(
         [pg_dump, "--format=custom", "--no-owner", f"--file={target}", f"--dbname={url}"],
