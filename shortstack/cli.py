@@ -121,6 +121,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"--workers {workers} needs [cache] url (a Redis server) so the processes share"
             " rate limits, feed cursors and live events; see docs/scaling.md"
         )
+    if config.database.url:  # reachable, and its schema current, before any process starts
+        from shortstack.server.maintenance import MaintenanceError, migrate_database
+
+        try:
+            migrate_database(data_dir, config.database.url)
+        except MaintenanceError as exc:
+            raise CliError(str(exc)) from None
     shown = f" with {workers} API processes" if workers > 1 else ""
     print(
         f"Shortstack {__version__} serving {data_dir} on http://{host}:{port}{shown}",

@@ -118,3 +118,25 @@ def test_backup_of_postgres_uses_pg_dump(make_server, pg_url, tmp_path, monkeypa
     monkeypatch.setattr(maintenance, "pg_dump_candidates", lambda: [])
     assert main([*argv[:1], str(tmp_path / "x.dump"), *argv[2:]]) == 2
     assert "needs pg_dump" in capsys.readouterr().err
+
+
+def test_serve_with_an_unreachable_database_is_one_cli_line(tmp_path, capsys):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[database]\nurl = "postgresql://u:hunter2@127.0.0.1:9/x?connect_timeout=2"\n'
+    )
+    argv = ["serve", "--data", str(tmp_path / "data"), "--config", str(config)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("shortstack serve: error: cannot reach the Postgres database")
+    assert "hunter2" not in err[-1]
+
+
+def test_migrate_without_to_applies_the_schema_once(pg_url, tmp_path, capsys):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "{pg_url}"\n')
+    argv = ["migrate", "--data", str(tmp_path / "data"), "--config", str(config), "--json"]
+    assert main(argv) == 0
+    assert "0001_core" in json.loads(capsys.readouterr().out)["applied"]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["applied"] == []
