@@ -3,6 +3,8 @@ and on a real Postgres database (a fresh one per test)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from shortstack.server.store import dialect, jobs, migrations
@@ -138,3 +140,30 @@ async def test_sync_connections_have_the_same_shape(db):
         assert dict(zip(row.keys(), row, strict=True)) == {"id": row[0], "handle": "alice"}
     finally:
         conn.close()
+
+
+async def test_two_processes_claim_different_jobs_on_postgres(pg_url):
+    """Two API processes (two Databases on one Postgres): a job one of them holds is skipped
+    by the other, never claimed twice nor waited for."""
+    first, second = Database(pg_url), Database(pg_url)
+    await first.open()
+    await second.open()
+    try:
+        author = await create_user(first, "uploader", "hash")
+        one = await create_video(first, author.id, "one")
+        two = await create_video(first, author.id, "two")
+        async with first.write() as conn:
+            held = await (
+                await conn.execute(
+                    "SELECT video_id FROM jobs WHERE video_id = ? FOR UPDATE", (one,)
+                )
+            ).fetchone()
+            assert held[0] == one
+            job = await asyncio.wait_for(jobs.claim(second, 60), timeout=10)
+            assert job is not None and job.video_id == two
+        job = await jobs.claim(first, 60)
+        assert job is not None and job.video_id == one
+        assert await jobs.claim(second, 60) is None
+    finally:
+        await first.close()
+        await second.close()
