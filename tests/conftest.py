@@ -93,11 +93,15 @@ def real_media(tmp_path_factory: pytest.TempPathFactory) -> RealMedia:
     return media
 
 
-def _backend_overrides(request: pytest.FixtureRequest, overrides: dict) -> dict:
-    """With ``pytest --postgres``, a server without its own [database] gets a fresh Postgres."""
+def _backend_overrides(
+    request: pytest.FixtureRequest, overrides: dict, data_dir: Path, urls: dict[Path, str]
+) -> dict:
+    """With ``pytest --postgres``, a server without its own [database] gets a fresh Postgres
+    database, the same one again when it restarts on the same data dir."""
     if request.config.getoption("--postgres") and "database" not in overrides:
-        cluster = request.getfixturevalue("pg_cluster")
-        return {**overrides, "database": {"url": cluster.new_database()}}
+        if data_dir not in urls:
+            urls[data_dir] = request.getfixturevalue("pg_cluster").new_database()
+        return {**overrides, "database": {"url": urls[data_dir]}}
     return overrides
 
 
@@ -105,12 +109,12 @@ def _backend_overrides(request: pytest.FixtureRequest, overrides: dict) -> dict:
 def make_server(tmp_path: Path, real_media: RealMedia, request: pytest.FixtureRequest) -> Iterator:
     """Factory: start a server with config overrides on a fresh (or given) data dir."""
     started: list[LiveServer] = []
+    urls: dict[Path, str] = {}
 
     def _make(data_dir: Path | None = None, **overrides: dict) -> LiveServer:
-        overrides = _backend_overrides(request, overrides)
-        server = EmbeddedServer(
-            test_config(**overrides), data_dir or tmp_path / f"data{len(started)}"
-        ).start()
+        data_dir = data_dir or tmp_path / f"data{len(started)}"
+        overrides = _backend_overrides(request, overrides, Path(data_dir), urls)
+        server = EmbeddedServer(test_config(**overrides), data_dir).start()
         live = LiveServer(server, real_media)
         started.append(live)
         return live

@@ -9,7 +9,8 @@ from sqlite_utils.migrations import Migrations
 migrations = Migrations("shortstack")
 
 #: the Postgres step of each migration, by name, in the same order as the SQLite steps
-#: (tests/server/test_postgres_store.py checks the two lists match). Postgres gets the same
+#: (tests/server/test_store_backends.py checks the two lists match). Text that is sorted
+#: or range-searched is COLLATE "C": byte order, as SQLite sorts. Postgres gets the same
 #: tables and column names: identity columns where SQLite has INTEGER PRIMARY KEY, double
 #: precision for REAL, bytea for BLOB, tsvector + GIN where SQLite has FTS5.
 POSTGRES_STEPS: dict[str, str] = {}
@@ -718,7 +719,7 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
     FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
 CREATE TABLE blocked_terms (
-    term TEXT PRIMARY KEY,
+    term TEXT COLLATE "C" PRIMARY KEY,
     created_at DOUBLE PRECISION NOT NULL
 );
 """,
@@ -779,7 +780,7 @@ postgres_step(
     """
 CREATE TABLE captions (
     video_id TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
-    lang TEXT NOT NULL,
+    lang TEXT COLLATE "C" NOT NULL,
     kind TEXT NOT NULL CHECK (kind IN ('uploaded', 'automatic')),
     vtt TEXT NOT NULL,
     cues INTEGER NOT NULL,
