@@ -25,6 +25,7 @@ from .store.admin import (
     inspect_sync,
     make_admin_sync,
 )
+from .store.admin import prepare as prepare_database
 from .store.backup import copy_database, rendition_rows
 from .store.comments import delete_comment
 from .store.db import Database, secure_database_file
@@ -43,6 +44,10 @@ log = logging.getLogger(__name__)
 DB_NAME = "shortstack.db"
 
 
+class MaintenanceError(RuntimeError):
+    """An offline command cannot do its work; the message is one line saying why."""
+
+
 def database_path(data_dir: Path) -> Path:
     """The data dir's SQLite file (it may not exist yet)."""
     return Path(data_dir) / DB_NAME
@@ -57,9 +62,18 @@ def has_videos(data_dir: Path) -> bool:
     return has_database(data_dir) and bool(count_videos_sync(database_path(data_dir)))
 
 
-def make_admin(data_dir: Path, handle: str) -> bool:
+def database_location(data_dir: Path, database_url: str = "") -> Path | str:
+    """Where an offline command finds the instance's database: Postgres at database_url
+    (``[database] url``) when set, else the data dir's SQLite file."""
+    return database_url or database_path(data_dir)
+
+
+def make_admin(data_dir: Path, handle: str, database_url: str = "") -> bool:
     """Grant @handle admin rights; False when there is no such user."""
-    return make_admin_sync(database_path(data_dir), handle)
+    try:
+        return make_admin_sync(database_location(data_dir, database_url), handle)
+    except DatabaseUnreachable as exc:
+        raise MaintenanceError(str(exc)) from None
 
 
 class AccountRefused(ValueError):
@@ -98,17 +112,28 @@ def create_user(
         raise AccountRefused(f"password: {exc}") from None
     try:
         create_user_sync(
-            database_path(data_dir), handle, hash_password(password), name, is_admin=is_admin
+            database_location(data_dir, config.database.url),
+            handle,
+            hash_password(password),
+            name,
+            is_admin=is_admin,
         )
     except HandleTaken as exc:
         raise AccountRefused(str(exc)) from None
+    except DatabaseUnreachable as exc:
+        raise MaintenanceError(str(exc)) from None
 
 
-def create_invite(data_dir: Path, *, uses: int, days: float) -> dict[str, object]:
+def create_invite(
+    data_dir: Path, *, uses: int, days: float, database_url: str = ""
+) -> dict[str, object]:
     """A new invite code for `registration = "invite"` (shown once)."""
-    code, expires_at = create_invite_sync(
-        database_path(data_dir), uses=uses, expires_in_s=days * 86400
-    )
+    try:
+        code, expires_at = create_invite_sync(
+            database_location(data_dir, database_url), uses=uses, expires_in_s=days * 86400
+        )
+    except DatabaseUnreachable as exc:
+        raise MaintenanceError(str(exc)) from None
     return {"code": code, "uses": uses, "expires_at": expires_at}
 
 
@@ -131,12 +156,16 @@ async def sweep_orphans(db: Database, storage: LocalStorage) -> dict[str, int]:
     return storage.sweep(await all_video_ids(db))
 
 
-def edit_blocked_terms(data_dir: Path, *, add: list[str], remove: list[str]) -> list[str]:
-    """Add and remove blocked terms in the data dir's database; the list afterwards."""
-    path = database_path(data_dir)
-    secure_database_file(path)
-    migrate(str(path))
-    return edit_terms_sync(path, add=add, remove=remove)
+def edit_blocked_terms(
+    data_dir: Path, *, add: list[str], remove: list[str], database_url: str = ""
+) -> list[str]:
+    """Add and remove blocked terms in the instance's database; the list afterwards."""
+    location = database_location(data_dir, database_url)
+    try:
+        prepare_database(location)
+        return edit_terms_sync(location, add=add, remove=remove)
+    except DatabaseUnreachable as exc:
+        raise MaintenanceError(str(exc)) from None
 
 
 async def purge_removed(db: Database, storage: LocalStorage, keep_days: float) -> dict[str, int]:
@@ -213,10 +242,6 @@ def _file_entry(path: Path, data_dir: Path, size: int | None = None) -> dict[str
         "bytes": path.stat().st_size if size is None else size,
         "present": path.exists(),
     }
-
-
-class MaintenanceError(RuntimeError):
-    """An offline command cannot do its work; the message is one line saying why."""
 
 
 def migrate_database(data_dir: Path, database_url: str = "") -> list[str]:

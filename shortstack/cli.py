@@ -618,17 +618,22 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_admin_add(args: argparse.Namespace) -> int:
-    from shortstack.server.maintenance import make_admin
+    from shortstack.server.maintenance import MaintenanceError, make_admin
 
-    data_dir = _existing_data_dir(args)
-    if not make_admin(data_dir, args.handle.lstrip("@")):
+    url = _config(args).database.url
+    data_dir = _data_dir(args) if url else _existing_data_dir(args)
+    try:
+        made = make_admin(data_dir, args.handle.lstrip("@"), url)
+    except MaintenanceError as exc:
+        raise CliError(str(exc)) from None
+    if not made:
         raise CliError(f"no user @{args.handle.lstrip('@')}")
     print(f"@{args.handle.lstrip('@')} is now an admin")
     return 0
 
 
 def cmd_admin_create_user(args: argparse.Namespace) -> int:
-    from shortstack.server.maintenance import AccountRefused, create_user
+    from shortstack.server.maintenance import AccountRefused, MaintenanceError, create_user
 
     handle = args.handle.lstrip("@")
     password = _read_password(args, f"Password for @{handle}: ")
@@ -641,7 +646,7 @@ def cmd_admin_create_user(args: argparse.Namespace) -> int:
             display_name=args.display_name,
             is_admin=args.admin,
         )
-    except AccountRefused as exc:
+    except (AccountRefused, MaintenanceError) as exc:
         raise CliError(str(exc)) from None
     print(f"created @{handle}{' (admin)' if args.admin else ''}")
     return 0
@@ -693,16 +698,21 @@ def cmd_admin_suspend(args: argparse.Namespace) -> int:
 
 
 def cmd_admin_terms(args: argparse.Namespace) -> int:
-    from shortstack.server.maintenance import edit_blocked_terms
+    from shortstack.server.maintenance import MaintenanceError, edit_blocked_terms
 
     terms = [t for t in args.terms if t.strip()]
     if args.terms_action != "list" and not terms:
         raise CliError("name at least one term")
-    listed = edit_blocked_terms(
-        _existing_data_dir(args),
-        add=terms if args.terms_action == "add" else [],
-        remove=terms if args.terms_action == "remove" else [],
-    )
+    url = _config(args).database.url
+    try:
+        listed = edit_blocked_terms(
+            _data_dir(args) if url else _existing_data_dir(args),
+            add=terms if args.terms_action == "add" else [],
+            remove=terms if args.terms_action == "remove" else [],
+            database_url=url,
+        )
+    except MaintenanceError as exc:
+        raise CliError(str(exc)) from None
     _print(args, {"terms": listed}, "\n".join(_line(t) for t in listed) or "(no blocked terms)")
     return 0
 
@@ -710,12 +720,18 @@ def cmd_admin_terms(args: argparse.Namespace) -> int:
 def cmd_admin_invite(args: argparse.Namespace) -> int:
     import datetime as dt
 
-    from shortstack.server.maintenance import create_invite
+    from shortstack.server.maintenance import MaintenanceError, create_invite
 
-    days = args.days if args.days is not None else _config(args).accounts.invite_days
+    config = _config(args)
+    days = args.days if args.days is not None else config.accounts.invite_days
     if args.uses < 1 or days <= 0:
         raise CliError("--uses must be at least 1 and --days more than 0")
-    invite = create_invite(_data_dir(args), uses=args.uses, days=days)
+    try:
+        invite = create_invite(
+            _data_dir(args), uses=args.uses, days=days, database_url=config.database.url
+        )
+    except MaintenanceError as exc:
+        raise CliError(str(exc)) from None
     until = dt.datetime.fromtimestamp(invite["expires_at"], dt.UTC).isoformat(timespec="minutes")
     _print(args, invite, f"{invite['code']}  ({args.uses} use(s), until {until})")
     return 0

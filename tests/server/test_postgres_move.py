@@ -140,3 +140,40 @@ def test_migrate_without_to_applies_the_schema_once(pg_url, tmp_path, capsys):
     assert "0001_core" in json.loads(capsys.readouterr().out)["applied"]
     assert main(argv) == 0
     assert json.loads(capsys.readouterr().out)["applied"] == []
+
+
+def test_admin_commands_work_on_postgres(make_server, pg_url, tmp_path, capsys):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "{pg_url}"\n')
+    data = ["--data", str(tmp_path / "data"), "--config", str(config)]
+    password = "kettle-harbor-58"
+    stdin_main = ["admin", "create-user", "root_pg", "--admin", "--password-stdin", *data]
+    import io
+    import sys
+
+    old_stdin = sys.stdin
+    sys.stdin = io.StringIO(password + "\n")
+    try:
+        assert main(stdin_main) == 0
+    finally:
+        sys.stdin = old_stdin
+    assert main(["admin", "terms", "add", "Scamcoin", *data]) == 0
+    assert "scamcoin" in capsys.readouterr().out
+    assert main(["admin", "invite", "--uses", "1", *data, "--json"]) == 0
+    out = capsys.readouterr().out
+    code = json.loads(out[out.index("{") :])["code"]
+
+    live = make_server(
+        tmp_path / "data", database={"url": pg_url}, server={"registration": "invite"}
+    )
+    c = live.client
+    r = c.post("/api/auth/login", json={"handle": "root_pg", "password": password})
+    assert r.status_code == 200, r.text
+    admin = {"Authorization": f"Bearer {r.json()['token']}"}
+    assert c.get("/api/admin/settings", headers=admin).status_code == 200
+    r = c.post(
+        "/api/auth/register", json={"handle": "invited_pg", "password": password, "invite": code}
+    )
+    assert r.status_code == 201, r.text
+    assert main(["admin", "add", "invited_pg", *data]) == 0
+    assert main(["admin", "add", "nobody_pg", *data]) == 2
