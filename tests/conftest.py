@@ -12,7 +12,7 @@ import httpx
 import pytest
 from liveserver import LiveServer, test_config
 from mediakit import RealMedia, collect, upload_and_wait
-from pgkit import PostgresCluster, start_cluster
+from pgkit import ENABLE_HINT, PostgresCluster, start_cluster
 
 from shortstack.media.fixture_clips import write_test_video
 from shortstack.server.embedded import EmbeddedServer
@@ -24,6 +24,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="run the live-server tests on Postgres (a fresh database each; needs pgserver)",
     )
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """One line up front when the Postgres tests will skip, saying how to enable them."""
+    try:
+        import pgserver  # noqa: F401
+        import psycopg  # noqa: F401
+    except ImportError:
+        return f"postgres: the Postgres test cases skip. {ENABLE_HINT}"
+    return None
 
 
 @pytest.fixture(scope="session")
