@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 import aiosqlite
 
 from .dialect import (
+    OperationalError,
     PgAsyncConnection,
     PgConnection,
     connect_pg,
@@ -291,7 +292,13 @@ class PostgresDatabase(Database):
             conn = self._sync_local.pg = connect_pg(self.url, read_only=True)
             with self._sync_lock:
                 self._pg_sync_conns.append(conn)
-        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        except OperationalError:  # the server restarted: a new connection, then read
+            conn = self._sync_local.pg = connect_pg(self.url, read_only=True)
+            with self._sync_lock:
+                self._pg_sync_conns.append(conn)
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         try:
             return fn(conn, *args)
         finally:
@@ -327,15 +334,30 @@ class PostgresDatabase(Database):
         """A short write transaction; commits on success, rolls back on error."""
         async with self._lock:
             conn = await self._live_writer()
-            await conn.raw.execute("BEGIN")
+            try:
+                await conn.raw.execute("BEGIN")
+            except OperationalError:  # the server restarted: nothing was done, go again
+                self._pg_writer = conn = await connect_pg_async(self.url)
+                await conn.raw.execute("BEGIN")
             try:
                 yield conn
             except BaseException:
-                if not conn.raw.broken:
-                    await conn.raw.execute("ROLLBACK")
+                await self._roll_back(conn)
                 raise
             else:
                 await conn.raw.execute("COMMIT")
+
+    async def _roll_back(self, conn: PgAsyncConnection) -> None:
+        """Roll back; a connection that cannot (broken, or a cancelled query still in
+        flight) is closed instead, and the next write opens a new one."""
+        try:
+            if not conn.raw.broken:
+                await conn.raw.execute("ROLLBACK")
+                return
+        except Exception:  # noqa: BLE001 - closing below ends the transaction either way
+            pass
+        with contextlib.suppress(Exception):
+            await conn.raw.close()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[PgAsyncConnection]:  # type: ignore[override]

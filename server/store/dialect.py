@@ -36,6 +36,14 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 INSTALL_HINT = "Postgres needs the psycopg driver: pip install 'shortstack[postgres]'"
 
 
+try:  # the driver's "connection lost" error, for retrying a transaction that never began
+    from psycopg import OperationalError
+except ImportError:  # pragma: no cover - without psycopg there is no Postgres connection
+
+    class OperationalError(Exception):  # type: ignore[no-redef]
+        """Stands in for psycopg's when the driver is not installed."""
+
+
 class DatabaseUnreachable(RuntimeError):
     """The configured database cannot be reached (message: one line saying which and why)."""
 

@@ -167,3 +167,24 @@ async def test_two_processes_claim_different_jobs_on_postgres(pg_url):
     finally:
         await first.close()
         await second.close()
+
+
+async def test_postgres_restarting_connections_are_replaced(pg_url):
+    """Connections the server dropped (a restart, a failover) are replaced on the next
+    transaction: no request fails for it."""
+    import psycopg
+
+    db = Database(pg_url, readers=1)
+    await db.open()
+    try:
+        await create_user(db, "before", "hash")
+        assert (await get_user(db, "before")).handle == "before"
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        await create_user(db, "after", "hash")
+        assert (await get_user(db, "after")).handle == "after"
+    finally:
+        await db.close()
