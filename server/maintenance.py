@@ -26,7 +26,7 @@ from .store.admin import (
     make_admin_sync,
 )
 from .store.admin import prepare as prepare_database
-from .store.backup import copy_database, rendition_rows
+from .store.backup import copy_database, rendition_rows, server_major_version
 from .store.comments import delete_comment
 from .store.db import Database, secure_database_file
 from .store.dialect import DatabaseUnreachable, connect_pg, redact
@@ -319,7 +319,7 @@ def _dump_postgres(url: str, target: Path) -> list[tuple[str, str | None, int | 
     except DatabaseUnreachable as exc:
         raise MaintenanceError(str(exc)) from None
     try:
-        server_major = int(conn.execute("SHOW server_version_num").fetchone()[0]) // 10000
+        server_major = server_major_version(conn)
     finally:
         conn.close()
     pg_dump = pg_dump_path(server_major)

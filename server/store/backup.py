@@ -40,3 +40,8 @@ def rendition_rows(conn: Any) -> list[tuple[str, str | None, int | None]]:
         "SELECT v.id, r.name, r.bytes FROM videos v LEFT JOIN renditions r ON r.video_id = v.id"
     ).fetchall()
     return [(r[0], r[1], r[2]) for r in rows]
+
+
+def server_major_version(conn: Any) -> int:
+    """The Postgres server's major version on ``conn`` (16 for 16.2): pg_dump must be as new."""
+    return int(conn.execute("SHOW server_version_num").fetchone()[0]) // 10000
