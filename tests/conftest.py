@@ -28,10 +28,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str | None:
     """One line up front when the Postgres tests will skip, saying how to enable them."""
-    try:
-        import pgserver  # noqa: F401
-        import psycopg  # noqa: F401
-    except ImportError:
+    import importlib.util
+
+    if any(importlib.util.find_spec(name) is None for name in ("pgserver", "psycopg")):
         return f"postgres: the Postgres test cases skip. {ENABLE_HINT}"
     return None
 
