@@ -740,7 +740,13 @@ def cmd_admin_invite(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from shortstack.server.maintenance import doctor
 
-    keep_days = _config(args).limits.removed_keep_days
+    config = _config(args)
+    if config.database.url:
+        raise CliError(
+            "doctor checks a SQLite instance; with [database] url the server's start-up"
+            " sweep and hourly purge do its work on Postgres (see docs/scaling.md)"
+        )
+    keep_days = config.limits.removed_keep_days
     report = doctor(_existing_data_dir(args), fix=args.fix, removed_keep_days=keep_days)
     _print(args, report, "\n".join(f"{k}: {v}" for k, v in report.items()))
     return 0 if report["integrity"] == "ok" else 1

@@ -177,3 +177,10 @@ def test_admin_commands_work_on_postgres(make_server, pg_url, tmp_path, capsys):
     assert r.status_code == 201, r.text
     assert main(["admin", "add", "invited_pg", *data]) == 0
     assert main(["admin", "add", "nobody_pg", *data]) == 2
+
+
+def test_doctor_says_it_checks_sqlite_only(tmp_path, capsys):
+    config = tmp_path / "config.toml"
+    config.write_text('[database]\nurl = "postgresql://db.invalid/shortstack"\n')
+    assert main(["doctor", "--data", str(tmp_path), "--config", str(config)]) == 2
+    assert "doctor checks a SQLite instance" in capsys.readouterr().err
