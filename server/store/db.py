@@ -252,11 +252,22 @@ def _fetchall(conn: sqlite3.Connection, sql: str, params: tuple) -> list[sqlite3
     return conn.execute(sql, params).fetchall()
 
 
+#: A write transaction on Postgres starts by taking one advisory lock, held to its end: the
+#: store's transactions were written for SQLite, where BEGIN IMMEDIATE lets one writer in at a
+#: time across every process (check-then-insert rules such as one counted share per account,
+#: upload quotas and report limits rely on it). The same lock keeps them exact when many API
+#: processes write to one Postgres; reads never take it. Finer locks are for when a benchmark
+#: shows this one is the limit.
+_PG_WRITE_LOCK = 0x5357_5752  # "SSWR"
+_PG_BEGIN_WRITE = f"BEGIN; SELECT pg_advisory_xact_lock({_PG_WRITE_LOCK})"
+
+
 class PostgresDatabase(Database):
     """The same Database on Postgres: ``Database(url)`` gives one for a ``postgresql://`` URL.
 
     Writes go through one psycopg async connection per process (serialised, short
-    transactions, like SQLite's writer); ``run_read`` runs on reader threads, each with its
+    transactions, like SQLite's writer; across processes by an advisory lock, like SQLite's
+    file lock: see ``_PG_WRITE_LOCK``); ``run_read`` runs on reader threads, each with its
     own synchronous connection, one REPEATABLE READ READ ONLY transaction per call (one
     snapshot, as on SQLite). ``data_version`` cannot see other processes' commits cheaply, so
     it changes on every call: the read caches never hit (correct first; a LISTEN/NOTIFY
@@ -335,10 +346,10 @@ class PostgresDatabase(Database):
         async with self._lock:
             conn = await self._live_writer()
             try:
-                await conn.raw.execute("BEGIN")
+                await conn.raw.execute(_PG_BEGIN_WRITE)
             except OperationalError:  # the server restarted: nothing was done, go again
                 self._pg_writer = conn = await connect_pg_async(self.url)
-                await conn.raw.execute("BEGIN")
+                await conn.raw.execute(_PG_BEGIN_WRITE)
             try:
                 yield conn
             except BaseException:

@@ -143,8 +143,10 @@ async def test_sync_connections_have_the_same_shape(db):
 
 
 async def test_two_processes_claim_different_jobs_on_postgres(pg_url):
-    """Two API processes (two Databases on one Postgres): a job one of them holds is skipped
-    by the other, never claimed twice nor waited for."""
+    """Two API processes (two Databases on one Postgres) never claim one job twice; a job row
+    another connection holds is skipped, not waited for."""
+    import psycopg
+
     first, second = Database(pg_url), Database(pg_url)
     await first.open()
     await second.open()
@@ -152,18 +154,12 @@ async def test_two_processes_claim_different_jobs_on_postgres(pg_url):
         author = await create_user(first, "uploader", "hash")
         one = await create_video(first, author.id, "one")
         two = await create_video(first, author.id, "two")
-        async with first.write() as conn:
-            held = await (
-                await conn.execute(
-                    "SELECT video_id FROM jobs WHERE video_id = ? FOR UPDATE", (one,)
-                )
-            ).fetchone()
-            assert held[0] == one
+        with psycopg.connect(pg_url) as other:  # a transaction holding job one's row
+            other.execute("SELECT id FROM jobs WHERE video_id = %s FOR UPDATE", (one,))
             job = await asyncio.wait_for(jobs.claim(second, 60), timeout=10)
             assert job is not None and job.video_id == two
-        job = await jobs.claim(first, 60)
-        assert job is not None and job.video_id == one
-        assert await jobs.claim(second, 60) is None
+        claimed = await asyncio.gather(jobs.claim(first, 60), jobs.claim(second, 60))
+        assert [j.video_id for j in claimed if j is not None] == [one]
     finally:
         await first.close()
         await second.close()
@@ -188,3 +184,32 @@ async def test_postgres_restarting_connections_are_replaced(pg_url):
         assert (await get_user(db, "after")).handle == "after"
     finally:
         await db.close()
+
+
+async def test_two_processes_writing_keep_the_one_writer_rules_on_postgres(pg_url):
+    """Check-then-insert rules written for SQLite's one writer (one counted share per account,
+    one counted view per viewer) hold when two API processes race on one Postgres."""
+    first, second = Database(pg_url), Database(pg_url)
+    await first.open()
+    await second.open()
+    try:
+        author = await create_user(first, "author", "hash")
+        fan = await create_user(first, "fan", "hash")
+        video = await _ready(first, author.id, "raced")
+        shares = await asyncio.gather(
+            *(record_share(db, video, fan.id) for db in (first, second) for _ in range(10))
+        )
+        assert sum(counted for counted, _ in shares) == 1
+        views = await asyncio.gather(
+            *(
+                record_view(db, video, fan.id, "fan", 9000)
+                for db in (first, second)
+                for _ in range(10)
+            )
+        )
+        assert sum(counted for counted, _ in views) == 1
+        record = await get_video(second, video, None)
+        assert (record.shares, record.views) == (1, 1)
+    finally:
+        await first.close()
+        await second.close()
