@@ -54,7 +54,7 @@ def _view(live, token: str, videos: list[str]) -> dict:
 def test_migrate_moves_an_instance_and_a_second_run_is_a_no_op(
     make_server, pg_url, tmp_path, capsys
 ):
-    source = make_server()
+    source = make_server(database={"url": ""})  # SQLite, also under pytest --postgres
     built = _build_instance(source)
     token = built["tokens"]["mover_b"]
     before = _view(source, token, built["videos"])
@@ -82,7 +82,7 @@ def test_migrate_moves_an_instance_and_a_second_run_is_a_no_op(
 def test_migrate_refuses_a_target_with_other_data(make_server, pg_url, capsys):
     other = make_server(database={"url": pg_url})
     other.register("already_here")
-    source = make_server()
+    source = make_server(database={"url": ""})  # SQLite, also under pytest --postgres
     source.register("someone")
     assert main(["migrate", "--to", pg_url, "--data", str(source.data_dir)]) == 2
     err = capsys.readouterr().err
@@ -90,7 +90,7 @@ def test_migrate_refuses_a_target_with_other_data(make_server, pg_url, capsys):
 
 
 def test_migrate_to_an_unreachable_database_is_one_line(make_server, capsys):
-    source = make_server()
+    source = make_server(database={"url": ""})  # SQLite, also under pytest --postgres
     url = "postgresql://nobody:hunter2@127.0.0.1:9/none?connect_timeout=2"
     assert main(["migrate", "--to", url, "--data", str(source.data_dir)]) == 2
     err = capsys.readouterr().err.strip()
