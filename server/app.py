@@ -51,6 +51,7 @@ from .search import SearchController
 from .security_headers import add_security_headers
 from .storage import LocalStorage
 from .store.db import Database
+from .store.dialect import DatabaseUnreachable
 from .users import UsersController
 from .videos import VideosController
 from .web import WEB_ROUTES, ApiDocsPlugin, template_config
@@ -90,11 +91,13 @@ def create_app(
     must keep the terminal clean for the client)."""
     config = config or Config()
     data_dir = Path(data_dir or default_data_dir())
-    db = Database(database_path(data_dir), readers=config.server.read_connections)
+    db = Database(
+        config.database.url or database_path(data_dir), readers=config.server.read_connections
+    )
     storage = LocalStorage(data_dir)
     broker = Broker()
     runner = JobRunner(db, storage, broker, config)
-    exports = Exports(database_path(data_dir), storage, broker, config.accounts.export_hours * 3600)
+    exports = Exports(db.path, storage, broker, config.accounts.export_hours * 3600)
     engine = FeedEngine(db, config, storage)
     broker.on_model = engine.model_published  # `shortstack refit` announced a new model
     runner.on_ready = engine.video_ready
@@ -143,7 +146,11 @@ def create_app(
             except Exception as exc:
                 log.error("cannot reach the cache at [cache] url: %s", exc)
                 raise shared.CacheUnavailable(f"cannot reach [cache] url: {exc}") from None
-        await db.open()
+        try:
+            await db.open()
+        except DatabaseUnreachable as exc:  # one line naming the database (no password)
+            log.error("%s", exc)
+            raise
         with storage.alone() as alone:
             if alone:  # another API process of this data dir may be mid-upload: leave it be
                 swept = await sweep_orphans(db, storage)

@@ -206,6 +206,15 @@ class CacheConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     process, all of it in memory (needs ``pip install 'shortstack[scale]'`` when set)."""
 
 
+class DatabaseConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    url: str = ""
+    """Where the data lives. Empty: the SQLite file ``shortstack.db`` in the data dir (one
+    process on one machine). ``postgresql://user:password@host:5432/dbname`` (or
+    ``postgresql:///dbname?host=/run/postgresql`` for a unix socket): a Postgres database that
+    many API processes and machines share (needs ``pip install 'shortstack[postgres]'``;
+    ``shortstack migrate --to URL`` moves a SQLite instance there). Media stay in the data dir."""
+
+
 class CaptionsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_kb: int = 512
     """Largest caption file (WebVTT or SRT) accepted, in KiB (413 beyond)."""
@@ -238,6 +247,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Recommender and feeds."""
     cache: CacheConfig = msgspec.field(default_factory=CacheConfig)
     """State shared by many API processes (scale-out)."""
+    database: DatabaseConfig = msgspec.field(default_factory=DatabaseConfig)
+    """The database: a SQLite file in the data dir (default) or Postgres (scale-out)."""
     captions: CaptionsConfig = msgspec.field(default_factory=CaptionsConfig)
     """Caption uploads and automatic captions."""
 

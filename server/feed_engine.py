@@ -72,7 +72,7 @@ class Snapshot:
     source: str = "server"
 
 
-def fit_snapshot(db_path: Path, config: Config) -> Snapshot:
+def fit_snapshot(db_path: Path | str, config: Config) -> Snapshot:
     """Fit the recommender on the whole database (a worker thread, or ``shortstack refit``)."""
     started = time.perf_counter()
     data = load_log(db_path)

@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import time
 from pathlib import Path
 
@@ -25,19 +26,27 @@ from .store.admin import (
     inspect_sync,
     make_admin_sync,
 )
-from .store.backup import copy_database
+from .store.admin import prepare as prepare_database
+from .store.backup import copy_database, rendition_rows, server_major_version
 from .store.comments import delete_comment
 from .store.db import Database, secure_database_file
+from .store.dialect import DatabaseUnreachable, connect_pg, redact
+from .store.dialect import is_postgres as is_postgres  # for the shell (never imports store/)
 from .store.errors import NotFound
 from .store.ids import now
-from .store.migrations import migrate
+from .store.migrations import migrate, migrate_postgres
 from .store.moderation import edit_terms_sync, removed_before
+from .store.transfer import MoveRefused, move_to_postgres, postgres_row_counts
 from .store.users import delete_user, hash_password
 from .store.videos import all_video_ids, delete_video
 
 log = logging.getLogger(__name__)
 
 DB_NAME = "shortstack.db"
+
+
+class MaintenanceError(RuntimeError):
+    """An offline command cannot do its work; the message is one line saying why."""
 
 
 def database_path(data_dir: Path) -> Path:
@@ -54,9 +63,18 @@ def has_videos(data_dir: Path) -> bool:
     return has_database(data_dir) and bool(count_videos_sync(database_path(data_dir)))
 
 
-def make_admin(data_dir: Path, handle: str) -> bool:
+def database_location(data_dir: Path, database_url: str = "") -> Path | str:
+    """Where an offline command finds the instance's database: Postgres at database_url
+    (``[database] url``) when set, else the data dir's SQLite file."""
+    return database_url or database_path(data_dir)
+
+
+def make_admin(data_dir: Path, handle: str, database_url: str = "") -> bool:
     """Grant @handle admin rights; False when there is no such user."""
-    return make_admin_sync(database_path(data_dir), handle)
+    try:
+        return make_admin_sync(database_location(data_dir, database_url), handle)
+    except DatabaseUnreachable as exc:
+        raise MaintenanceError(str(exc)) from None
 
 
 class AccountRefused(ValueError):
@@ -95,17 +113,28 @@ def create_user(
         raise AccountRefused(f"password: {exc}") from None
     try:
         create_user_sync(
-            database_path(data_dir), handle, hash_password(password), name, is_admin=is_admin
+            database_location(data_dir, config.database.url),
+            handle,
+            hash_password(password),
+            name,
+            is_admin=is_admin,
         )
     except HandleTaken as exc:
         raise AccountRefused(str(exc)) from None
+    except DatabaseUnreachable as exc:
+        raise MaintenanceError(str(exc)) from None
 
 
-def create_invite(data_dir: Path, *, uses: int, days: float) -> dict[str, object]:
+def create_invite(
+    data_dir: Path, *, uses: int, days: float, database_url: str = ""
+) -> dict[str, object]:
     """A new invite code for `registration = "invite"` (shown once)."""
-    code, expires_at = create_invite_sync(
-        database_path(data_dir), uses=uses, expires_in_s=days * 86400
-    )
+    try:
+        code, expires_at = create_invite_sync(
+            database_location(data_dir, database_url), uses=uses, expires_in_s=days * 86400
+        )
+    except DatabaseUnreachable as exc:
+        raise MaintenanceError(str(exc)) from None
     return {"code": code, "uses": uses, "expires_at": expires_at}
 
 
@@ -128,12 +157,16 @@ async def sweep_orphans(db: Database, storage: LocalStorage) -> dict[str, int]:
     return storage.sweep(await all_video_ids(db))
 
 
-def edit_blocked_terms(data_dir: Path, *, add: list[str], remove: list[str]) -> list[str]:
-    """Add and remove blocked terms in the data dir's database; the list afterwards."""
-    path = database_path(data_dir)
-    secure_database_file(path)
-    migrate(str(path))
-    return edit_terms_sync(path, add=add, remove=remove)
+def edit_blocked_terms(
+    data_dir: Path, *, add: list[str], remove: list[str], database_url: str = ""
+) -> list[str]:
+    """Add and remove blocked terms in the instance's database; the list afterwards."""
+    location = database_location(data_dir, database_url)
+    try:
+        prepare_database(location)
+        return edit_terms_sync(location, add=add, remove=remove)
+    except DatabaseUnreachable as exc:
+        raise MaintenanceError(str(exc)) from None
 
 
 async def purge_removed(db: Database, storage: LocalStorage, keep_days: float) -> dict[str, int]:
@@ -212,14 +245,122 @@ def _file_entry(path: Path, data_dir: Path, size: int | None = None) -> dict[str
     }
 
 
-def backup(data_dir: Path, dest: Path) -> dict[str, object]:
-    """Copy the live database to dest (safe while the server writes) and list its media files.
+def migrate_database(data_dir: Path, database_url: str = "") -> list[str]:
+    """Apply pending migrations to the instance's database (its SQLite file, or Postgres at
+    database_url); the names applied."""
+    if database_url:
+        try:
+            return migrate_postgres(database_url)
+        except DatabaseUnreachable as exc:
+            raise MaintenanceError(str(exc)) from None
+    path = database_path(data_dir)
+    secure_database_file(path)
+    return migrate(str(path))
+
+
+def move_to(data_dir: Path, url: str) -> dict[str, object]:
+    """Copy the instance's SQLite database into the Postgres database at url (see
+    store/transfer.py); media stay in the data dir. A second run reports the first."""
+    try:
+        report = move_to_postgres(database_path(data_dir), url)
+    except (DatabaseUnreachable, MoveRefused) as exc:
+        raise MaintenanceError(str(exc)) from None
+    return report.as_dict()
+
+
+def database_counts(url: str) -> dict[str, int]:
+    """Rows per table of a Postgres database."""
+    try:
+        return postgres_row_counts(url)
+    except DatabaseUnreachable as exc:
+        raise MaintenanceError(str(exc)) from None
+
+
+def pg_dump_candidates() -> list[str]:
+    """pg_dump programs found: the one on PATH, then the one pgserver ships (tests, hosts
+    without the client tools)."""
+    import shutil
+
+    found = [p for p in (shutil.which("pg_dump"),) if p]
+    try:
+        import pgserver
+    except ImportError:
+        return found
+    bundled = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_dump"
+    return [*found, str(bundled)] if bundled.exists() else found
+
+
+def _major(version_text: str) -> int:
+    """15 from "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"."""
+    match = re.search(r"\(PostgreSQL\)\s*(\d+)", version_text)
+    return int(match.group(1)) if match else 0
+
+
+def pg_dump_path(server_major: int = 0) -> str | None:
+    """The first pg_dump at least as new as the server (pg_dump refuses older), or None."""
+    import subprocess
+
+    for candidate in pg_dump_candidates():
+        try:
+            out = subprocess.run(
+                [candidate, "--version"], capture_output=True, text=True, check=False
+            ).stdout
+        except OSError:
+            continue
+        if _major(out) >= server_major:
+            return candidate
+    return None
+
+
+def _dump_postgres(url: str, target: Path) -> list[tuple[str, str | None, int | None]]:
+    import subprocess
+
+    try:
+        conn = connect_pg(url)
+    except DatabaseUnreachable as exc:
+        raise MaintenanceError(str(exc)) from None
+    try:
+        server_major = server_major_version(conn)
+    finally:
+        conn.close()
+    pg_dump = pg_dump_path(server_major)
+    if pg_dump is None:
+        raise MaintenanceError(
+            f"backing up Postgres {server_major} needs pg_dump {server_major} or newer: install"
+            " the Postgres client tools (apt-get install postgresql-client) or pip install pgserver"
+        )
+    done = subprocess.run(
+        [pg_dump, "--format=custom", "--no-owner", f"--file={target}", f"--dbname={url}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        why = " ".join(done.stderr.split())[:300] or f"exit status {done.returncode}"
+        raise MaintenanceError(f"pg_dump of {redact(url)} failed: {why}")
+    try:
+        conn = connect_pg(url)
+    except DatabaseUnreachable as exc:
+        raise MaintenanceError(str(exc)) from None
+    try:
+        return rendition_rows(conn)
+    finally:
+        conn.close()
+
+
+def backup(data_dir: Path, dest: Path, database_url: str = "") -> dict[str, object]:
+    """Copy the live database to dest (safe while the server writes) and list its media files:
+    the SQLite file through its backup API, or Postgres (database_url) with pg_dump's custom
+    format (restore with pg_restore).
 
     Both the copy and its manifest are written whole or not at all (media/files.py)."""
     dest = dest.resolve()
     dest.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(dest) as tmp:
-        rows = copy_database(database_path(data_dir), tmp)
+        if database_url:
+            rows = _dump_postgres(database_url, tmp)
+        else:
+            rows = copy_database(database_path(data_dir), tmp)
         os.chmod(tmp, 0o600)  # a backup holds password hashes and tokens too
     storage = LocalStorage(data_dir)
     files: dict[str, list[dict[str, object]]] = {}
@@ -243,7 +384,7 @@ def refit_model(data_dir: Path, config: Config) -> dict[str, object]:
     from .feed_engine import dump_snapshot, fit_snapshot
 
     started = time.perf_counter()
-    snap = fit_snapshot(database_path(data_dir), config)
+    snap = fit_snapshot(database_location(data_dir, config.database.url), config)
     blob = dump_snapshot(snap)
     LocalStorage(data_dir).put_model(snap.model_version, blob)
     report: dict[str, object] = {

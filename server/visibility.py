@@ -76,7 +76,7 @@ def author_filter(column: str, viewer: User | None, *, threads: bool) -> tuple[s
     """SQL pre-filter on an author/actor ``column`` for viewer: blocks either way always,
     mutes too for feeds and comment threads (``threads``)."""
     if viewer is None:
-        return "1", []
+        return "TRUE", []
     return relations_store.author_filter(column, viewer.id, mutes=threads)
 
 

@@ -121,6 +121,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"--workers {workers} needs [cache] url (a Redis server) so the processes share"
             " rate limits, feed cursors and live events; see docs/scaling.md"
         )
+    if config.database.url:  # reachable, and its schema current, before any process starts
+        from shortstack.server.maintenance import MaintenanceError, migrate_database
+
+        try:
+            migrate_database(data_dir, config.database.url)
+        except MaintenanceError as exc:
+            raise CliError(str(exc)) from None
     shown = f" with {workers} API processes" if workers > 1 else ""
     print(
         f"Shortstack {__version__} serving {data_dir} on http://{host}:{port}{shown}",
@@ -547,9 +554,14 @@ def _existing_data_dir(args: argparse.Namespace) -> Path:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from shortstack.server.maintenance import backup
+    from shortstack.server.maintenance import MaintenanceError, backup
 
-    result = backup(_existing_data_dir(args), Path(args.file).expanduser())
+    url = _config(args).database.url
+    data_dir = _data_dir(args) if url else _existing_data_dir(args)
+    try:
+        result = backup(data_dir, Path(args.file).expanduser(), url)
+    except MaintenanceError as exc:
+        raise CliError(str(exc)) from None
     _print(
         args,
         result,
@@ -580,18 +592,74 @@ def cmd_refit(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_admin_add(args: argparse.Namespace) -> int:
-    from shortstack.server.maintenance import make_admin
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Apply pending migrations; with --to, move the SQLite instance into Postgres."""
+    from shortstack.server.maintenance import (
+        MaintenanceError,
+        is_postgres,
+        migrate_database,
+        move_to,
+        redact,
+    )
 
-    data_dir = _existing_data_dir(args)
-    if not make_admin(data_dir, args.handle.lstrip("@")):
+    try:
+        if not args.to:
+            url = _config(args).database.url
+            data_dir = _data_dir(args)
+            applied = migrate_database(data_dir, url)
+            where = redact(url) if url else str(data_dir)
+            text = (
+                f"applied {len(applied)} migrations to {where}: {', '.join(applied)}"
+                if applied
+                else f"{where}: the schema is up to date, nothing to do"
+            )
+            _print(args, {"database": where, "applied": applied}, text)
+            return 0
+        if not is_postgres(args.to):
+            raise CliError(f"--to takes a postgresql:// URL, not {args.to!r}")
+        data_dir = _existing_data_dir(args)
+        result = move_to(data_dir, args.to)
+    except MaintenanceError as exc:
+        raise CliError(str(exc)) from None
+    rows = result["rows"]
+    if result["already_done"]:
+        text = (
+            f"{result['target']} already holds this instance (moved earlier:"
+            f" {sum(rows.values())} rows): nothing to do"
+        )
+    else:
+        lines = [f"moved {data_dir} into {result['target']}:"]
+        lines += [f"  {table}: {n} rows" for table, n in rows.items() if n]
+        lines.append(
+            f"  verified: row counts of {len(rows)} tables and {len(result['counters'])}"
+            " counters match the snapshot"
+        )
+        lines.append(
+            f'next: set [database] url = "{args.to}" in config.toml and restart;'
+            " media stay in the data dir"
+        )
+        text = "\n".join(lines)
+    _print(args, result, text)
+    return 0
+
+
+def cmd_admin_add(args: argparse.Namespace) -> int:
+    from shortstack.server.maintenance import MaintenanceError, make_admin
+
+    url = _config(args).database.url
+    data_dir = _data_dir(args) if url else _existing_data_dir(args)
+    try:
+        made = make_admin(data_dir, args.handle.lstrip("@"), url)
+    except MaintenanceError as exc:
+        raise CliError(str(exc)) from None
+    if not made:
         raise CliError(f"no user @{args.handle.lstrip('@')}")
     print(f"@{args.handle.lstrip('@')} is now an admin")
     return 0
 
 
 def cmd_admin_create_user(args: argparse.Namespace) -> int:
-    from shortstack.server.maintenance import AccountRefused, create_user
+    from shortstack.server.maintenance import AccountRefused, MaintenanceError, create_user
 
     handle = args.handle.lstrip("@")
     password = _read_password(args, f"Password for @{handle}: ")
@@ -604,7 +672,7 @@ def cmd_admin_create_user(args: argparse.Namespace) -> int:
             display_name=args.display_name,
             is_admin=args.admin,
         )
-    except AccountRefused as exc:
+    except (AccountRefused, MaintenanceError) as exc:
         raise CliError(str(exc)) from None
     print(f"created @{handle}{' (admin)' if args.admin else ''}")
     return 0
@@ -656,16 +724,21 @@ def cmd_admin_suspend(args: argparse.Namespace) -> int:
 
 
 def cmd_admin_terms(args: argparse.Namespace) -> int:
-    from shortstack.server.maintenance import edit_blocked_terms
+    from shortstack.server.maintenance import MaintenanceError, edit_blocked_terms
 
     terms = [t for t in args.terms if t.strip()]
     if args.terms_action != "list" and not terms:
         raise CliError("name at least one term")
-    listed = edit_blocked_terms(
-        _existing_data_dir(args),
-        add=terms if args.terms_action == "add" else [],
-        remove=terms if args.terms_action == "remove" else [],
-    )
+    url = _config(args).database.url
+    try:
+        listed = edit_blocked_terms(
+            _data_dir(args) if url else _existing_data_dir(args),
+            add=terms if args.terms_action == "add" else [],
+            remove=terms if args.terms_action == "remove" else [],
+            database_url=url,
+        )
+    except MaintenanceError as exc:
+        raise CliError(str(exc)) from None
     _print(args, {"terms": listed}, "\n".join(_line(t) for t in listed) or "(no blocked terms)")
     return 0
 
@@ -673,12 +746,18 @@ def cmd_admin_terms(args: argparse.Namespace) -> int:
 def cmd_admin_invite(args: argparse.Namespace) -> int:
     import datetime as dt
 
-    from shortstack.server.maintenance import create_invite
+    from shortstack.server.maintenance import MaintenanceError, create_invite
 
-    days = args.days if args.days is not None else _config(args).accounts.invite_days
+    config = _config(args)
+    days = args.days if args.days is not None else config.accounts.invite_days
     if args.uses < 1 or days <= 0:
         raise CliError("--uses must be at least 1 and --days more than 0")
-    invite = create_invite(_data_dir(args), uses=args.uses, days=days)
+    try:
+        invite = create_invite(
+            _data_dir(args), uses=args.uses, days=days, database_url=config.database.url
+        )
+    except MaintenanceError as exc:
+        raise CliError(str(exc)) from None
     until = dt.datetime.fromtimestamp(invite["expires_at"], dt.UTC).isoformat(timespec="minutes")
     _print(args, invite, f"{invite['code']}  ({args.uses} use(s), until {until})")
     return 0
@@ -687,7 +766,13 @@ def cmd_admin_invite(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from shortstack.server.maintenance import doctor
 
-    keep_days = _config(args).limits.removed_keep_days
+    config = _config(args)
+    if config.database.url:
+        raise CliError(
+            "doctor checks a SQLite instance; with [database] url the server's start-up"
+            " sweep and hourly purge do its work on Postgres (see docs/scaling.md)"
+        )
+    keep_days = config.limits.removed_keep_days
     report = doctor(_existing_data_dir(args), fix=args.fix, removed_keep_days=keep_days)
     _print(args, report, "\n".join(f"{k}: {v}" for k, v in report.items()))
     return 0 if report["integrity"] == "ok" else 1
@@ -955,6 +1040,16 @@ def _refit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
+def _migrate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--to",
+        metavar="URL",
+        help="copy this SQLite instance into the (empty) Postgres database at URL",
+    )
+    _data_opts(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
 def _doctor_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--fix",
@@ -1120,6 +1215,12 @@ COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], int] | None, str, Argu
         cmd_refit,
         "fit the recommender and publish it as the current model (for feed.refit = external)",
         _refit_args,
+    ),
+    (
+        "migrate",
+        cmd_migrate,
+        "apply schema migrations; --to postgresql://... moves the instance into Postgres",
+        _migrate_args,
     ),
     (
         "doctor",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,9 +12,45 @@ import httpx
 import pytest
 from liveserver import LiveServer, test_config
 from mediakit import RealMedia, collect, upload_and_wait
+from pgkit import ENABLE_HINT, PostgresCluster, start_cluster
 
 from shortstack.media.fixture_clips import write_test_video
 from shortstack.server.embedded import EmbeddedServer
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--postgres",
+        action="store_true",
+        help="run the live-server tests on Postgres (a fresh database each; needs pgserver)",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """One line up front when the Postgres tests will skip, saying how to enable them."""
+    import importlib.util
+
+    if any(importlib.util.find_spec(name) is None for name in ("pgserver", "psycopg")):
+        return f"postgres: the Postgres test cases skip. {ENABLE_HINT}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    """A real Postgres server for the session (pgserver); skips without it, saying how."""
+    # not under pytest's temp dir: as root, pgserver runs Postgres as its own system user,
+    # which cannot enter pytest's private folders
+    root = Path(tempfile.mkdtemp(prefix="shortstack-pg-"))
+    cluster = start_cluster(root)
+    yield cluster
+    cluster.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PostgresCluster) -> str:
+    """The URL of a fresh, empty Postgres database for one test."""
+    return pg_cluster.new_database()
 
 
 @pytest.fixture(autouse=True)
@@ -64,15 +102,28 @@ def real_media(tmp_path_factory: pytest.TempPathFactory) -> RealMedia:
     return media
 
 
+def _backend_overrides(
+    request: pytest.FixtureRequest, overrides: dict, data_dir: Path, urls: dict[Path, str]
+) -> dict:
+    """With ``pytest --postgres``, a server without its own [database] gets a fresh Postgres
+    database, the same one again when it restarts on the same data dir."""
+    if request.config.getoption("--postgres") and "database" not in overrides:
+        if data_dir not in urls:
+            urls[data_dir] = request.getfixturevalue("pg_cluster").new_database()
+        return {**overrides, "database": {"url": urls[data_dir]}}
+    return overrides
+
+
 @pytest.fixture
-def make_server(tmp_path: Path, real_media: RealMedia) -> Iterator:
+def make_server(tmp_path: Path, real_media: RealMedia, request: pytest.FixtureRequest) -> Iterator:
     """Factory: start a server with config overrides on a fresh (or given) data dir."""
     started: list[LiveServer] = []
+    urls: dict[Path, str] = {}
 
     def _make(data_dir: Path | None = None, **overrides: dict) -> LiveServer:
-        server = EmbeddedServer(
-            test_config(**overrides), data_dir or tmp_path / f"data{len(started)}"
-        ).start()
+        data_dir = data_dir or tmp_path / f"data{len(started)}"
+        overrides = _backend_overrides(request, overrides, Path(data_dir), urls)
+        server = EmbeddedServer(test_config(**overrides), data_dir).start()
         live = LiveServer(server, real_media)
         started.append(live)
         return live

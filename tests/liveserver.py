@@ -54,5 +54,6 @@ class LiveServer:
         return {"Authorization": f"Bearer {token}"}
 
     @property
-    def db_path(self) -> Path:
-        return self.data_dir / "shortstack.db"
+    def db_path(self) -> Path | str:
+        """The SQLite file, or the Postgres URL of a server with ``[database] url``."""
+        return self.config.database.url or self.data_dir / "shortstack.db"

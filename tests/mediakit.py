@@ -50,7 +50,13 @@ class RealMedia:
         return next(iter(self.clips.values()))
 
 
-def db_connect(path: Path) -> sqlite3.Connection:
+def db_connect(path: Path | str) -> sqlite3.Connection:
+    """A connection to a test server's database: its SQLite file, or its Postgres URL (the
+    store's sqlite3-shaped psycopg connection)."""
+    if isinstance(path, str) and path.startswith("postgresql://"):
+        from shortstack.server.store.db import connect_sync
+
+        return connect_sync(path)
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=30)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout=10000")
@@ -164,7 +170,7 @@ def seed_video(
         for tag in tags:
             conn.execute(
                 "INSERT INTO hashtags (tag, videos) VALUES (?, 1)"
-                " ON CONFLICT(tag) DO UPDATE SET videos = videos + 1",
+                " ON CONFLICT(tag) DO UPDATE SET videos = hashtags.videos + 1",
                 (tag,),
             )
             conn.execute(

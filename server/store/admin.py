@@ -8,35 +8,46 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .db import connect_sync, secure_database_file
+from .dialect import integrity_errors, is_postgres
 from .ids import new_token, now
-from .migrations import migrate
+from .migrations import migrate, migrate_postgres
 
 
 class HandleTaken(Exception):
     """create_user_sync: the handle belongs to someone already."""
 
 
+def prepare(location: Path | str) -> None:
+    """Make the database ready for an offline command: the SQLite file created private and
+    migrated, or the Postgres database (a ``postgresql://`` URL) migrated."""
+    if is_postgres(location):
+        migrate_postgres(str(location))
+    else:
+        secure_database_file(location)
+        migrate(str(location))
+
+
 def create_user_sync(
     db_path: Path, handle: str, password_hash: str, display_name: str | None, *, is_admin: bool
 ) -> None:
     """Insert an account with its search row (the same rows the register endpoint writes)."""
-    secure_database_file(db_path)
-    migrate(str(db_path))
+    prepare(db_path)
     conn = connect_sync(db_path)
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
             cur = conn.execute(
                 "INSERT INTO users (handle, display_name, password_hash, is_admin, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (handle, display_name or handle, password_hash, int(is_admin), now()),
             )
-        except sqlite3.IntegrityError:
+            user_id = cur.fetchone()[0]
+        except integrity_errors():
             conn.execute("ROLLBACK")
             raise HandleTaken(f"the handle @{handle} is taken") from None
         conn.execute(
             "INSERT INTO users_fts (user_id, handle, display_name) VALUES (?, ?, ?)",
-            (cur.lastrowid, handle, display_name or handle),
+            (user_id, handle, display_name or handle),
         )
         conn.execute("COMMIT")
     finally:
@@ -45,8 +56,7 @@ def create_user_sync(
 
 def create_invite_sync(db_path: Path, *, uses: int, expires_in_s: float) -> tuple[str, float]:
     """A new invite code (stored hashed, like tokens) and when it expires."""
-    secure_database_file(db_path)
-    migrate(str(db_path))
+    prepare(db_path)
     code, digest = new_token()
     at = now()
     conn = connect_sync(db_path)
@@ -62,8 +72,7 @@ def create_invite_sync(db_path: Path, *, uses: int, expires_in_s: float) -> tupl
 
 
 def make_admin_sync(db_path: Path, handle: str) -> bool:
-    secure_database_file(db_path)
-    migrate(str(db_path))
+    prepare(db_path)
     conn = connect_sync(db_path)
     try:
         cur = conn.execute("UPDATE users SET is_admin = 1 WHERE handle = ?", (handle,))

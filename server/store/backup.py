@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 
 def copy_database(src_path: Path, target_path: Path) -> list[tuple[str, str | None, int | None]]:
@@ -30,3 +31,17 @@ def copy_database(src_path: Path, target_path: Path) -> list[tuple[str, str | No
     if check != "ok":
         raise RuntimeError(f"backup failed its integrity check: {check}")
     return rows
+
+
+def rendition_rows(conn: Any) -> list[tuple[str, str | None, int | None]]:
+    """(video id, rendition name, bytes) per rendition, (id, None, None) for a video without
+    one: what a backup's media manifest lists (any backend's connection)."""
+    rows = conn.execute(
+        "SELECT v.id, r.name, r.bytes FROM videos v LEFT JOIN renditions r ON r.video_id = v.id"
+    ).fetchall()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def server_major_version(conn: Any) -> int:
+    """The Postgres server's major version on ``conn`` (16 for 16.2): pg_dump must be as new."""
+    return int(conn.execute("SHOW server_version_num").fetchone()[0]) // 10000

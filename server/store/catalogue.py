@@ -7,6 +7,9 @@ from collections.abc import Sequence
 
 from .db import Database
 
+#: LIMIT for "all rows" that both SQLite (no NULL, -1 means none) and Postgres accept
+NO_LIMIT = 2**62
+
 
 def load_catalogue_rows(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     """Ready videos with what the recommender needs (sync: runs in a worker thread)."""
@@ -56,8 +59,8 @@ async def viewer_events(
     rows = await db.fetchall(
         "SELECT video_id, kind, value, ts FROM (SELECT id, video_id, kind, value, ts FROM events"
         f" WHERE user_id = ? AND video_id IS NOT NULL AND {_in(kinds)}"
-        " ORDER BY ts DESC, id DESC LIMIT ?) ORDER BY ts, id",
-        (user_id, *kinds, -1 if limit is None else limit),
+        " ORDER BY ts DESC, id DESC LIMIT ?) AS recent ORDER BY ts, id",
+        (user_id, *kinds, NO_LIMIT if limit is None else limit),
     )
     return [(r[0], r[1], float(r[2]), float(r[3])) for r in rows]
 

@@ -56,7 +56,7 @@ async def list_comments(
     parent_id: str | None,
     limit: int,
     after: tuple[float, str] | None,
-    author_filter: AuthorFilter = lambda column: ("1", []),
+    author_filter: AuthorFilter = lambda column: ("TRUE", []),
     include_moderated: bool = False,
 ) -> list[CommentRecord]:
     """One page of a thread as the viewer sees it. ``author_filter(column)`` is the visibility

@@ -1,4 +1,5 @@
-"""SQLite access: one serialised writer connection and a small pool of readers (aiosqlite)."""
+"""Database access: one serialised writer connection and a small pool of readers, on SQLite
+(aiosqlite and sqlite3) or Postgres (psycopg 3 through ``dialect``: see its docstring for why)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,16 @@ from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
-from .migrations import migrate
+from .dialect import (
+    OperationalError,
+    PgAsyncConnection,
+    PgConnection,
+    connect_pg,
+    connect_pg_async,
+    is_postgres,
+    redact,
+)
+from .migrations import migrate, migrate_postgres
 
 PRAGMAS = (
     "PRAGMA busy_timeout=5000",  # first: switching to WAL waits for other connections too
@@ -48,7 +58,11 @@ def secure_database_file(path: Path | str, *, create: bool = True) -> None:
 
 
 def connect_sync(path: Path | str) -> sqlite3.Connection:
-    """A plain sqlite3 connection with the house pragmas (for CLI tools and worker processes)."""
+    """A plain sqlite3 connection with the house pragmas (for CLI tools and worker processes);
+    for a Postgres URL (``Database.path`` of a Postgres database) a psycopg connection with
+    the same call shapes (``dialect.PgConnection``)."""
+    if is_postgres(path):
+        return connect_pg(str(path))  # type: ignore[return-value]
     if str(path) != ":memory:":
         secure_database_file(path, create=False)
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=30)
@@ -102,7 +116,16 @@ class Database:
     tells on the event loop, in microseconds, whether anything was committed since a value
     was cached (the ``ReadCache``s below)."""
 
-    def __init__(self, path: Path, *, readers: int = 4) -> None:
+    #: which SQL the store may need to choose ("sqlite" or "postgres": full-text search)
+    dialect = "sqlite"
+
+    def __new__(cls, path: Path | str, *, readers: int = 4) -> Database:
+        if cls is Database and is_postgres(path):
+            return super().__new__(PostgresDatabase)
+        return super().__new__(cls)
+
+    def __init__(self, path: Path | str, *, readers: int = 4) -> None:
+        #: the SQLite file, or the Postgres URL (what ``connect_sync`` accepts)
         self.path = path
         self._n_readers = max(1, readers)
         self._writer: aiosqlite.Connection | None = None
@@ -227,3 +250,134 @@ def _fetchone(conn: sqlite3.Connection, sql: str, params: tuple) -> sqlite3.Row 
 
 def _fetchall(conn: sqlite3.Connection, sql: str, params: tuple) -> list[sqlite3.Row]:
     return conn.execute(sql, params).fetchall()
+
+
+#: A write transaction on Postgres starts by taking one advisory lock, held to its end: the
+#: store's transactions were written for SQLite, where BEGIN IMMEDIATE lets one writer in at a
+#: time across every process (check-then-insert rules such as one counted share per account,
+#: upload quotas and report limits rely on it). The same lock keeps them exact when many API
+#: processes write to one Postgres; reads never take it. Finer locks are for when a benchmark
+#: shows this one is the limit.
+_PG_WRITE_LOCK = 0x5357_5752  # "SSWR"
+_PG_BEGIN_WRITE = f"BEGIN; SELECT pg_advisory_xact_lock({_PG_WRITE_LOCK})"
+
+
+class PostgresDatabase(Database):
+    """The same Database on Postgres: ``Database(url)`` gives one for a ``postgresql://`` URL.
+
+    Writes go through one psycopg async connection per process (serialised, short
+    transactions, like SQLite's writer; across processes by an advisory lock, like SQLite's
+    file lock: see ``_PG_WRITE_LOCK``); ``run_read`` runs on reader threads, each with its
+    own synchronous connection, one REPEATABLE READ READ ONLY transaction per call (one
+    snapshot, as on SQLite). ``data_version`` cannot see other processes' commits cheaply, so
+    it changes on every call: the read caches never hit (correct first; a LISTEN/NOTIFY
+    version is a later step)."""
+
+    dialect = "postgres"
+
+    def __init__(self, path: Path | str, *, readers: int = 4) -> None:
+        super().__init__(path, readers=readers)
+        self.url = str(path)
+        self._pg_writer: PgAsyncConnection | None = None
+        self._pg_readers: asyncio.Queue[PgAsyncConnection] = asyncio.Queue()
+        self._pg_all_readers: list[PgAsyncConnection] = []
+        self._pg_sync_conns: list[PgConnection] = []
+        self._sync_lock = threading.Lock()
+        self._version = 0
+
+    def __repr__(self) -> str:
+        return f"PostgresDatabase({redact(self.url)!r})"
+
+    async def open(self) -> None:
+        await asyncio.to_thread(migrate_postgres, self.url)
+        self._pg_writer = await connect_pg_async(self.url)
+        self._sync_pool = ThreadPoolExecutor(self._n_readers, thread_name_prefix="pg-read")
+
+    def data_version(self) -> int:
+        self._version += 1
+        return self._version
+
+    def _run_sync(self, fn: Callable[..., T], args: tuple) -> T:
+        conn = getattr(self._sync_local, "pg", None)
+        if conn is None or conn.raw.closed or conn.raw.broken:
+            conn = self._sync_local.pg = connect_pg(self.url, read_only=True)
+            with self._sync_lock:
+                self._pg_sync_conns.append(conn)
+        try:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        except OperationalError:  # the server restarted: a new connection, then read
+            conn = self._sync_local.pg = connect_pg(self.url, read_only=True)
+            with self._sync_lock:
+                self._pg_sync_conns.append(conn)
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            return fn(conn, *args)
+        finally:
+            if not conn.raw.broken:
+                conn.execute("COMMIT")  # after an error Postgres answers it with a rollback
+
+    async def close(self) -> None:
+        if self._sync_pool is not None:
+            self._sync_pool.shutdown(wait=True)
+            self._sync_pool = None
+        with self._sync_lock:
+            for sync_conn in self._pg_sync_conns:
+                sync_conn.close()
+            self._pg_sync_conns.clear()
+        self.videos.clear()
+        self.trending.clear()
+        for conn in self._pg_all_readers:
+            await conn.close()
+        self._pg_all_readers.clear()
+        self._pg_readers = asyncio.Queue()
+        if self._pg_writer is not None:
+            await self._pg_writer.close()
+            self._pg_writer = None
+
+    async def _live_writer(self) -> PgAsyncConnection:
+        assert self._pg_writer is not None, "database not open"
+        if self._pg_writer.raw.closed or self._pg_writer.raw.broken:
+            self._pg_writer = await connect_pg_async(self.url)  # the server restarted
+        return self._pg_writer
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[PgAsyncConnection]:  # type: ignore[override]
+        """A short write transaction; commits on success, rolls back on error."""
+        async with self._lock:
+            conn = await self._live_writer()
+            try:
+                await conn.raw.execute(_PG_BEGIN_WRITE)
+            except OperationalError:  # the server restarted: nothing was done, go again
+                self._pg_writer = conn = await connect_pg_async(self.url)
+                await conn.raw.execute(_PG_BEGIN_WRITE)
+            try:
+                yield conn
+            except BaseException:
+                await self._roll_back(conn)
+                raise
+            else:
+                await conn.raw.execute("COMMIT")
+
+    async def _roll_back(self, conn: PgAsyncConnection) -> None:
+        """Roll back; a connection that cannot (broken, or a cancelled query still in
+        flight) is closed instead, and the next write opens a new one."""
+        try:
+            if not conn.raw.broken:
+                await conn.raw.execute("ROLLBACK")
+                return
+        except Exception:  # noqa: BLE001 - closing below ends the transaction either way
+            pass
+        with contextlib.suppress(Exception):
+            await conn.raw.close()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[PgAsyncConnection]:  # type: ignore[override]
+        if self._pg_readers.empty() and len(self._pg_all_readers) < self._n_readers:
+            conn = await connect_pg_async(self.url)
+            self._pg_all_readers.append(conn)
+        else:
+            conn = await self._pg_readers.get()
+        try:
+            yield conn
+        finally:
+            self._pg_readers.put_nowait(conn)

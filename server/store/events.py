@@ -57,7 +57,7 @@ async def list_notifications(
     *,
     limit: int,
     before: int | None,
-    actor_filter: tuple[str, list] = ("1", []),
+    actor_filter: tuple[str, list] = ("TRUE", []),
 ) -> list[dict]:
     """The user's notifications, newest first; ``actor_filter`` is an SQL condition on
     ``n.actor_id`` (the visibility policy's pre-filter)."""

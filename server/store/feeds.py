@@ -14,7 +14,7 @@ async def following_ids(
     *,
     limit: int,
     before: tuple[float, str] | None,
-    author_filter: tuple[str, list] = ("1", []),
+    author_filter: tuple[str, list] = ("TRUE", []),
 ) -> list[tuple[str, float]]:
     """Newest ready videos of the accounts user_id follows; ``author_filter`` is an SQL
     condition on ``v.author_id`` (the visibility policy's pre-filter)."""

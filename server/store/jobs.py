@@ -31,11 +31,13 @@ async def recover(db: Database) -> int:
 
 async def claim(db: Database, lease_s: float) -> Job | None:
     ts = now()
+    # many API processes on one Postgres: each claims a different job (SQLite has one writer)
+    skip = " FOR UPDATE SKIP LOCKED" if db.dialect == "postgres" else ""
     async with db.write() as conn:
         async with conn.execute(
             "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = ?, heartbeat_at = ?,"
             " updated_at = ? WHERE id = (SELECT id FROM jobs WHERE status = 'queued'"
-            " OR (status = 'running' AND lease_until < ?) ORDER BY created_at, id LIMIT 1)"
+            f" OR (status = 'running' AND lease_until < ?) ORDER BY created_at, id LIMIT 1{skip})"
             " RETURNING id, kind, video_id, attempts, max_attempts, payload",
             (ts + lease_s, ts, ts, ts),
         ) as cur:

@@ -37,7 +37,7 @@ async def feed_diet(
     rows = await db.fetchall(
         f"{marked} SELECT h.tag, SUM(m.s) AS shown, SUM(m.g) AS engaged FROM marked m"
         " JOIN video_hashtags vh ON vh.video_id = m.video_id JOIN hashtags h ON h.id = vh.hashtag_id"
-        " GROUP BY h.tag HAVING shown > 0 OR engaged > 0"
+        " GROUP BY h.tag HAVING SUM(m.s) > 0 OR SUM(m.g) > 0"
         " ORDER BY shown DESC, engaged DESC, h.tag LIMIT ?",
         (*params, limit),
     )

@@ -1,4 +1,8 @@
-"""Full-text search (FTS5) over captions, hashtags and handles."""
+"""Full-text search over captions, hashtags and handles: FTS5 on SQLite, tsvector on Postgres.
+
+Both keep one ranking contract: every word of the query must match (as a prefix), a hashtag
+weighs twice a caption or handle word, ties go to the more liked video; an exact handle
+comes first among accounts."""
 
 from __future__ import annotations
 
@@ -19,9 +23,34 @@ def fts_query(text: str) -> str | None:
     return " ".join(f'"{w}"*' for w in words)
 
 
+def tsquery(text: str) -> str | None:
+    """The same query for Postgres' ``to_tsquery('simple', ...)``: each word quoted,
+    prefix-matched, AND-ed (words are ``\\w+``, so no quote can be inside one)."""
+    words = _WORD.findall(text.lower())[:8]
+    if not words:
+        return None
+    return " & ".join(f"'{w}':*" for w in words)
+
+
+#: ts_rank weights {D, C, B, A}: hashtags (A) twice captions and handles (B), as bm25's on SQLite
+_PG_WEIGHTS = "'{0.1, 0.2, 0.5, 1.0}'"
+
+
 async def search_videos(
     db: Database, text: str, *, limit: int, ready_only: bool = True
 ) -> list[str]:
+    if db.dialect == "postgres":
+        query = tsquery(text)
+        if query is None:
+            return []
+        rows = await db.fetchall(
+            "SELECT f.video_id FROM videos_fts f JOIN videos v ON v.id = f.video_id,"
+            " to_tsquery('simple', ?) AS q WHERE f.doc @@ q"
+            f" {'AND v.status = ' + repr('ready') if ready_only else ''}"
+            f" ORDER BY ts_rank({_PG_WEIGHTS}, f.doc, q) DESC, v.likes DESC, v.id LIMIT ?",
+            (query, limit),
+        )
+        return [r[0] for r in rows]
     query = fts_query(text)
     if query is None:
         return []
@@ -47,13 +76,25 @@ async def search_users(
     db: Database, text: str, *, limit: int, include_suspended: bool = False
 ) -> list[int]:
     """Ids of the accounts matching text; suspended ones only with include_suspended."""
+    if db.dialect == "postgres":
+        query = tsquery(text)
+        if query is None:
+            return []
+        rows = await db.fetchall(
+            "SELECT f.user_id FROM users_fts f JOIN users u ON u.id = f.user_id,"
+            " to_tsquery('simple', ?) AS q WHERE f.doc @@ q AND (u.suspended_at IS NULL OR ?)"
+            " ORDER BY (u.handle = ?) DESC, ts_rank(f.doc, q) DESC, u.followers DESC, u.id"
+            " LIMIT ?",
+            (query, bool(include_suspended), text.lower(), limit),
+        )
+        return [r[0] for r in rows]
     query = fts_query(text)
     if query is None:
         return []
     rows = await db.fetchall(
         "SELECT f.user_id FROM users_fts f JOIN users u ON u.id = f.user_id WHERE users_fts MATCH ?"
         " AND (u.suspended_at IS NULL OR ?) ORDER BY (u.handle = ?) DESC, bm25(users_fts), u.followers DESC LIMIT ?",
-        (query, int(include_suspended), text.lower(), limit),
+        (query, bool(include_suspended), text.lower(), limit),
     )
     return [r[0] for r in rows]
 

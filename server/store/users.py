@@ -11,6 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from .db import Database
+from .dialect import integrity_errors
 from .errors import Conflict, Forbidden, NotFound, Unprocessable
 from .events import log_event, notify
 from .ids import hash_token, new_token, now
@@ -104,12 +105,12 @@ async def create_user(
         try:
             cur = await conn.execute(
                 "INSERT INTO users (handle, display_name, password_hash, is_admin, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (handle, display_name or handle, password_hash, int(is_admin), now()),
             )
-        except sqlite3.IntegrityError:
+        except integrity_errors():
             raise Conflict(f"the handle @{handle} is taken") from None
-        user_id = cur.lastrowid
+        user_id = (await cur.fetchone())[0]
         await conn.execute(
             "INSERT INTO users_fts (user_id, handle, display_name) VALUES (?, ?, ?)",
             (user_id, handle, display_name or handle),

@@ -387,7 +387,7 @@ async def create_video(
         tags = parse_hashtags(caption)
         for tag in tags:
             await conn.execute(
-                "INSERT INTO hashtags (tag, videos) VALUES (?, 1) ON CONFLICT(tag) DO UPDATE SET videos = videos + 1",
+                "INSERT INTO hashtags (tag, videos) VALUES (?, 1) ON CONFLICT(tag) DO UPDATE SET videos = hashtags.videos + 1",
                 (tag,),
             )
             await conn.execute(

@@ -43,9 +43,14 @@ def clip2(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def module_server(tmp_path_factory: pytest.TempPathFactory, real_media):
+def module_server(tmp_path_factory: pytest.TempPathFactory, real_media, request):
     """One server shared by a module's tests (for tests that need a slow setup, like a transcode)."""
-    server = EmbeddedServer(test_config(), tmp_path_factory.mktemp("module-data")).start()
+    overrides = {}
+    if request.config.getoption("--postgres"):  # see tests/conftest.py
+        overrides["database"] = {"url": request.getfixturevalue("pg_cluster").new_database()}
+    server = EmbeddedServer(
+        test_config(**overrides), tmp_path_factory.mktemp("module-data")
+    ).start()
     live = LiveServer(server, real_media)
     yield live
     live.client.close()

@@ -2,8 +2,26 @@
 
 from __future__ import annotations
 
+import liveserver
 import pytest
 from serverkit import seed_video
+
+from shortstack.server.embedded import EmbeddedServer
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def module_server(request, tmp_path_factory, real_media):
+    """The same cases on both backends: FTS5 on SQLite, tsvector + GIN on Postgres (skipped,
+    with a line saying how to enable it, where pgserver is not installed)."""
+    overrides = {}
+    if request.param == "postgres" or request.config.getoption("--postgres"):
+        overrides["database"] = {"url": request.getfixturevalue("pg_cluster").new_database()}
+    config = liveserver.test_config(**overrides)
+    server = EmbeddedServer(config, tmp_path_factory.mktemp("search")).start()
+    live = liveserver.LiveServer(server, real_media)
+    yield live
+    live.client.close()
+    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +116,22 @@ def test_handle_query(live_server, catalogue):
     assert res["users"][0]["display_name"] == "Anna Cooks"
     res = _search(live_server, "anna")  # display name and handle
     assert "chef_anna" in [u["handle"] for u in res["users"]]
+
+
+def test_ranking_contract(live_server, catalogue):
+    """One contract on both backends: a hashtag weighs more than a caption word; among
+    equal matches the more liked video comes first."""
+    live = live_server
+    live.register("ranker")
+    in_caption = seed_video(live, "ranker", "zebra crossing downtown")
+    in_tag = seed_video(live, "ranker", "walking downtown #zebra")
+    assert [v["id"] for v in _search(live, "zebra")["videos"]] == [in_tag, in_caption]
+    plain = seed_video(live, "ranker", "quokka smiles")
+    liked = seed_video(live, "ranker", "quokka smiles")
+    fan = live.register()
+    assert live.client.put(f"/api/videos/{liked}/like", headers=live.auth(fan)).status_code == 200
+    assert [v["id"] for v in _search(live, "quokka")["videos"]] == [liked, plain]
+    assert [v["id"] for v in _search(live, "quok smi")["videos"]] == [liked, plain]
 
 
 HOSTILE = [
