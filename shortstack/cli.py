@@ -828,8 +828,11 @@ def _tui_args(p: argparse.ArgumentParser) -> None:
 def _sound_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-sound",
+        "--no-audio",
+        dest="no_sound",
         action="store_true",
-        help="play videos silent: open no audio device (also SHORTSTACK_NO_SOUND=1)",
+        help="play videos silent: open no audio device (also SHORTSTACK_NO_SOUND=1,"
+        ' or "sound": false in the client\'s settings.json)',
     )
 
 

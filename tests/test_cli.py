@@ -308,3 +308,13 @@ def test_doctor_reports_and_fixes(live_server, capsys):
     assert "integrity: ok" in out
     assert not orphan.exists()
     assert list((live_server.data_dir / "tmp").iterdir()) == []
+
+
+def test_no_audio_is_no_sound_for_the_client_commands():
+    from shortstack.cli import build_parser
+
+    parser = build_parser()
+    for command in ("demo", "tui"):
+        assert parser.parse_args([command, "--no-audio"]).no_sound is True
+        assert parser.parse_args([command, "--no-sound"]).no_sound is True
+        assert parser.parse_args([command]).no_sound is False
