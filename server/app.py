@@ -13,7 +13,6 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.logging import LoggingConfig
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.problem_details import ProblemDetailsPlugin
@@ -46,6 +45,7 @@ from .login_limit import AccountLoginLimiter, LoginLimiter
 from .maintenance import database_path, purge_loop, purge_removed, sweep_orphans
 from .memory_stores import BoundedMemoryStore, sweep
 from .moderation import ModerationController, ReportsController, SensitiveController
+from .rate_limit import counting_rate_limit
 from .request import ShortstackRequest
 from .search import SearchController
 from .security_headers import add_security_headers
@@ -176,7 +176,7 @@ def create_app(
             if cache is not None:
                 await cache.aclose()
 
-    api_limit = RateLimitConfig(
+    api_limit = counting_rate_limit(
         rate_limit=("minute", config.limits.api_rate_per_minute),
         # media bytes (Range requests while playing) and the event stream don't spend the API budget
         exclude=[
