@@ -38,6 +38,13 @@ class BoundedMemoryStore(MemoryStore):
         """Entries held, expired ones not yet swept included."""
         return len(self._store)
 
+    def __bool__(self) -> bool:
+        """Always true, even empty: Litestar's ``StoreRegistry.get`` replaces a falsy store
+        with a new one (``if not self._stores.get(name)``), which with ``__len__`` alone made
+        a fresh store (and a lock) on every request while the store was empty, each kept
+        for the sweeps."""
+        return True
+
 
 async def sweep(stores: Callable[[], Iterable[MemoryStore]], every_s: float) -> None:
     """Forever: every ``every_s`` seconds, delete the expired entries of each store."""
