@@ -259,6 +259,10 @@ def create_app(
     app.state.streams = streams  # bench/streams.py reads the open-stream counts
     app.state.login_limiter = login_limiter
     app.state.engine = engine  # bench/feed_http.py waits for its first fit
+    # the services hot handlers read here instead of injecting (see health.healthz)
+    app.state.jobs = runner
+    app.state.storage = storage
+    app.state.chains = chains
     app.state.exports = exports  # tests age an export past its expiry
     return app
 

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, get, put
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import JSONBody
@@ -168,6 +169,13 @@ async def _page(
     return out
 
 
+def _feed_services(state: State) -> tuple[FeedEngine, FeedChains]:
+    """The feed engine and the cursor chains, from the app's state rather than injected: the
+    independent dependencies of one handler are resolved concurrently in an anyio task group
+    (a task and a loop turn each), which cost the feed handlers more than their ranking."""
+    return state.engine, state.chains
+
+
 class FeedController(Controller):
     path = "/api/feed"
     tags = ["feeds"]
@@ -177,15 +185,14 @@ class FeedController(Controller):
     )
     async def for_you(
         self,
+        state: State,
         db: NamedDependency[Database],
-        config: NamedDependency[Config],
-        engine: NamedDependency[FeedEngine],
-        chains: NamedDependency[FeedChains],
         viewer: NamedDependency[User | None],
         limit: Limit = 10,
         cursor: Cursor = None,
     ) -> Page[FeedItemOut]:
-        weights = await user_weights(db, config, viewer)
+        engine, chains = _feed_services(state)
+        weights = await user_weights(db, state.config, viewer)
         return await chains.page(
             cursor,
             lambda seen, hidden: engine.for_you(
@@ -199,14 +206,13 @@ class FeedController(Controller):
     @get("/trending", operation_id="feed_trending", summary="Time-decayed engagement")
     async def trending(
         self,
+        state: State,
         db: NamedDependency[Database],
-        config: NamedDependency[Config],
-        engine: NamedDependency[FeedEngine],
-        chains: NamedDependency[FeedChains],
         viewer: NamedDependency[User | None],
         limit: Limit = 10,
         cursor: Cursor = None,
     ) -> Page[FeedItemOut]:
+        engine, chains = _feed_services(state)
         return await chains.page(
             cursor,
             lambda seen, hidden: engine.trending(k=limit, exclude=seen, hidden_authors=hidden),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from time import time
 from typing import Any
 
+import anyio
 from litestar.middleware.rate_limit import (
     DURATION_VALUES,
     CacheObject,
@@ -19,10 +20,16 @@ from litestar.middleware.rate_limit import (
     RateLimitMiddleware,
 )
 from litestar.stores.base import Store
+from litestar.types import ASGIApp
 
 
 class CountingRateLimitMiddleware(RateLimitMiddleware):
     """``RateLimitMiddleware`` with a counter per window (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp, config: RateLimitConfig) -> None:
+        super().__init__(app, config)
+        # the same read-count-write exclusion without a loop turn when uncontended
+        self._lock = anyio.Lock(fast_acquire=True)
 
     async def retrieve_cached_history(self, key: str, store: Store) -> CacheObject:
         now = int(time())
