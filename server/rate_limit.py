@@ -20,7 +20,7 @@ from litestar.middleware.rate_limit import (
     RateLimitMiddleware,
 )
 from litestar.stores.base import Store
-from litestar.types import ASGIApp
+from litestar.types import ASGIApp, Message, Send
 
 
 class CountingRateLimitMiddleware(RateLimitMiddleware):
@@ -30,6 +30,24 @@ class CountingRateLimitMiddleware(RateLimitMiddleware):
         super().__init__(app, config)
         # the same read-count-write exclusion without a loop turn when uncontended
         self._lock = anyio.Lock(fast_acquire=True)
+
+    def create_send_wrapper(self, send: Send, cache_object: CacheObject) -> Send:
+        """Litestar's wrapper, appending the RateLimit-* headers to the raw list (no response
+        sets them: a 429 is raised before this wrapper exists) instead of setting each with a
+        scan of every header."""
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                raw = message.get("headers")
+                if not isinstance(raw, list):
+                    raw = message["headers"] = list(raw or ())
+                raw.extend(
+                    (name.lower().encode("latin-1"), value.encode("latin-1"))
+                    for name, value in self.create_response_headers(cache_object).items()
+                )
+            await send(message)
+
+        return send_wrapper
 
     async def retrieve_cached_history(self, key: str, store: Store) -> CacheObject:
         now = int(time())
