@@ -196,6 +196,10 @@ def create_app(
 
     dependencies = dict(DEPENDENCIES)
     dependencies.update(
+        # the app's own objects, without parameters: a provider taking `state` had its
+        # arguments parsed and validated on every request
+        db=Provide(lambda: db, sync_to_thread=False),
+        config=Provide(lambda: config, sync_to_thread=False),
         storage=Provide(lambda: storage, sync_to_thread=False),
         jobs=Provide(lambda: runner, sync_to_thread=False),
         engine=Provide(lambda: engine, sync_to_thread=False),
