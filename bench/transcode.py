@@ -1,11 +1,13 @@
-"""Benchmark: our transcode of a 1080x1920 10 s clip to 360p against references run alongside.
+"""Benchmark: our transcode of a 1080x1920 10 s clip to the whole ladder (360p + 240p) against
+references run alongside.
 
-    python bench/transcode.py [--runs 3] [--keep DIR]
+    python bench/transcode.py [--runs 3] [--keep DIR] [--sides 360,240]
 
-References measured in the same run, interleaved with ours: the ffmpeg command-line tool
-writing the same 360x640 picture with our exact settings (and once more with its own defaults)
-when it is installed (skipped with a message otherwise; it is never installed for you), and a naive
-PyAV loop (per-frame ``reformat``, default threading, picture types kept). Each of our runs
+References measured in the same run, interleaved with ours: one run of the ffmpeg command-line
+tool writing the same renditions (one decode, ``split`` to a scaler per rendition, one output
+file each) with our exact settings (and once more with its own defaults) when it is installed
+(skipped with a message otherwise; it is never installed for you), and a naive PyAV loop
+(per-frame ``reformat`` per rendition, default threading, picture types kept). Each of our runs
 happens in a fresh child process whose peak RSS is read with ``getrusage(RUSAGE_CHILDREN)``
 (by a small wrapper process, so only that child is counted).
 """
@@ -38,40 +40,54 @@ OURS = """
 import json, sys, time
 from pathlib import Path
 from shortstack.media.transcode import transcode
-t = time.perf_counter()
-(r,) = transcode(Path(sys.argv[1]), Path(sys.argv[2]), (360,), preset=sys.argv[3],
-                 crf=int(sys.argv[4]), audio_bitrate=int(sys.argv[5]))
 import resource
-print(json.dumps({"seconds": time.perf_counter() - t, "bytes": r.bytes,
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+c = cpu()
+t = time.perf_counter()
+sides = tuple(int(x) for x in sys.argv[6].split(","))
+rs = transcode(Path(sys.argv[1]), Path(sys.argv[2]), sides, preset=sys.argv[3],
+               crf=int(sys.argv[4]), audio_bitrate=int(sys.argv[5]))
+print(json.dumps({"seconds": time.perf_counter() - t, "bytes": [r.bytes for r in rs],
+                  "call_cpu_s": cpu() - c,
                   "self_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                  "size": [r.width, r.height], "duration": r.duration_s}))
+                  "sizes": [[r.width, r.height] for r in rs], "duration": rs[0].duration_s}))
 """
 
 NAIVE = """
 import json, sys, time
 import av
 t = time.perf_counter()
-with av.open(sys.argv[1]) as inp, av.open(sys.argv[2], "w") as out:
+sizes = json.loads(sys.argv[6])
+with av.open(sys.argv[1]) as inp:
+    outs = [av.open(f"{sys.argv[2]}-{w}x{h}.mp4", "w") for w, h in sizes]
     vin, ain = inp.streams.video[0], inp.streams.audio[0]
-    vs = out.add_stream("libx264", rate=vin.average_rate)
-    vs.width, vs.height, vs.pix_fmt = 360, 640, "yuv420p"
-    vs.options = {"preset": sys.argv[3], "crf": sys.argv[4]}
-    aus = out.add_stream("aac", rate=48000)
-    aus.bit_rate = int(sys.argv[5])
+    pairs = []
+    for out, (w, h) in zip(outs, sizes):
+        vs = out.add_stream("libx264", rate=vin.average_rate)
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        vs.options = {"preset": sys.argv[3], "crf": sys.argv[4]}
+        aus = out.add_stream("aac", rate=48000)
+        aus.bit_rate = int(sys.argv[5])
+        pairs.append((out, vs, aus, w, h))
     for frame in inp.decode(vin, ain):
-        if isinstance(frame, av.VideoFrame):
-            small = frame.reformat(width=360, height=640, format="yuv420p")
-            small.pts, small.time_base = frame.pts, frame.time_base
-            for p in vs.encode(small):
-                out.mux(p)
-        else:
-            frame.pts = None
-            for p in aus.encode(frame):
-                out.mux(p)
-    for p in vs.encode():
-        out.mux(p)
-    for p in aus.encode():
-        out.mux(p)
+        for out, vs, aus, w, h in pairs:
+            if isinstance(frame, av.VideoFrame):
+                small = frame.reformat(width=w, height=h, format="yuv420p")
+                small.pts, small.time_base = frame.pts, frame.time_base
+                for p in vs.encode(small):
+                    out.mux(p)
+            else:
+                frame.pts = None
+                for p in aus.encode(frame):
+                    out.mux(p)
+    for out, vs, aus, w, h in pairs:
+        for p in vs.encode():
+            out.mux(p)
+        for p in aus.encode():
+            out.mux(p)
+        out.close()
 print(json.dumps({"seconds": time.perf_counter() - t}))
 """
 
@@ -114,28 +130,39 @@ def _child(code: str, *args: str) -> tuple[float, dict, int]:
     return _run(sys.executable, "-c", code, *args)
 
 
-def _ffmpeg_cmd(ffmpeg: str, src: Path, dst: Path, size: tuple[int, int], same: bool) -> list:
-    """The ffmpeg CLI job: ``same`` = ours' exact settings, else ffmpeg's own defaults.
+def _ffmpeg_cmd(
+    ffmpeg: str, src: Path, dsts: list[Path], sizes: list[tuple[int, int]], same: bool
+) -> list:
+    """One ffmpeg CLI run making every rendition: one decode, ``split`` into a scaler per size,
+    one output file each. ``same`` = ours' exact settings, else ffmpeg's own defaults.
 
-    Both write the very picture ours writes: for a portrait source ``scale=-2:360`` would make
+    Each writes the very picture ours writes: for a portrait source ``scale=-2:360`` would make
     it 202x360, a third of the pixels, which is not the same job.
     """
-    w, h = size
-    if same:  # ours' scaler, keyframe interval (2 s), AAC coder, channels and rate
-        vf = f"scale={w}:{h}:flags=area,setsar=1"
-        extra = ["-g", str(2 * FPS), "-aac_coder", "fast", "-ac", "2", "-ar", "48000"]
-    else:  # bicubic, keyint 250, the "twoloop" AAC coder
-        vf, extra = f"scale={w}:{h}", []
-    return [ffmpeg, "-v", "error", "-y", "-i", str(src), "-vf", vf,
-            "-c:v", "libx264", "-preset", PRESET, "-crf", str(CRF), "-pix_fmt", "yuv420p",
-            "-c:a", "aac", "-b:a", str(AUDIO_BITRATE), *extra, "-movflags", "+faststart",
-            str(dst)]  # fmt: skip
+    n = len(sizes)
+    chains = [f"[0:v]split={n}" + "".join(f"[s{i}]" for i in range(n))]
+    outputs: list[str] = []
+    for i, ((w, h), dst) in enumerate(zip(sizes, dsts, strict=True)):
+        if same:  # ours' scaler, fixed keyframes every 2 s (no scene cuts), AAC coder, layout
+            chains.append(f"[s{i}]scale={w}:{h}:flags=area,setsar=1[v{i}]")
+            extra = ["-g", str(2 * FPS), "-sc_threshold", "0",
+                     "-aac_coder", "fast", "-ac", "2", "-ar", "48000"]  # fmt: skip
+        else:  # bicubic, keyint 250 with scene cuts, the "twoloop" AAC coder
+            chains.append(f"[s{i}]scale={w}:{h}[v{i}]")
+            extra = []
+        outputs += ["-map", f"[v{i}]", "-map", "0:a", "-c:v", "libx264", "-preset", PRESET,
+                    "-crf", str(CRF), "-pix_fmt", "yuv420p", "-c:a", "aac",
+                    "-b:a", str(AUDIO_BITRATE), *extra, "-movflags", "+faststart", str(dst)]  # fmt: skip
+    return [ffmpeg, "-v", "error", "-y", "-i", str(src), "-filter_complex", ";".join(chains),
+            *outputs]  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="keep the source and outputs in this folder")
+    parser.add_argument("--sides", default="360,240", help="the ladder's short sides (360,240)")
+    parser.add_argument("--no-naive", action="store_true", help="skip the naive PyAV reference")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="shortstack-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -146,40 +173,50 @@ def main() -> None:
     print(f"source: {WIDTH}x{HEIGHT} {SECONDS:g} s {FPS} fps H.264/AAC with film grain, "
           f"{src.stat().st_size:,} B "
           f"(made in {time.perf_counter() - t:.1f} s)")  # fmt: skip
-    print(f"settings: 360p libx264 preset={PRESET} crf={CRF}, AAC {AUDIO_BITRATE // 1000} kb/s")
+    print(f"settings: ladder {args.sides} libx264 preset={PRESET} crf={CRF}, "
+          f"AAC {AUDIO_BITRATE // 1000} kb/s")  # fmt: skip
     ffmpeg = shutil.which("ffmpeg")
 
     settings = (PRESET, str(CRF), str(AUDIO_BITRATE))
     ours, inner, peaks, naive, ours_cpu, naive_cpu = [], [], [], [], [], []
+    call_cpu: list[float] = []
     ff: dict[bool, list[float]] = {True: [], False: []}
     ff_cpu: list[float] = []
     for i in range(args.runs):  # interleaved, so load from other processes hits all alike
-        wall, answer, peak = _child(OURS, str(src), str(work / f"ours{i}"), *settings)
+        wall, answer, peak = _child(OURS, str(src), str(work / f"ours{i}"), *settings, args.sides)
         ours.append(wall)
         inner.append(answer["seconds"])
         peaks.append(peak)
         ours_cpu.append(answer["cpu_s"])
-        size = tuple(answer["size"])
+        call_cpu.append(answer["call_cpu_s"])
+        sizes = [tuple(size) for size in answer["sizes"]]
+        made = ", ".join(
+            f"{w}x{h} {b:,} B" for (w, h), b in zip(sizes, answer["bytes"], strict=True)
+        )
         print(f"  ours run {i + 1}: {wall:.2f} s process, {answer['seconds']:.2f} s transcode, "
-              f"{size[0]}x{size[1]}, {answer['bytes']:,} B, "
-              f"{answer['cpu_s']:.2f} s CPU, peak RSS {answer['self_rss_kb'] / 1024:.0f} MB")  # fmt: skip
-        _, answer, _ = _child(NAIVE, str(src), str(work / "naive.mp4"), *settings)
-        naive.append(answer["seconds"])
-        naive_cpu.append(answer["cpu_s"])
-        print(f"  naive PyAV run {i + 1} (reformat per frame, default threads): "
-              f"{answer['seconds']:.2f} s transcode, {answer['cpu_s']:.2f} s CPU")  # fmt: skip
+              f"{made}, {answer['cpu_s']:.2f} s CPU, "
+              f"peak RSS {answer['self_rss_kb'] / 1024:.0f} MB")  # fmt: skip
+        if not args.no_naive:
+            _, answer, _ = _child(
+                NAIVE, str(src), str(work / "naive"), *settings, json.dumps(sizes)
+            )
+            naive.append(answer["seconds"])
+            naive_cpu.append(answer["cpu_s"])
+            print(f"  naive PyAV run {i + 1} (reformat per frame, default threads): "
+                  f"{answer['seconds']:.2f} s transcode, {answer['cpu_s']:.2f} s CPU")  # fmt: skip
         if ffmpeg:
             for same in (True, False):
-                dst = work / f"ffmpeg{i}-{'same' if same else 'defaults'}.mp4"
-                wall, answer, _ = _run(*_ffmpeg_cmd(ffmpeg, src, dst, size, same))
+                tag = "same" if same else "defaults"
+                dsts = [work / f"ffmpeg{i}-{tag}-{w}x{h}.mp4" for w, h in sizes]
+                wall, answer, _ = _run(*_ffmpeg_cmd(ffmpeg, src, dsts, sizes, same))
                 ff[same].append(wall)
                 if same:
                     ff_cpu.append(answer["cpu_s"])
+                made = ", ".join(f"{d.stat().st_size:,} B" for d in dsts)
                 print(f"  ffmpeg CLI run {i + 1} ({'our settings' if same else 'its defaults'}): "
-                      f"{wall:.2f} s process, {dst.stat().st_size:,} B, "
-                      f"{answer['cpu_s']:.2f} s CPU")  # fmt: skip
+                      f"{wall:.2f} s process, {made}, {answer['cpu_s']:.2f} s CPU")  # fmt: skip
     ours_med, inner_med = statistics.median(ours), statistics.median(inner)
-    naive_med = statistics.median(naive)
+    ours_cpu_med = statistics.median(ours_cpu)
     peak_mb = max(peaks) / 1024
 
     print()
@@ -187,18 +224,26 @@ def main() -> None:
           f"{ours_med:.2f} s with interpreter start")  # fmt: skip
     print(f"realtime factor:          {SECONDS / inner_med:6.2f}x  ({SECONDS:g} s of video)")
     print(f"peak RSS of our child:    {peak_mb:6.0f} MB")
-    print(f"naive PyAV / ours:        {naive_med / inner_med:6.2f}x wall, "
-          f"{statistics.median(naive_cpu) / statistics.median(ours_cpu):.2f}x CPU "
-          "(>1: ours is cheaper)")  # fmt: skip
-    print(f"our CPU per run (median): {statistics.median(ours_cpu):6.2f} s")
+    if naive:
+        print(f"naive PyAV / ours:        {statistics.median(naive) / inner_med:6.2f}x wall, "
+              f"{statistics.median(naive_cpu) / ours_cpu_med:.2f}x CPU "
+              "(>1: ours is cheaper)")  # fmt: skip
+    print(f"our CPU per run (median): {ours_cpu_med:6.2f} s")
     if ffmpeg:
         same_med, dflt_med = statistics.median(ff[True]), statistics.median(ff[False])
+        ff_cpu_med = statistics.median(ff_cpu)
         print(f"ffmpeg CLI (median):      {same_med:6.2f} s with our settings, "
-              f"{statistics.median(ff_cpu):.2f} s CPU; {dflt_med:.2f} s with its defaults")  # fmt: skip
+              f"{ff_cpu_med:.2f} s CPU; {dflt_med:.2f} s with its defaults")  # fmt: skip
         print(f"ours / ffmpeg CLI:        {ours_med / same_med:6.2f}x  (wall, process to "
               f"process, same settings; {ours_med / dflt_med:.2f}x against its defaults)")  # fmt: skip
         print(f"                          {inner_med / same_med:6.2f}x  (our transcode call "
               "alone, as in a long-lived server worker)")  # fmt: skip
+        print(f"                          {ours_cpu_med / ff_cpu_med:6.2f}x  (CPU time, process "
+              "to process, same settings)")  # fmt: skip
+        print(f"                          {statistics.median(call_cpu) / ff_cpu_med:6.2f}x  (CPU "
+              "time of our transcode call alone)")  # fmt: skip
+        ratios = sorted(o / f for o, f in zip(ours, ff[True], strict=True))
+        print(f"per-run wall ratios:      {', '.join(f'{r:.2f}' for r in ratios)}")
     else:
         print("ffmpeg CLI:               skipped: no `ffmpeg` on PATH (install it for the "
               "comparison only: `apt-get install ffmpeg`; the product never needs it)")  # fmt: skip

@@ -13,7 +13,6 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.logging import LoggingConfig
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.problem_details import ProblemDetailsPlugin
@@ -46,6 +45,7 @@ from .login_limit import AccountLoginLimiter, LoginLimiter
 from .maintenance import database_path, purge_loop, purge_removed, sweep_orphans
 from .memory_stores import BoundedMemoryStore, sweep
 from .moderation import ModerationController, ReportsController, SensitiveController
+from .rate_limit import counting_rate_limit
 from .request import ShortstackRequest
 from .search import SearchController
 from .security_headers import add_security_headers
@@ -184,7 +184,7 @@ def create_app(
             if cache is not None:
                 await cache.aclose()
 
-    api_limit = RateLimitConfig(
+    api_limit = counting_rate_limit(
         rate_limit=("minute", config.limits.api_rate_per_minute),
         # media bytes (Range requests while playing) and the event stream don't spend the API budget
         exclude=[
@@ -204,6 +204,10 @@ def create_app(
 
     dependencies = dict(DEPENDENCIES)
     dependencies.update(
+        # the app's own objects, without parameters: a provider taking `state` had its
+        # arguments parsed and validated on every request
+        db=Provide(lambda: db, sync_to_thread=False),
+        config=Provide(lambda: config, sync_to_thread=False),
         storage=Provide(lambda: storage, sync_to_thread=False),
         jobs=Provide(lambda: runner, sync_to_thread=False),
         engine=Provide(lambda: engine, sync_to_thread=False),
@@ -267,6 +271,10 @@ def create_app(
     app.state.streams = streams  # bench/streams.py reads the open-stream counts
     app.state.login_limiter = login_limiter
     app.state.engine = engine  # bench/feed_http.py waits for its first fit
+    # the services hot handlers read here instead of injecting (see health.healthz)
+    app.state.jobs = runner
+    app.state.storage = storage
+    app.state.chains = chains
     app.state.exports = exports  # tests age an export past its expiry
     return app
 

@@ -4,6 +4,7 @@ deleting the account."""
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Annotated, Literal
 
 import msgspec
@@ -35,6 +36,10 @@ from .text_rules import HANDLE_PATTERN, blocked_terms, free_text
 from .text_rules import display_name as checked_name
 
 LOGIN_PATHS = frozenset({"/api/auth/login", "/api/auth/register"})
+#: every path but LOGIN_PATHS and "/" (Litestar warns of a pattern matching "/" too)
+NOT_LOGIN_PATHS = (
+    "^/(?!(" + "|".join(re.escape(p.removeprefix("/")) for p in sorted(LOGIN_PATHS)) + ")/?$)."
+)
 
 Handle = Annotated[str, msgspec.Meta(pattern=HANDLE_PATTERN, description="3-30 of a-z, 0-9, _")]
 Password = Annotated[
@@ -119,13 +124,16 @@ def login_rate_limit(config: NamedDependency[Config]) -> RateLimitConfig:
         rate_limit=("minute", config.limits.login_rate_per_minute),
         store="login_rate_limit",
         check_throttle_handler=_is_login_attempt,
+        # every other path skips the middleware on a regex match (the throttle check alone
+        # made a Request and awaited a call on every request of every route)
+        exclude=NOT_LOGIN_PATHS,
     )
 
 
 async def _is_login_attempt(request: Request) -> bool:
     # async: Litestar runs a sync check_throttle_handler in a worker thread, a thread hop
     # on every request of every route
-    return request.method == "POST" and request.url.path in LOGIN_PATHS
+    return request.method == "POST" and request.url.path.rstrip("/") in LOGIN_PATHS
 
 
 def checked_password(

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, get, put
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import JSONBody
@@ -23,7 +24,7 @@ from .pagination import Cursor, Limit, decode_cursor, encode_cursor, keyset_curs
 from .schemas import Page, VideoOut, video_out
 from .store import feeds as store
 from .store import videos as videos_store
-from .store.db import Database
+from .store.db import Database, ReadCache
 from .store.users import User
 from .visibility import Relations, author_filter, listed, relations
 
@@ -91,6 +92,9 @@ class FeedChains:
         self.store = store
         self.ttl = max(1, int(ttl_s))
         self._key = key or secrets.token_bytes(32)
+        #: anonymous pages as served, by ranked items, while nothing was committed (see
+        #: ``listed_page``)
+        self.anonymous_pages: ReadCache[list[FeedItemOut]] = ReadCache(64)
 
     def use_key(self, key: bytes) -> None:
         """Sign with ``key`` from now on (the key every process shares)."""
@@ -146,11 +150,35 @@ class FeedChains:
         chain_id, served = await self.load(cursor)
         rel = await relations(db, viewer)
         items = await rank(set(served), rel.hidden)
-        page = await _page(items, db, viewer, rel)
+        page = await self.listed_page(items, db, viewer, rel)
         served += [i.video.id for i in page]
         await self.save(chain_id, served)
         more = bool(page) if endless else len(page) >= limit
         return Page(items=page, next_cursor=encode_cursor(chain_id) if more else None)
+
+    async def listed_page(
+        self, items: list[FeedItem], db: Database, viewer: User | None, rel: Relations
+    ) -> list[FeedItemOut]:
+        """``_page``; for an anonymous viewer the same ranked items make the same page until
+        anything is committed (``Database.data_version``: a removal, block or edit is a commit),
+        so that page is kept and reused (Trending's first page, asked by every new visitor)."""
+        if viewer is not None:
+            return await _page(items, db, viewer, rel)
+        version = db.data_version()  # before the read: a racing commit leaves it stale
+        key = tuple(
+            (
+                i.video_id,
+                i.score,
+                i.explanation,
+                tuple((r.kind, r.weight, r.text) for r in i.reasons),
+            )
+            for i in items
+        )
+        page = self.anonymous_pages.get(key, version)
+        if page is None:
+            page = await _page(items, db, None, rel)
+            self.anonymous_pages.put(key, version, page)
+        return list(page)
 
 
 async def _page(
@@ -178,6 +206,13 @@ async def _page(
     return out
 
 
+def _feed_services(state: State) -> tuple[FeedEngine, FeedChains]:
+    """The feed engine and the cursor chains, from the app's state rather than injected: the
+    independent dependencies of one handler are resolved concurrently in an anyio task group
+    (a task and a loop turn each), which cost the feed handlers more than their ranking."""
+    return state.engine, state.chains
+
+
 class FeedController(Controller):
     path = "/api/feed"
     tags = ["feeds"]
@@ -187,15 +222,14 @@ class FeedController(Controller):
     )
     async def for_you(
         self,
+        state: State,
         db: NamedDependency[Database],
-        config: NamedDependency[Config],
-        engine: NamedDependency[FeedEngine],
-        chains: NamedDependency[FeedChains],
         viewer: NamedDependency[User | None],
         limit: Limit = 10,
         cursor: Cursor = None,
     ) -> Page[FeedItemOut]:
-        weights = await user_weights(db, config, viewer)
+        engine, chains = _feed_services(state)
+        weights = await user_weights(db, state.config, viewer)
         return await chains.page(
             cursor,
             lambda seen, hidden: engine.for_you(
@@ -209,14 +243,13 @@ class FeedController(Controller):
     @get("/trending", operation_id="feed_trending", summary="Time-decayed engagement")
     async def trending(
         self,
+        state: State,
         db: NamedDependency[Database],
-        config: NamedDependency[Config],
-        engine: NamedDependency[FeedEngine],
-        chains: NamedDependency[FeedChains],
         viewer: NamedDependency[User | None],
         limit: Limit = 10,
         cursor: Cursor = None,
     ) -> Page[FeedItemOut]:
+        engine, chains = _feed_services(state)
         return await chains.page(
             cursor,
             lambda seen, hidden: engine.trending(k=limit, exclude=seen, hidden_authors=hidden),

@@ -57,7 +57,7 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, min(end, size - 1)
 
 
-def etag_for(path: Path, st: os.stat_result) -> str:
+def etag_for(path: Path | None, st: os.stat_result) -> str:
     return f'"{st.st_size:x}-{st.st_mtime_ns:x}"'
 
 
@@ -79,22 +79,17 @@ def _read_span(path: Path, start: int, length: int, etag: str) -> bytes:
 _NOWAIT = getattr(os, "RWF_NOWAIT", 0)
 
 
-def _read_cached_span(path: Path, start: int, length: int, etag: str) -> bytes | None:
-    """The span if the page cache holds all of it, read on the caller's thread without ever
-    waiting for the disk (preadv RWF_NOWAIT); None when it would wait (or the OS can't say)."""
+def _read_cached_span(fd: int, start: int, length: int) -> bytes | None:
+    """The span of the open file if the page cache holds all of it, read on the caller's
+    thread without ever waiting for the disk (preadv RWF_NOWAIT); None when it would wait
+    (or the OS can't say)."""
     if not _NOWAIT:
         return None
-    fd = os.open(path, os.O_RDONLY)
+    buf = bytearray(length)
     try:
-        if etag_for(path, os.fstat(fd)) != etag:
-            raise FileChanged
-        buf = bytearray(length)
-        try:
-            got = os.preadv(fd, [buf], start, _NOWAIT)
-        except OSError:  # EAGAIN: not all cached; EOPNOTSUPP: this filesystem can't tell
-            return None
-    finally:
-        os.close(fd)
+        got = os.preadv(fd, [buf], start, _NOWAIT)
+    except OSError:  # EAGAIN: not all cached; EOPNOTSUPP: this filesystem can't tell
+        return None
     return bytes(buf) if got == length else None
 
 
@@ -141,51 +136,61 @@ async def file_response(
 ) -> Response:
     """Serve a file with Range, ETag and If-None-Match support, without reading it into memory.
 
-    ``accel`` = (URI prefix, media root): hand the file to the reverse proxy instead
-    (``X-Accel-Redirect``), which then answers Range, HEAD and If-None-Match itself."""
+    A 404 problem when the file is missing. ``accel`` = (URI prefix, media root): hand the
+    file to the reverse proxy instead (``X-Accel-Redirect``), which then answers Range, HEAD
+    and If-None-Match itself."""
     if accel is not None:
         headers = {"X-Accel-Redirect": accel_redirect(accel[0], accel[1], path)}
         return Response(content=b"", status_code=200, headers=headers, media_type=media_type)
-    st = path.stat()
-    size = st.st_size
-    etag = etag_for(path, st)
-    headers = {"Accept-Ranges": "bytes", "ETag": etag, "Cache-Control": "public, max-age=3600"}
-    if _if_none_match(request.headers.get("if-none-match"), etag):
-        return Response(content=b"", status_code=304, headers=headers)
-    range_header = request.headers.get("range")
-    if_range = request.headers.get("if-range")
-    if if_range and if_range.strip() != etag:
-        range_header = None  # the client's copy is stale: send it all
     try:
-        byte_range = parse_range(range_header, size)
-    except Unsatisfiable:
-        return Response(
-            content={
-                "type": "about:blank",
-                "status": 416,
-                "title": "Range Not Satisfiable",
-                "detail": f"the file has {size} bytes",
-            },
-            status_code=416,
-            media_type="application/problem+json",
-            headers={**headers, "Content-Range": f"bytes */{size}"},
-        )
-    if byte_range is None:
-        start, length, status = 0, size, 200
-    else:
-        start, end = byte_range
-        length, status = end - start + 1, 206
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    if head:
-        headers["Content-Length"] = str(length)
-        return Response(content=b"", status_code=status, headers=headers, media_type=media_type)
-    if length <= CHUNK:
+        # one descriptor for the metadata and a cached span: its stat and its bytes are of the
+        # same file even if a re-transcode renames a new one into place meanwhile
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise problem(404, "Media missing", "the file is missing on the server") from None
+    try:
+        st = os.fstat(fd)
+        size = st.st_size
+        etag = etag_for(path, st)
+        headers = {"Accept-Ranges": "bytes", "ETag": etag, "Cache-Control": "public, max-age=3600"}
+        request_headers = request.headers
+        if _if_none_match(request_headers.get("if-none-match"), etag):
+            return Response(content=b"", status_code=304, headers=headers)
+        range_header = request_headers.get("range")
+        if_range = request_headers.get("if-range")
+        if if_range and if_range.strip() != etag:
+            range_header = None  # the client's copy is stale: send it all
         try:
-            body = _read_cached_span(path, start, length, etag)
-            if body is None:  # some of it is on disk only: read it off the event loop
-                body = await asyncio.get_running_loop().run_in_executor(
-                    None, _read_span, path, start, length, etag
-                )
+            byte_range = parse_range(range_header, size)
+        except Unsatisfiable:
+            return Response(
+                content={
+                    "type": "about:blank",
+                    "status": 416,
+                    "title": "Range Not Satisfiable",
+                    "detail": f"the file has {size} bytes",
+                },
+                status_code=416,
+                media_type="application/problem+json",
+                headers={**headers, "Content-Range": f"bytes */{size}"},
+            )
+        if byte_range is None:
+            start, length, status = 0, size, 200
+        else:
+            start, end = byte_range
+            length, status = end - start + 1, 206
+            headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+        if head:
+            headers["Content-Length"] = str(length)
+            return Response(content=b"", status_code=status, headers=headers, media_type=media_type)
+        body = _read_cached_span(fd, start, length) if length <= CHUNK else None
+    finally:
+        os.close(fd)
+    if body is None and length <= CHUNK:  # some of it is on disk only: read it off the loop
+        try:
+            body = await asyncio.get_running_loop().run_in_executor(
+                None, _read_span, path, start, length, etag
+            )
         except (FileChanged, FileNotFoundError):
             raise problem(
                 503,
@@ -193,6 +198,7 @@ async def file_response(
                 "the file was just replaced; ask again",
                 headers={"Retry-After": "1"},
             ) from None
+    if body is not None:
         return Response(content=body, status_code=status, headers=headers, media_type=media_type)
     headers["Content-Length"] = str(length)
     return Stream(

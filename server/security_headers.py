@@ -5,7 +5,6 @@ handler, the router (404/405) or a middleware (429) made it."""
 
 from __future__ import annotations
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 #: The web pages (server/web/) load scripts, styles, images and media from this origin only
@@ -35,11 +34,29 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     """Add the headers to an HTTP response start message (those a handler set stay)."""
     if message["type"] != "http.response.start":
         return
-    headers = MutableScopeHeaders.from_message(message)
-    extra = dict(ALL_RESPONSES)
-    if headers.get("content-type", "").startswith("text/html"):
+    # one pass over the raw header list (Litestar's MutableScopeHeaders scanned it per name)
+    raw = message.get("headers")
+    if not isinstance(raw, list):
+        raw = message["headers"] = list(raw or ())
+    present = set()
+    content_type = b""
+    for name, value in raw:
+        name = name.lower()
+        present.add(name)
+        if name == b"content-type":
+            content_type = value
+    extra = _RAW_ALL
+    if content_type.startswith(b"text/html"):
         embed = str(scope.get("path", "")).startswith("/embed/")
-        extra.update(EMBED_RESPONSES if embed else HTML_RESPONSES)
-    for name, value in extra.items():
-        if name not in headers:
-            headers[name] = value
+        extra = _RAW_EMBED if embed else _RAW_HTML
+    raw.extend(header for header in extra if header[0] not in present)
+
+
+def _raw(*headers: dict[str, str]) -> tuple[tuple[bytes, bytes], ...]:
+    merged = {k: v for h in headers for k, v in h.items()}
+    return tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in merged.items())
+
+
+_RAW_ALL = _raw(ALL_RESPONSES)
+_RAW_HTML = _raw(ALL_RESPONSES, HTML_RESPONSES)
+_RAW_EMBED = _raw(ALL_RESPONSES, EMBED_RESPONSES)

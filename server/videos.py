@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 from pathlib import Path
 from typing import Annotated
@@ -78,6 +79,13 @@ async def _package(request: Request, sources: list[tuple[str, Path, int, int]], 
         raise problem(503, "HLS unavailable", f"{exc}; the MP4 renditions still play") from None
     finally:
         lock.release()
+
+
+@functools.lru_cache(maxsize=4096)
+def _rendition_file(storage: LocalStorage, video_id: str, rendition: str) -> Path:
+    """``storage.rendition_path``, remembered: paths are made from ids (they never change) and
+    building one with pathlib cost more than reading a cached 64 KB span."""
+    return storage.rendition_path(video_id, rendition)
 
 
 def _accel(request: Request, storage: LocalStorage) -> tuple[str, Path] | None:
@@ -213,17 +221,17 @@ class VideosController(Controller):
         video_id: str,
         rendition: str,
         db: NamedDependency[Database],
-        storage: NamedDependency[LocalStorage],
         head_only: bool,
         viewer: User | None,
     ) -> Response:
+        # storage from the app's state, not injected beside db: a handler's independent
+        # dependencies are resolved in an anyio task group, a task and a loop turn each
+        storage: LocalStorage = request.app.state.storage
         video = await visible_video(db, video_id, viewer)
         if video.status != "ready" or rendition not in {r.name for r in video.renditions}:
             names = ", ".join(r.name for r in video.renditions) or "none yet"
             raise problem(404, "No such rendition", f"video {video_id} has renditions: {names}")
-        path = storage.rendition_path(video_id, rendition)
-        if not path.exists():
-            raise problem(404, "Media missing", "the rendition file is missing on the server")
+        path = _rendition_file(storage, video_id, rendition)  # missing: 404 Media missing
         return await file_response(
             request, path, "video/mp4", head=head_only, accel=_accel(request, storage)
         )
@@ -239,10 +247,9 @@ class VideosController(Controller):
         video_id: VideoId,
         rendition: RenditionName,
         db: NamedDependency[Database],
-        storage: NamedDependency[LocalStorage],
         viewer: NamedDependency[User | None],
     ) -> Response:
-        return await self._media(request, video_id, rendition, db, storage, False, viewer)
+        return await self._media(request, video_id, rendition, db, False, viewer)
 
     @head(
         "/{video_id:str}/media/{rendition:str}",
@@ -255,10 +262,9 @@ class VideosController(Controller):
         video_id: VideoId,
         rendition: RenditionName,
         db: NamedDependency[Database],
-        storage: NamedDependency[LocalStorage],
         viewer: NamedDependency[User | None],
     ) -> Response[None]:
-        return await self._media(request, video_id, rendition, db, storage, True, viewer)
+        return await self._media(request, video_id, rendition, db, True, viewer)
 
     async def _hls(
         self,

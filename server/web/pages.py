@@ -13,8 +13,7 @@ from litestar.enums import HttpMethod
 from litestar.params import Parameter
 
 from ..config import Config
-from ..feed import FeedChains, FeedController
-from ..feed_engine import FeedEngine
+from ..feed import FeedController
 from ..search import SearchController
 from ..share import served_url
 from ..store.db import Database
@@ -35,15 +34,11 @@ async def feed_page(
     request: Request,
     db: NamedDependency[Database],
     config: NamedDependency[Config],
-    engine: NamedDependency[FeedEngine],
-    chains: NamedDependency[FeedChains],
 ) -> Response:
     page = await FeedController.trending.fn(
         None,
+        state=request.app.state,
         db=db,
-        config=config,
-        engine=engine,
-        chains=chains,
         viewer=None,
         limit=FIRST_PAGE,
         cursor=None,

@@ -63,3 +63,14 @@ def test_expired_chains_are_swept_and_rate_limit_stores_bounded(make_server):
     # the per-address rate-limit counters live in a bounded store swept the same way
     rate = live.server.app.stores.get("rate_limit")
     assert len(rate) == 1 and rate.max_entries == 50
+
+
+def test_an_empty_store_is_kept_not_made_anew_per_request(live_server):
+    # Litestar's StoreRegistry replaces a falsy store: an empty bounded store must stay truthy,
+    # or every request made (and kept for the sweeps) a new one for the unused login limit
+    stores = live_server.server.app.stores
+    login = stores.get("login_rate_limit")
+    assert len(login) == 0
+    for _ in range(3):
+        assert live_server.client.get("/api/feed/trending").status_code == 200
+    assert stores.get("login_rate_limit") is login

@@ -38,3 +38,14 @@ def test_api_rate_limit_is_429_with_retry_after(make_server):
     # a successful response does not carry Retry-After
     assert c.get("/healthz").status_code == 200
     assert "Retry-After" not in c.get("/healthz").headers
+
+
+def test_api_rate_limit_headers_count_down_per_window(make_server):
+    # the limiter keeps a count per window (server/rate_limit.py), not a list of times
+    live = make_server(limits={"api_rate_per_minute": 4})
+    c = live.client
+    remaining = [int(c.get("/api/feed/trending").headers["RateLimit-Remaining"]) for _ in range(4)]
+    assert remaining == [3, 2, 1, 0]
+    r = c.get("/api/feed/trending")
+    assert_problem(r, 429)
+    assert r.headers["RateLimit-Limit"] == "4"
