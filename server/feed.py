@@ -80,6 +80,10 @@ async def user_weights(
     )
 
 
+#: how often one page asks the ranking again for the videos the viewer may not see
+REFILL_ROUNDS = 3
+
+
 class FeedChains:
     """What each For You / Trending cursor chain has served, in a bounded store with a TTL.
 
@@ -145,12 +149,25 @@ class FeedChains:
         ``rank(served, hidden_authors)`` ranks without the served videos and without the
         accounts the visibility policy hides from this viewer (blocks and mutes).
 
+        A ranked video the viewer may no longer see (removed, its author suspended, since the
+        engine last read the catalogue) is skipped and the ranking asked again without it, a
+        few times at most, so the page is full whenever enough videos are left.
+
         An endless feed (For You) goes on while anything is left; otherwise the chain ends
         at the first short page."""
         chain_id, served = await self.load(cursor)
         rel = await relations(db, viewer)
-        items = await rank(set(served), rel.hidden)
-        page = await self.listed_page(items, db, viewer, rel)
+        page: list[FeedItemOut] = []
+        skipped: set[str] = set()
+        for _ in range(REFILL_ROUNDS):
+            shown = {p.video.id for p in page}
+            items = await rank(set(served) | shown | skipped, rel.hidden)
+            got = await self.listed_page(items, db, viewer, rel)
+            page += got[: limit - len(page)]
+            dropped = {i.video_id for i in items} - {g.video.id for g in got}
+            if len(page) >= limit or not dropped or len(items) < limit:
+                break
+            skipped |= dropped
         served += [i.video.id for i in page]
         await self.save(chain_id, served)
         more = bool(page) if endless else len(page) >= limit

@@ -156,3 +156,27 @@ def test_weights_get_put(live_server):
     # another user still sees the defaults
     other = live_server.register()
     assert c.get("/api/feed/weights", headers=auth(other)).json() == defaults
+
+
+def test_a_page_stays_full_when_a_ranked_video_was_just_removed(make_server):
+    """The engine ranks from the catalogue it last read; a video removed since is skipped and
+    the ranking asked again, so the page still holds `limit` videos (it came back short)."""
+    from mediakit import make_admin
+
+    live = make_server()
+    live.register("fill_owner")
+    ids = {seed_video(live, "fill_owner", f"fill clip {n} #fill") for n in range(6)}
+    deadline = time.monotonic() + 15
+    while True:
+        ranked = live.client.get("/api/feed/for-you", params={"limit": 6}).json()["items"]
+        if {i["video"]["id"] for i in ranked} == ids:
+            break
+        assert time.monotonic() < deadline, "the videos never reached the feed"
+        time.sleep(0.2)
+    admin = live.auth(make_admin(live, "fill_admin"))
+    top = ranked[0]["video"]["id"]  # the first one the engine ranks for a new chain
+    r = live.client.post(f"/api/admin/reports/video/{top}/remove", headers=admin)
+    assert r.status_code == 200, r.text
+    page = live.client.get("/api/feed/for-you", params={"limit": 5}).json()["items"]
+    assert [i["video"]["id"] for i in page if i["video"]["id"] == top] == []
+    assert len(page) == 5, [i["video"]["id"] for i in page]
