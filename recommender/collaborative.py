@@ -18,6 +18,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.decomposition import TruncatedSVD
 
+from .sparse_rows import SparseRows
+
 
 def _as_csr(x: sp.spmatrix) -> sp.csr_matrix:
     return sp.csr_matrix(x, dtype=np.float32)
@@ -262,13 +264,16 @@ def fit_collaborative(
     return model, CollaborativeChoice("svd", {"n_components": model.v_.shape[1]}, scores)
 
 
-def item_cosine(xt: sp.csr_matrix, norms: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def item_cosine(
+    xt: sp.csr_matrix | SparseRows, norms: np.ndarray, a: np.ndarray, b: np.ndarray
+) -> np.ndarray:
     """Co-engagement cosine between items ``a`` and ``b`` ((len(a), len(b)) dense).
 
-    ``xt`` is the item x user matrix (CSR) and ``norms`` its row norms.
+    ``xt`` is the item x user matrix (CSR, or its ``SparseRows`` for many small calls)
+    and ``norms`` its row norms.
     """
     if len(a) == 0 or len(b) == 0 or xt.nnz == 0:
         return np.zeros((len(a), len(b)), dtype=np.float32)
-    num = (xt[a] @ xt[b].T).toarray()
+    num = xt.dots(a, b) if isinstance(xt, SparseRows) else (xt[a] @ xt[b].T).toarray()
     den = np.outer(norms[a], norms[b])
     return np.where(den > 0, num / np.maximum(den, 1e-12), 0.0).astype(np.float32)

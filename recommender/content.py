@@ -8,6 +8,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from .data import Catalogue
+from .sparse_rows import SparseRows
 
 
 def caption_documents(catalogue: Catalogue) -> list[str]:
@@ -90,6 +91,7 @@ class ContentModel:
             self.text_ = sp.csr_matrix(normalize(sp.hstack(blocks).tocsr()), dtype=np.float32)
         else:
             self.text_ = sp.csr_matrix((n, 1), dtype=np.float32)
+        self.text_rows_ = SparseRows(self.text_)
         self.visual_ = None
         if (
             catalogue.visual is not None
@@ -116,7 +118,7 @@ class ContentModel:
         if len(items) == 0 or n == 0:
             return out
         wt, wv = self._mix()
-        prof = np.asarray(self.text_[items].T @ weights.astype(np.float32)).ravel()
+        prof = self.text_rows_.row_sum(items, weights.astype(np.float32))
         norm = float(np.linalg.norm(prof))
         if norm > 0:
             out += wt * (self.text_ @ (prof / norm))
@@ -133,8 +135,10 @@ class ContentModel:
         if len(a) == 0 or n_b == 0:
             return np.zeros((len(a), n_b), dtype=np.float32)
         wt, wv = self._mix()
-        tb = self.text_ if b is None else self.text_[b]
-        sim = wt * (self.text_[a] @ tb.T).toarray()
+        if b is None:
+            sim = wt * (self.text_[a] @ self.text_.T).toarray()
+        else:
+            sim = wt * self.text_rows_.dots(a, b)
         if self.visual_ is not None:
             vb = self.visual_ if b is None else self.visual_[b]
             sim = sim + wv * (self.visual_[a] @ vb.T)

@@ -21,6 +21,7 @@ from .diversity import mmr_rerank
 from .explain import Explainer, top_source
 from .ranking import BlendWeights, blend, negative_penalty, source_scales
 from .signals import SignalWeights, aggregate
+from .sparse_rows import SparseRows
 from .trending import TrendingModel, freshness
 
 
@@ -130,6 +131,7 @@ class Recommender:
         # item x user rows, for co-engagement cosine between a few items per request
         self.xt_ = sp.csr_matrix(self.x_.T)
         self.x_norms_ = np.sqrt(np.asarray(self.xt_.multiply(self.xt_).sum(axis=1)).ravel())
+        self.xt_rows_ = SparseRows(self.xt_)
         report("content", 0.8)
         self.content_ = ContentModel(visual_weight=self.visual_weight).fit(catalogue)
         report("trending", 0.95)
@@ -252,7 +254,7 @@ class Recommender:
             fa, fb = self.cur_to_fit_[a], self.cur_to_fit_[b]
             oa, ob = np.flatnonzero(fa >= 0), np.flatnonzero(fb >= 0)
             if len(oa) and len(ob):
-                co = item_cosine(self.xt_, self.x_norms_, fa[oa], fb[ob])
+                co = item_cosine(self.xt_rows_, self.x_norms_, fa[oa], fb[ob])
                 sim[np.ix_(oa, ob)] = np.maximum(sim[np.ix_(oa, ob)], co)
         return sim
 
