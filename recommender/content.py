@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -36,6 +38,14 @@ def _vectorizer(max_features: int, token_pattern: str, **kwargs: object) -> Tfid
         dtype=np.float32,
         **kwargs,  # type: ignore[arg-type]
     )
+
+
+@dataclass(frozen=True)
+class ItemSet:
+    """A fixed item set compared with a few items per request (the exploration pool)."""
+
+    items: np.ndarray
+    text_by_term: SparseRows  # (n_terms, len(items)): the set's text vectors by term
 
 
 class ContentModel:
@@ -129,17 +139,25 @@ class ContentModel:
                 out += wv * (self.visual_ @ (vprof / vnorm))
         return out
 
-    def similarity(self, a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    def item_set(self, items: np.ndarray) -> ItemSet:
+        """``items`` prepared for ``similarity(a, item_set)``, which then costs O(a's terms)."""
+        items = np.asarray(items, dtype=np.int64)
+        return ItemSet(items, self.text_rows_.transposed(items))
+
+    def similarity(self, a: np.ndarray, b: np.ndarray | ItemSet | None = None) -> np.ndarray:
         """(len(a), len(b)) content cosine between item sets (``b`` None = every item)."""
-        n_b = self.text_.shape[0] if b is None else len(b)
+        b_items = b.items if isinstance(b, ItemSet) else b
+        n_b = self.text_.shape[0] if b_items is None else len(b_items)
         if len(a) == 0 or n_b == 0:
             return np.zeros((len(a), n_b), dtype=np.float32)
         wt, wv = self._mix()
         if b is None:
             sim = wt * (self.text_[a] @ self.text_.T).toarray()
+        elif isinstance(b, ItemSet):
+            sim = wt * self.text_rows_.dots_transposed(a, b.text_by_term)
         else:
             sim = wt * self.text_rows_.dots(a, b)
         if self.visual_ is not None:
-            vb = self.visual_ if b is None else self.visual_[b]
+            vb = self.visual_ if b_items is None else self.visual_[b_items]
             sim = sim + wv * (self.visual_[a] @ vb.T)
         return sim.astype(np.float32)

@@ -191,6 +191,7 @@ class Recommender:
             explore_quantile=self.explore_quantile,
             freshness_half_life_h=self.freshness_half_life_h,
         )
+        self.explore_set_ = self.content_.item_set(self.index_.explore_items)
 
     @property
     def collaborative_choice(self) -> CollaborativeChoice:
@@ -363,7 +364,7 @@ class Recommender:
         damp = None
         if len(negatives) and n_explore:  # do not explore next to what the user just rejected
             pool_items = self.index_.explore_items
-            sim_pool = self.content_.similarity(negatives, pool_items).max(axis=0)
+            sim_pool = self.content_.similarity(negatives, self.explore_set_).max(axis=0)
             near_pool = np.clip(sim_pool / max(self.negative_radius, 1e-6), 0.0, 1.0)
             explore_allowed[pool_items[near_pool >= 0.5]] = False
             damp = 1.0 - near_pool

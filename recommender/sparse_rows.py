@@ -75,3 +75,22 @@ class SparseRows:
         dense_large = np.zeros((n_large, len(cols)), dtype=np.float32)
         dense_large[l_row[hit], at[hit]] = l_val[hit]
         return dense_small @ dense_large.T
+
+    def transposed(self, rows: np.ndarray) -> SparseRows:
+        """The (n_cols, len(rows)) transpose of ``rows``: for a fixed set compared often."""
+        owner, cols, vals = self.entries(rows)
+        return SparseRows(sp.csr_matrix((vals, (cols, owner)), shape=(self.shape[1], len(rows))))
+
+    def dots_transposed(self, a: np.ndarray, columns: SparseRows) -> np.ndarray:
+        """(len(a), n) dots between rows ``a`` and the n rows whose ``transposed`` is ``columns``."""
+        owner, cols, vals = self.entries(a)
+        n = columns.shape[1]
+        if len(cols) == 0 or columns.nnz == 0:
+            return np.zeros((len(a), n), dtype=np.float32)
+        uniq, local = np.unique(cols, return_inverse=True)
+        dense_a = np.zeros((len(a), len(uniq)), dtype=np.float32)
+        dense_a[owner, local] = vals
+        c_owner, c_pos, c_vals = columns.entries(uniq)
+        dense_b = np.zeros((len(uniq), n), dtype=np.float32)
+        dense_b[c_owner, c_pos] = c_vals
+        return dense_a @ dense_b
