@@ -145,7 +145,8 @@ def merge_candidates(
         parts.append(mine[allowed[mine]][: per_source * 2])
     if not parts:
         return np.zeros(0, dtype=np.int64)
-    return np.unique(np.concatenate(parts))
+    merged = np.sort(np.concatenate(parts))
+    return merged[np.concatenate(([True], merged[1:] != merged[:-1]))] if len(merged) else merged
 
 
 def explore_pool(exposure: np.ndarray, quantile: float = 0.25) -> np.ndarray:
