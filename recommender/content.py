@@ -127,11 +127,14 @@ class ContentModel:
         out = np.zeros(n, dtype=np.float32)
         if len(items) == 0 or n == 0:
             return out
+        weights = np.asarray(weights)
         wt, wv = self._mix()
         prof = self.text_rows_.row_sum(items, weights.astype(np.float32))
         norm = float(np.linalg.norm(prof))
         if norm > 0:
-            out += wt * (self.text_ @ (prof / norm))
+            out = self.text_ @ (prof / norm)  # one pass over the catalogue, float32
+            if wt != 1.0:
+                out *= wt
         if self.visual_ is not None:
             vprof = weights.astype(np.float32) @ self.visual_[items]
             vnorm = float(np.linalg.norm(vprof))

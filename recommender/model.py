@@ -199,26 +199,33 @@ class Recommender:
 
     # ------------------------------------------------------------------ request helpers
     def _history(self, user: int | None, state: UserState) -> tuple[np.ndarray, np.ndarray]:
-        """The user's positive items (current indices) and recency-decayed weights."""
+        """The user's positive items (current indices) and recency-decayed weights.
+
+        Fitted positives oldest first, then the request's positives in their order (one
+        of them replaces the same item's fitted entry); not-interested items dropped.
+        """
         n = self.catalogue_.n_items
-        hist: dict[int, float] = {}
+        items = np.zeros(0, dtype=np.int64)
+        weights = np.zeros(0, dtype=np.float64)
         if user is not None and 0 <= user < self.n_users_ and self.x_.nnz:
             a, b = self.x_.indptr[user], self.x_.indptr[user + 1]
             order = np.argsort(self.x_ts_.data[a:b], kind="stable")
             cur = self.fit_to_cur_[self.x_.indices[a:b][order]]
-            w = self.x_.data[a:b][order]
-            for item, weight in zip(cur.tolist(), w.tolist(), strict=True):
-                if item >= 0:
-                    hist[item] = weight
-        for item, weight in state.positives.items():
-            item = int(item)
-            if 0 <= item < n and np.isfinite(weight) and weight > 0:
-                hist.pop(item, None)
-                hist[item] = float(weight)
-        for item in state.negatives:
-            hist.pop(int(item), None)
-        items = np.fromiter(hist.keys(), dtype=np.int64, count=len(hist))[-self.max_history :]
-        weights = np.fromiter(hist.values(), dtype=np.float64, count=len(hist))[-self.max_history :]
+            ok = cur >= 0
+            items, weights = cur[ok], self.x_.data[a:b][order][ok].astype(np.float64)
+        if state.positives:
+            s_items = np.fromiter(state.positives.keys(), dtype=np.int64, count=len(state.positives))
+            s_w = np.fromiter(state.positives.values(), dtype=np.float64, count=len(s_items))
+            ok = (s_items >= 0) & (s_items < n) & np.isfinite(s_w) & (s_w > 0)
+            s_items, s_w = s_items[ok], s_w[ok]
+            if len(s_items):
+                older = ~np.isin(items, s_items)
+                items = np.concatenate([items[older], s_items])
+                weights = np.concatenate([weights[older], s_w])
+        if state.negatives and len(items):
+            keep = ~np.isin(items, np.fromiter(state.negatives, dtype=np.int64))
+            items, weights = items[keep], weights[keep]
+        items, weights = items[-self.max_history :], weights[-self.max_history :]
         if len(items) and self.history_half_life:
             rank_from_newest = np.arange(len(items))[::-1]
             weights = weights * np.exp2(-rank_from_newest / self.history_half_life)
@@ -234,16 +241,16 @@ class Recommender:
 
     def _collab_scores(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
         n = self.catalogue_.n_items
-        out = np.zeros(n, dtype=np.float32)
         if self.collab_ is None or len(items) == 0:
-            return out
+            return np.zeros(n, dtype=np.float32)
         fit_items = self.cur_to_fit_[items]
         ok = fit_items >= 0
         if not ok.any():
-            return out
+            return np.zeros(n, dtype=np.float32)
         s_fit = self.collab_.scores(fit_items[ok], weights[ok])
         if self.identity_map_:
             return s_fit
+        out = np.zeros(n, dtype=np.float32)
         mapped = self.fit_to_cur_ >= 0
         out[self.fit_to_cur_[mapped]] = s_fit[mapped]
         return out
