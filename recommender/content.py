@@ -163,4 +163,4 @@ class ContentModel:
         if self.visual_ is not None:
             vb = self.visual_ if b_items is None else self.visual_[b_items]
             sim = sim + wv * (self.visual_[a] @ vb.T)
-        return sim.astype(np.float32)
+        return sim.astype(np.float32, copy=False)

@@ -263,7 +263,10 @@ class Recommender:
             oa, ob = np.flatnonzero(fa >= 0), np.flatnonzero(fb >= 0)
             if len(oa) and len(ob):
                 co = item_cosine(self.xt_rows_, self.x_norms_, fa[oa], fb[ob])
-                sim[np.ix_(oa, ob)] = np.maximum(sim[np.ix_(oa, ob)], co)
+                if len(oa) == len(a) and len(ob) == len(b):
+                    np.maximum(sim, co, out=sim)
+                else:
+                    sim[np.ix_(oa, ob)] = np.maximum(sim[np.ix_(oa, ob)], co)
         return sim
 
     def _sources(

@@ -13,6 +13,10 @@ import numpy as np
 import scipy.sparse as sp
 
 
+#: Up to this many columns a dot product maps columns through a dense lookup table.
+LOOKUP_MAX_COLS = 1 << 16
+
+
 class SparseRows:
     """The CSR arrays of a fixed (n_rows, n_cols) matrix, for dot products between row sets."""
 
@@ -55,8 +59,8 @@ class SparseRows:
             return self._dots(eb, len(b), ea, len(a)).T
         return self._dots(ea, len(a), eb, len(b))
 
-    @staticmethod
     def _dots(
+        self,
         small: tuple[np.ndarray, np.ndarray, np.ndarray],
         n_small: int,
         large: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -67,11 +71,22 @@ class SparseRows:
         l_row, l_col, l_val = large
         if len(s_col) == 0 or len(l_col) == 0:
             return np.zeros((n_small, n_large), dtype=np.float32)
-        cols, local = np.unique(s_col, return_inverse=True)
+        n_cols = self.shape[1]
+        if n_cols <= LOOKUP_MAX_COLS:  # a column -> dense position table beats sorting
+            present = np.zeros(n_cols, dtype=bool)
+            present[s_col] = True
+            cols = np.flatnonzero(present)
+            lookup = np.full(n_cols, -1, dtype=np.int32)
+            lookup[cols] = np.arange(len(cols), dtype=np.int32)
+            local = lookup[s_col]
+            at = lookup[l_col]
+            hit = at >= 0
+        else:
+            cols, local = np.unique(s_col, return_inverse=True)
+            at = np.minimum(np.searchsorted(cols, l_col), len(cols) - 1)
+            hit = cols[at] == l_col
         dense_small = np.zeros((n_small, len(cols)), dtype=np.float32)
         dense_small[s_row, local] = s_val
-        at = np.minimum(np.searchsorted(cols, l_col), len(cols) - 1)
-        hit = cols[at] == l_col
         dense_large = np.zeros((n_large, len(cols)), dtype=np.float32)
         dense_large[l_row[hit], at[hit]] = l_val[hit]
         return dense_small @ dense_large.T
