@@ -336,14 +336,11 @@ class Recommender:
             cands = np.unique(np.concatenate([cands, *extra]))
         scales = source_scales(cands, src, trending_max=self.index_.trending_max)
         score, parts = blend(cands, src, weights, scales)
-        if len(negatives) and len(cands):
-            sim_neg = self._item_similarity(negatives, cands).max(axis=0)
-            near = np.clip(sim_neg / max(self.negative_radius, 1e-6), 0.0, 1.0)
-            score = score - negative_penalty(near, weights, self.negative_strength)
-
         n_explore = int(round(k * float(np.clip(weights.explore, 0.0, 1.0))))
         n_explore = min(n_explore, k)
         pool = min(len(cands), max(4 * k, 50))
+        if len(negatives) and len(cands):
+            score = self._sink_near_negatives(score, cands, negatives, weights, pool)
         order = np.argsort(-score, kind="stable")[:pool]
         top = cands[order]
         # diversity is judged on content (topics, hashtags, visuals); co-engagement only
@@ -400,6 +397,37 @@ class Recommender:
                 min(pos, len(final)), (int(it), float(ex_score[j] + weights.explore), contrib, True)
             )
         return self._explain(final, items, hist_w, now)
+
+    def _sink_near_negatives(
+        self,
+        score: np.ndarray,
+        cands: np.ndarray,
+        negatives: np.ndarray,
+        weights: BlendWeights,
+        pool: int,
+    ) -> np.ndarray:
+        """``score`` lowered by each candidate's closeness to the not-interested items.
+
+        Only the best candidates get their penalty: it can only lower a score, so once
+        ``pool`` penalised scores beat every score not yet looked at, the others cannot
+        reach the top ``pool`` (the only part of the ranking kept) and stay as they are.
+        """
+        by_score = np.argsort(-score, kind="stable")
+        out = score.copy()
+        start, step = 0, max(4 * pool, 64)
+        while start < len(cands):
+            chunk = by_score[start : start + step]
+            sim_neg = self._item_similarity(negatives, cands[chunk]).max(axis=0)
+            near = np.clip(sim_neg / max(self.negative_radius, 1e-6), 0.0, 1.0)
+            out[chunk] = score[chunk] - negative_penalty(near, weights, self.negative_strength)
+            start += len(chunk)
+            if start >= len(cands):
+                break
+            done = out[by_score[:start]]
+            if len(done) >= pool and -np.partition(-done, pool - 1)[pool - 1] > score[by_score[start]]:
+                break
+            step *= 2
+        return out
 
     def _explain(
         self,
