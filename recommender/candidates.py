@@ -116,7 +116,7 @@ def top_n(
     if n <= 0 or len(scores) == 0:
         return np.zeros(0, dtype=np.int64)
     if blocked is None:
-        blocked = int(len(allowed) - allowed.sum())
+        blocked = len(allowed) - np.count_nonzero(allowed)
     m = min(len(scores), n + blocked)
     idx = np.argpartition(-scores, m - 1)[:m] if m < len(scores) else np.arange(len(scores))
     idx = idx[allowed[idx] & (scores[idx] > 0)]

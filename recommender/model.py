@@ -313,9 +313,9 @@ class Recommender:
         # what the user watched before the fit (skips too) is not shown again, unless that
         # leaves less than a page: a small catalogue then comes round again
         watched = self._watched(user)
-        if len(watched) and int(allowed.sum()) - int(allowed[watched].sum()) >= k:
+        if len(watched) and np.count_nonzero(allowed) - np.count_nonzero(allowed[watched]) >= k:
             allowed[watched] = False
-        blocked = n - int(allowed.sum())
+        blocked = n - np.count_nonzero(allowed)
         if blocked == n:
             return []
         if len(negatives) and len(items):
@@ -477,7 +477,7 @@ class Recommender:
         n = cat.n_items
         allowed = np.ones(n, dtype=bool)
         allowed[_valid_items(exclude, n)] = False
-        blocked = n - int(allowed.sum())
+        blocked = n - np.count_nonzero(allowed)
         hot = first_allowed(self.index_.hottest, allowed, k, blocked)
         if len(hot) < k:
             allowed[hot] = False
