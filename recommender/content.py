@@ -67,6 +67,11 @@ class ContentModel:
         self.hashtag_weight = hashtag_weight
         self.max_features = max_features
 
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        if "text_" in state and "text_rows_" not in state:  # pickled by an older version
+            self.text_rows_ = SparseRows(self.text_)
+
     def fit(self, catalogue: Catalogue) -> ContentModel:
         self.caption_vectorizer_: TfidfVectorizer | None = _vectorizer(
             self.max_features, r"(?u)\b\w\w+\b"

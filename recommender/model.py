@@ -97,6 +97,14 @@ class Recommender:
         self.visual_weight = visual_weight
         self.random_state = random_state
 
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        # a model pickled by an older version lacks the serving structures: build them
+        if "xt_" in state and "xt_rows_" not in state:
+            self.xt_rows_ = SparseRows(self.xt_)
+        if "index_" in state and "explore_set_" not in state:
+            self.explore_set_ = self.content_.item_set(self.index_.explore_items)
+
     # ------------------------------------------------------------------ fitting
     def fit(
         self,
