@@ -222,7 +222,9 @@ class Recommender:
             ok = cur >= 0
             items, weights = cur[ok], self.x_.data[a:b][order][ok].astype(np.float64)
         if state.positives:
-            s_items = np.fromiter(state.positives.keys(), dtype=np.int64, count=len(state.positives))
+            s_items = np.fromiter(
+                state.positives.keys(), dtype=np.int64, count=len(state.positives)
+            )
             s_w = np.fromiter(state.positives.values(), dtype=np.float64, count=len(s_items))
             ok = (s_items >= 0) & (s_items < n) & np.isfinite(s_w) & (s_w > 0)
             s_items, s_w = s_items[ok], s_w[ok]
@@ -432,7 +434,10 @@ class Recommender:
             if start >= len(cands):
                 break
             done = out[by_score[:start]]
-            if len(done) >= pool and -np.partition(-done, pool - 1)[pool - 1] > score[by_score[start]]:
+            if (
+                len(done) >= pool
+                and -np.partition(-done, pool - 1)[pool - 1] > score[by_score[start]]
+            ):
                 break
             step *= 2
         return out

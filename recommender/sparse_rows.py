@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-
 #: Up to this many columns a dot product maps columns through a dense lookup table.
 LOOKUP_MAX_COLS = 1 << 16
 
