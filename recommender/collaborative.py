@@ -274,7 +274,7 @@ def fit_collaborative(
             if d > full.v_.shape[1]:
                 break
             probe = PureSVD(d, random_state)
-            probe.v_ = np.ascontiguousarray(full.v_[:, :d])
+            probe.vt_ = full.vt_[:d]  # the first d factors: a view, no copy
             ndcg = holdout_ndcg(probe, train, users, held)
             scores[f"d={d}"] = round(float(ndcg), 5)
             if ndcg > best + 1e-9:
