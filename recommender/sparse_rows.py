@@ -26,8 +26,8 @@ class SparseRows:
             m.sum_duplicates()
         self.shape = m.shape
         self.indptr = m.indptr.astype(np.int64)
-        self.indices = m.indices.astype(np.int32)
-        self.data = m.data.astype(np.float32)
+        self.indices = m.indices.astype(np.int32, copy=False)
+        self.data = m.data.astype(np.float32, copy=False)
 
     @property
     def nnz(self) -> int:
