@@ -1,8 +1,9 @@
 """Feed benchmark: refit time, ranking latency and memory at 100k videos / 10k users / 1M events.
 
 Run ``python bench/feed.py`` (``--quick`` for a 10x smaller world). Prints a table with
-ratios against a popularity-only ranker measured in the same run. Targets: refit <= 60 s,
-ranking p99 <= 20 ms.
+ratios against a popularity-only ranker measured in the same run. Targets (issue 20): refit
+<= 60 s, For You ranking alone CPU p99 <= 10 ms, For You through HTTP p99 <= 20 ms, peak RSS
+after fit < 1 GB.
 """
 
 from __future__ import annotations
@@ -196,10 +197,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'refit (s)':<34}{fit_s:>10.1f}{'<= 60':>10}")
     print(f"{'refit CPU, all threads (s)':<34}{fit_cpu_s:>10.1f}")
     print(f"{'refit peak memory over data (MB)':<34}{fit_peak_mb:>10.0f}")
-    print(f"{'for-you ranking p99 (ms)':<34}{rows['for-you'][1]:>10.2f}{'<= 20':>10}")
-    print(f"{'for-you ranking CPU p99 (ms)':<34}{rows['for-you'][4]:>10.2f}{'<= 20':>10}")
+    print(f"{'for-you ranking p99 (ms)':<34}{rows['for-you'][1]:>10.2f}")
+    print(f"{'for-you ranking CPU p99 (ms)':<34}{rows['for-you'][4]:>10.2f}{'<= 10':>10}")
+    if "for-you (HTTP)" in rows:
+        print(
+            f"{'for-you through HTTP p99 (ms)':<34}{rows['for-you (HTTP)'][1]:>10.2f}{'<= 20':>10}"
+        )
     print(f"{'peak RSS after data (MB)':<34}{rss_data:>10.0f}")
-    print(f"{'peak RSS after fit (MB)':<34}{rss_fit:>10.0f}")
+    print(f"{'peak RSS after fit (MB)':<34}{rss_fit:>10.0f}{'< 1024':>10}")
     print(f"{'peak RSS at end (MB)':<34}{rss_end:>10.0f}  (start {rss0:.0f})")
     return 0
 

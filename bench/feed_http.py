@@ -70,11 +70,12 @@ def load_world(db_path: Path, cat, events, n_users: int, now: float) -> list[str
         ],
     )
     tokens = []
+    issued = time.time()  # tokens expire by the wall clock, whatever the world's ``now``
     for u in range(min(n_users, 200)):
         token = f"bench-token-{u}"
         conn.execute(
             "INSERT INTO tokens (hash, user_id, created_at) VALUES (?, ?, ?)",
-            (hash_token(token), n_creators + u + 1, now),
+            (hash_token(token), n_creators + u + 1, issued),
         )
         tokens.append(token)
     conn.execute("COMMIT")

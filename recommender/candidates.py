@@ -82,23 +82,27 @@ class SourceScores:
     now: float
     freshness_half_life_h: float
 
-    def at(self, name: str, items: np.ndarray) -> np.ndarray:
-        """Raw score of source ``name`` for ``items``."""
+    def at(self, name: str, items: np.ndarray, fresh: np.ndarray | None = None) -> np.ndarray:
+        """Raw score of source ``name`` for ``items`` (``fresh``: their freshness, if known)."""
         if name == "content":
             return self.content[items]
         if name == "collaborative":
             return self.collaborative[items]
         if name == "trending":
             return self.index.trending[items]
-        fresh = freshness(self.index.created_at[items], self.now, self.freshness_half_life_h)
+        if name == "explore":
+            return self.index.explore_mask[items].astype(np.float64)
+        if fresh is None:
+            fresh = self.freshness(items)
         if name == "freshness":
             return fresh
         if name == "following":
             follows = np.isin(self.index.creators[items], self.followed)
             return np.where(follows, 0.5 + 0.5 * fresh, 0.0)
-        if name == "explore":
-            return self.index.explore_mask[items].astype(np.float64)
         raise KeyError(name)
+
+    def freshness(self, items: np.ndarray) -> np.ndarray:
+        return freshness(self.index.created_at[items], self.now, self.freshness_half_life_h)
 
 
 def top_n(
@@ -112,7 +116,7 @@ def top_n(
     if n <= 0 or len(scores) == 0:
         return np.zeros(0, dtype=np.int64)
     if blocked is None:
-        blocked = int(len(allowed) - allowed.sum())
+        blocked = len(allowed) - np.count_nonzero(allowed)
     m = min(len(scores), n + blocked)
     idx = np.argpartition(-scores, m - 1)[:m] if m < len(scores) else np.arange(len(scores))
     idx = idx[allowed[idx] & (scores[idx] > 0)]
@@ -145,7 +149,8 @@ def merge_candidates(
         parts.append(mine[allowed[mine]][: per_source * 2])
     if not parts:
         return np.zeros(0, dtype=np.int64)
-    return np.unique(np.concatenate(parts))
+    merged = np.sort(np.concatenate(parts))
+    return merged[np.concatenate(([True], merged[1:] != merged[:-1]))] if len(merged) else merged
 
 
 def explore_pool(exposure: np.ndarray, quantile: float = 0.25) -> np.ndarray:

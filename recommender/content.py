@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from .data import Catalogue
+from .sparse_rows import SparseRows
 
 
 def caption_documents(catalogue: Catalogue) -> list[str]:
@@ -37,6 +40,14 @@ def _vectorizer(max_features: int, token_pattern: str, **kwargs: object) -> Tfid
     )
 
 
+@dataclass(frozen=True)
+class ItemSet:
+    """A fixed item set compared with a few items per request (the exploration pool)."""
+
+    items: np.ndarray
+    text_by_term: SparseRows  # (n_terms, len(items)): the set's text vectors by term
+
+
 class ContentModel:
     """Fitted TF-IDF vocabularies plus the L2-normalised content matrix of a catalogue.
 
@@ -55,6 +66,11 @@ class ContentModel:
         self.visual_weight = visual_weight
         self.hashtag_weight = hashtag_weight
         self.max_features = max_features
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        if "text_" in state and "text_rows_" not in state:  # pickled by an older version
+            self.text_rows_ = SparseRows(self.text_)
 
     def fit(self, catalogue: Catalogue) -> ContentModel:
         self.caption_vectorizer_: TfidfVectorizer | None = _vectorizer(
@@ -90,6 +106,7 @@ class ContentModel:
             self.text_ = sp.csr_matrix(normalize(sp.hstack(blocks).tocsr()), dtype=np.float32)
         else:
             self.text_ = sp.csr_matrix((n, 1), dtype=np.float32)
+        self.text_rows_ = SparseRows(self.text_)
         self.visual_ = None
         if (
             catalogue.visual is not None
@@ -115,11 +132,14 @@ class ContentModel:
         out = np.zeros(n, dtype=np.float32)
         if len(items) == 0 or n == 0:
             return out
+        weights = np.asarray(weights)
         wt, wv = self._mix()
-        prof = np.asarray(self.text_[items].T @ weights.astype(np.float32)).ravel()
+        prof = self.text_rows_.row_sum(items, weights.astype(np.float32))
         norm = float(np.linalg.norm(prof))
         if norm > 0:
-            out += wt * (self.text_ @ (prof / norm))
+            out = self.text_ @ (prof / norm)  # one pass over the catalogue, float32
+            if wt != 1.0:
+                out *= wt
         if self.visual_ is not None:
             vprof = weights.astype(np.float32) @ self.visual_[items]
             vnorm = float(np.linalg.norm(vprof))
@@ -127,15 +147,25 @@ class ContentModel:
                 out += wv * (self.visual_ @ (vprof / vnorm))
         return out
 
-    def similarity(self, a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    def item_set(self, items: np.ndarray) -> ItemSet:
+        """``items`` prepared for ``similarity(a, item_set)``, which then costs O(a's terms)."""
+        items = np.asarray(items, dtype=np.int64)
+        return ItemSet(items, self.text_rows_.transposed(items))
+
+    def similarity(self, a: np.ndarray, b: np.ndarray | ItemSet | None = None) -> np.ndarray:
         """(len(a), len(b)) content cosine between item sets (``b`` None = every item)."""
-        n_b = self.text_.shape[0] if b is None else len(b)
+        b_items = b.items if isinstance(b, ItemSet) else b
+        n_b = self.text_.shape[0] if b_items is None else len(b_items)
         if len(a) == 0 or n_b == 0:
             return np.zeros((len(a), n_b), dtype=np.float32)
         wt, wv = self._mix()
-        tb = self.text_ if b is None else self.text_[b]
-        sim = wt * (self.text_[a] @ tb.T).toarray()
+        if b is None:
+            sim = wt * (self.text_[a] @ self.text_.T).toarray()
+        elif isinstance(b, ItemSet):
+            sim = wt * self.text_rows_.dots_transposed(a, b.text_by_term)
+        else:
+            sim = wt * self.text_rows_.dots(a, b)
         if self.visual_ is not None:
-            vb = self.visual_ if b is None else self.visual_[b]
+            vb = self.visual_ if b_items is None else self.visual_[b_items]
             sim = sim + wv * (self.visual_[a] @ vb.T)
-        return sim.astype(np.float32)
+        return sim.astype(np.float32, copy=False)

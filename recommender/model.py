@@ -21,6 +21,7 @@ from .diversity import mmr_rerank
 from .explain import Explainer, top_source
 from .ranking import BlendWeights, blend, negative_penalty, source_scales
 from .signals import SignalWeights, aggregate
+from .sparse_rows import SparseRows
 from .trending import TrendingModel, freshness
 
 
@@ -96,6 +97,14 @@ class Recommender:
         self.visual_weight = visual_weight
         self.random_state = random_state
 
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        # a model pickled by an older version lacks the serving structures: build them
+        if "xt_" in state and "xt_rows_" not in state:
+            self.xt_rows_ = SparseRows(self.xt_)
+        if "index_" in state and "explore_set_" not in state:
+            self.explore_set_ = self.content_.item_set(self.index_.explore_items)
+
     # ------------------------------------------------------------------ fitting
     def fit(
         self,
@@ -130,6 +139,7 @@ class Recommender:
         # item x user rows, for co-engagement cosine between a few items per request
         self.xt_ = sp.csr_matrix(self.x_.T)
         self.x_norms_ = np.sqrt(np.asarray(self.xt_.multiply(self.xt_).sum(axis=1)).ravel())
+        self.xt_rows_ = SparseRows(self.xt_)
         report("content", 0.8)
         self.content_ = ContentModel(visual_weight=self.visual_weight).fit(catalogue)
         report("trending", 0.95)
@@ -189,6 +199,7 @@ class Recommender:
             explore_quantile=self.explore_quantile,
             freshness_half_life_h=self.freshness_half_life_h,
         )
+        self.explore_set_ = self.content_.item_set(self.index_.explore_items)
 
     @property
     def collaborative_choice(self) -> CollaborativeChoice:
@@ -196,26 +207,35 @@ class Recommender:
 
     # ------------------------------------------------------------------ request helpers
     def _history(self, user: int | None, state: UserState) -> tuple[np.ndarray, np.ndarray]:
-        """The user's positive items (current indices) and recency-decayed weights."""
+        """The user's positive items (current indices) and recency-decayed weights.
+
+        Fitted positives oldest first, then the request's positives in their order (one
+        of them replaces the same item's fitted entry); not-interested items dropped.
+        """
         n = self.catalogue_.n_items
-        hist: dict[int, float] = {}
+        items = np.zeros(0, dtype=np.int64)
+        weights = np.zeros(0, dtype=np.float64)
         if user is not None and 0 <= user < self.n_users_ and self.x_.nnz:
             a, b = self.x_.indptr[user], self.x_.indptr[user + 1]
             order = np.argsort(self.x_ts_.data[a:b], kind="stable")
             cur = self.fit_to_cur_[self.x_.indices[a:b][order]]
-            w = self.x_.data[a:b][order]
-            for item, weight in zip(cur.tolist(), w.tolist(), strict=True):
-                if item >= 0:
-                    hist[item] = weight
-        for item, weight in state.positives.items():
-            item = int(item)
-            if 0 <= item < n and np.isfinite(weight) and weight > 0:
-                hist.pop(item, None)
-                hist[item] = float(weight)
-        for item in state.negatives:
-            hist.pop(int(item), None)
-        items = np.fromiter(hist.keys(), dtype=np.int64, count=len(hist))[-self.max_history :]
-        weights = np.fromiter(hist.values(), dtype=np.float64, count=len(hist))[-self.max_history :]
+            ok = cur >= 0
+            items, weights = cur[ok], self.x_.data[a:b][order][ok].astype(np.float64)
+        if state.positives:
+            s_items = np.fromiter(
+                state.positives.keys(), dtype=np.int64, count=len(state.positives)
+            )
+            s_w = np.fromiter(state.positives.values(), dtype=np.float64, count=len(s_items))
+            ok = (s_items >= 0) & (s_items < n) & np.isfinite(s_w) & (s_w > 0)
+            s_items, s_w = s_items[ok], s_w[ok]
+            if len(s_items):
+                older = ~np.isin(items, s_items)
+                items = np.concatenate([items[older], s_items])
+                weights = np.concatenate([weights[older], s_w])
+        if state.negatives and len(items):
+            keep = ~np.isin(items, np.fromiter(state.negatives, dtype=np.int64))
+            items, weights = items[keep], weights[keep]
+        items, weights = items[-self.max_history :], weights[-self.max_history :]
         if len(items) and self.history_half_life:
             rank_from_newest = np.arange(len(items))[::-1]
             weights = weights * np.exp2(-rank_from_newest / self.history_half_life)
@@ -231,16 +251,16 @@ class Recommender:
 
     def _collab_scores(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
         n = self.catalogue_.n_items
-        out = np.zeros(n, dtype=np.float32)
         if self.collab_ is None or len(items) == 0:
-            return out
+            return np.zeros(n, dtype=np.float32)
         fit_items = self.cur_to_fit_[items]
         ok = fit_items >= 0
         if not ok.any():
-            return out
+            return np.zeros(n, dtype=np.float32)
         s_fit = self.collab_.scores(fit_items[ok], weights[ok])
         if self.identity_map_:
             return s_fit
+        out = np.zeros(n, dtype=np.float32)
         mapped = self.fit_to_cur_ >= 0
         out[self.fit_to_cur_[mapped]] = s_fit[mapped]
         return out
@@ -252,8 +272,11 @@ class Recommender:
             fa, fb = self.cur_to_fit_[a], self.cur_to_fit_[b]
             oa, ob = np.flatnonzero(fa >= 0), np.flatnonzero(fb >= 0)
             if len(oa) and len(ob):
-                co = item_cosine(self.xt_, self.x_norms_, fa[oa], fb[ob])
-                sim[np.ix_(oa, ob)] = np.maximum(sim[np.ix_(oa, ob)], co)
+                co = item_cosine(self.xt_rows_, self.x_norms_, fa[oa], fb[ob])
+                if len(oa) == len(a) and len(ob) == len(b):
+                    np.maximum(sim, co, out=sim)
+                else:
+                    sim[np.ix_(oa, ob)] = np.maximum(sim[np.ix_(oa, ob)], co)
         return sim
 
     def _sources(
@@ -300,9 +323,9 @@ class Recommender:
         # what the user watched before the fit (skips too) is not shown again, unless that
         # leaves less than a page: a small catalogue then comes round again
         watched = self._watched(user)
-        if len(watched) and int(allowed.sum()) - int(allowed[watched].sum()) >= k:
+        if len(watched) and np.count_nonzero(allowed) - np.count_nonzero(allowed[watched]) >= k:
             allowed[watched] = False
-        blocked = n - int(allowed.sum())
+        blocked = n - np.count_nonzero(allowed)
         if blocked == n:
             return []
         if len(negatives) and len(items):
@@ -323,14 +346,11 @@ class Recommender:
             cands = np.unique(np.concatenate([cands, *extra]))
         scales = source_scales(cands, src, trending_max=self.index_.trending_max)
         score, parts = blend(cands, src, weights, scales)
-        if len(negatives) and len(cands):
-            sim_neg = self._item_similarity(negatives, cands).max(axis=0)
-            near = np.clip(sim_neg / max(self.negative_radius, 1e-6), 0.0, 1.0)
-            score = score - negative_penalty(near, weights, self.negative_strength)
-
         n_explore = int(round(k * float(np.clip(weights.explore, 0.0, 1.0))))
         n_explore = min(n_explore, k)
         pool = min(len(cands), max(4 * k, 50))
+        if len(negatives) and len(cands):
+            score = self._sink_near_negatives(score, cands, negatives, weights, pool)
         order = np.argsort(-score, kind="stable")[:pool]
         top = cands[order]
         # diversity is judged on content (topics, hashtags, visuals); co-engagement only
@@ -361,7 +381,7 @@ class Recommender:
         damp = None
         if len(negatives) and n_explore:  # do not explore next to what the user just rejected
             pool_items = self.index_.explore_items
-            sim_pool = self.content_.similarity(negatives, pool_items).max(axis=0)
+            sim_pool = self.content_.similarity(negatives, self.explore_set_).max(axis=0)
             near_pool = np.clip(sim_pool / max(self.negative_radius, 1e-6), 0.0, 1.0)
             explore_allowed[pool_items[near_pool >= 0.5]] = False
             damp = 1.0 - near_pool
@@ -387,6 +407,40 @@ class Recommender:
                 min(pos, len(final)), (int(it), float(ex_score[j] + weights.explore), contrib, True)
             )
         return self._explain(final, items, hist_w, now)
+
+    def _sink_near_negatives(
+        self,
+        score: np.ndarray,
+        cands: np.ndarray,
+        negatives: np.ndarray,
+        weights: BlendWeights,
+        pool: int,
+    ) -> np.ndarray:
+        """``score`` lowered by each candidate's closeness to the not-interested items.
+
+        Only the best candidates get their penalty: it can only lower a score, so once
+        ``pool`` penalised scores beat every score not yet looked at, the others cannot
+        reach the top ``pool`` (the only part of the ranking kept) and stay as they are.
+        """
+        by_score = np.argsort(-score, kind="stable")
+        out = score.copy()
+        start, step = 0, max(4 * pool, 64)
+        while start < len(cands):
+            chunk = by_score[start : start + step]
+            sim_neg = self._item_similarity(negatives, cands[chunk]).max(axis=0)
+            near = np.clip(sim_neg / max(self.negative_radius, 1e-6), 0.0, 1.0)
+            out[chunk] = score[chunk] - negative_penalty(near, weights, self.negative_strength)
+            start += len(chunk)
+            if start >= len(cands):
+                break
+            done = out[by_score[:start]]
+            if (
+                len(done) >= pool
+                and -np.partition(-done, pool - 1)[pool - 1] > score[by_score[start]]
+            ):
+                break
+            step *= 2
+        return out
 
     def _explain(
         self,
@@ -436,7 +490,7 @@ class Recommender:
         n = cat.n_items
         allowed = np.ones(n, dtype=bool)
         allowed[_valid_items(exclude, n)] = False
-        blocked = n - int(allowed.sum())
+        blocked = n - np.count_nonzero(allowed)
         hot = first_allowed(self.index_.hottest, allowed, k, blocked)
         if len(hot) < k:
             allowed[hot] = False

@@ -38,18 +38,27 @@ def blend(
     """Blended score of each item and each source's weighted contribution to it."""
     parts: dict[str, np.ndarray] = {}
     total = np.zeros(len(items))
-    for name, w in weights.blend_items().items():
-        if w == 0:
+    blend_weights = weights.blend_items()
+    fresh = (
+        sources.freshness(items)
+        if blend_weights.get("freshness", 0) or blend_weights.get("following", 0)
+        else None
+    )
+    for name, w in blend_weights.items():
+        scale = scales.get(name, 0.0)
+        if w == 0 or scale <= 0:
             parts[name] = np.zeros(len(items))
             continue
-        raw = np.clip(np.nan_to_num(sources.at(name, items).astype(np.float64)), 0.0, None)
+        # NaN and negative scores count 0, +inf the largest finite score (nan_to_num, clip)
+        raw = np.minimum(np.fmax(sources.at(name, items, fresh).astype(np.float64), 0.0), _MAX)
         if name == "trending":
             raw = np.log1p(raw)
-        scale = scales.get(name, 0.0)
-        norm = np.clip(raw / scale, 0.0, 1.0) if scale > 0 else np.zeros(len(items))
-        parts[name] = w * norm
+        parts[name] = w * np.minimum(raw / scale, 1.0)
         total += parts[name]
     return total, parts
+
+
+_MAX = np.finfo(np.float64).max
 
 
 def negative_penalty(
