@@ -18,6 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 from litestar.stores.base import Store
 from litestar.stores.registry import StoreRegistry
+from threadpoolctl import threadpool_limits
 
 from . import shared
 from .access_log import AccessLogMiddleware
@@ -138,6 +139,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         limit_repeated_logs(config.server.log_repeat_s)
+        if config.server.blas_threads > 0:  # process-wide: numpy's BLAS, for ranking and fits
+            threadpool_limits(limits=config.server.blas_threads, user_api="blas")
         broker.bind(asyncio.get_running_loop())
         if cache is not None and backplane is not None:
             try:

@@ -36,6 +36,10 @@ class ServerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Transcode worker processes running beside the server."""
     read_connections: int = 4
     """SQLite read connections in the pool (writes always go through one writer)."""
+    blas_threads: int = 1
+    """BLAS threads for ranking and fitting inside an API process (0: the library's default,
+    one per core). One keeps a request's ranking from fighting the event loop and the
+    database threads for the cores; `shortstack refit`, a process of its own, uses them all."""
     log_requests: bool = True
     """Log one line per HTTP request."""
     log_repeat_s: float = 10.0
