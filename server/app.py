@@ -139,8 +139,6 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         limit_repeated_logs(config.server.log_repeat_s)
-        if config.server.blas_threads > 0:  # process-wide: numpy's BLAS, for ranking and fits
-            threadpool_limits(limits=config.server.blas_threads, user_api="blas")
         broker.bind(asyncio.get_running_loop())
         if cache is not None and backplane is not None:
             try:
@@ -172,9 +170,13 @@ def create_app(
         purger = asyncio.create_task(
             purge_loop(db, storage, config.limits.removed_keep_days), name="purge-removed"
         )
+        # numpy's BLAS threads, process-wide, while serving (ranking and refits); the process's
+        # own setting comes back at shutdown (an embedded server shares its process)
+        blas = threadpool_limits(config.server.blas_threads or None, user_api="blas")
         try:
             yield
         finally:
+            blas.restore_original_limits()
             sweeper.cancel()
             purger.cancel()
             if backplane is not None:
