@@ -117,11 +117,15 @@ def _alive(pid: int) -> bool:
 
 
 class ServeProcess:
-    """`shortstack serve --data DIR --port P` as a child process; log in DIR/../serve-P.log."""
+    """`shortstack serve --data DIR --port P [--workers N]` as a child process; log in
+    DIR/../serve-P.log."""
 
-    def __init__(self, data_dir: Path, config: Path, *, port: int | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, config: Path, *, port: int | None = None, workers: int = 1
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.config = config
+        self.workers = workers
         self.port = port or free_port()
         self.url = f"http://{HOST}:{self.port}"
         self.log_path = self.data_dir.parent / f"serve-{self.data_dir.name}-{self.port}.log"
@@ -146,6 +150,8 @@ class ServeProcess:
             str(self.port),
         ]
         cmd += ["--data", str(self.data_dir), "--config", str(self.config)]
+        if self.workers > 1:
+            cmd += ["--workers", str(self.workers)]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True

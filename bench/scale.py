@@ -25,8 +25,6 @@ import argparse
 import os
 import random
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,11 +32,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).parent))
 
-from api import HOST, Nginx, Server, run_wrk, seed  # noqa: E402
+from api import Nginx, Server, run_wrk, seed  # noqa: E402
+from load import ServeProcess  # noqa: E402
 
 #: wrk script: each thread walks its own share of the lines "METHOD PATH TOKEN" (thread k
 #: takes lines k, k + threads, ...), so two threads never toggle the same like.
@@ -63,12 +60,6 @@ end
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 def add_tokens(data_dir: Path, users: int) -> list[str]:
     """A bearer token per seeded user (rows as a login makes them)."""
     import secrets
@@ -86,46 +77,6 @@ def add_tokens(data_dir: Path, users: int) -> list[str]:
     conn.execute("COMMIT")
     conn.close()
     return tokens
-
-
-class Serve:
-    """`shortstack serve --workers N` as a child process; its log beside the data dir."""
-
-    def __init__(self, data_dir: Path, config: Path, workers: int) -> None:
-        self.port = _free_port()
-        self.url = f"http://{HOST}:{self.port}"
-        self.args = [sys.executable, "-m", "shortstack", "serve", "--port", str(self.port)]
-        self.args += ["--data", str(data_dir), "--config", str(config)]
-        self.args += ["--workers", str(workers)]
-        self.log = data_dir.parent / f"serve-{self.port}.log"
-        self.proc: subprocess.Popen | None = None
-
-    def __enter__(self) -> Serve:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SHORTSTACK_")}
-        self.proc = subprocess.Popen(
-            self.args,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=self.log.open("w"),
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"serve did not start: {self.log.read_text()[-2000:]}")
-            time.sleep(0.2)
-        time.sleep(2.0)  # every worker process has started and fitted (the first answered)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc is not None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(30)
 
 
 def config_file(path: Path, *, database: str = "", cache: str = "") -> Path:
@@ -224,10 +175,14 @@ def main(argv: list[str] | None = None) -> int:
             label = f"{name}, {workers} process{'es' if workers > 1 else ''}"
             print(f"{label} ...", flush=True)
             redis.flushall()
-            with Serve(data, conf, workers) as server:
+            server = ServeProcess(data, conf, workers=workers).start(timeout=120)
+            try:
+                time.sleep(2.0)  # every worker process has started (the first one answered)
                 reads = run_lines(server.url, feed_lines, work, **load)
                 mine = pairs[k * share : (k + 1) * share]
                 writes = run_lines(server.url, like_lines(mine, args.threads), work, **load)
+            finally:
+                server.stop()
             rows.append((label, reads, writes))
         redis.shutdown()
 
