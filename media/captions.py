@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 #: how far past the video's end a cue may run, in seconds (encoders round durations)
@@ -113,14 +113,26 @@ def parse_vtt(text: str) -> list[Cue]:
                 first + at,
                 f"not a cue timing: {timing.strip()[:60]!r} (expected 00:00:01.000 --> 00:00:02.000)",
             )
-        payload = block[at + 1 :]
-        for k, line in enumerate(payload):
-            if "-->" in line:
-                raise CaptionError(first + at + 1 + k, '"-->" in cue text (a missing blank line?)')
-        start = _seconds(*m.group(1, 2, 3, 4))
-        end = _seconds(*m.group(5, 6, 7, 8))
-        cues.append(Cue(start, end, "\n".join(payload), first + at))
+        cues.append(_cue(block, first, at, m))
     return cues
+
+
+def _cue(
+    block: list[str],
+    first: int,
+    at: int,
+    timing: re.Match[str],
+    text: Callable[[str], str] = str,
+) -> Cue:
+    """The cue whose timing line is ``block[at]`` (file line ``first + at``): its text is the
+    lines after it, which may not hold another timing arrow."""
+    payload = block[at + 1 :]
+    for k, line in enumerate(payload):
+        if "-->" in line:
+            raise CaptionError(first + at + 1 + k, '"-->" in cue text (a missing blank line?)')
+    start = _seconds(*timing.group(1, 2, 3, 4))
+    end = _seconds(*timing.group(5, 6, 7, 8))
+    return Cue(start, end, text("\n".join(payload)), first + at)
 
 
 def parse_srt(text: str) -> list[Cue]:
@@ -142,13 +154,7 @@ def parse_srt(text: str) -> list[Cue]:
                 f"not a cue timing: {block[at].strip()[:60]!r}"
                 " (expected 00:00:01,000 --> 00:00:02,000)",
             )
-        payload = block[at + 1 :]
-        for k, line in enumerate(payload):
-            if "-->" in line:
-                raise CaptionError(first + at + 1 + k, '"-->" in cue text (a missing blank line?)')
-        start = _seconds(*m.group(1, 2, 3, 4))
-        end = _seconds(*m.group(5, 6, 7, 8))
-        cues.append(Cue(start, end, _srt_text("\n".join(payload)), first + at))
+        cues.append(_cue(block, first, at, m, _srt_text))
     if not cues:
         raise CaptionError(0, "no cues found (expected WebVTT or SRT)")
     return cues
