@@ -50,7 +50,7 @@ from .rate_limit import counting_rate_limit
 from .request import ShortstackRequest
 from .search import SearchController
 from .security_headers import add_security_headers
-from .storage import LocalStorage
+from .storage import open_storage
 from .store.db import Database
 from .store.dialect import DatabaseUnreachable
 from .users import UsersController
@@ -95,7 +95,7 @@ def create_app(
     db = Database(
         config.database.url or database_path(data_dir), readers=config.server.read_connections
     )
-    storage = LocalStorage(data_dir)
+    storage = open_storage(config, data_dir)
     broker = Broker()
     runner = JobRunner(db, storage, broker, config)
     exports = Exports(db.path, storage, broker, config.accounts.export_hours * 3600)

@@ -10,7 +10,6 @@ import logging
 import traceback
 from collections.abc import Awaitable, Callable
 from multiprocessing import resource_tracker
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from shortstack.media.runner import ChildDied, OutOfMemory, TimedOut, Worker
@@ -18,7 +17,7 @@ from shortstack.media.runner import ChildDied, OutOfMemory, TimedOut, Worker
 from .broker import Broker
 from .captions import automatic_vtt, refresh_hls
 from .config import Config
-from .storage import LocalStorage
+from .storage import LocalStorage, TranscodeFiles
 from .store import jobs as store
 from .store.captions import put_track
 from .store.db import Database
@@ -133,14 +132,6 @@ class JobRunner:
             await store.fail_attempt(self.db, job, f"unknown job kind {job.kind!r}")
             return
         video_id = job.video_id
-        src = self.storage.source_path(video_id)
-        if not src.exists():
-            job.attempts = job.max_attempts
-            await store.fail_attempt(self.db, job, "the uploaded file is missing")
-            self.broker.publish(
-                "video.failed", {"video_id": video_id, "error": "the uploaded file is missing"}
-            )
-            return
         loop = asyncio.get_running_loop()
         latest: dict[str, float] = {}
 
@@ -151,12 +142,24 @@ class JobRunner:
         # an earlier attempt killed mid-write (worker crash, server kill -9) left its partial
         # files here; this job holds the lease, so nothing else is writing them
         self.storage.clear_partials(video_id)
-        worker.ensure()
-        out_dir = self.storage.video_dir(video_id)
-        fut = loop.run_in_executor(
-            None, self._transcode, worker, src, out_dir, job.payload, on_progress
-        )
-        status, payload = await self._heartbeat_until(fut, job, lambda: latest.get("p"))
+        stack = contextlib.ExitStack()
+        try:
+            files = stack.enter_context(self.storage.transcode_files(video_id))
+        except FileNotFoundError:
+            job.attempts = job.max_attempts
+            await store.fail_attempt(self.db, job, "the uploaded file is missing")
+            self.broker.publish(
+                "video.failed", {"video_id": video_id, "error": "the uploaded file is missing"}
+            )
+            return
+        with stack:  # object storage: a local copy of the source, outputs uploaded on commit
+            worker.ensure()
+            fut = loop.run_in_executor(
+                None, self._transcode, worker, files, job.payload, on_progress
+            )
+            status, payload = await self._heartbeat_until(fut, job, lambda: latest.get("p"))
+            if status == "done":
+                await asyncio.to_thread(files.commit)
         # a worker killed at the deadline (or dead) is replaced now, before the outcome is
         # recorded: the next job does not wait for it, and /healthz never sees it missing
         worker.ensure()
@@ -212,27 +215,29 @@ class JobRunner:
         from shortstack.media.transcribe import EngineMissing, transcribe_file
 
         captions = self.config.captions
-        name = job.payload.get("rendition")
+        name = str(job.payload.get("rendition"))
         try:
-            rendition = self.storage.rendition_path(video_id, str(name))
-        except ValueError:
-            rendition = None
-        if rendition is None or not rendition.is_file():  # the video went meanwhile
+            self.storage.rendition_path(video_id, name)
+        except ValueError:  # not a rendition name: nothing to transcribe
             await store.complete(self.db, job)
             return
-        worker.ensure()
-        fut = asyncio.get_running_loop().run_in_executor(
-            None,
-            functools.partial(
-                worker.call,
-                transcribe_file,
-                rendition,
-                captions.engine,
-                timeout_s=captions.auto_timeout_s,
-            ),
-        )
         try:
-            cues = await self._heartbeat_until(fut, job)
+            with self.storage.rendition_file(video_id, name) as rendition:
+                if rendition is None:  # the video went meanwhile
+                    await store.complete(self.db, job)
+                    return
+                worker.ensure()
+                fut = asyncio.get_running_loop().run_in_executor(
+                    None,
+                    functools.partial(
+                        worker.call,
+                        transcribe_file,
+                        rendition,
+                        captions.engine,
+                        timeout_s=captions.auto_timeout_s,
+                    ),
+                )
+                cues = await self._heartbeat_until(fut, job)
         except EngineMissing as exc:
             if not self._engine_missing_said:
                 self._engine_missing_said = True
@@ -292,8 +297,7 @@ class JobRunner:
     def _transcode(
         self,
         worker: Worker,
-        src: Path,
-        out_dir: Path,
+        files: TranscodeFiles,
         payload: dict[str, Any],
         on_progress: Callable[[float], None],
     ) -> tuple[str, Any]:
@@ -316,15 +320,15 @@ class JobRunner:
         try:
             result = worker.call(
                 process_upload,
-                src,
-                out_dir,
+                files.source,
+                files.out_dir,
                 Ladder(tuple(media.renditions), media.preset, media.crf, media.audio_bitrate),
                 recipe=parse_recipe(edit) if edit else None,
                 info=info,
                 limits=Limits(limits.max_dimension, limits.max_duration_s),
                 timeout_s=media.job_timeout_s,
                 progress=on_progress,
-                hls_dir=self.storage.hls_dir(out_dir.name),  # out_dir is the video's folder
+                hls_dir=files.hls_dir,
             )
         except TimedOut:
             return "error", f"transcode timed out after {media.job_timeout_s:.0f} s"

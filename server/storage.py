@@ -4,16 +4,18 @@ Local data dir today; an object-storage backend would implement the same methods
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from shortstack.media.files import commit, write_atomic
 
+from .config import Config
 from .store.locks import FileLock, exclusive
 
 #: Media folders (and so every file in them) are reachable by the server's user only.
@@ -24,6 +26,21 @@ _NAME_RE = re.compile(r"^[a-z0-9]{1,16}$")
 _MODEL_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 #: fitted models kept besides the current one (a process still loading one finds it)
 MODELS_KEPT = 3
+
+
+@dataclasses.dataclass
+class TranscodeFiles:
+    """What a transcode job reads and writes, as local paths (see ``Storage.transcode_files``).
+
+    ``source`` is the uploaded file; the pipeline writes renditions and the poster into
+    ``out_dir`` and the HLS folder into ``hls_dir``; ``commit`` makes them the video's media
+    (a no-op for local storage, where they were written in place; object storage uploads them).
+    """
+
+    source: Path
+    out_dir: Path
+    hls_dir: Path
+    commit: Callable[[], None] = lambda: None
 
 
 class LocalStorage:
@@ -133,6 +150,24 @@ class LocalStorage:
             removed += 1
         return removed
 
+    @contextmanager
+    def transcode_files(self, video_id: str) -> Iterator[TranscodeFiles]:
+        """The source to read and where to write a transcode's outputs, for the ``with`` block.
+
+        Raises FileNotFoundError when the video has no source. Local storage writes in place
+        (each output under a hidden name, renamed when whole), so ``commit`` has nothing to do.
+        """
+        source = self.source_path(video_id)
+        if not source.is_file():
+            raise FileNotFoundError(source)
+        yield TranscodeFiles(source, self.video_dir(video_id), self.hls_dir(video_id))
+
+    @contextmanager
+    def rendition_file(self, video_id: str, name: str) -> Iterator[Path | None]:
+        """A rendition as a local file for the ``with`` block (None when it is not there)."""
+        path = self.rendition_path(video_id, name)
+        yield path if path.is_file() else None
+
     def new_temp(self, suffix: str = "") -> Path:
         """A fresh empty temp file inside the data dir (same filesystem as the media)."""
         fd, name = tempfile.mkstemp(dir=self.tmp, prefix="upload-", suffix=suffix)
@@ -192,3 +227,8 @@ class LocalStorage:
         for video_dir in self.root.glob("*/*"):
             temps += self._remove_partials(video_dir)
         return {"orphans": orphans, "temp_files": temps}
+
+
+def open_storage(config: Config, data_dir: Path) -> LocalStorage:
+    """The media storage the configuration names (today: the data dir's own folders)."""
+    return LocalStorage(data_dir)
