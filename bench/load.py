@@ -136,9 +136,10 @@ class ServeProcess:
         return self.data_dir / "shortstack.db"
 
     def start(self, timeout: float = 90.0) -> ServeProcess:
-        env = {
-            k: v for k, v in os.environ.items() if not (k.startswith("SHORTSTACK_") and "__" in k)
-        }
+        """Launch and wait until /healthz answers."""
+        return self.launch().wait_ready(timeout)
+
+    def command(self) -> list[str]:
         cmd = [
             sys.executable,
             "-m",
@@ -152,14 +153,29 @@ class ServeProcess:
         cmd += ["--data", str(self.data_dir), "--config", str(self.config)]
         if self.workers > 1:
             cmd += ["--workers", str(self.workers)]
+        return cmd
+
+    def launch(self) -> ServeProcess:
+        """Start the process without waiting for it (several start side by side)."""
+        env = {
+            k: v for k, v in os.environ.items() if not (k.startswith("SHORTSTACK_") and "__" in k)
+        }
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+                self.command(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
             )
+        return self
+
+    def wait_ready(self, timeout: float = 90.0) -> ServeProcess:
+        assert self.proc is not None, "not launched"
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"shortstack serve exited {self.proc.returncode}:\n{self.log()}")
+                raise RuntimeError(f"shortstack exited {self.proc.returncode}:\n{self.log()}")
             try:
                 if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
                     return self

@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sqlite3
-import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 from mediakit import Transcoded, install_media
+from servekit import bench
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _load_bench() -> Any:
-    """bench/load.py as a module (bench/ is not a package)."""
-    name = "shortstack_bench_load"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REPO / "bench" / "load.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load_bench()
 ServeProcess = bench.ServeProcess
 Ledger = bench.Ledger
 write_config = bench.write_config

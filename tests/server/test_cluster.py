@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
+from servekit import ServeProcess
 from serverkit import sse_events
 
 from shortstack.media.fixture_clips import write_test_video
@@ -25,41 +22,6 @@ from shortstack.server.store.ids import hash_token
 
 pytestmark = pytest.mark.slow
 PASSWORD = "kettle-harbor-58"
-
-
-class Proc:
-    def __init__(self, data: Path, config: Path, log: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SHORTSTACK_")}
-        self.log = log
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "shortstack", "serve", "--port", str(self.port)]
-            + ["--data", str(data), "--config", str(config)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log.open("w"),
-            start_new_session=True,
-        )
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            assert self.proc.poll() is None, self.log.read_text()[-3000:]
-            assert time.monotonic() < deadline, f"{self.url} never answered"
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        self.proc.wait(30)
 
 
 @pytest.fixture
@@ -107,7 +69,7 @@ def test_three_api_processes_on_postgres_and_redis(pg_cluster, redis, tmp_path):
         "[server]\nlog_requests = false\n"
     )
     data = tmp_path / "data"
-    procs = [Proc(data, config, tmp_path / f"serve-{name}.log") for name in "abc"]
+    procs = [ServeProcess(data, config).launch() for _ in "abc"]
     try:
         for p in procs:
             p.wait_ready()

@@ -123,54 +123,18 @@ def test_a_feed_cursor_from_a_works_on_b(pair):
 def test_serve_with_two_worker_processes_shares_limits_and_events(redis_server, tmp_path):
     """`shortstack serve --workers 2`: the kernel spreads connections over two processes; every
     like notification still reaches the owner's one stream, and the rate limit is one budget."""
-    import os
-    import signal
-    import socket
-    import subprocess
-    import sys
+    from servekit import ServeProcess
 
     redis_server.flushall()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     config = tmp_path / "config.toml"
     config.write_text(
         f'[cache]\nurl = "unix://{redis_server.socket_file}"\n'
         "[limits]\napi_rate_per_minute = 60\nlogin_rate_per_minute = 1000\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHORTSTACK_")}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "shortstack",
-            "serve",
-            "--workers",
-            "2",
-            "--port",
-            str(port),
-            "--data",
-            str(tmp_path / "data"),
-            "--config",
-            str(config),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / "serve.log").open("w"),  # a file: an unread pipe fills and blocks
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
+    server = ServeProcess(tmp_path / "data", config, workers=2)
+    url = server.url
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
-            assert time.monotonic() < deadline, "serve --workers 2 never answered"
-            time.sleep(0.3)
+        server.start()
 
         def post(path, **kw):
             with httpx.Client(base_url=url, timeout=15) as c:  # a new connection each time
@@ -223,8 +187,7 @@ def test_serve_with_two_worker_processes_shares_limits_and_events(redis_server, 
                 statuses.append(c.get("/api/feed/trending").status_code)
         assert 429 in statuses and statuses.count(200) < 60, statuses
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(30)
+        server.stop()
 
 
 # uvicorn ends its thread with SystemExit when the app's start-up fails: that is the point here
