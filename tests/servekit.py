@@ -1,5 +1,5 @@
 """bench/load.py as a module for tests (bench/ is not a package): its `ServeProcess` starts
-a real `shortstack serve` child process, and its audits check a data dir afterwards."""
+a real `shortstack serve` child process (`WorkerProcess`: `shortstack worker`), and its audits check a data dir afterwards."""
 
 from __future__ import annotations
 
@@ -25,4 +25,5 @@ def _load_bench() -> Any:
 
 bench = _load_bench()
 ServeProcess = bench.ServeProcess
+WorkerProcess = bench.WorkerProcess
 write_config = bench.write_config
