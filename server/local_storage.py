@@ -235,6 +235,10 @@ class LocalStorage:
                     if d.is_dir():
                         yield d.name
 
+    def startup_sweep(self, known_ids: set[str]) -> dict[str, int]:
+        """The server's start-up sweep (alone on the data dir): ``sweep``."""
+        return self.sweep(known_ids)
+
     def sweep(self, known_ids: set[str]) -> dict[str, int]:
         """Remove media folders no video row owns and stale temp files; report what went."""
         orphans = 0

@@ -346,9 +346,6 @@ class S3Storage(LocalStorage):
                 newest[parts[1]] = max(stamp, newest.get(parts[1], 0.0))
         return newest
 
-    def video_ids_on_disk(self) -> Iterable[str]:
-        return list(self.stored_videos())
-
     def stale_uploads(self, grace_s: float = SWEEP_GRACE_S) -> list[dict[str, Any]]:
         cutoff = time.time() - grace_s
         return [
@@ -373,6 +370,12 @@ class S3Storage(LocalStorage):
             "temp_files": local["temp_files"],
             "multipart_uploads": aborted,
         }
+
+    def startup_sweep(self, known_ids: set[str]) -> dict[str, int]:
+        """The server's start-up sweep: local temp files and stale multipart uploads (one
+        listing); orphan prefixes need a whole-bucket listing: ``shortstack doctor --fix``."""
+        local = super().sweep(known_ids)
+        return {**local, "multipart_uploads": self._abort(self.stale_uploads())}
 
     def check(self) -> None:
         """Raise StorageUnavailable (one line) unless the bucket answers."""
