@@ -559,7 +559,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     url = _config(args).database.url
     data_dir = _data_dir(args) if url else _existing_data_dir(args)
     try:
-        result = backup(data_dir, Path(args.file).expanduser(), url)
+        result = backup(data_dir, Path(args.file).expanduser(), url, config=_config(args))
     except MaintenanceError as exc:
         raise CliError(str(exc)) from None
     _print(
