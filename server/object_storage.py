@@ -91,6 +91,8 @@ def explain(exc: BaseException, bucket: str) -> str:
         return f"S3 error on bucket {bucket}: {code or exc}"
     if isinstance(exc, bx.BotoCoreError):
         return f"S3 error on bucket {bucket}: {exc}"
+    if isinstance(exc, StorageUnavailable):
+        return str(exc)
     return f"{type(exc).__name__}: {exc}"
 
 

@@ -1,7 +1,7 @@
 """A real S3-protocol server for tests: moto's standalone server (``moto_server``) in a
 subprocess on a free loopback port, and a fresh bucket per test.
 
-Use: ``from s3kit import moto_endpoint, s3_server  # noqa: F401`` in a test module, then take
+Use: ``moto_endpoint, s3_server = s3kit.moto_endpoint, s3kit.s3_server`` in a test module, then take
 ``s3_server`` (endpoint URL, bucket, a boto3 client; the AWS_* credentials are set in the
 environment for the test). Skips with one line when boto3 or moto[server] is missing."""
 

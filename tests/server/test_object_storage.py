@@ -11,11 +11,13 @@ from urllib.parse import urljoin
 
 import httpx
 import pytest
-from s3kit import moto_endpoint, s3_server  # noqa: F401 - fixtures
+import s3kit
 from serverkit import assert_problem, wait_ready
 
 from shortstack.server.config import Config, StorageConfig
 from shortstack.server.object_storage import S3Storage
+
+moto_endpoint, s3_server = s3kit.moto_endpoint, s3kit.s3_server  # the fixtures
 
 
 def _files(folder) -> list[str]:
@@ -177,9 +179,7 @@ def test_sweep_removes_orphan_prefixes_and_unfinished_multipart_uploads(s3_serve
     for vid in (kept, orphan):
         for name in ("source", "360p.mp4", "hls/master.m3u8"):
             s3.client.put_object(Bucket=s3.bucket, Key=storage.key(vid, name), Body=b"x" * 10)
-    upload = s3.client.create_multipart_upload(
-        Bucket=s3.bucket, Key=storage.key(kept, "360p.mp4")
-    )
+    upload = s3.client.create_multipart_upload(Bucket=s3.bucket, Key=storage.key(kept, "360p.mp4"))
     s3.client.upload_part(
         Bucket=s3.bucket,
         Key=storage.key(kept, "360p.mp4"),
