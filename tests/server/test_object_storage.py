@@ -5,8 +5,10 @@ the sweep leave no key behind, model artifacts live in the bucket."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
+import zipfile
 from urllib.parse import urljoin
 
 import httpx
@@ -108,6 +110,37 @@ def test_upload_is_transcoded_into_the_bucket_and_served_from_it(make_server, s3
     first = httpx.get(segments[0])
     assert first.status_code == 200
     assert first.content == _object(s3, base + f"hls/{variant.split('/')[0]}/seg000.m4s")
+
+    # captions: the master in the bucket lists them; their playlist is the API's
+    vtt = "WEBVTT\n\n00:00:00.000 --> 00:00:00.900\nhello bucket\n"
+    r = live.client.put(
+        f"/api/videos/{vid}/captions/en",
+        content=vtt.encode(),
+        headers={**live.auth(token), "Content-Type": "text/vtt"},
+    )
+    assert r.status_code in (200, 201), r.text
+    assert b"TYPE=SUBTITLES" in _object(s3, base + "hls/master.m3u8")
+    master = httpx.get(master_url)
+    media = next(line for line in master.text.splitlines() if "TYPE=SUBTITLES" in line)
+    uri = media.split('URI="')[1].rstrip('"')
+    subs = httpx.get(urljoin(master_url, uri))
+    assert subs.status_code == 200 and subs.text.startswith("#EXTM3U"), subs.text
+
+    # a data export reads the source from the bucket (the zip stays on the API machine)
+    r = live.client.post("/api/me/export", headers=live.auth(token))
+    assert r.status_code in (200, 202), r.text
+    export_id = r.json()["id"]
+    deadline = time.monotonic() + 60
+    while (job := live.client.get(f"/api/me/export/{export_id}", headers=live.auth(token)).json())[
+        "status"
+    ] == "running":
+        assert time.monotonic() < deadline, job
+        time.sleep(0.1)
+    assert job["status"] == "ready", job
+    zipped = live.client.get(job["download_url"], headers=live.auth(token))
+    zf = zipfile.ZipFile(io.BytesIO(zipped.content))
+    assert zf.read(f"videos/{vid}-original") == _object(s3, base + "source") == clip.read_bytes()
+    assert [p.name for p in (live.data_dir / "tmp").iterdir()] == []
 
     # a video someone may not see: no URL for them, the routes stay 404
     stranger = live.register("stranger")
