@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+import subprocess
 import time
 import zipfile
 from urllib.parse import urljoin
@@ -110,6 +112,18 @@ def test_upload_is_transcoded_into_the_bucket_and_served_from_it(make_server, s3
     first = httpx.get(segments[0])
     assert first.status_code == 200
     assert first.content == _object(s3, base + f"hls/{variant.split('/')[0]}/seg000.m4s")
+
+    # a real HLS client plays it all through (ffmpeg, when installed)
+    if shutil.which("ffmpeg"):
+        played = subprocess.run(
+            ["ffmpeg", "-v", "error", "-i", master_url, "-map", "0:v:0", "-f", "framecrc", "-"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert played.returncode == 0 and not played.stderr.strip(), played.stderr[-2000:]
+        frames = [line for line in played.stdout.splitlines() if line[:1].isdigit()]
+        assert len(frames) >= 10, played.stdout  # a second of video, decoded
 
     # captions: the master in the bucket lists them; their playlist is the API's
     vtt = "WEBVTT\n\n00:00:00.000 --> 00:00:00.900\nhello bucket\n"
