@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .config import ConfigError, StorageConfig
-from .local_storage import _MODEL_RE, MODELS_KEPT, LocalStorage, TranscodeFiles
+from .local_storage import _ID_RE, _MODEL_RE, MODELS_KEPT, LocalStorage, TranscodeFiles
 
 #: multipart part size (and the size above which an upload is multipart)
 PART_BYTES = 8 * 1024 * 1024
@@ -141,7 +141,8 @@ class S3Storage(LocalStorage):
         return f"{self.prefix}media/"
 
     def video_prefix(self, video_id: str) -> str:
-        self.video_dir(video_id)  # validates the id
+        if not _ID_RE.match(video_id):  # keys are made from ids, never from user input
+            raise ValueError(f"not a video id: {video_id!r}")
         return f"{self.prefix}media/{video_id[:2]}/{video_id}/"
 
     def key(self, video_id: str, name: str) -> str:
