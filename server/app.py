@@ -51,7 +51,7 @@ from .object_storage import MediaUrlsMiddleware, S3Storage
 from .rate_limit import counting_rate_limit
 from .request import ShortstackRequest
 from .search import SearchController
-from .security_headers import add_security_headers
+from .security_headers import add_security_headers, html_headers_with_media_origin
 from .storage import open_storage
 from .store.db import Database
 from .store.dialect import DatabaseUnreachable
@@ -288,6 +288,8 @@ def create_app(
     # the services hot handlers read here instead of injecting (see health.healthz)
     app.state.jobs = runner
     app.state.storage = storage
+    if isinstance(storage, S3Storage):  # web pages may load media from the bucket or CDN
+        app.state.html_headers = html_headers_with_media_origin(storage.media_origin())
     app.state.chains = chains
     app.state.exports = exports  # tests age an export past its expiry
     return app

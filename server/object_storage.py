@@ -177,6 +177,13 @@ class S3Storage(LocalStorage):
             self._signed[key] = (epoch, signed)
         return signed
 
+    def media_origin(self) -> str:
+        """The scheme://host[:port] media URLs point at (for the web pages' CSP)."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.url("originprobe", "poster.jpg"))
+        return f"{parts.scheme}://{parts.netloc}"
+
     # ------------------------------------------------------------------ objects
     def put_file(self, path: Path, key: str, *, metadata: dict[str, str] | None = None) -> None:
         """Upload a local file (multipart in PART_BYTES parts, streamed from disk)."""

@@ -208,6 +208,14 @@ def test_public_base_url_gives_cdn_urls_and_hls_plays_from_there(make_server, s3
     segment = next(line for line in playlist.text.splitlines() if line and line[0] != "#")
     assert not segment.startswith("http")
     assert httpx.get(urljoin(variant, segment)).status_code == 200
+    # the web pages may load media from there (their CSP names the CDN's origin)
+    page = live.client.get(f"/v/{vid}", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    csp = page.headers["content-security-policy"]
+    assert (
+        f"media-src 'self' {s3.endpoint_url};" in csp
+        and f"img-src 'self' {s3.endpoint_url};" in csp
+    )
     # a segment through the API: a redirect to the CDN
     r = live.client.get(f"/api/videos/{vid}/hls/{rendition['name']}/init.mp4")
     assert r.status_code == 302 and r.headers["location"].startswith(cdn)
