@@ -127,6 +127,14 @@ def test_doctor_reports_the_bucket(live_server, s3_server, capsys, tmp_path):
     assert report["storage"] == f"s3://{s3.bucket}/: reachable"
     assert report["orphan_media_folders"] == 1
     assert report["unfinished_multipart_uploads"] == 1
+    # --fix: the unfinished upload goes (moto dates it 2010); a fresh orphan may be another
+    # machine's upload whose row is not committed yet: spared for an hour
+    live_server.server.stop()  # a serving process holds the data dir: no sweep then
+    assert main([*argv, "--fix", "--json"]) == 0
+    fixed = json.loads(capsys.readouterr().out)
+    assert fixed["removed"]["multipart_uploads"] == 1
+    assert fixed["removed"]["orphans"] == 0
+    assert s3.keys("media/") == ["media/or/orphanvid1/source"]
     config.write_text(config.read_text().replace(s3.bucket, "no-such-bucket-x"))
     assert main(argv) == 1
     out = capsys.readouterr().out

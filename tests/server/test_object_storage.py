@@ -325,3 +325,19 @@ def test_bad_storage_config_is_refused_clearly(tmp_path):
     ]:
         with pytest.raises(msgspec.ValidationError, match=says):
             msgspec.convert({"storage": bad}, Config)
+
+
+# uvicorn ends its thread with SystemExit when the app's start-up fails: that is the point here
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_missing_bucket_stops_the_start_with_a_clear_log_line(s3_server, tmp_path):
+    from liveserver import test_config
+
+    from shortstack.server.embedded import EmbeddedServer
+
+    storage = s3_server.storage_config(bucket="no-such-bucket-here")
+    server = EmbeddedServer(test_config(storage=storage), tmp_path / "data")
+    with pytest.raises(RuntimeError):
+        server.start(timeout=30)
+    log = (tmp_path / "data" / "server.log").read_text()
+    assert "cannot use the media storage: no such bucket: no-such-bucket-here" in log
+    assert "Traceback" not in log
