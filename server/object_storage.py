@@ -283,10 +283,10 @@ class S3Storage(LocalStorage):
             out = work / "out"
             out.mkdir(mode=0o700)
             files = TranscodeFiles(source, out, out / "hls")
-            files.commit = lambda: self._upload_tree(out, video_id)
+            files.commit = lambda: self.upload_tree(out, video_id)
             yield files
 
-    def _upload_tree(self, folder: Path, video_id: str, *, under: str = "") -> int:
+    def upload_tree(self, folder: Path, video_id: str, *, under: str = "") -> int:
         """Upload every finished file under ``folder`` as the video's ``under + relpath``."""
         finished = [
             p

@@ -31,6 +31,7 @@ from .store import moderation as moderation_store
 from .store import videos as store
 from .store.db import Database
 from .store.users import User
+from .store.videos import VideoRecord
 from .text_rules import blocked_terms, free_text
 from .uploads import flag_field, probe_upload, receive_upload
 from .visibility import owned_video, visible_video
@@ -120,8 +121,29 @@ def _absolute(playlist: str, to_url: Callable[[str], str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+async def _package_into_bucket(request: Request, storage: S3Storage, video: VideoRecord) -> None:
+    """HLS for a video made before HLS was (e.g. moved by ``migrate --storage``): its
+    renditions downloaded to a scratch folder, packaged there (``_package``'s limits), the
+    folder uploaded (playlists last)."""
+    with storage.scratch("hls") as work:
+        sources = []
+        for r in video.renditions:
+            path = work / f"{r.name}.mp4"
+            key = storage.key(video.id, f"{r.name}.mp4")
+            if not await asyncio.to_thread(storage.get_file, key, path):
+                raise problem(404, "Media missing", "a rendition file is missing in the bucket")
+            sources.append((r.name, path, r.width, r.height))
+        await _package(request, sources, work / "hls")
+        await asyncio.to_thread(storage.upload_tree, work / "hls", video.id, under="hls/")
+
+
 async def _hls_from_bucket(
-    storage: S3Storage, video_id: str, rendition: str | None, name: str, head_only: bool
+    request: Request,
+    storage: S3Storage,
+    video: VideoRecord,
+    rendition: str | None,
+    name: str,
+    head_only: bool,
 ) -> Response:
     """HLS of a video whose media is in a bucket (its visibility already checked).
 
@@ -131,11 +153,16 @@ async def _hls_from_bucket(
     URL (a relative URI cannot carry a signature). Segments: a redirect."""
     from shortstack.media.hls import CONTENT_TYPES
 
+    video_id = video.id
     public = bool(storage.config.public_base_url)
     if rendition is not None and (name != "index.m3u8" or public):
         return _to_bucket(storage.url(video_id, f"hls/{rendition}/{name}"))
     folder = "hls/" if rendition is None else f"hls/{rendition}/"
-    body = await asyncio.to_thread(storage.get_bytes, storage.key(video_id, folder + name))
+    key = storage.key(video_id, folder + name)
+    body = await asyncio.to_thread(storage.get_bytes, key)
+    if body is None and rendition is None:  # made at transcode time; older videos: here
+        await _package_into_bucket(request, storage, video)
+        body = await asyncio.to_thread(storage.get_bytes, key)
     if body is None:
         raise problem(
             404,
@@ -358,7 +385,7 @@ class VideosController(Controller):
         ):
             raise problem(404, "No such HLS file", f"video {video_id} has no {request.url.path}")
         if isinstance(storage, S3Storage):
-            return await _hls_from_bucket(storage, video_id, rendition, name, head_only)
+            return await _hls_from_bucket(request, storage, video, rendition, name, head_only)
         if not storage.hls_path(video_id, None, MASTER).exists():
             # made at transcode time; a video made before gets it here, bounded (see _package)
             sources = [

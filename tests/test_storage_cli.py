@@ -76,6 +76,17 @@ def test_migrate_storage_copies_verifies_and_a_server_serves_from_the_bucket(
     key = f"media/{videos[1][:2]}/{videos[1]}/{rendition['name']}.mp4"
     r = httpx.get(rendition["url"], headers={"Range": "bytes=10-29"})
     assert r.status_code == 206 and r.content == local[key][10:30]
+    # made before HLS was: packaged on first request, into the bucket
+    prefix = f"site/media/{videos[1][:2]}/{videos[1]}/hls/"
+    assert s3.keys(prefix) == []
+    master = on_bucket.client.get(video["hls_url"])
+    assert master.status_code == 200, master.text
+    assert f"{prefix}master.m3u8" in s3.keys(prefix)
+    assert f"{prefix}{rendition['name']}/init.mp4" in s3.keys(prefix)
+    assert not [k for k in s3.keys(prefix) if "/." in k]
+    playlist = on_bucket.client.get(f"/api/videos/{videos[1]}/hls/{rendition['name']}/index.m3u8")
+    segment = next(x for x in playlist.text.splitlines() if x and x[0] != "#")
+    assert httpx.get(segment).status_code == 200
 
 
 def _one_line_error(capsys, argv, mentions):
