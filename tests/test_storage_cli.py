@@ -6,6 +6,7 @@ caught and copied again; clear one-line errors; a server on the bucket then serv
 from __future__ import annotations
 
 import hashlib
+import json
 
 import httpx
 import s3kit
@@ -26,7 +27,7 @@ def _local_files(data_dir):
 
 
 def test_migrate_storage_copies_verifies_and_a_server_serves_from_the_bucket(
-    make_server, s3_server, capsys
+    make_server, s3_server, capsys, tmp_path
 ):
     s3 = s3_server
     live = make_server()
@@ -88,6 +89,25 @@ def test_migrate_storage_copies_verifies_and_a_server_serves_from_the_bucket(
     segment = next(x for x in playlist.text.splitlines() if x and x[0] != "#")
     assert httpx.get(segment).status_code == 200
 
+    # a backup's media manifest lists the bucket's objects
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[storage]\nbackend = "s3"\nbucket = "{s3.bucket}"\nprefix = "site"\n'
+        f'endpoint_url = "{s3.endpoint_url}"\nregion = "us-east-1"\n'
+    )
+    dest = tmp_path / "backup.db"
+    assert main(["backup", str(dest), "--data", str(data_dir), "--config", str(config)]) == 0
+    capsys.readouterr()
+    manifest = json.loads(dest.with_name("backup.db.manifest.json").read_text())
+    assert manifest["bucket"] == s3.bucket and manifest["prefix"] == "site/"
+    entries = {e["key"]: e for e in manifest["videos"][videos[1]]}
+    assert entries[f"site/{key}"] == {
+        "key": f"site/{key}",
+        "bytes": len(local[key]),
+        "present": True,
+    }
+    assert f"site/media/{videos[1][:2]}/{videos[1]}/poster.jpg" in entries
+
 
 def _one_line_error(capsys, argv, mentions):
     code = main(argv)
@@ -132,8 +152,6 @@ def test_doctor_reports_the_bucket(live_server, s3_server, capsys, tmp_path):
     s3.client.create_multipart_upload(Bucket=s3.bucket, Key="media/or/orphanvid1/360p.mp4")
     argv = ["doctor", "--data", str(live_server.data_dir), "--config", str(config)]
     assert main([*argv, "--json"]) == 0
-    import json
-
     report = json.loads(capsys.readouterr().out)
     assert report["storage"] == f"s3://{s3.bucket}/: reachable"
     assert report["orphan_media_folders"] == 1
