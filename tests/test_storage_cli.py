@@ -156,6 +156,12 @@ def test_doctor_reports_the_bucket(live_server, s3_server, capsys, tmp_path):
     assert report["storage"] == f"s3://{s3.bucket}/: reachable"
     assert report["orphan_media_folders"] == 1
     assert report["unfinished_multipart_uploads"] == 1
+    # `shortstack refit` on this machine publishes its model in the bucket, for every API
+    assert main(["refit", "--data", str(live_server.data_dir), "--config", str(config)]) == 0
+    capsys.readouterr()
+    models = s3.keys("models/")
+    current = s3.client.get_object(Bucket=s3.bucket, Key="models/current")["Body"].read()
+    assert models == sorted(["models/current", f"models/{current.decode()}.model"])
     # --fix: the unfinished upload goes (moto dates it 2010); a fresh orphan may be another
     # machine's upload whose row is not committed yet: spared for an hour
     live_server.server.stop()  # a serving process holds the data dir: no sweep then
