@@ -13,6 +13,7 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.logging import LoggingConfig
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.problem_details import ProblemDetailsPlugin
@@ -46,10 +47,11 @@ from .login_limit import AccountLoginLimiter, LoginLimiter
 from .maintenance import database_path, purge_loop, purge_removed, sweep_orphans
 from .memory_stores import BoundedMemoryStore, sweep
 from .moderation import ModerationController, ReportsController, SensitiveController
+from .object_storage import MediaUrlsMiddleware, S3Storage
 from .rate_limit import counting_rate_limit
 from .request import ShortstackRequest
 from .search import SearchController
-from .security_headers import add_security_headers
+from .security_headers import add_security_headers, html_headers_with_media_origin
 from .storage import open_storage
 from .store.db import Database
 from .store.dialect import DatabaseUnreachable
@@ -152,6 +154,11 @@ def create_app(
         except DatabaseUnreachable as exc:  # one line naming the database (no password)
             log.error("%s", exc)
             raise
+        try:
+            await asyncio.to_thread(storage.check)  # a bucket: reachable with these credentials
+        except Exception as exc:
+            log.error("cannot use the media storage: %s", exc)
+            raise
         with storage.alone() as alone:
             if alone:  # another API process of this data dir may be mid-upload: leave it be
                 swept = await sweep_orphans(db, storage)
@@ -206,6 +213,8 @@ def create_app(
     middleware = [body_deadline, streams, api_limit.middleware, login_rate_limit(config).middleware]
     if config.server.log_requests:
         middleware.append(AccessLogMiddleware())
+    if isinstance(storage, S3Storage):  # API responses name media by bucket or CDN URLs
+        middleware.append(DefineMiddleware(MediaUrlsMiddleware, storage=storage))
 
     dependencies = dict(DEPENDENCIES)
     dependencies.update(
@@ -279,6 +288,8 @@ def create_app(
     # the services hot handlers read here instead of injecting (see health.healthz)
     app.state.jobs = runner
     app.state.storage = storage
+    if isinstance(storage, S3Storage):  # web pages may load media from the bucket or CDN
+        app.state.html_headers = html_headers_with_media_origin(storage.media_origin())
     app.state.chains = chains
     app.state.exports = exports  # tests age an export past its expiry
     return app

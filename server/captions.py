@@ -20,7 +20,7 @@ from shortstack.media.captions import CaptionError, Cue, check, parse_srt, parse
 from .config import Config
 from .errors import problem
 from .interactions import VideoId
-from .storage import LocalStorage
+from .storage import STORAGE_ERRORS, LocalStorage
 from .store import captions as store
 from .store.db import Database
 from .store.errors import Forbidden, NotFound
@@ -174,8 +174,14 @@ async def refresh_hls(db: Database, storage: LocalStorage, video_id: str) -> Non
         )
         for t in await store.list_tracks(db, video_id)
     ]
-    with contextlib.suppress(OSError):  # the .vtt still serves; the next change tries again
-        await asyncio.to_thread(set_subtitles, storage.hls_dir(video_id), tracks)
+
+    def rewrite() -> None:
+        with storage.hls_edit(video_id) as hls_dir:  # a bucket's: a local copy, uploaded back
+            set_subtitles(hls_dir, tracks)
+
+    # the .vtt still serves; the next change tries again
+    with contextlib.suppress(*STORAGE_ERRORS):
+        await asyncio.to_thread(rewrite)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

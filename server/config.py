@@ -219,6 +219,41 @@ class DatabaseConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     ``shortstack migrate --to URL`` moves a SQLite instance there). Media stay in the data dir."""
 
 
+class StorageConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    backend: Literal["local", "s3"] = "local"
+    """Where media files live: "local" (DATA/media, streamed by the API with Range) or "s3"
+    (an S3-compatible bucket; needs ``pip install 'shortstack[s3]'``; credentials come from
+    the environment: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or boto3's other sources)."""
+    endpoint_url: str = ""
+    """The S3 endpoint (``https://s3.example.net``, MinIO, Ceph...). Empty: AWS itself."""
+    bucket: str = ""
+    """The bucket (it must exist; ``shortstack doctor`` checks it). Required with "s3"."""
+    region: str = ""
+    """The bucket's region (empty: boto3's default, e.g. AWS_DEFAULT_REGION)."""
+    prefix: str = ""
+    """A key prefix for everything Shortstack stores (``shortstack/``): share a bucket."""
+    public_base_url: str = ""
+    """A CDN or public-bucket base URL that maps to the bucket's keys: media URLs in the API
+    become ``public_base_url + key``. Empty: a private bucket, media URLs are presigned."""
+    presign_s: int = 3600
+    """How long a presigned media URL stays valid, in seconds (reused for half of it)."""
+
+    def __post_init__(self) -> None:
+        from urllib.parse import urlsplit
+
+        if self.backend != "s3":
+            return
+        if not self.bucket:
+            raise ValueError("storage.backend = 's3' needs storage.bucket")
+        for key in ("endpoint_url", "public_base_url"):
+            value = getattr(self, key)
+            parts = urlsplit(value) if value else None
+            if parts and (parts.scheme not in ("http", "https") or not parts.netloc or parts.query):
+                raise ValueError(f"storage.{key} is not an http(s) URL: {value!r}")
+        if not 60 <= self.presign_s <= 7 * 24 * 3600:
+            raise ValueError("storage.presign_s must be between 60 and 604800 seconds")
+
+
 class CaptionsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_kb: int = 512
     """Largest caption file (WebVTT or SRT) accepted, in KiB (413 beyond)."""
@@ -253,6 +288,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """State shared by many API processes (scale-out)."""
     database: DatabaseConfig = msgspec.field(default_factory=DatabaseConfig)
     """The database: a SQLite file in the data dir (default) or Postgres (scale-out)."""
+    storage: StorageConfig = msgspec.field(default_factory=StorageConfig)
+    """Media files: the data dir (default) or an S3-compatible bucket (scale-out)."""
     captions: CaptionsConfig = msgspec.field(default_factory=CaptionsConfig)
     """Caption uploads and automatic captions."""
 

@@ -8,10 +8,12 @@ simply asked for again. A finished export expires after ``accounts.export_hours`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import time
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -181,10 +183,10 @@ class Exports:
                 if name != "videos":  # written last, naming each video's file in the zip
                     zf.writestr(f"{name}.json", _json(data[name]))
             for i, video in enumerate(videos):
-                path, arcname = self._video_file(video)
-                video["file"] = arcname
-                if path is not None:
-                    zf.write(path, arcname, compress_type=zipfile.ZIP_STORED)
+                with self._video_file(video) as (path, arcname):
+                    video["file"] = arcname
+                    if path is not None:
+                        zf.write(path, arcname, compress_type=zipfile.ZIP_STORED)
                 for track in video["captions"]:  # beside the video, as WebVTT files
                     track["file"] = f"videos/{video['id']}-captions-{track['lang']}.vtt"
                     zf.writestr(track["file"], track.pop("vtt"))
@@ -195,16 +197,21 @@ class Exports:
         os.replace(temp, dest)
         return dest.stat().st_size
 
-    def _video_file(self, video: dict[str, Any]) -> tuple[Path | None, str | None]:
-        """The uploaded source file, else the biggest rendition; None when neither is there."""
-        source = self.storage.source_path(video["id"])
-        if source.is_file():
-            return source, f"videos/{video['id']}-original"
+    @contextlib.contextmanager
+    def _video_file(self, video: dict[str, Any]) -> Iterator[tuple[Path | None, str | None]]:
+        """The uploaded source file, else the biggest rendition, as a local file for the
+        ``with`` block (a bucket's: downloaded, one at a time); None when neither is there."""
+        with self.storage.media_file(video["id"], "source") as source:
+            if source is not None:
+                yield source, f"videos/{video['id']}-original"
+                return
         for rendition in video["renditions"]:  # biggest first
-            path = self.storage.rendition_path(video["id"], rendition["name"])
-            if path.is_file():
-                return path, f"videos/{video['id']}-{rendition['name']}.mp4"
-        return None, None
+            name = rendition["name"]
+            with self.storage.media_file(video["id"], f"{name}.mp4") as path:
+                if path is not None:
+                    yield path, f"videos/{video['id']}-{name}.mp4"
+                    return
+        yield None, None
 
 
 def _json(value: Any) -> str:

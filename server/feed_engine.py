@@ -199,7 +199,7 @@ class FeedEngine:
         assert self.storage is not None
         storage = self.storage
         self._last_model_check = time.monotonic()
-        version = storage.current_model()
+        version = await asyncio.to_thread(storage.current_model)  # a bucket: a GET
         snap = self.snapshot
         if version is None or version == self._bad_model:
             return False

@@ -16,8 +16,9 @@ from litestar.exceptions import HTTPException
 from shortstack.media.files import atomic_path, write_atomic
 
 from .config import Config
+from .object_storage import S3Storage, StorageUnavailable, explain
 from .passwords import WeakPassword, check_password
-from .storage import LocalStorage
+from .storage import STORAGE_ERRORS, LocalStorage, open_storage
 from .store.admin import (
     HandleTaken,
     count_videos_sync,
@@ -153,8 +154,10 @@ async def delete_account(db: Database, storage: LocalStorage, user_id: int) -> l
 
 
 async def sweep_orphans(db: Database, storage: LocalStorage) -> dict[str, int]:
-    """Remove media folders no video row owns and stale temp files (the server's start-up)."""
-    return storage.sweep(await all_video_ids(db))
+    """Remove media folders no video row owns and stale temp files (the server's start-up;
+    a bucket's orphan prefixes are left to ``shortstack doctor --fix``: listing a whole
+    bucket at every start is too slow)."""
+    return await asyncio.to_thread(storage.startup_sweep, await all_video_ids(db))
 
 
 def edit_blocked_terms(
@@ -175,7 +178,7 @@ async def purge_removed(db: Database, storage: LocalStorage, keep_days: float) -
     videos, comments = await removed_before(db, now() - keep_days * 86400)
     for video_id in videos:
         await delete_video(db, video_id)
-        storage.delete_video(video_id)
+        await asyncio.to_thread(storage.delete_video, video_id)
     purged_comments = 0
     for comment_id in comments:
         try:
@@ -202,34 +205,54 @@ async def purge_loop(
             log.info("purged removed content past its appeal time: %s", purged)
 
 
-async def _purge_offline(data_dir: Path, keep_days: float) -> dict[str, int]:
+async def _purge_offline(data_dir: Path, keep_days: float, config: Config) -> dict[str, int]:
     db = Database(database_path(data_dir), readers=1)
     await db.open()
     try:
-        return await purge_removed(db, LocalStorage(data_dir), keep_days)
+        return await purge_removed(db, open_storage(config, data_dir), keep_days)
     finally:
         await db.close()
 
 
-def doctor(data_dir: Path, *, fix: bool, removed_keep_days: float = 30.0) -> dict[str, object]:
-    """Integrity check, counter check, orphan media folders and stale temp files; ``fix``
-    also purges removed content past its appeal time (``limits.removed_keep_days``)."""
+def doctor(
+    data_dir: Path,
+    *,
+    fix: bool,
+    removed_keep_days: float = 30.0,
+    config: Config | None = None,
+) -> dict[str, object]:
+    """Integrity check, counter check, orphan media folders and stale temp files (with media
+    in a bucket: whether it answers, its orphan prefixes and unfinished multipart uploads);
+    ``fix`` also purges removed content past its appeal time (``limits.removed_keep_days``)."""
+    config = config or Config()
     facts = inspect_sync(database_path(data_dir))
-    storage = LocalStorage(data_dir)
-    orphans = [v for v in storage.video_ids_on_disk() if v not in facts.video_ids]
-    temps = [p.name for p in storage.tmp.iterdir()] if storage.tmp.exists() else []
+    storage = open_storage(config, data_dir)
     report: dict[str, object] = {
         "integrity": facts.integrity,
         "videos": len(facts.video_ids),
         "counter_mismatches": facts.counter_mismatches,
         "pending_jobs": facts.pending_jobs,
-        "orphan_media_folders": len(orphans),
-        "temp_files": len(temps),
     }
+    if isinstance(storage, S3Storage):
+        where = f"s3://{storage.bucket}/{storage.prefix}"
+        try:
+            storage.check()
+            orphans = storage.orphans(facts.video_ids, grace_s=0)
+            uploads = list(storage.multipart_uploads(storage.prefix))
+        except (StorageUnavailable, *STORAGE_ERRORS) as exc:
+            report["storage"] = f"UNAVAILABLE {where}: {explain(exc, storage.bucket)}"
+            return report
+        report["storage"] = f"{where}: reachable"
+        report["orphan_media_folders"] = len(orphans)
+        report["unfinished_multipart_uploads"] = len(uploads)
+    else:
+        orphans = [v for v in storage.video_ids_on_disk() if v not in facts.video_ids]
+        report["orphan_media_folders"] = len(orphans)
+    report["temp_files"] = len(list(storage.tmp.iterdir())) if storage.tmp.exists() else 0
     if fix:
-        report["purged_removed"] = asyncio.run(_purge_offline(data_dir, removed_keep_days))
+        report["purged_removed"] = asyncio.run(_purge_offline(data_dir, removed_keep_days, config))
         with storage.alone() as alone:
-            if alone:
+            if alone:  # a bucket: orphans and uploads younger than an hour may be in flight
                 report["removed"] = storage.sweep(inspect_sync(database_path(data_dir)).video_ids)
             else:  # its uploads in flight and half-written outputs look just like leftovers
                 report["removed"] = "skipped: a server is using this data dir; stop it to sweep"
@@ -348,7 +371,30 @@ def _dump_postgres(url: str, target: Path) -> list[tuple[str, str | None, int | 
         conn.close()
 
 
-def backup(data_dir: Path, dest: Path, database_url: str = "") -> dict[str, object]:
+def _bucket_manifest(
+    storage: S3Storage, rows: list[tuple[str, str | None, int | None]]
+) -> dict[str, list[dict[str, object]]]:
+    """The media manifest of a bucket: each video's renditions (present or not), poster and
+    source, as object keys with their sizes (one listing per video)."""
+    names: dict[str, list[str]] = {}
+    for video_id, name, _size in rows:
+        names.setdefault(video_id, [])
+        if name is not None:
+            names[video_id].append(f"{name}.mp4")
+    files: dict[str, list[dict[str, object]]] = {}
+    for video_id, renditions in names.items():
+        listed = {o["Key"]: o["Size"] for o in storage.list_objects(storage.video_prefix(video_id))}
+        entry = files[video_id] = []
+        for name in [*renditions, "poster.jpg", "source"]:
+            key = storage.key(video_id, name)
+            if key in listed or name in renditions:
+                entry.append({"key": key, "bytes": listed.get(key, 0), "present": key in listed})
+    return files
+
+
+def backup(
+    data_dir: Path, dest: Path, database_url: str = "", *, config: Config | None = None
+) -> dict[str, object]:
     """Copy the live database to dest (safe while the server writes) and list its media files:
     the SQLite file through its backup API, or Postgres (database_url) with pg_dump's custom
     format (restore with pg_restore).
@@ -362,18 +408,26 @@ def backup(data_dir: Path, dest: Path, database_url: str = "") -> dict[str, obje
         else:
             rows = copy_database(database_path(data_dir), tmp)
         os.chmod(tmp, 0o600)  # a backup holds password hashes and tokens too
-    storage = LocalStorage(data_dir)
+    storage = open_storage(config or Config(), data_dir)
     files: dict[str, list[dict[str, object]]] = {}
-    for video_id, name, size in rows:
-        entry = files.setdefault(video_id, [])
-        if name is not None:
-            entry.append(_file_entry(storage.rendition_path(video_id, name), data_dir, size))
-    for video_id, entry in files.items():  # the poster and the original upload too
-        for path in (storage.poster_path(video_id), storage.source_path(video_id)):
-            if path.exists():
-                entry.append(_file_entry(path, data_dir))
+    if isinstance(storage, S3Storage):  # the bucket's objects: key, size (listed), present
+        try:
+            files = _bucket_manifest(storage, rows)
+        except STORAGE_ERRORS as exc:
+            raise MaintenanceError(explain(exc, storage.bucket)) from None
+        where = {"bucket": storage.bucket, "prefix": storage.prefix}
+    else:
+        for video_id, name, size in rows:
+            entry = files.setdefault(video_id, [])
+            if name is not None:
+                entry.append(_file_entry(storage.rendition_path(video_id, name), data_dir, size))
+        for video_id, entry in files.items():  # the poster and the original upload too
+            for path in (storage.poster_path(video_id), storage.source_path(video_id)):
+                if path.exists():
+                    entry.append(_file_entry(path, data_dir))
+        where = {"data_dir": str(data_dir)}
     manifest = dest.with_name(dest.name + ".manifest.json")
-    body = {"created_at": now(), "data_dir": str(data_dir), "videos": files}
+    body = {"created_at": now(), **where, "videos": files}
     write_atomic(manifest, json.dumps(body, indent=1).encode(), mode=0o600)
     return {"file": str(dest), "manifest": str(manifest), "videos": len(files)}
 
@@ -386,7 +440,7 @@ def refit_model(data_dir: Path, config: Config) -> dict[str, object]:
     started = time.perf_counter()
     snap = fit_snapshot(database_location(data_dir, config.database.url), config)
     blob = dump_snapshot(snap)
-    LocalStorage(data_dir).put_model(snap.model_version, blob)
+    open_storage(config, data_dir).put_model(snap.model_version, blob)
     report: dict[str, object] = {
         "version": snap.model_version,
         "videos": len(snap.item_ids),

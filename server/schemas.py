@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
+from .object_storage import MEDIA_URLS, S3Storage
 from .store.comments import CommentRecord
 from .store.users import User
 from .store.videos import VideoRecord
@@ -69,15 +70,44 @@ class VideoOut(msgspec.Struct):
 
 
 def video_out(v: VideoRecord) -> VideoOut:
-    """The API shape of a video record (built once per cached record: ``v.presented``)."""
-    if isinstance(v.presented, VideoOut):
-        return v.presented
-    out = v.presented = _video_out(v)
+    """The API shape of a video record (built once per cached record: ``v.presented``).
+
+    With media in a bucket (``MEDIA_URLS`` set for the request), rendition and poster URLs
+    are absolute (CDN base URL or presigned); presigned ones are rebuilt when they age."""
+    urls = MEDIA_URLS.get()
+    if urls is None:
+        if isinstance(v.presented, VideoOut):
+            return v.presented
+        out = v.presented = _video_out(v, None)
+        return out
+    stamp = (id(urls), urls.url_epoch())
+    cached = v.presented
+    if isinstance(cached, tuple) and cached[0] == stamp:
+        return cached[1]
+    out = _video_out(v, urls)
+    v.presented = (stamp, out)
     return out
 
 
-def _video_out(v: VideoRecord) -> VideoOut:
+def _video_out(v: VideoRecord, urls: S3Storage | None) -> VideoOut:
     base = f"/api/videos/{v.id}"
+    ready = v.status == "ready"
+    if urls is None:
+        renditions = [
+            RenditionOut(r.name, r.width, r.height, r.bytes, f"{base}/media/{r.name}")
+            for r in v.renditions
+        ]
+        poster = f"{base}/poster" if v.has_poster else None
+    else:  # straight from the bucket or the CDN; the master playlist stays the API's
+        renditions = (
+            [
+                RenditionOut(r.name, r.width, r.height, r.bytes, urls.url(v.id, f"{r.name}.mp4"))
+                for r in v.renditions
+            ]
+            if ready
+            else []
+        )
+        poster = urls.url(v.id, "poster.jpg") if v.has_poster else None
     return VideoOut(
         id=v.id,
         author=Author(v.author_handle, v.author_name),
@@ -92,17 +122,13 @@ def _video_out(v: VideoRecord) -> VideoOut:
         created_at=iso(v.created_at),
         counts=Counts(v.likes, v.comments, v.shares, v.views),
         liked_by_me=v.liked_by_me,
-        renditions=[
-            RenditionOut(r.name, r.width, r.height, r.bytes, f"{base}/media/{r.name}")
-            for r in v.renditions
-        ]
-        if v.status == "ready"
-        else [],
-        poster_url=f"{base}/poster" if v.has_poster else None,
+        renditions=renditions if ready else [],
+        poster_url=poster,
         url=base,
         fps=v.fps,
         edit=json.loads(v.edit) if v.edit else None,
-        hls_url=f"{base}/hls/master.m3u8" if v.status == "ready" and v.renditions else None,
+        # the master playlist names caption playlists the API serves: the API answers it
+        hls_url=f"{base}/hls/master.m3u8" if ready and v.renditions else None,
         sensitive=v.sensitive,
     )
 

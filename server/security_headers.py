@@ -48,13 +48,29 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     extra = _RAW_ALL
     if content_type.startswith(b"text/html"):
         embed = str(scope.get("path", "")).startswith("/embed/")
-        extra = _RAW_EMBED if embed else _RAW_HTML
+        # media in a bucket or CDN: its origin is allowed too (app.state.html_headers)
+        app = scope.get("app")
+        chosen = app.state.get("html_headers") if app is not None else None
+        html, embedded = chosen or (_RAW_HTML, _RAW_EMBED)
+        extra = embedded if embed else html
     raw.extend(header for header in extra if header[0] not in present)
 
 
 def _raw(*headers: dict[str, str]) -> tuple[tuple[bytes, bytes], ...]:
     merged = {k: v for h in headers for k, v in h.items()}
     return tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in merged.items())
+
+
+def html_headers_with_media_origin(origin: str) -> tuple[tuple, tuple]:
+    """The (page, embed) header sets when media come from ``origin`` (``[storage]``: a
+    bucket or CDN): images, media and the player's playlist fetches may come from there."""
+    allowed = origin.replace(";", "").replace(" ", "")
+    csp = _SAME_ORIGIN
+    for directive in ("img-src", "media-src", "connect-src"):
+        csp = csp.replace(f"{directive} 'self'", f"{directive} 'self' {allowed}")
+    page = {**HTML_RESPONSES, "content-security-policy": f"{csp}; frame-ancestors 'none'"}
+    embed = {**EMBED_RESPONSES, "content-security-policy": f"{csp}; frame-ancestors *"}
+    return _raw(ALL_RESPONSES, page), _raw(ALL_RESPONSES, embed)
 
 
 _RAW_ALL = _raw(ALL_RESPONSES)

@@ -6,6 +6,8 @@ import asyncio
 import dataclasses
 import functools
 import json
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +23,7 @@ from .edit_preview import RECIPE_HELP, check_recipe, recipe_from_field
 from .errors import problem
 from .interactions import VideoId
 from .jobs import JobRunner
+from .object_storage import S3Storage
 from .ranges import file_response
 from .schemas import VideoOut, video_out
 from .storage import LocalStorage
@@ -28,6 +31,7 @@ from .store import moderation as moderation_store
 from .store import videos as store
 from .store.db import Database
 from .store.users import User
+from .store.videos import VideoRecord
 from .text_rules import blocked_terms, free_text
 from .uploads import flag_field, probe_upload, receive_upload
 from .visibility import owned_video, visible_video
@@ -92,6 +96,91 @@ def _accel(request: Request, storage: LocalStorage) -> tuple[str, Path] | None:
     """(prefix, media root) when ``server.media_accel_redirect`` hands media bytes to nginx."""
     prefix = request.app.state.config.server.media_accel_redirect
     return (prefix, storage.root) if prefix else None
+
+
+def _to_bucket(url: str) -> Response:
+    """A redirect to a media file's bucket (or CDN) URL, checked for this viewer just now:
+    clients keep no copy of it past a minute (a presigned one expires)."""
+    return Response(
+        content=None,
+        status_code=302,
+        headers={"location": url, "cache-control": "private, max-age=60"},
+    )
+
+
+def _absolute(playlist: str, to_url: Callable[[str], str]) -> str:
+    """A playlist with its relative URIs (file lines, ``URI="..."`` of EXT-X-MAP) made
+    absolute by ``to_url``; subtitle media lines keep theirs (the API serves captions)."""
+    lines = []
+    for line in playlist.splitlines():
+        if line and not line.startswith("#"):
+            line = to_url(line)
+        elif line.startswith("#EXT-X-MAP:"):
+            line = re.sub(r'URI="([^"]+)"', lambda m: f'URI="{to_url(m.group(1))}"', line)
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+async def _package_into_bucket(request: Request, storage: S3Storage, video: VideoRecord) -> None:
+    """HLS for a video made before HLS was (e.g. moved by ``migrate --storage``): its
+    renditions downloaded to a scratch folder, packaged there (``_package``'s limits), the
+    folder uploaded (playlists last)."""
+    with storage.scratch("hls") as work:
+        sources = []
+        for r in video.renditions:
+            path = work / f"{r.name}.mp4"
+            key = storage.key(video.id, f"{r.name}.mp4")
+            if not await asyncio.to_thread(storage.get_file, key, path):
+                raise problem(404, "Media missing", "a rendition file is missing in the bucket")
+            sources.append((r.name, path, r.width, r.height))
+        await _package(request, sources, work / "hls")
+        await asyncio.to_thread(storage.upload_tree, work / "hls", video.id, under="hls/")
+
+
+async def _hls_from_bucket(
+    request: Request,
+    storage: S3Storage,
+    video: VideoRecord,
+    rendition: str | None,
+    name: str,
+    head_only: bool,
+) -> Response:
+    """HLS of a video whose media is in a bucket (its visibility already checked).
+
+    The master playlist always comes from here (its caption playlists are the API's); with a
+    CDN base URL it names the CDN's media playlists, whose relative segment URIs resolve
+    there. A private bucket's media playlists come from here too, each segment a presigned
+    URL (a relative URI cannot carry a signature). Segments: a redirect."""
+    from shortstack.media.hls import CONTENT_TYPES
+
+    video_id = video.id
+    public = bool(storage.config.public_base_url)
+    if rendition is not None and (name != "index.m3u8" or public):
+        return _to_bucket(storage.url(video_id, f"hls/{rendition}/{name}"))
+    folder = "hls/" if rendition is None else f"hls/{rendition}/"
+    key = storage.key(video_id, folder + name)
+    body = await asyncio.to_thread(storage.get_bytes, key)
+    if body is None and rendition is None:  # made at transcode time; older videos: here
+        await _package_into_bucket(request, storage, video)
+        body = await asyncio.to_thread(storage.get_bytes, key)
+    if body is None:
+        raise problem(
+            404,
+            "HLS unavailable",
+            "this video has no HLS in the media bucket; the MP4 renditions still play",
+        )
+    text = body.decode()
+    if rendition is None and public:
+        text = _absolute(text, lambda uri: storage.url(video_id, f"hls/{uri}"))
+    elif rendition is not None:
+        text = _absolute(text, lambda uri: storage.url(video_id, f"hls/{rendition}/{uri}"))
+    payload = text.encode()
+    headers = {"cache-control": "private, max-age=60", "content-length": str(len(payload))}
+    return Response(
+        content=None if head_only else payload,
+        media_type=CONTENT_TYPES[".m3u8"],
+        headers=headers,
+    )
 
 
 def _quota(config: Config, user: User) -> store.UploadQuota | None:
@@ -167,7 +256,8 @@ class VideosController(Controller):
                     f"you already posted this file with this edit as video {existing}",
                 )
             video_id = store.new_video_id()
-            storage.adopt_source(temp, video_id)
+            # a rename in the data dir; a (multipart) upload to a bucket: off the event loop
+            await asyncio.to_thread(storage.adopt_source, temp, video_id)
             try:
                 await store.create_video(
                     db,
@@ -188,7 +278,7 @@ class VideosController(Controller):
                 if captions is not None:
                     await store_upload_captions(db, video_id, captions, config)
             except BaseException:
-                storage.delete_video(video_id)
+                await asyncio.to_thread(storage.delete_video, video_id)
                 raise
         finally:
             temp.unlink(missing_ok=True)
@@ -213,7 +303,7 @@ class VideosController(Controller):
     ) -> None:
         await owned_video(db, video_id, user, "delete it")
         await store.delete_video(db, video_id)
-        storage.delete_video(video_id)
+        await asyncio.to_thread(storage.delete_video, video_id)
 
     async def _media(
         self,
@@ -231,6 +321,8 @@ class VideosController(Controller):
         if video.status != "ready" or rendition not in {r.name for r in video.renditions}:
             names = ", ".join(r.name for r in video.renditions) or "none yet"
             raise problem(404, "No such rendition", f"video {video_id} has renditions: {names}")
+        if isinstance(storage, S3Storage):
+            return _to_bucket(storage.url(video_id, f"{rendition}.mp4"))
         path = _rendition_file(storage, video_id, rendition)  # missing: 404 Media missing
         return await file_response(
             request, path, "video/mp4", head=head_only, accel=_accel(request, storage)
@@ -292,6 +384,8 @@ class VideosController(Controller):
             or (rendition is not None and rendition not in names)
         ):
             raise problem(404, "No such HLS file", f"video {video_id} has no {request.url.path}")
+        if isinstance(storage, S3Storage):
+            return await _hls_from_bucket(request, storage, video, rendition, name, head_only)
         if not storage.hls_path(video_id, None, MASTER).exists():
             # made at transcode time; a video made before gets it here, bounded (see _package)
             sources = [
@@ -393,6 +487,8 @@ class VideosController(Controller):
         head_only: bool,
     ) -> Response:
         video = await visible_video(db, video_id, viewer)
+        if isinstance(storage, S3Storage) and video.has_poster:
+            return _to_bucket(storage.url(video_id, "poster.jpg"))
         path = storage.poster_path(video_id)
         if not video.has_poster or not path.exists():
             raise problem(404, "No poster yet", "the poster is made when the video is processed")

@@ -559,7 +559,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     url = _config(args).database.url
     data_dir = _data_dir(args) if url else _existing_data_dir(args)
     try:
-        result = backup(data_dir, Path(args.file).expanduser(), url)
+        result = backup(data_dir, Path(args.file).expanduser(), url, config=_config(args))
     except MaintenanceError as exc:
         raise CliError(str(exc)) from None
     _print(
@@ -602,6 +602,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         redact,
     )
 
+    if args.storage:
+        if args.to:
+            raise CliError("--to and --storage are separate moves: run one, then the other")
+        return _migrate_storage(args)
     try:
         if not args.to:
             url = _config(args).database.url
@@ -641,6 +645,43 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         text = "\n".join(lines)
     _print(args, result, text)
     return 0
+
+
+def _migrate_storage(args: argparse.Namespace) -> int:
+    """--storage s3://bucket/prefix: copy the media folder into the bucket, verified."""
+    from shortstack.server.config import ConfigError
+    from shortstack.server.maintenance import MaintenanceError
+    from shortstack.server.storage_move import move_media
+
+    config = _config(args)
+    data_dir = _existing_data_dir(args)
+    try:
+        result = move_media(
+            data_dir, args.storage, config.storage, endpoint_url=args.endpoint_url or ""
+        )
+    except (MaintenanceError, ConfigError) as exc:
+        raise CliError(str(exc)) from None
+    repaired, failed = result["repaired"], result["failed"]
+    copied = result["copied"] + len(repaired)
+    if copied == 0 and not failed:
+        lines = [
+            f"{result['target']} already holds all {result['files']} files of {data_dir}"
+            f" ({result['bytes']} bytes, each verified by size and SHA-256): nothing to do"
+        ]
+    else:
+        lines = [
+            f"copied {copied} of {result['files']} files ({result['bytes']} bytes in all) from"
+            f" {data_dir} into {result['target']} in {result['seconds']} s;"
+            f" {result['already_there']} were already there",
+            "  verified: each object's size and SHA-256 read back from the bucket",
+        ]
+        lines += [f"  damaged in the bucket, copied again: {rel}" for rel in repaired]
+    lines += [f"  FAILED (the bucket returned other bytes): {rel}" for rel in failed]
+    if not failed:
+        lines.append("next: put these lines in config.toml and restart (DATA/media can go then):")
+        lines += [f"  {line}" for line in result["config"]]
+    _print(args, result, "\n".join(lines))
+    return 1 if failed else 0
 
 
 def cmd_admin_add(args: argparse.Namespace) -> int:
@@ -773,9 +814,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             " sweep and hourly purge do its work on Postgres (see docs/scaling.md)"
         )
     keep_days = config.limits.removed_keep_days
-    report = doctor(_existing_data_dir(args), fix=args.fix, removed_keep_days=keep_days)
+    report = doctor(
+        _existing_data_dir(args), fix=args.fix, removed_keep_days=keep_days, config=config
+    )
     _print(args, report, "\n".join(f"{k}: {v}" for k, v in report.items()))
-    return 0 if report["integrity"] == "ok" else 1
+    storage_ok = not str(report.get("storage", "")).startswith("UNAVAILABLE")
+    return 0 if report["integrity"] == "ok" and storage_ok else 1
 
 
 # --------------------------------------------------------------------------- parser
@@ -1049,6 +1093,17 @@ def _migrate_args(p: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="copy this SQLite instance into the (empty) Postgres database at URL",
     )
+    p.add_argument(
+        "--storage",
+        metavar="S3_URL",
+        help="copy the media folder into a bucket (s3://bucket[/prefix]), verified by size and"
+        " SHA-256; credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY",
+    )
+    p.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="the S3 endpoint for --storage (default: [storage] endpoint_url, else AWS)",
+    )
     _data_opts(p)
     p.add_argument("--json", action="store_true", help="print JSON")
 
@@ -1222,7 +1277,8 @@ COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], int] | None, str, Argu
     (
         "migrate",
         cmd_migrate,
-        "apply schema migrations; --to postgresql://... moves the instance into Postgres",
+        "apply schema migrations; --to postgresql://... moves the instance into Postgres;"
+        " --storage s3://bucket copies its media into a bucket",
         _migrate_args,
     ),
     (
