@@ -236,7 +236,8 @@ class StorageConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A CDN or public-bucket base URL that maps to the bucket's keys: media URLs in the API
     become ``public_base_url + key``. Empty: a private bucket, media URLs are presigned."""
     presign_s: int = 3600
-    """How long a presigned media URL stays valid, in seconds (reused for half of it)."""
+    """How long a presigned media URL stays valid, in seconds (60 to 604800); each is signed
+    once per quarter of that and reused, so a client gets one valid for 3/4 of it at least."""
 
     def __post_init__(self) -> None:
         from urllib.parse import urlsplit

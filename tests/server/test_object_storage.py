@@ -222,9 +222,7 @@ def test_public_base_url_gives_cdn_urls_and_hls_plays_from_there(make_server, s3
 
 
 def _storage(s3, tmp_path, **extra) -> S3Storage:
-    return S3Storage(
-        StorageConfig(**s3.storage_config(**extra)), tmp_path / "data", client=s3.client
-    )
+    return S3Storage(StorageConfig(**s3.storage_config(**extra)), tmp_path / "data")
 
 
 def test_sweep_removes_orphan_prefixes_and_unfinished_multipart_uploads(s3_server, tmp_path):
@@ -341,3 +339,23 @@ def test_a_missing_bucket_stops_the_start_with_a_clear_log_line(s3_server, tmp_p
     log = (tmp_path / "data" / "server.log").read_text()
     assert "cannot use the media storage: no such bucket: no-such-bucket-here" in log
     assert "Traceback" not in log
+
+
+def test_presigned_urls_are_reused_for_a_quarter_of_their_life(s3_server, tmp_path, monkeypatch):
+    import shortstack.server.object_storage as object_storage
+
+    s3 = s3_server
+    storage = _storage(s3, tmp_path, presign_s=600)
+    key = storage.key("signedvid1", "poster.jpg")
+    s3.client.put_object(Bucket=s3.bucket, Key=key, Body=b"jpeg bytes", ContentType="image/jpeg")
+    signed = []
+    sign = storage.client.generate_presigned_url
+    storage.client.generate_presigned_url = lambda *a, **k: signed.append(1) or sign(*a, **k)
+    first = storage.url("signedvid1", "poster.jpg")
+    assert "X-Amz-Expires=600" in first
+    assert storage.url("signedvid1", "poster.jpg") == first and len(signed) == 1  # cached
+    clock = time.time()
+    monkeypatch.setattr(object_storage.time, "time", lambda: clock + 151)  # a quarter later
+    later = storage.url("signedvid1", "poster.jpg")
+    assert len(signed) == 2  # signed again: handed out, it is valid for 3/4 of presign_s
+    assert httpx.get(later).content == b"jpeg bytes"
