@@ -253,6 +253,10 @@ class StorageConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
                 raise ValueError(f"storage.{key} is not an http(s) URL: {value!r}")
         if not 60 <= self.presign_s <= 7 * 24 * 3600:
             raise ValueError("storage.presign_s must be between 60 and 604800 seconds")
+        import importlib.util
+
+        if importlib.util.find_spec("boto3") is None:  # said at start-up, not at the first upload
+            raise ValueError("storage.backend = 's3' needs boto3: pip install 'shortstack[s3]'")
 
 
 class CaptionsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -99,8 +99,12 @@ class ApiClient:
             headers.update(extra)
         return headers
 
-    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = self._headers(kwargs.pop("headers", None))
+    async def _send(
+        self, method: str, path: str, *, credentials: bool = True, **kwargs: Any
+    ) -> httpx.Response:
+        """A request to the server; ``credentials=False`` sends no token (a URL elsewhere)."""
+        extra = kwargs.pop("headers", None)
+        headers = self._headers(extra) if credentials else dict(extra or {})
         try:
             response = await self._http.request(method, path, headers=headers, **kwargs)
         except (httpx.TransportError, httpx.TimeoutException) as exc:
@@ -363,8 +367,12 @@ class ApiClient:
         headers: dict[str, str] = {}
         if start or end is not None:
             headers["Range"] = f"bytes={start}-{'' if end is None else end}"
+        absolute = self.media_url(url)
+        # a bucket's presigned URL or a CDN is another origin: the token is never sent there
+        # (S3 refuses a presigned request that also carries an Authorization header)
+        ours = absolute.startswith(self.base_url.rstrip("/") + "/")
         try:
-            response = await self._send("GET", self.media_url(url), headers=headers)
+            response = await self._send("GET", absolute, headers=headers, credentials=ours)
         except ApiError as exc:
             if exc.status == 416:
                 return b""
