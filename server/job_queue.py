@@ -218,6 +218,8 @@ class _QuietAttempts(logging.Filter):
         if record.exc_info and isinstance(record.exc_info[1], AttemptFailed):
             record.msg, record.args = "%s", (str(record.exc_info[1]),)
             record.exc_info = record.exc_text = None
+            if "retries" in record.args[0]:  # not the last attempt
+                record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
 
 
@@ -294,6 +296,19 @@ class WorkerNode:
                 worker.ensure()
             self._slots.put_nowait(worker)
         sweep_s = max(1, self.config.jobs.heartbeat_s // 2)
+        # The engine moves a job to its active list, then marks it active: a sweep in between
+        # takes it for a lost one. The first sweep of a starting worker would meet the first
+        # dequeues every time, so it waits one interval (later ones rarely meet a dequeue,
+        # and a job swept by mistake is delivered twice: the work is idempotent).
+        sweep = self.queue.sweep
+        first_sweep = asyncio.get_running_loop().time() + sweep_s
+
+        async def later_sweep(lock: int = 60, abort: float = 5.0) -> list[str]:
+            if asyncio.get_running_loop().time() < first_sweep:
+                return []
+            return await sweep(lock, abort)
+
+        self.queue.sweep = later_sweep  # type: ignore[method-assign]
         self._engine = _Engine(
             self.queue,
             [(FUNCTION, job)],

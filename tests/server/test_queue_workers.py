@@ -84,7 +84,7 @@ class Cluster:
             "[server]\nlog_requests = false\n"
             "[limits]\napi_rate_per_minute = 100000\nlogin_rate_per_minute = 100000\n"
             f'[cache]\nurl = "{redis_url}"\n'
-            '[jobs]\nengine = "saq"\nheartbeat_s = 3\ndispatch_s = 1.0\nshutdown_grace_s = 5\n'
+            '[jobs]\nengine = "saq"\nheartbeat_s = 4\ndispatch_s = 1.0\nshutdown_grace_s = 5\n'
             f"[media]\njob_lease_s = 6.0\n{media_lines}"
         )
         self.port = _free_port()
@@ -318,8 +318,9 @@ def test_a_worker_killed_mid_transcode_loses_nothing(cluster, tmp_path):
 def test_dead_letter_and_a_lost_enqueue(cluster, tmp_path, redis_url):
     """Uploads wait in the queue while no worker runs. One file cannot be decoded: it fails on
     its first attempt (no endless retries), the engine holds it as FAILED, the video is failed
-    and the uploader hears `video.failed`. Another job's engine record is lost (a crash between
-    commit and enqueue): the dispatcher hands the committed row over again and it is done."""
+    and the uploader hears `video.failed`. Another job's engine record is lost (as in a crash
+    between commit and enqueue): the restarted API hands the committed row over again and a
+    worker transcodes it."""
     import asyncio
 
     from saq.queue.redis import RedisQueue
@@ -351,20 +352,32 @@ def test_dead_letter_and_a_lost_enqueue(cluster, tmp_path, redis_url):
             await queue.disconnect()
 
     assert c.api is not None
-    c.api.stop()  # the API process goes too: only the worker's dispatcher can save the job
+    c.api.kill9()  # the API process crashed (its dispatch loop may not run again before)
     assert asyncio.run(lose(f"job:{good_job[0]}:{good}"))
-    worker = c.start_worker()
-    c.start_api()
+    c.start_api()  # its start-up dispatch hands the committed row over again
     listener = Listener(c.url, token)
+    worker = c.start_worker()
     failed = listener.wait("video.failed", bad, timeout=120)
     assert failed["error"]
     assert c.wait_settled(token, bad)["status"] == "failed"
     ((status, error),) = c.rows("SELECT status, error FROM jobs WHERE video_id = ?", (bad,))
     assert status == "failed" and error
-    assert worker.log().count(f"of {bad}, attempt") == 2  # started, failed: no retry
+    assert f"of {bad}, attempt 1/3) started" in worker.log()
+    assert f"of {bad}, attempt 2/3)" not in worker.log()  # no retry
+    (bad_job,) = c.rows("SELECT id FROM jobs WHERE video_id = ?", (bad,))
+
+    async def engine_status(key: str) -> str | None:
+        queue = RedisQueue.from_url(redis_url, name="shortstack")
+        try:
+            job = await queue.job(key)
+            return None if job is None else job.status.value
+        finally:
+            await queue.disconnect()
+
+    assert asyncio.run(engine_status(f"job:{bad_job[0]}:{bad}")) == "failed"  # the dead letter
     assert c.wait_settled(token, good)["status"] == "ready"
     assert c.rows("SELECT status FROM jobs WHERE video_id = ?", (good,)) == [("done",)]
-    assert f"job {good_job[0]} (transcode) handed to the queue" in worker.log()
+    assert f"job {good_job[0]} (transcode) handed to the queue" in c.api.log()
     assert c.partials(bad) == [] and c.partials(good) == []
     health = httpx.get(c.url + "/healthz").json()
     assert health["jobs"]["failed"] == 1 and health["status"] == "ok"
