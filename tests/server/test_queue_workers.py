@@ -74,18 +74,26 @@ class Proc:
 class Cluster:
     """One API process and any number of workers sharing a data dir, a Redis and a config."""
 
-    def __init__(self, tmp: Path, redis_url: str, **media: object) -> None:
+    def __init__(
+        self, tmp: Path, redis_url: str, jobs: dict | None = None, **media: object
+    ) -> None:
         self.tmp = tmp
         self.data = tmp / "data"
         self.data.mkdir()
         self.config = tmp / "config.toml"
-        media_lines = "".join(f"{k} = {json.dumps(v)}\n" for k, v in media.items())
+        sections = {
+            "server": {"log_requests": False},
+            "limits": {"api_rate_per_minute": 100000, "login_rate_per_minute": 100000},
+            "cache": {"url": redis_url},
+            "jobs": {"engine": "saq", "heartbeat_s": 4, "dispatch_s": 1.0, "shutdown_grace_s": 5}
+            | (jobs or {}),
+            "media": {"job_lease_s": 6.0, **media},
+        }
         self.config.write_text(
-            "[server]\nlog_requests = false\n"
-            "[limits]\napi_rate_per_minute = 100000\nlogin_rate_per_minute = 100000\n"
-            f'[cache]\nurl = "{redis_url}"\n'
-            '[jobs]\nengine = "saq"\nheartbeat_s = 4\ndispatch_s = 1.0\nshutdown_grace_s = 5\n'
-            f"[media]\njob_lease_s = 6.0\n{media_lines}"
+            "".join(
+                f"[{name}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items())
+                for name, values in sections.items()
+            )
         )
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -180,8 +188,8 @@ def redis_url(tmp_path):
 def cluster(tmp_path, redis_url):
     made: list[Cluster] = []
 
-    def make(**media: object) -> Cluster:
-        made.append(Cluster(tmp_path, redis_url, **media))
+    def make(jobs: dict | None = None, **media: object) -> Cluster:
+        made.append(Cluster(tmp_path, redis_url, jobs, **media))
         return made[-1]
 
     yield make
@@ -312,6 +320,36 @@ def test_a_worker_killed_mid_transcode_loses_nothing(cluster, tmp_path):
     ]
     assert c.video(token, video_id)["status"] == "ready"
     assert c.partials(video_id) == []
+
+
+@pytest.mark.slow
+def test_sigterm_releases_a_running_job_to_the_queue(cluster, tmp_path):
+    """SIGTERM with a job running past the grace period: the worker kills its transcode,
+    removes the partial files, gives the job back (not counted as an attempt) and exits 0;
+    the next worker transcodes it on attempt 1."""
+    c = cluster(jobs={"shutdown_grace_s": 1})
+    c.start_api()
+    first = c.start_worker()
+    long_clip = write_test_video(tmp_path / "long.mp4", width=640, height=480, duration_s=12.0)
+    token = c.register("polite")
+    listener = Listener(c.url, token)
+    video_id = c.upload(token, long_clip, "long one")
+    first.wait_log(f"of {video_id}, attempt 1/3) started")
+    listener.wait("video.progress", video_id)
+    began = time.monotonic()
+    assert first.stop() == 0
+    assert time.monotonic() - began < 15
+    assert "released: the worker is stopping" in first.log()
+    assert c.rows("SELECT status, attempts FROM jobs WHERE video_id = ?", (video_id,)) == [
+        ("queued", 0)
+    ]
+    assert c.partials(video_id) == []
+    second = c.start_worker()
+    assert listener.wait("video.ready", video_id, timeout=180)["video_id"] == video_id
+    assert f"of {video_id}, attempt 1/3) started" in second.log()
+    assert c.rows("SELECT status, attempts FROM jobs WHERE video_id = ?", (video_id,)) == [
+        ("done", 1)
+    ]
 
 
 @pytest.mark.slow
