@@ -265,6 +265,10 @@ class JobsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     shutdown_grace_s: int = 30
     """On SIGTERM a worker takes no new job and lets a running one finish for this long; past
     it the job is released back to the queue (its partial outputs removed), in seconds."""
+    refit_cron: str = ""
+    """With ``feed.refit = "external"``: when the workers run ``shortstack refit``, as a cron
+    line ("*/10 * * * *"; a sixth field counts seconds); one worker of them all runs each; empty:
+    never (run ``shortstack refit`` from cron instead)."""
 
 
 class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

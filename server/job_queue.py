@@ -60,6 +60,13 @@ def config_problem(config: Config) -> str | None:
         )
     if config.jobs.concurrency < 1:
         return "[jobs] concurrency must be at least 1"
+    if config.jobs.refit_cron:
+        from croniter import croniter
+
+        if config.feed.refit != "external":
+            return '[jobs] refit_cron needs [feed] refit = "external"'
+        if not croniter.is_valid(config.jobs.refit_cron):
+            return f"[jobs] refit_cron: not a cron line: {config.jobs.refit_cron!r}"
     return None
 
 
@@ -237,6 +244,24 @@ class EngineLease:
             await self.engine_job.update(progress=progress)
 
 
+async def refit(ctx: dict[str, Any]) -> dict[str, object]:
+    """``shortstack refit`` on the workers' schedule (``jobs.refit_cron``): fit, store the model
+    artifact, announce it to the API processes."""
+    from .maintenance import refit_model
+
+    node: WorkerNode = ctx["node"]
+    report = await asyncio.to_thread(refit_model, node.data_dir, node.config)
+    log.info(
+        "refit: model %s, %s videos, %s users, %s s, %s API process(es) told",
+        report["version"],
+        report["videos"],
+        report["users"],
+        report["seconds"],
+        report["announced_to"],
+    )
+    return report
+
+
 class WorkerNode:
     """``shortstack worker``: runs the jobs the engine delivers, ``concurrency`` at a time, each
     in a transcode child of its own, with only the config and a data dir for storage."""
@@ -309,9 +334,16 @@ class WorkerNode:
             return await sweep(lock, abort)
 
         self.queue.sweep = later_sweep  # type: ignore[method-assign]
+        cron = []
+        if self.config.jobs.refit_cron:
+            from saq.job import CronJob
+
+            limit = 3600 + self.config.jobs.timeout_margin_s
+            cron.append(CronJob(refit, cron=self.config.jobs.refit_cron, timeout=limit))
         self._engine = _Engine(
             self.queue,
             [(FUNCTION, job)],
+            cron_jobs=cron,
             id=self.name,
             concurrency=self.concurrency,
             timers={"sweep": sweep_s, "abort": 1, "schedule": 1, "worker_info": 10},
@@ -319,6 +351,7 @@ class WorkerNode:
             shutdown_grace_period_s=self.config.jobs.shutdown_grace_s,
             cancellation_hard_deadline_s=5.0,
         )
+        self._engine.context["node"] = self
         await self.dispatcher.start()
         log.info(
             "worker %s: %d job(s) at a time from queue %r on %s",

@@ -75,7 +75,12 @@ class Cluster:
     """One API process and any number of workers sharing a data dir, a Redis and a config."""
 
     def __init__(
-        self, tmp: Path, redis_url: str, jobs: dict | None = None, **media: object
+        self,
+        tmp: Path,
+        redis_url: str,
+        jobs: dict | None = None,
+        feed: dict | None = None,
+        **media: object,
     ) -> None:
         self.tmp = tmp
         self.data = tmp / "data"
@@ -88,6 +93,7 @@ class Cluster:
             "jobs": {"engine": "saq", "heartbeat_s": 4, "dispatch_s": 1.0, "shutdown_grace_s": 5}
             | (jobs or {}),
             "media": {"job_lease_s": 6.0, **media},
+            "feed": feed or {},
         }
         self.config.write_text(
             "".join(
@@ -188,8 +194,8 @@ def redis_url(tmp_path):
 def cluster(tmp_path, redis_url):
     made: list[Cluster] = []
 
-    def make(jobs: dict | None = None, **media: object) -> Cluster:
-        made.append(Cluster(tmp_path, redis_url, jobs, **media))
+    def make(jobs: dict | None = None, feed: dict | None = None, **media: object) -> Cluster:
+        made.append(Cluster(tmp_path, redis_url, jobs, feed, **media))
         return made[-1]
 
     yield make
@@ -419,3 +425,38 @@ def test_dead_letter_and_a_lost_enqueue(cluster, tmp_path, redis_url):
     assert c.partials(bad) == [] and c.partials(good) == []
     health = httpx.get(c.url + "/healthz").json()
     assert health["jobs"]["failed"] == 1 and health["status"] == "ok"
+
+
+@pytest.mark.slow
+def test_workers_refit_on_their_schedule_and_the_api_swaps(cluster):
+    """`[jobs] refit_cron`: one of the workers runs `shortstack refit` on each tick (the
+    engine's unique cron key); the API process (feed.refit = "external", no polling to speak
+    of) hears the announcement and serves the new model version."""
+    import re
+
+    c = cluster(
+        jobs={"refit_cron": "* * * * * */4"},
+        feed={"refit": "external", "model_poll_s": 3600.0},
+    )
+    c.start_api()
+    workers = [c.start_worker(), c.start_worker()]
+    deadline = time.monotonic() + 60
+    while not any("refit: model" in w.log() for w in workers):
+        assert time.monotonic() < deadline, workers[0].log()[-2000:]
+        time.sleep(0.2)
+    deadline = time.monotonic() + 30
+    while True:
+        model = httpx.get(c.url + "/api/feed/model").json()
+        versions = re.findall(r"refit: model (\S+),", "".join(w.log() for w in workers))
+        if model["source"] == "artifact" and model["version"] in versions:
+            break
+        assert time.monotonic() < deadline, (model, versions)
+        time.sleep(0.2)
+    time.sleep(6)  # more ticks: each ran on one worker only
+    runs = sorted(
+        re.findall(
+            r"(\d\d:\d\d:\d\d),\d+ INFO shortstack.jobs: refit: model",
+            "".join(w.log() for w in workers),
+        )
+    )
+    assert len(runs) == len(set(runs)), runs
