@@ -27,6 +27,7 @@ from .jobs import JobRunner, JobWork, Outcome, WorkerLiveness, media_worker
 from .store import jobs as store
 from .store.db import Database
 from .store.dialect import redact
+from .visibility import public_error
 
 if TYPE_CHECKING:
     from saq import Queue
@@ -188,7 +189,7 @@ class Dispatcher(JobRunner):
                 if found is None or found[0] not in ("queued", "running"):
                     continue
                 status, job = found
-                if status == "running" and not await self._lease_over(job):
+                if status == "running" and not await store.lease_over(self.db, job):
                     continue
                 if job.attempts >= job.max_attempts or engine_job.status == Status.FAILED:
                     await self._dead_letter(job, engine_job.error or "the worker was lost")
@@ -199,19 +200,14 @@ class Dispatcher(JobRunner):
                     log.info("job %d (%s) handed to the queue", job.id, job.kind)
         return handed
 
-    async def _lease_over(self, job: store.Job) -> bool:
-        row = await self.db.fetchone(
-            "SELECT lease_until FROM jobs WHERE id = ? AND video_id IS ?", (job.id, job.video_id)
-        )
-        return row is not None and (row[0] is None or row[0] < time.time())
-
     async def _dead_letter(self, job: store.Job, error: str) -> None:
         job.attempts = job.max_attempts
         reason = f"no attempt finished: {error.strip().splitlines()[-1][:200]}"
         await store.fail_attempt(self.db, job, reason)
         log.warning("job %d (%s) failed for good: %s", job.id, job.kind, reason)
         if job.kind == "transcode" and job.video_id is not None:
-            self.broker.publish("video.failed", {"video_id": job.video_id, "error": reason})
+            failed = {"video_id": job.video_id, "error": public_error(reason)}
+            self.broker.publish("video.failed", failed)
 
 
 class AttemptFailed(Exception):

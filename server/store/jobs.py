@@ -94,6 +94,14 @@ async def undelivered(db: Database) -> list[tuple[str, Job]]:
     return [(r[6], Job(r[0], r[1], r[2], r[3], r[4], json.loads(r[5] or "{}"))) for r in rows]
 
 
+async def lease_over(db: Database, job: Job) -> bool:
+    """Whether a running row's lease has run out (its worker went quiet)."""
+    row = await db.fetchone(
+        "SELECT lease_until FROM jobs WHERE id = ? AND video_id IS ?", (job.id, job.video_id)
+    )
+    return row is not None and (row[0] is None or row[0] < now())
+
+
 async def video_status(db: Database, video_id: str) -> str | None:
     row = await db.fetchone("SELECT status FROM videos WHERE id = ?", (video_id,))
     return None if row is None else row[0]
