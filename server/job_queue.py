@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .broker import Broker
 from .config import Config
-from .jobs import JobRunner, JobWork, Outcome, WorkerLiveness, media_worker
+from .jobs import HEARTBEAT_S, JobRunner, JobWork, Outcome, WorkerLiveness, media_worker
 from .store import jobs as store
 from .store.db import Database
 from .store.dialect import redact
@@ -61,6 +61,8 @@ def config_problem(config: Config) -> str | None:
         )
     if config.jobs.concurrency < 1:
         return "[jobs] concurrency must be at least 1"
+    if config.jobs.heartbeat_s < 2 * HEARTBEAT_S:
+        return f"[jobs] heartbeat_s must be at least {2 * HEARTBEAT_S:g} (a job beats every {HEARTBEAT_S:g} s)"
     if config.jobs.refit_cron:
         from croniter import croniter
 
@@ -69,6 +71,19 @@ def config_problem(config: Config) -> str | None:
         if not croniter.is_valid(config.jobs.refit_cron):
             return f"[jobs] refit_cron: not a cron line: {config.jobs.refit_cron!r}"
     return None
+
+
+def worker_problem(config: Config, data_dir: Path) -> str | None:
+    """What keeps ``shortstack worker`` from running with ``config`` on ``data_dir``, or None."""
+    from .maintenance import has_database
+
+    problem = config_problem(config)
+    if problem is None and not config.database.url and not has_database(data_dir):
+        problem = (
+            f"no database in {data_dir}: run the worker on the API's data dir, or set"
+            " [database] url (Postgres) for workers on other machines"
+        )
+    return problem
 
 
 def open_queue(config: Config) -> Queue:
@@ -98,7 +113,9 @@ async def _ping(queue: Queue) -> None:
     try:
         await asyncio.wait_for(queue.redis.ping(), 10)  # type: ignore[attr-defined]
     except Exception as exc:
-        raise QueueUnavailable(f"cannot reach the queue at [jobs] url: {exc}") from None
+        raise QueueUnavailable(
+            f"cannot reach the queue's Redis ([jobs] url, else [cache] url): {exc}"
+        ) from None
 
 
 class Dispatcher(JobRunner):

@@ -596,10 +596,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Run transcode and captions jobs from the queue engine until SIGTERM/SIGINT."""
     import logging
 
-    from shortstack.server.job_queue import QueueUnavailable, WorkerNode, config_problem
+    from shortstack.server.job_queue import QueueUnavailable, WorkerNode, worker_problem
 
     config = _config(args)
-    problem = config_problem(config)
+    data_dir = _data_dir(args)
+    problem = worker_problem(config, data_dir)
     if problem is not None:
         raise CliError(problem)
     if args.concurrency is not None and args.concurrency < 1:
@@ -607,8 +608,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    data_dir = _data_dir(args)
-    data_dir.mkdir(parents=True, exist_ok=True)
     node = WorkerNode(config, data_dir, concurrency=args.concurrency)
     print(f"Shortstack {__version__} worker on {data_dir}", file=sys.stderr)
     try:

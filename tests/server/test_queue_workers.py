@@ -269,6 +269,25 @@ def test_worker_without_a_cache_says_so(tmp_path):
     assert "[cache] url" in r.stderr, r.stderr
 
 
+def test_worker_without_a_database_or_a_queue_says_so(tmp_path):
+    """A worker on an empty data dir with no [database] url would take jobs it cannot see:
+    refused; one whose Redis does not answer: one line naming it, never a traceback."""
+    config = tmp_path / "config.toml"
+    config.write_text('[jobs]\nengine = "saq"\n[cache]\nurl = "redis://127.0.0.1:9"\n')
+    data = tmp_path / "data"
+    cmd = [sys.executable, "-m", "shortstack"]
+    run = dict(capture_output=True, text=True, timeout=60)
+    r = subprocess.run([*cmd, "worker", "--config", str(config), "--data", str(data)], **run)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "no database" in r.stderr and "[database] url" in r.stderr, r.stderr
+    assert not data.exists()
+    r = subprocess.run([*cmd, "migrate", "--config", str(config), "--data", str(data)], **run)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([*cmd, "worker", "--config", str(config), "--data", str(data)], **run)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "cannot reach the queue's Redis" in r.stderr, r.stderr
+
+
 @pytest.mark.slow
 def test_workers_transcode_what_the_api_enqueues(cluster, tmp_path):
     """Two workers, one API process: every upload is transcoded by a worker (the API runs no
