@@ -329,15 +329,17 @@ def test_a_worker_killed_mid_transcode_loses_nothing(cluster, tmp_path):
     file is left."""
     c = cluster()
     c.start_api()
-    first = c.start_worker()
-    long_clip = write_test_video(tmp_path / "long.mp4", width=640, height=480, duration_s=12.0)
+    workers = [c.start_worker(), c.start_worker()]
+    long_clip = write_test_video(tmp_path / "long.mp4", width=640, height=480, duration_s=24.0)
     token = c.register("patient")
     listener = Listener(c.url, token)
     video_id = c.upload(token, long_clip, "long one")
-    first.wait_log(f"of {video_id}, attempt 1/3) started")
     listener.wait("video.progress", video_id)
-    second = c.start_worker()  # idle: the queue holds nothing for it yet
+    started = f"of {video_id}, attempt 1/3) started"
+    first, second = workers if started in workers[0].log() else workers[::-1]
+    assert started in first.log()
     first.kill9()
+    assert "processed" not in first.log()  # killed mid-transcode
     second.wait_log(f"of {video_id}, attempt 2/3) started", timeout=60)
     assert listener.wait("video.ready", video_id, timeout=180)["video_id"] == video_id
     assert c.rows("SELECT status, attempts FROM jobs WHERE video_id = ?", (video_id,)) == [
