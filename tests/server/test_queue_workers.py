@@ -357,7 +357,7 @@ def test_sigterm_releases_a_running_job_to_the_queue(cluster, tmp_path):
     c = cluster(jobs={"shutdown_grace_s": 1})
     c.start_api()
     first = c.start_worker()
-    long_clip = write_test_video(tmp_path / "long.mp4", width=640, height=480, duration_s=12.0)
+    long_clip = write_test_video(tmp_path / "long.mp4", width=640, height=480, duration_s=24.0)
     token = c.register("polite")
     listener = Listener(c.url, token)
     video_id = c.upload(token, long_clip, "long one")
