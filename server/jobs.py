@@ -1,9 +1,10 @@
 """Durable jobs: the work of a job (transcode, captions) and the built-in delivery that runs it.
 
 ``JobWork`` is what a job does, whoever delivered it; a delivery only claims, keeps the claim
-alive (a ``Lease``) and acknowledges. ``JobRunner`` is the built-in delivery (each API process
-claims rows of the jobs table); ``server/job_queue.py`` delivers the same work through a queue
-engine to ``shortstack worker`` processes."""
+alive (a ``Lease``) and acknowledges. ``TableRunner`` is the built-in delivery (each API
+process claims rows of the jobs table); ``server/job_queue.py`` delivers the same work through
+a queue engine to ``shortstack worker`` processes. An API process holds a ``JobRunner``: the
+one or the other's ``Dispatcher``."""
 
 from __future__ import annotations
 
