@@ -39,7 +39,8 @@ from .feed import FeedChains, FeedController
 from .feed_engine import FeedEngine
 from .health import healthz
 from .interactions import InteractionsController
-from .jobs import JobRunner
+from .job_queue import Dispatcher, QueueUnavailable, config_problem
+from .jobs import JobRunner, TableRunner
 from .lab import LabController
 from .lab_worker import LabRunner
 from .log_limits import install as limit_repeated_logs
@@ -99,11 +100,17 @@ def create_app(
     )
     storage = open_storage(config, data_dir)
     broker = Broker()
-    runner = JobRunner(db, storage, broker, config)
+    runner: JobRunner
+    if config.jobs.engine == "saq":  # `shortstack worker` processes run the jobs
+        runner = Dispatcher(db, broker, config)
+    else:  # this process claims and runs them
+        runner = TableRunner(db, storage, broker, config)
     exports = Exports(db.path, storage, broker, config.accounts.export_hours * 3600)
     engine = FeedEngine(db, config, storage)
     broker.on_model = engine.model_published  # `shortstack refit` announced a new model
-    runner.on_ready = engine.video_ready
+    if isinstance(runner, TableRunner):
+        runner.on_ready = engine.video_ready
+    broker.before_ready = engine.video_ready  # a video made ready by another process
     lab = LabRunner(queue=config.limits.lab_queue, wait_s=config.limits.lab_wait_s)
     limits = config.limits
     login_limiter: LoginLimiter = AccountLoginLimiter(
@@ -168,7 +175,17 @@ def create_app(
         purged = await purge_removed(db, storage, config.limits.removed_keep_days)
         if any(purged.values()):
             log.info("start-up sweep purged removed content past its appeal time: %s", purged)
-        await runner.start()
+        if isinstance(runner, Dispatcher):
+            problem = config_problem(config)
+            try:
+                if problem is not None:
+                    raise QueueUnavailable(problem)
+                await runner.start()
+            except QueueUnavailable as exc:
+                log.error("%s", exc)
+                raise
+        else:
+            await runner.start()
         await engine.start()
         sweeper = asyncio.create_task(
             sweep(lambda: list(made), config.server.store_sweep_s),

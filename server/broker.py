@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 #: put on a subscription's queue when its token is revoked: the stream ends
 REVOKED = (0, "revoked", None)
+#: how long a ``video.ready`` from the backplane waits for ``before_ready`` at most
+READY_HOOK_TIMEOUT_S = 3.0
+log = logging.getLogger("shortstack.server")
 
 
 @dataclass(eq=False)
@@ -43,6 +47,10 @@ class Broker:
         #: called (on the event loop) with the version when ``shortstack refit`` announces a
         #: new model through the backplane
         self.on_model: Callable[[str], None] | None = None
+        #: awaited (on the event loop) with the video id before a ``video.ready`` that came
+        #: through the backplane (a worker, another API process) is delivered here: the video
+        #: enters this process's feeds before its listeners hear it is ready
+        self.before_ready: Callable[[str], Awaitable[None]] | None = None
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -108,11 +116,25 @@ class Broker:
     def receive(self, message: dict[str, Any]) -> None:
         """A message from the backplane (on the event loop): deliver it here."""
         if message["kind"] == "event":
+            if message["event"] == "video.ready" and self.before_ready is not None:
+                task = asyncio.get_running_loop().create_task(self._ready_then_deliver(message))
+                self._sending.add(task)
+                task.add_done_callback(self._sending.discard)
+                return
             self._deliver(message["event"], message["data"], message.get("user_id"))
         elif message["kind"] == "revoke":
             self._revoke_here(message.get("token_hash"), message.get("user_id"))
         elif message["kind"] == "model" and self.on_model is not None:
             self.on_model(str(message["version"]))
+
+    async def _ready_then_deliver(self, message: dict[str, Any]) -> None:
+        assert self.before_ready is not None
+        try:
+            video_id = str(message["data"]["video_id"])
+            await asyncio.wait_for(self.before_ready(video_id), READY_HOOK_TIMEOUT_S)
+        except Exception:  # noqa: BLE001 - a slow or failing hook never holds back the event
+            log.warning("the ready hook for a video.ready from the backplane did not finish")
+        self._deliver(message["event"], message["data"], message.get("user_id"))
 
     def _deliver(self, event: str, data: Any, user_id: int | None) -> None:
         msg = (next(self._ids), event, data)

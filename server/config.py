@@ -278,6 +278,39 @@ class CaptionsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Hard timeout for transcribing one video, in seconds."""
 
 
+class JobsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    engine: Literal["builtin", "saq"] = "builtin"
+    """Who runs transcode and captions jobs: "builtin" (each API process claims them from the
+    jobs table and transcodes beside the server: one machine) or "saq" (a queue on Redis: API
+    processes only enqueue, ``shortstack worker`` processes on any machine run the jobs; needs
+    ``[cache] url`` for their live events and ``pip install 'shortstack[scale]'``)."""
+    url: str = ""
+    """The queue's Redis server (``redis://host:6379/1``, ``unix:///path/redis.sock``); empty:
+    the ``[cache] url`` server."""
+    queue: str = "shortstack"
+    """Name of the queue on that server (one per instance sharing a Redis)."""
+    concurrency: int = 1
+    """Jobs one ``shortstack worker`` runs at once (each in its own transcode child process);
+    ``--concurrency`` overrides it."""
+    heartbeat_s: int = 30
+    """A running job that has not been heard from for this long (its worker was killed or lost
+    its network) is swept back into the queue by another worker, in seconds."""
+    timeout_margin_s: int = 120
+    """The engine's time limit of one attempt is the work's own deadline
+    (``media.job_timeout_s``, ``captions.auto_timeout_s``) plus this, for copying media to and
+    from storage, in seconds."""
+    dispatch_s: float = 10.0
+    """How often API processes and workers look for committed jobs the queue does not hold (an
+    enqueue lost in a crash) and hand them to it, in seconds."""
+    shutdown_grace_s: int = 30
+    """On SIGTERM a worker takes no new job and lets a running one finish for this long; past
+    it the job is released back to the queue (its partial outputs removed), in seconds."""
+    refit_cron: str = ""
+    """With ``feed.refit = "external"``: when the workers run ``shortstack refit``, as a cron
+    line ("*/10 * * * *"; a sixth field counts seconds); one worker of them all runs each; empty:
+    never (run ``shortstack refit`` from cron instead)."""
+
+
 class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     """HTTP server."""
@@ -297,6 +330,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Media files: the data dir (default) or an S3-compatible bucket (scale-out)."""
     captions: CaptionsConfig = msgspec.field(default_factory=CaptionsConfig)
     """Caption uploads and automatic captions."""
+    jobs: JobsConfig = msgspec.field(default_factory=JobsConfig)
+    """Who runs transcode jobs: the API processes, or workers on a queue engine."""
 
     @property
     def base_url(self) -> str:

@@ -1,16 +1,23 @@
-"""Background job runner: durable transcode jobs, each run by a warm child process with a deadline."""
+"""Durable jobs: the work of a job (transcode, captions) and the built-in delivery that runs it.
+
+``JobWork`` is what a job does, whoever delivered it; a delivery only claims, keeps the claim
+alive (a ``Lease``) and acknowledges. ``TableRunner`` is the built-in delivery (each API
+process claims rows of the jobs table); ``server/job_queue.py`` delivers the same work through
+a queue engine to ``shortstack worker`` processes. An API process holds a ``JobRunner``: the
+one or the other's ``Dispatcher``."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import dataclasses
+import enum
 import functools
 import logging
 import traceback
 from collections.abc import Awaitable, Callable
 from multiprocessing import resource_tracker
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from shortstack.media.runner import ChildDied, OutOfMemory, TimedOut, Worker
 
@@ -51,87 +58,86 @@ class WorkerLiveness:
         return self.pid is not None or not self.started
 
 
-class JobRunner:
-    """Claims queued jobs from the jobs table and runs them, `workers` at a time."""
+class Outcome(enum.Enum):
+    """How one delivery of a job ended (the jobs row already says so)."""
+
+    DONE = "done"  # recorded, or nothing to do (the video is ready already, or gone)
+    RETRY = "retry"  # this attempt failed; the row is queued for another
+    FAILED = "failed"  # failed for good (dead letter); a transcode's video failed with it
+
+
+class Lease(Protocol):
+    """How a delivery keeps its claim on a running job alive: the one thing the work asks of it."""
+
+    async def renew(self, progress: float | None) -> None:
+        """Called every ``HEARTBEAT_S`` while the job runs (with the video's progress, if any)."""
+        ...
+
+
+@dataclasses.dataclass
+class TableLease:
+    """The built-in delivery's claim: the row's lease, renewed in the jobs table."""
+
+    db: Database
+    job: store.Job
+    lease_s: float
+
+    async def renew(self, progress: float | None) -> None:
+        await store.heartbeat(self.db, self.job.id, self.lease_s, progress, self.job.video_id)
+
+
+def media_worker(config: Config, i: int) -> Worker:
+    """A transcode child slot (its process starts on ``ensure``: the media stack warm in it)."""
+    return Worker(
+        f"shortstack-transcode-{i}",
+        warm=["shortstack.media.pipeline"],
+        memory_limit_mb=config.media.max_memory_mb or None,
+    )
+
+
+class JobWork:
+    """What a job does (``run``), whichever delivery brought it: a transcode of an upload or
+    the automatic captions of a ready video, in a media child with a deadline, its outcome
+    recorded in the jobs row (the record the API reads) and said on the broker."""
 
     def __init__(self, db: Database, storage: LocalStorage, broker: Broker, config: Config) -> None:
         self.db = db
         self.storage = storage
         self.broker = broker
         self.config = config
-        self._wake = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
-        self._workers: list[Worker] = []
-        self._stopping = False
+        #: run before ``video.ready`` is published (e.g. put the video in the feeds)
         self.on_ready: Callable[[str], Awaitable[None]] | None = None
+        #: a follow-up job row was committed (automatic captions): its delivery should look
+        self.on_queued: Callable[[], None] = lambda: None
         self._engine_missing_said = False
 
-    def wake(self) -> None:
-        self._wake.set()
+    async def run(self, worker: Worker, job: store.Job, lease: Lease) -> Outcome:
+        """Run one delivery of ``job`` (its row claimed by the caller) in ``worker``'s child.
 
-    def liveness(self) -> list[WorkerLiveness]:
-        """Each worker slot's state (empty before `start`). A dead child process is started
-        again by its loop's next job; a loop that ended takes no more jobs."""
-        return [
-            WorkerLiveness(worker.name, not task.done(), worker.pid, worker.started)
-            for worker, task in zip(self._workers, self._tasks, strict=True)
-        ]
+        Cancelled (a shutdown, an engine's time limit): the child is killed and the partial
+        outputs removed before the cancellation goes on; the caller says what the row becomes."""
+        try:
+            if job.kind == "captions" and job.video_id is not None:
+                return await self._auto_captions(worker, job, job.video_id, lease)
+            if job.kind != "transcode" or job.video_id is None:
+                job.attempts = job.max_attempts
+                await store.fail_attempt(self.db, job, f"unknown job kind {job.kind!r}")
+                return Outcome.FAILED
+            return await self._transcode_job(worker, job, job.video_id, lease)
+        except asyncio.CancelledError:
+            worker.close()  # the child's work ends now (its thread sees ChildDied)
+            if job.video_id is not None:
+                self.storage.clear_partials(job.video_id)
+            raise
 
-    async def start(self) -> None:
-        recovered = await store.recover(self.db)
-        if recovered:
-            log.info("re-queued %d interrupted job(s)", recovered)
-        # Start multiprocessing's resource tracker and the workers now, while this process still
-        # has its real stderr: later (e.g. under the demo's Textual client, which replaces
-        # sys.stderr) starting the tracker fails with "bad value(s) in fds_to_keep".
-        resource_tracker.ensure_running()
-        for i in range(max(1, self.config.server.workers)):
-            # the child imports the media stack now, while it idles, not when an upload waits
-            worker = Worker(
-                f"shortstack-transcode-{i}",
-                warm=["shortstack.media.pipeline"],
-                memory_limit_mb=self.config.media.max_memory_mb or None,
-            )
-            if self.config.media.prestart_workers:
-                worker.ensure()
-            self._workers.append(worker)
-            self._tasks.append(asyncio.create_task(self._loop(worker), name=f"job-worker-{i}"))
-
-    async def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        for worker in self._workers:
-            await asyncio.to_thread(worker.stop)
-
-    async def _loop(self, worker: Worker) -> None:
-        while not self._stopping:
-            job = await store.claim(self.db, self.config.media.job_lease_s)
-            if job is None:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=5.0)
-                continue
-            try:
-                await self._run(worker, job)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("job %s crashed the runner", job.id)
-                await store.fail_attempt(self.db, job, "internal error while processing")
-
-    async def _run(self, worker: Worker, job: store.Job) -> None:
-        if job.kind == "captions" and job.video_id is not None:
-            await self._auto_captions(worker, job, job.video_id)
-            return
-        if job.kind != "transcode" or job.video_id is None:
-            await store.fail_attempt(self.db, job, f"unknown job kind {job.kind!r}")
-            return
-        video_id = job.video_id
+    async def _transcode_job(
+        self, worker: Worker, job: store.Job, video_id: str, lease: Lease
+    ) -> Outcome:
+        # at-least-once delivery: a second delivery of a finished transcode changes nothing
+        status = await store.video_status(self.db, video_id)
+        if status is None or status == "ready":
+            await store.complete(self.db, job)
+            return Outcome.DONE
         loop = asyncio.get_running_loop()
         latest: dict[str, float] = {}
 
@@ -151,13 +157,13 @@ class JobRunner:
             self.broker.publish(
                 "video.failed", {"video_id": video_id, "error": "the uploaded file is missing"}
             )
-            return
+            return Outcome.FAILED
         with stack:  # object storage: a local copy of the source, outputs uploaded on commit
             worker.ensure()
             fut = loop.run_in_executor(
                 None, self._transcode, worker, files, job.payload, on_progress
             )
-            status, payload = await self._heartbeat_until(fut, job, lambda: latest.get("p"))
+            status, payload = await self._heartbeat_until(fut, lease, lambda: latest.get("p"))
             if status == "done":
                 await asyncio.to_thread(files.commit)
         # a worker killed at the deadline (or dead) is replaced now, before the outcome is
@@ -165,7 +171,7 @@ class JobRunner:
         worker.ensure()
         if not await store.video_exists(self.db, video_id):
             self.storage.delete_video(video_id)  # deleted while transcoding: drop what was written
-            return
+            return Outcome.DONE
         if status == "done":
             log.info("processed %s: %s", video_id, dict(payload.steps))
             then = None  # automatic captions: their own job, queued with the ready status
@@ -174,7 +180,7 @@ class JobRunner:
                 then = ("captions", self.config.media.job_max_attempts, rendition)
             if not await store.complete_transcode(self.db, job, _record(payload), then=then):
                 self.storage.delete_video(video_id)
-                return
+                return Outcome.DONE
             await refresh_hls(self.db, self.storage, video_id)  # captions sent with the upload
             if (
                 self.on_ready is not None
@@ -185,8 +191,8 @@ class JobRunner:
                     log.warning("on_ready hook for %s did not finish", video_id)
             self.broker.publish("video.ready", {"video_id": video_id})
             if then is not None:
-                self._wake.set()
-            return
+                self.on_queued()
+            return Outcome.DONE
         if status == "invalid":  # the file itself is bad: retrying cannot help
             job.attempts = job.max_attempts
         # a child killed at the deadline leaves its half-written files; the job still holds
@@ -201,12 +207,17 @@ class JobRunner:
             payload,
         )
         if final:
-            failed = {"video_id": video_id, "error": public_error(payload)}
-            self.broker.publish("video.failed", failed)
-        else:
-            self._wake.set()
+            self.failed_for_good(video_id, payload)
+            return Outcome.FAILED
+        return Outcome.RETRY
 
-    async def _auto_captions(self, worker: Worker, job: store.Job, video_id: str) -> None:
+    def failed_for_good(self, video_id: str, error: str) -> None:
+        """Say that a video's transcode failed for good (its row and video already say so)."""
+        self.broker.publish("video.failed", {"video_id": video_id, "error": public_error(error)})
+
+    async def _auto_captions(
+        self, worker: Worker, job: store.Job, video_id: str, lease: Lease
+    ) -> Outcome:
         """The ``captions`` job of a ready video (``[captions] auto``): transcribe its smallest
         rendition in the media child, with heartbeats. A time-out or a dead child is retried
         like any job (``media.job_max_attempts``); a missing engine is said once and ends the
@@ -220,12 +231,12 @@ class JobRunner:
             self.storage.rendition_path(video_id, name)
         except ValueError:  # not a rendition name: nothing to transcribe
             await store.complete(self.db, job)
-            return
+            return Outcome.DONE
         try:
             with self.storage.rendition_file(video_id, name) as rendition:
                 if rendition is None:  # the video went meanwhile
                     await store.complete(self.db, job)
-                    return
+                    return Outcome.DONE
                 worker.ensure()
                 fut = asyncio.get_running_loop().run_in_executor(
                     None,
@@ -237,13 +248,13 @@ class JobRunner:
                         timeout_s=captions.auto_timeout_s,
                     ),
                 )
-                cues = await self._heartbeat_until(fut, job)
+                cues = await self._heartbeat_until(fut, lease)
         except EngineMissing as exc:
             if not self._engine_missing_said:
                 self._engine_missing_said = True
                 log.warning("automatic captions are on but skipped: %s", exc)
             await store.complete(self.db, job)
-            return
+            return Outcome.DONE
         except (MediaError, TimedOut, OutOfMemory, ChildDied, Exception) as exc:
             worker.ensure()
             if isinstance(exc, (MediaError, OutOfMemory)):  # the same file fails the same way
@@ -256,9 +267,7 @@ class JobRunner:
                 job.max_attempts,
                 exc,
             )
-            if not final:
-                self._wake.set()
-            return
+            return Outcome.FAILED if final else Outcome.RETRY
         stored = False
         if cues:
             vtt, count = automatic_vtt(cues, await blocked_term_list(self.db))
@@ -278,11 +287,12 @@ class JobRunner:
                 log.info("automatic captions of %s: %d cues", video_id, count)
                 await refresh_hls(self.db, self.storage, video_id)
         await store.complete(self.db, job)
+        return Outcome.DONE
 
+    @staticmethod
     async def _heartbeat_until(
-        self,
         fut: asyncio.Future[T],
-        job: store.Job,
+        lease: Lease,
         progress: Callable[[], float | None] = lambda: None,
     ) -> T:
         """``fut``'s result, renewing the job's lease every ``HEARTBEAT_S`` meanwhile (with
@@ -291,8 +301,7 @@ class JobRunner:
             done, _ = await asyncio.wait({fut}, timeout=HEARTBEAT_S)
             if done:
                 return fut.result()
-            lease = self.config.media.job_lease_s
-            await store.heartbeat(self.db, job.id, lease, progress(), job.video_id)
+            await lease.renew(progress())
 
     def _transcode(
         self,
@@ -342,6 +351,109 @@ class JobRunner:
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             return "error", f"transcode failed: {detail}"
         return "done", result
+
+
+class JobRunner:
+    """What an API process holds to get committed job rows run (the ``jobs`` dependency): the
+    built-in ``TableRunner``, or ``job_queue.Dispatcher`` handing them to a queue engine."""
+
+    #: run before ``video.ready`` is published by a job this process runs
+    on_ready: Callable[[str], Awaitable[None]] | None = None
+
+    def wake(self) -> None:
+        """A job row was committed (an upload): see to it now."""
+        raise NotImplementedError
+
+    def liveness(self) -> list[WorkerLiveness]:
+        """The state of what runs or hands over the jobs here (``/healthz``)."""
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+
+class TableRunner(JobRunner):
+    """The built-in delivery: claims queued rows of the jobs table and runs their ``JobWork``,
+    ``server.workers`` at a time, in this process (``[jobs] engine = "builtin"``)."""
+
+    def __init__(self, db: Database, storage: LocalStorage, broker: Broker, config: Config) -> None:
+        self.db = db
+        self.config = config
+        self.work = JobWork(db, storage, broker, config)
+        self.work.on_queued = self.wake
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self._workers: list[Worker] = []
+        self._stopping = False
+
+    @property  # type: ignore[override]
+    def on_ready(self) -> Callable[[str], Awaitable[None]] | None:
+        return self.work.on_ready
+
+    @on_ready.setter
+    def on_ready(self, hook: Callable[[str], Awaitable[None]] | None) -> None:
+        self.work.on_ready = hook
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def liveness(self) -> list[WorkerLiveness]:
+        """Each worker slot's state (empty before `start`). A dead child process is started
+        again by its loop's next job; a loop that ended takes no more jobs."""
+        return [
+            WorkerLiveness(worker.name, not task.done(), worker.pid, worker.started)
+            for worker, task in zip(self._workers, self._tasks, strict=True)
+        ]
+
+    async def start(self) -> None:
+        recovered = await store.recover(self.db)
+        if recovered:
+            log.info("re-queued %d interrupted job(s)", recovered)
+        # Start multiprocessing's resource tracker and the workers now, while this process still
+        # has its real stderr: later (e.g. under the demo's Textual client, which replaces
+        # sys.stderr) starting the tracker fails with "bad value(s) in fds_to_keep".
+        resource_tracker.ensure_running()
+        for i in range(max(1, self.config.server.workers)):
+            # the child imports the media stack now, while it idles, not when an upload waits
+            worker = media_worker(self.config, i)
+            if self.config.media.prestart_workers:
+                worker.ensure()
+            self._workers.append(worker)
+            self._tasks.append(asyncio.create_task(self._loop(worker), name=f"job-worker-{i}"))
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for worker in self._workers:
+            await asyncio.to_thread(worker.stop)
+
+    async def _loop(self, worker: Worker) -> None:
+        while not self._stopping:
+            job = await store.claim(self.db, self.config.media.job_lease_s)
+            if job is None:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=5.0)
+                continue
+            lease = TableLease(self.db, job, self.config.media.job_lease_s)
+            try:
+                outcome = await self.work.run(worker, job, lease)
+            except asyncio.CancelledError:
+                raise  # the row stays running: the next start re-queues it (store.recover)
+            except Exception:
+                log.exception("job %s crashed the runner", job.id)
+                await store.fail_attempt(self.db, job, "internal error while processing")
+                continue
+            if outcome is Outcome.RETRY:
+                self._wake.set()
 
 
 def _record(result: UploadResult) -> dict[str, Any]:

@@ -592,6 +592,31 @@ def cmd_refit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run transcode and captions jobs from the queue engine until SIGTERM/SIGINT."""
+    import logging
+
+    from shortstack.server.job_queue import QueueUnavailable, WorkerNode, worker_problem
+
+    config = _config(args)
+    data_dir = _data_dir(args)
+    problem = worker_problem(config, data_dir)
+    if problem is not None:
+        raise CliError(problem)
+    if args.concurrency is not None and args.concurrency < 1:
+        raise CliError("--concurrency must be at least 1")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    node = WorkerNode(config, data_dir, concurrency=args.concurrency)
+    print(f"Shortstack {__version__} worker on {data_dir}", file=sys.stderr)
+    try:
+        asyncio.run(node.run())
+    except QueueUnavailable as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Apply pending migrations; with --to, move the SQLite instance into Postgres."""
     from shortstack.server.maintenance import (
@@ -1087,6 +1112,16 @@ def _refit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
+def _worker_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help="jobs run at once, each in its own transcode process (default [jobs] concurrency)",
+    )
+    _data_opts(p)
+
+
 def _migrate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--to",
@@ -1273,6 +1308,12 @@ COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], int] | None, str, Argu
         cmd_refit,
         "fit the recommender and publish it as the current model (for feed.refit = external)",
         _refit_args,
+    ),
+    (
+        "worker",
+        cmd_worker,
+        'run transcode jobs from the queue ([jobs] engine = "saq"); see docs/scaling.md',
+        _worker_args,
     ),
     (
         "migrate",

@@ -47,6 +47,66 @@ async def claim(db: Database, lease_s: float) -> Job | None:
     return Job(row[0], row[1], row[2], row[3], row[4], json.loads(row[5] or "{}"))
 
 
+async def get(db: Database, job_id: int, video_id: str | None) -> tuple[str, Job] | None:
+    """A job row by id (and its video: ids of deleted rows may be reused) with its status."""
+    row = await db.fetchone(
+        "SELECT id, kind, video_id, attempts, max_attempts, payload, status FROM jobs"
+        " WHERE id = ? AND video_id IS ?",
+        (job_id, video_id),
+    )
+    if row is None:
+        return None
+    return row[6], Job(row[0], row[1], row[2], row[3], row[4], json.loads(row[5] or "{}"))
+
+
+async def start(db: Database, job: Job, lease_s: float) -> bool:
+    """A queue engine delivered ``job`` (its ``attempts`` counted by the engine): mark the row
+    running under a lease. False when it is done, failed or gone: nothing to run."""
+    ts = now()
+    async with db.write() as conn:
+        cur = await conn.execute(
+            "UPDATE jobs SET status = 'running', attempts = ?, lease_until = ?, heartbeat_at = ?,"
+            " updated_at = ? WHERE id = ? AND video_id IS ? AND status IN ('queued', 'running')",
+            (job.attempts, ts + lease_s, ts, ts, job.id, job.video_id),
+        )
+        return cur.rowcount > 0
+
+
+async def release(db: Database, job: Job) -> None:
+    """A worker stopping gives the job back (not counted as an attempt): queued again."""
+    async with db.write() as conn:
+        await conn.execute(
+            "UPDATE jobs SET status = 'queued', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,"
+            " lease_until = NULL, updated_at = ? WHERE id = ? AND video_id IS ? AND status = 'running'",
+            (now(), job.id, job.video_id),
+        )
+
+
+async def undelivered(db: Database) -> list[tuple[str, Job]]:
+    """Rows a queue engine should hold: queued ones, and running ones whose lease ran out (their
+    worker is gone), oldest first, with their status."""
+    rows = await db.fetchall(
+        "SELECT id, kind, video_id, attempts, max_attempts, payload, status FROM jobs"
+        " WHERE status = 'queued' OR (status = 'running' AND lease_until < ?)"
+        " ORDER BY created_at, id LIMIT 1000",
+        (now(),),
+    )
+    return [(r[6], Job(r[0], r[1], r[2], r[3], r[4], json.loads(r[5] or "{}"))) for r in rows]
+
+
+async def lease_over(db: Database, job: Job) -> bool:
+    """Whether a running row's lease has run out (its worker went quiet)."""
+    row = await db.fetchone(
+        "SELECT lease_until FROM jobs WHERE id = ? AND video_id IS ?", (job.id, job.video_id)
+    )
+    return row is not None and (row[0] is None or row[0] < now())
+
+
+async def video_status(db: Database, video_id: str) -> str | None:
+    row = await db.fetchone("SELECT status FROM videos WHERE id = ?", (video_id,))
+    return None if row is None else row[0]
+
+
 async def heartbeat(
     db: Database, job_id: int, lease_s: float, progress: float | None, video_id: str | None
 ) -> None:
