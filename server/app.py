@@ -171,6 +171,10 @@ def create_app(
                 swept = await sweep_orphans(db, storage)
                 if any(swept.values()):
                     log.info("start-up sweep removed %s", swept)
+        # jobs left 'running' are re-queued at once only when no other process can be running
+        # them: alone on a SQLite data dir. Else (a busy data dir, Postgres shared by other
+        # machines) a job whose process died is claimed again when its lease runs out.
+        recover = alone and db.dialect == "sqlite"
         storage.hold()
         purged = await purge_removed(db, storage, config.limits.removed_keep_days)
         if any(purged.values()):
@@ -185,7 +189,7 @@ def create_app(
                 log.error("%s", exc)
                 raise
         else:
-            await runner.start()
+            await runner.start(recover=recover)
         await engine.start()
         sweeper = asyncio.create_task(
             sweep(lambda: list(made), config.server.store_sweep_s),

@@ -24,7 +24,7 @@ from shortstack.media.runner import ChildDied, OutOfMemory, TimedOut, Worker
 from .broker import Broker
 from .captions import automatic_vtt, refresh_hls
 from .config import Config
-from .storage import LocalStorage, TranscodeFiles
+from .storage import STORAGE_ERRORS, LocalStorage, TranscodeFiles
 from .store import jobs as store
 from .store.captions import put_track
 from .store.db import Database
@@ -146,11 +146,14 @@ class JobWork:
             self.broker.publish("video.progress", {"video_id": video_id, "progress": p})
 
         # an earlier attempt killed mid-write (worker crash, server kill -9) left its partial
-        # files here; this job holds the lease, so nothing else is writing them
-        self.storage.clear_partials(video_id)
+        # files here; this job holds the lease, so nothing else is writing them. Storage calls
+        # run in a thread: with a bucket each one is a network request.
         stack = contextlib.ExitStack()
         try:
-            files = stack.enter_context(self.storage.transcode_files(video_id))
+            await asyncio.to_thread(self.storage.clear_partials, video_id)
+            files = await asyncio.to_thread(
+                stack.enter_context, self.storage.transcode_files(video_id)
+            )
         except FileNotFoundError:
             job.attempts = job.max_attempts
             await store.fail_attempt(self.db, job, "the uploaded file is missing")
@@ -158,6 +161,8 @@ class JobWork:
                 "video.failed", {"video_id": video_id, "error": "the uploaded file is missing"}
             )
             return Outcome.FAILED
+        except STORAGE_ERRORS as exc:  # the bucket unreachable for now: another attempt
+            return await self._storage_failed(job, video_id, f"reading the upload failed: {exc}")
         with stack:  # object storage: a local copy of the source, outputs uploaded on commit
             worker.ensure()
             fut = loop.run_in_executor(
@@ -165,12 +170,16 @@ class JobWork:
             )
             status, payload = await self._heartbeat_until(fut, lease, lambda: latest.get("p"))
             if status == "done":
-                await asyncio.to_thread(files.commit)
+                try:
+                    await asyncio.to_thread(files.commit)
+                except STORAGE_ERRORS as exc:
+                    status, payload = "error", f"storing the outputs failed: {exc}"
         # a worker killed at the deadline (or dead) is replaced now, before the outcome is
         # recorded: the next job does not wait for it, and /healthz never sees it missing
         worker.ensure()
         if not await store.video_exists(self.db, video_id):
-            self.storage.delete_video(video_id)  # deleted while transcoding: drop what was written
+            # deleted while transcoding: drop what was written
+            await asyncio.to_thread(self.storage.delete_video, video_id)
             return Outcome.DONE
         if status == "done":
             log.info("processed %s: %s", video_id, dict(payload.steps))
@@ -179,7 +188,7 @@ class JobWork:
                 rendition = {"rendition": payload.renditions[-1].name}  # the smallest
                 then = ("captions", self.config.media.job_max_attempts, rendition)
             if not await store.complete_transcode(self.db, job, _record(payload), then=then):
-                self.storage.delete_video(video_id)
+                await asyncio.to_thread(self.storage.delete_video, video_id)
                 return Outcome.DONE
             await refresh_hls(self.db, self.storage, video_id)  # captions sent with the upload
             if (
@@ -197,7 +206,8 @@ class JobWork:
             job.attempts = job.max_attempts
         # a child killed at the deadline leaves its half-written files; the job still holds
         # the lease, so nothing else is writing them
-        self.storage.clear_partials(video_id)
+        with contextlib.suppress(*STORAGE_ERRORS):
+            await asyncio.to_thread(self.storage.clear_partials, video_id)
         final = await store.fail_attempt(self.db, job, payload)
         log.warning(
             "transcode of %s failed (attempt %d/%d): %s",
@@ -208,6 +218,14 @@ class JobWork:
         )
         if final:
             self.failed_for_good(video_id, payload)
+            return Outcome.FAILED
+        return Outcome.RETRY
+
+    async def _storage_failed(self, job: store.Job, video_id: str, error: str) -> Outcome:
+        """An attempt the storage failed (not the file): counted, retried while attempts last."""
+        log.warning("transcode of %s: %s", video_id, error)
+        if await store.fail_attempt(self.db, job, error):
+            self.failed_for_good(video_id, error)
             return Outcome.FAILED
         return Outcome.RETRY
 
@@ -233,7 +251,10 @@ class JobWork:
             await store.complete(self.db, job)
             return Outcome.DONE
         try:
-            with self.storage.rendition_file(video_id, name) as rendition:
+            with contextlib.ExitStack() as stack:
+                rendition = await asyncio.to_thread(  # a download, with a bucket
+                    stack.enter_context, self.storage.rendition_file(video_id, name)
+                )
                 if rendition is None:  # the video went meanwhile
                     await store.complete(self.db, job)
                     return Outcome.DONE
@@ -408,10 +429,13 @@ class TableRunner(JobRunner):
             for worker, task in zip(self._workers, self._tasks, strict=True)
         ]
 
-    async def start(self) -> None:
-        recovered = await store.recover(self.db)
-        if recovered:
-            log.info("re-queued %d interrupted job(s)", recovered)
+    async def start(self, *, recover: bool = True) -> None:
+        """Start the job loops; ``recover``: first re-queue every job left 'running' (only
+        when no other process can be running one: see the app's start-up)."""
+        if recover:
+            recovered = await store.recover(self.db)
+            if recovered:
+                log.info("re-queued %d interrupted job(s)", recovered)
         # Start multiprocessing's resource tracker and the workers now, while this process still
         # has its real stderr: later (e.g. under the demo's Textual client, which replaces
         # sys.stderr) starting the tracker fails with "bad value(s) in fds_to_keep".
