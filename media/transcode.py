@@ -211,6 +211,7 @@ class _Output:
         self.last_pts: int | None = None
         self.end_pts = 0
         self.next_key = Fraction(0)  # output time of the next forced keyframe
+        self.looks: Callable[[float, av.VideoFrame], None] | None = None  # see transcode()
         # the encoders open and the header is written here, before the worker exists: the
         # worker then only encodes pictures and muxes, the caller only encodes sound
         self.container.start_encoding()
@@ -240,6 +241,8 @@ class _Output:
                     self.next_key += KEYFRAME_S
             else:
                 frame.pict_type = av.video.frame.PictureType.NONE
+            if self.looks is not None:
+                self.looks(float(t), frame)
         self._submit(self._encode, frame)
 
     def _encode(self, frame: av.VideoFrame | None) -> None:
@@ -280,6 +283,7 @@ def transcode(
     audio_bitrate: int = 96_000,
     info: ProbeResult | None = None,
     edit: EditRecipe | EditSession | None = None,
+    looks: Callable[[float, av.VideoFrame], None] | None = None,
 ) -> list[Rendition]:
     """Transcode ``src`` into ``out_dir/{name}.mp4`` per planned rendition, in one decode pass.
 
@@ -288,6 +292,9 @@ def transcode(
     ``progress(fraction)`` is called with values rising from 0.0 to 1.0. ``edit`` is applied
     in the same pass (InvalidMedia when it does not fit the clip, e.g. a trim past its end);
     it may be a session already made for ``info``, whose output metadata is then reused.
+    ``looks(time_s, picture)`` sees every picture of the largest rendition as it goes to the
+    encoder (e.g. ``poster.LookSampler.offer``: the poster and features without decoding the
+    rendition again); it must not keep the picture.
     """
     src, out_dir = Path(src), Path(out_dir)
     if info is None:
@@ -304,7 +311,7 @@ def transcode(
     report = progress or (lambda _f: None)
     try:
         report(0.0)
-        durations = _run(src, info, plan, tmps, opts, report, session)
+        durations = _run(src, info, plan, tmps, opts, report, session, looks)
         renditions = [
             Rendition(name, w, h, commit(tmp, final), final.stat().st_size, duration)
             for (name, w, h), tmp, final, duration in zip(
@@ -566,6 +573,7 @@ def _run(
     opts: dict,
     report: Callable[[float], None],
     edit: EditSession | None = None,
+    looks: Callable[[float, av.VideoFrame], None] | None = None,
 ) -> list[float]:
     """Decode ``src`` once and write every planned rendition to its temp file; their lengths."""
     with open_video(src) as (container, vstream):
@@ -581,6 +589,7 @@ def _run(
         try:
             for (_, w, h), tmp in zip(plan, tmps, strict=True):
                 outputs.append(_Output(tmp, w, h, clock.rate, clock.out_tb, opts))
+            outputs[0].looks = looks  # the largest rendition (plan_ladder: largest first)
             one_pass = _Pass(vstream, astream is not None, plan, info, clock, outputs, report, edit)
             streams = [vstream] + ([astream] if astream is not None else [])
             for packet in container.demux(*streams):
