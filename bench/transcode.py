@@ -59,6 +59,25 @@ print(json.dumps({"seconds": time.perf_counter() - t, "bytes": [r.bytes for r in
                   "sizes": [[r.width, r.height] for r in rs], "duration": rs[0].duration_s}))
 """
 
+# what makes two renditions the same job: codec profile, size, keyframe times, sound, layout
+SHAPE = """
+import json, sys
+import av
+shapes = []
+for path in sys.argv[1:]:
+    with av.open(path) as c:
+        v, a = c.streams.video[0], c.streams.audio[0]
+        keys = [round(float(p.pts * p.time_base), 2) for p in c.demux(v)
+                if p.is_keyframe and p.pts is not None]
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+        shapes.append({"video": f"{v.codec_context.name} {v.profile} {v.width}x{v.height} "
+                                f"{v.format.name}", "keyframes_s": sorted(keys),
+                       "audio": f"{a.codec_context.name} {a.profile} {a.rate} Hz "
+                                f"{a.channels} ch", "moov_first": b"moov" in head})
+print(json.dumps({"shapes": shapes}))
+"""
+
 # the whole upload processing a transcode worker runs: probe, the ladder, poster, features, HLS
 UPLOAD = """
 import json, sys, time
@@ -251,6 +270,15 @@ def main() -> None:
                 if same:
                     ff_cpu.append(answer["cpu_s"])
                 made = ", ".join(f"{d.stat().st_size:,} B" for d in dsts)
+                if same and i == 0:  # the same job: check it on the first run's files
+                    ours_files = [work / f"ours0/{min(w, h)}p.mp4" for w, h in sizes]
+                    _, shape, _ = _child(SHAPE, *map(str, ours_files + dsts))
+                    mine, theirs = shape["shapes"][: len(sizes)], shape["shapes"][len(sizes) :]
+                    verdict = "the same" if mine == theirs else "DIFFERENT"
+                    print(f"  files' shape (codec, profile, size, keyframe times, sound, "
+                          f"moov first): {verdict}: {mine[0]}")  # fmt: skip
+                    if mine != theirs:
+                        print(f"    ours:   {mine}\n    ffmpeg: {theirs}")
                 print(f"  ffmpeg CLI run {i + 1} ({'our settings' if same else 'its defaults'}): "
                       f"{wall:.2f} s process, {made}, {answer['cpu_s']:.2f} s CPU")  # fmt: skip
     ours_med, inner_med = statistics.median(ours), statistics.median(inner)
