@@ -214,7 +214,12 @@ class _Output:
         self.looks: Callable[[float, av.VideoFrame], None] | None = None  # see transcode()
         # the encoders open and the header is written here, before the worker exists: the
         # worker then only encodes pictures and muxes, the caller only encodes sound
-        self.container.start_encoding()
+        try:
+            self.container.start_encoding()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.container.close()
+            raise
         self.lock = threading.Lock()  # one muxer call at a time (worker: video, caller: sound)
         self.worker = ThreadPoolExecutor(1, thread_name_prefix=f"x264-{height}")
         self.pending: deque[Future] = deque()
