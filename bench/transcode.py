@@ -9,13 +9,17 @@ file each) with our exact settings (and once more with its own defaults) when it
 (skipped with a message otherwise; it is never installed for you), and a naive PyAV loop
 (per-frame ``reformat`` per rendition, default threading, picture types kept). Each of our runs
 happens in a fresh child process whose peak RSS is read with ``getrusage(RUSAGE_CHILDREN)``
-(by a small wrapper process, so only that child is counted).
+(by a small wrapper process, so only that child is counted). The whole upload processing
+(``pipeline.process_upload``: probe, the ladder, poster, features and HLS packaging) is timed
+the same way against the same ffmpeg runs (``--no-upload`` skips it). The load averages are
+printed with the figures: other processes on the machine move wall times (CPU times far less).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -53,6 +57,45 @@ print(json.dumps({"seconds": time.perf_counter() - t, "bytes": [r.bytes for r in
                   "call_cpu_s": cpu() - c,
                   "self_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                   "sizes": [[r.width, r.height] for r in rs], "duration": rs[0].duration_s}))
+"""
+
+# what makes two renditions the same job: codec profile, size, keyframe times, sound, layout
+SHAPE = """
+import json, sys
+import av
+shapes = []
+for path in sys.argv[1:]:
+    with av.open(path) as c:
+        v, a = c.streams.video[0], c.streams.audio[0]
+        keys = [round(float(p.pts * p.time_base), 2) for p in c.demux(v)
+                if p.is_keyframe and p.pts is not None]
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+        shapes.append({"video": f"{v.codec_context.name} {v.profile} {v.width}x{v.height} "
+                                f"{v.format.name}", "keyframes_s": sorted(keys),
+                       "audio": f"{a.codec_context.name} {a.profile} {a.rate} Hz "
+                                f"{a.channels} ch", "moov_first": b"moov" in head})
+print(json.dumps({"shapes": shapes}))
+"""
+
+# the whole upload processing a transcode worker runs: probe, the ladder, poster, features, HLS
+UPLOAD = """
+import json, sys, time
+from pathlib import Path
+from shortstack.media.pipeline import Ladder, process_upload
+import resource
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+c = cpu()
+t = time.perf_counter()
+sides = tuple(int(x) for x in sys.argv[6].split(","))
+ladder = Ladder(sides, preset=sys.argv[3], crf=int(sys.argv[4]), audio_bitrate=int(sys.argv[5]))
+out = Path(sys.argv[2])
+r = process_upload(Path(sys.argv[1]), out, ladder, hls_dir=out / "hls")
+assert r.hls is not None
+print(json.dumps({"seconds": time.perf_counter() - t, "call_cpu_s": cpu() - c,
+                  "steps": dict(r.steps)}))
 """
 
 NAIVE = """
@@ -163,6 +206,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep the source and outputs in this folder")
     parser.add_argument("--sides", default="360,240", help="the ladder's short sides (360,240)")
     parser.add_argument("--no-naive", action="store_true", help="skip the naive PyAV reference")
+    parser.add_argument("--no-upload", action="store_true", help="skip the whole-upload row")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="shortstack-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -180,6 +224,8 @@ def main() -> None:
     settings = (PRESET, str(CRF), str(AUDIO_BITRATE))
     ours, inner, peaks, naive, ours_cpu, naive_cpu = [], [], [], [], [], []
     call_cpu: list[float] = []
+    upload: dict[str, list[float]] = {"wall": [], "call": [], "cpu": [], "call_cpu": []}
+    loads: list[float] = []
     ff: dict[bool, list[float]] = {True: [], False: []}
     ff_cpu: list[float] = []
     for i in range(args.runs):  # interleaved, so load from other processes hits all alike
@@ -195,7 +241,18 @@ def main() -> None:
         )
         print(f"  ours run {i + 1}: {wall:.2f} s process, {answer['seconds']:.2f} s transcode, "
               f"{made}, {answer['cpu_s']:.2f} s CPU, "
-              f"peak RSS {answer['self_rss_kb'] / 1024:.0f} MB")  # fmt: skip
+              f"peak RSS {answer['self_rss_kb'] / 1024:.0f} MB, "
+              f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
+        loads.append(os.getloadavg()[0])
+        if not args.no_upload:
+            dst = work / f"upload{i}"
+            wall, answer, _ = _child(UPLOAD, str(src), str(dst), *settings, args.sides)
+            for key, value in (("wall", wall), ("call", answer["seconds"]),
+                               ("cpu", answer["cpu_s"]), ("call_cpu", answer["call_cpu_s"])):  # fmt: skip
+                upload[key].append(value)
+            steps = ", ".join(f"{k} {v:.2f}" for k, v in answer["steps"].items())
+            print(f"  ours whole upload run {i + 1}: {wall:.2f} s process ({steps} s), "
+                  f"{answer['cpu_s']:.2f} s CPU")  # fmt: skip
         if not args.no_naive:
             _, answer, _ = _child(
                 NAIVE, str(src), str(work / "naive"), *settings, json.dumps(sizes)
@@ -213,6 +270,15 @@ def main() -> None:
                 if same:
                     ff_cpu.append(answer["cpu_s"])
                 made = ", ".join(f"{d.stat().st_size:,} B" for d in dsts)
+                if same and i == 0:  # the same job: check it on the first run's files
+                    ours_files = [work / f"ours0/{min(w, h)}p.mp4" for w, h in sizes]
+                    _, shape, _ = _child(SHAPE, *map(str, ours_files + dsts))
+                    mine, theirs = shape["shapes"][: len(sizes)], shape["shapes"][len(sizes) :]
+                    verdict = "the same" if mine == theirs else "DIFFERENT"
+                    print(f"  files' shape (codec, profile, size, keyframe times, sound, "
+                          f"moov first): {verdict}: {mine[0]}")  # fmt: skip
+                    if mine != theirs:
+                        print(f"    ours:   {mine}\n    ffmpeg: {theirs}")
                 print(f"  ffmpeg CLI run {i + 1} ({'our settings' if same else 'its defaults'}): "
                       f"{wall:.2f} s process, {made}, {answer['cpu_s']:.2f} s CPU")  # fmt: skip
     ours_med, inner_med = statistics.median(ours), statistics.median(inner)
@@ -224,6 +290,9 @@ def main() -> None:
           f"{ours_med:.2f} s with interpreter start")  # fmt: skip
     print(f"realtime factor:          {SECONDS / inner_med:6.2f}x  ({SECONDS:g} s of video)")
     print(f"peak RSS of our child:    {peak_mb:6.0f} MB")
+    load1, load5, load15 = os.getloadavg()
+    print(f"load average:             {min(loads):.1f}-{max(loads):.1f} during the runs "
+          f"(1 min); now {load1:.1f} / {load5:.1f} / {load15:.1f} on {os.cpu_count()} cores")  # fmt: skip
     if naive:
         print(f"naive PyAV / ours:        {statistics.median(naive) / inner_med:6.2f}x wall, "
               f"{statistics.median(naive_cpu) / ours_cpu_med:.2f}x CPU "
@@ -244,6 +313,13 @@ def main() -> None:
               "time of our transcode call alone)")  # fmt: skip
         ratios = sorted(o / f for o, f in zip(ours, ff[True], strict=True))
         print(f"per-run wall ratios:      {', '.join(f'{r:.2f}' for r in ratios)}")
+        if upload["wall"]:
+            med = {k: statistics.median(v) for k, v in upload.items()}
+            print(f"whole upload / ffmpeg:    {med['wall'] / same_med:6.2f}x  (wall, process to "
+                  f"process: probe, ladder, poster, features, HLS; "
+                  f"{med['call'] / same_med:.2f}x the call alone)")  # fmt: skip
+            print(f"                          {med['cpu'] / ff_cpu_med:6.2f}x  (CPU time, process "
+                  f"to process; {med['call_cpu'] / ff_cpu_med:.2f}x the call alone)")  # fmt: skip
     else:
         print("ffmpeg CLI:               skipped: no `ffmpeg` on PATH (install it for the "
               "comparison only: `apt-get install ffmpeg`; the product never needs it)")  # fmt: skip

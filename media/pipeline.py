@@ -21,7 +21,7 @@ from .edit import EditRecipe
 from .edit_graph import EditSession
 from .errors import InvalidMedia, MediaError, TranscodeError
 from .hls import package_hls
-from .poster import make_poster, visual_features
+from .poster import LookSampler, features_from, make_poster, poster_from, visual_features
 from .preview import preview_still
 from .probe import ProbeResult, probe
 from .runner import ChildDied, OutOfMemory, RunnerError, TimedOut, run_isolated
@@ -104,6 +104,8 @@ def process_upload(
     if recipe is not None and not recipe.is_identity:
         session = EditSession(recipe, source)  # validates it against the clip, once
         info = session.output
+    # the poster's and the features' pictures are taken as the largest rendition is encoded
+    looks = LookSampler(info.duration_s)
     with step("transcode"):
         renditions = transcode(
             src,
@@ -115,14 +117,19 @@ def process_upload(
             audio_bitrate=ladder.audio_bitrate,
             info=source,
             edit=session,
+            looks=looks.offer,
         )
-    # poster and features from the largest rendition: already rotated and edited, cheaper to decode
-    looks = max(renditions, key=lambda r: r.width * r.height).path if renditions else src
+    # poster and features from the largest rendition's pictures (already rotated and edited);
+    # decoded from its file only if none were taken (a clip of unknown length)
+    largest = max(renditions, key=lambda r: r.width * r.height).path if renditions else src
     with step("poster"):
-        poster = make_poster(looks, out_dir / "poster.jpg")
+        frames, dest = looks.poster_frames(), out_dir / "poster.jpg"
+        poster = poster_from(frames, dest) if frames else make_poster(largest, dest)
     report(0.96)
     with step("features"):
-        features = np.asarray(visual_features(looks), dtype=np.float32)
+        samples = looks.feature_samples()
+        features = features_from(samples) if samples else visual_features(largest)
+        features = np.asarray(features, dtype=np.float32)
     hls = None
     if hls_dir is not None and renditions:
         with step("hls"):

@@ -17,6 +17,8 @@ from .probe import open_video
 
 FEATURE_LENGTH = 24
 _FEATURE_SIDE = 48  # frames are shrunk to about this size before any statistics
+_POSTER_POINTS = 5  # frames looked at for the poster
+_FEATURE_POINTS = 4  # frame pairs looked at for the features
 _MAX_FORWARD = 300  # frames decoded past a seek point at most (long GOPs)
 # Clips costing at most this to decode in full (seconds x pixels: 12 s of 360x640) are decoded
 # straight through; bigger ones are sampled by seeking (a GOP per point at most).
@@ -27,6 +29,77 @@ def _rotate(rgb: np.ndarray, rotation: int) -> np.ndarray:
     """Turn pixels counter-clockwise by the display-matrix rotation."""
     turns = (round((rotation or 0) / 90.0)) % 4
     return np.ascontiguousarray(np.rot90(rgb, k=turns)) if turns else rgb
+
+
+def _rgb(frame: av.VideoFrame, width: int | None) -> np.ndarray:
+    """The picture as rgb24, at most ``width`` wide, turned upright by its rotation."""
+    rotation = frame.rotation  # read before reformat, which drops side data
+    if width and frame.width > width:
+        h = max(2, round(frame.height * width / frame.width))
+        frame = frame.reformat(width=width, height=h, format="rgb24")
+    return _rotate(frame.to_ndarray(format="rgb24"), rotation)
+
+
+def _points(count: int) -> list[float]:
+    """Where the ``count`` sample points lie, as fractions of the clip."""
+    return [(i + 0.5) / count for i in range(count)]
+
+
+class _Picks:
+    """The first picture at or after each wanted time, fed pictures in order (plus the one
+    three later with ``pairs``, for motion): (time_s, rgb, next_rgb or None) in ``out``."""
+
+    def __init__(self, wants: list, width: int | None, pairs: bool):
+        self.wants, self.width, self.pairs = wants, width, pairs
+        self.out: list = []
+        self.k, self.pending, self.countdown = 0, None, 0
+
+    def offer(self, when, time_s: float, frame: av.VideoFrame) -> bool:
+        """Look at the next picture (``when`` None: always take it); False once done."""
+        if self.pending is not None:
+            self.countdown -= 1
+            if self.countdown == 0:
+                self.out.append((*self.pending, _rgb(frame, self.width)))
+                self.pending = None
+            return self.pending is not None or self.k < len(self.wants)
+        if self.k >= len(self.wants):
+            return False
+        if when is None or when >= self.wants[self.k]:
+            while self.k < len(self.wants) and (when is None or when >= self.wants[self.k]):
+                self.k += 1
+            item = (time_s, _rgb(frame, self.width))
+            if self.pairs:
+                self.pending, self.countdown = item, 3
+            else:
+                self.out.append((*item, None))
+        return self.pending is not None or self.k < len(self.wants)
+
+    def result(self) -> list:
+        """The picks so far (a pick still waiting for its pair comes without one)."""
+        return self.out + ([(*self.pending, None)] if self.pending is not None else [])
+
+
+class LookSampler:
+    """Keeps the pictures ``poster_from`` and ``features_from`` need while a clip's pictures go
+    by (``offer`` each one, e.g. as a rendition is encoded: see ``transcode(looks=...)``), so
+    neither decodes the clip again. The same points as ``make_poster`` and
+    ``visual_features`` take from a file, over ``duration_s``."""
+
+    def __init__(self, duration_s: float):
+        wants = (lambda n: [f * duration_s for f in _points(n)]) if duration_s > 0 else None
+        self._poster = _Picks(wants(_POSTER_POINTS) if wants else [], None, False)
+        self._features = _Picks(wants(_FEATURE_POINTS) if wants else [], _FEATURE_SIDE * 2, True)
+
+    def offer(self, time_s: float, frame: av.VideoFrame) -> None:
+        """Look at the next picture, ``time_s`` into the clip."""
+        self._poster.offer(time_s, time_s, frame)
+        self._features.offer(time_s, time_s, frame)
+
+    def poster_frames(self) -> list:
+        return self._poster.result()
+
+    def feature_samples(self) -> list:
+        return self._features.result()
 
 
 def _sample_frames(src: Path, count: int, *, width: int | None = None, pairs: bool = False):
@@ -44,19 +117,15 @@ def _sample_frames(src: Path, count: int, *, width: int | None = None, pairs: bo
             duration = container.duration / 1_000_000
 
         def to_rgb(frame: av.VideoFrame) -> np.ndarray:
-            rotation = frame.rotation  # read before reformat, which drops side data
-            if width and frame.width > width:
-                h = max(2, round(frame.height * width / frame.width))
-                frame = frame.reformat(width=width, height=h, format="rgb24")
-            return _rotate(frame.to_ndarray(format="rgb24"), rotation)
+            return _rgb(frame, width)
 
-        points = [(i + 0.5) / count for i in range(count)] if duration else []
+        points = _points(count) if duration else []
         start = stream.start_time or 0
         wants = [start + int(frac * duration / stream.time_base) for frac in points]
         out = []
         if wants and duration * stream.width * stream.height <= _SEQUENTIAL_BUDGET:
             # short clips: one pass through every frame beats a seek (and a GOP) per point
-            out = _pick(container.decode(stream), wants, to_rgb, pairs)
+            out = _pick(container.decode(stream), wants, width, pairs)
         else:
             # seek to each point, unless it lies ahead in the GOP being decoded already
             index = stream.index_entries
@@ -72,7 +141,7 @@ def _sample_frames(src: Path, count: int, *, width: int | None = None, pairs: bo
                     if decoder is None or last is None or key is None or not key <= last < want:
                         container.seek(want, stream=stream, backward=True, any_frame=False)
                         decoder = _tracked(container.decode(stream), state)
-                    out += _pick(islice(decoder, _MAX_FORWARD + 3), [want], to_rgb, pairs)
+                    out += _pick(islice(decoder, _MAX_FORWARD + 3), [want], width, pairs)
                 except av.error.FFmpegError:
                     decoder = None
         if not out:
@@ -100,33 +169,16 @@ def _tracked(frames, state: dict):
         yield frame
 
 
-def _pick(frames, wants: list[int], to_rgb, pairs: bool) -> list:
+def _pick(frames, wants: list[int], width: int | None, pairs: bool) -> list:
     """From decoded ``frames`` in order, the first frame at or after each pts in ``wants``.
 
     With ``pairs``, each pick also gets the frame three later (for motion).
     """
-    out: list = []
-    k, pending, countdown = 0, None, 0
+    picks = _Picks(wants, width, pairs)
     for frame in frames:
-        if pending is not None:
-            countdown -= 1
-            if countdown == 0:
-                out.append((*pending, to_rgb(frame)))
-                pending = None
-            continue
-        if k >= len(wants):
+        if not picks.offer(frame.pts, float(frame.time or 0), frame):
             break
-        if frame.pts is None or frame.pts >= wants[k]:
-            while k < len(wants) and (frame.pts is None or frame.pts >= wants[k]):
-                k += 1
-            item = (float(frame.time or 0), to_rgb(frame))
-            if pairs:
-                pending, countdown = item, 3
-            else:
-                out.append((*item, None))
-    if pending is not None:
-        out.append((*pending, None))
-    return out
+    return picks.result()
 
 
 def _score(rgb: np.ndarray) -> float:
@@ -161,8 +213,12 @@ def make_poster(src: Path, dest: Path, *, max_width: int = 720) -> Path:
     black or blank opening frame is not chosen. Rotation is applied; width is at most
     ``max_width`` (of the displayed picture).
     """
-    src, dest = Path(src), Path(dest)
-    frames = _sample_frames(src, 5, width=None)
+    return poster_from(_sample_frames(Path(src), _POSTER_POINTS, width=None), dest, max_width)
+
+
+def poster_from(frames: list, dest: Path, max_width: int = 720) -> Path:
+    """``make_poster`` from pictures already sampled (``LookSampler.poster_frames``)."""
+    dest = Path(dest)
     best = max(frames, key=lambda item: _score(item[1]))[1]
     h, w = best.shape[:2]
     if w > max_width:
@@ -203,7 +259,13 @@ def visual_features(src: Path) -> np.ndarray:
     4-bin value histogram, then mean brightness, brightness contrast, mean saturation and
     motion energy. Cheap: 4 seek points x 2 frames, shrunk to ~48 px wide.
     """
-    samples = _sample_frames(Path(src), 4, width=_FEATURE_SIDE * 2, pairs=True)
+    return features_from(
+        _sample_frames(Path(src), _FEATURE_POINTS, width=_FEATURE_SIDE * 2, pairs=True)
+    )
+
+
+def features_from(samples: list) -> np.ndarray:
+    """``visual_features`` from pictures already sampled (``LookSampler.feature_samples``)."""
     hue_hist = np.zeros(12, np.float64)
     sat_hist = np.zeros(4, np.float64)
     val_hist = np.zeros(4, np.float64)

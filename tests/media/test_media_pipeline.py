@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
@@ -18,10 +19,17 @@ from shortstack.media.pipeline import (
     probe_isolated,
     process_upload,
 )
-from shortstack.media.poster import FEATURE_LENGTH
+from shortstack.media.poster import (
+    FEATURE_LENGTH,
+    LookSampler,
+    features_from,
+    make_poster,
+    visual_features,
+)
 from shortstack.media.preview import preview_still
 from shortstack.media.probe import ProbeResult, probe
 from shortstack.media.runner import Worker
+from shortstack.media.transcode import transcode
 
 LADDER = Ladder((240,), preset="ultrafast")
 
@@ -109,3 +117,33 @@ def test_preview_in_a_child_is_the_same_jpeg(tmp_path: Path) -> None:
     with pytest.raises(TranscodeError, match="took longer than"):
         preview_isolated(src, recipe, tmp_path / "late.jpg", timeout_s=0.001)
     assert not (tmp_path / "late.jpg").exists()
+
+
+def test_poster_and_features_come_from_the_encoded_pictures_without_a_decode(
+    tmp_path: Path,
+) -> None:
+    # a black opening: the poster must still skip it, as make_poster on the rendition does
+    src = fixture_clips.write_test_video(
+        tmp_path / "b.mp4", width=640, height=360, duration_s=4, black_until_s=1.5
+    )
+    looks = LookSampler(4.0)
+    (largest, _) = transcode(src, tmp_path / "t", (360, 240), preset="ultrafast", looks=looks.offer)
+    assert [round(t, 1) for t, _, _ in looks.poster_frames()] == [0.4, 1.2, 2.0, 2.8, 3.6]
+    samples = looks.feature_samples()
+    assert len(samples) == 4 and all(nxt is not None for _, _, nxt in samples)
+    from_file = visual_features(largest.path)
+    # the same sample points as from the file; only the rendition's coding loss differs
+    assert np.abs(features_from(samples) - from_file).max() < 0.01
+    assert float(features_from(samples) @ from_file) > 0.999
+
+    result = process_upload(src, tmp_path / "out", Ladder((360, 240), preset="ultrafast"))
+    # taken from the pictures before encoding (a decode of the file would differ slightly)
+    assert np.array_equal(result.features, features_from(samples))
+
+    def rgb(path: Path) -> np.ndarray:
+        with av.open(str(path)) as c:
+            return next(c.decode(video=0)).to_ndarray(format="rgb24").astype(np.float32)
+
+    ours, theirs = rgb(result.poster), rgb(make_poster(largest.path, tmp_path / "p.jpg"))
+    assert ours.shape == theirs.shape == (360, 640, 3)
+    assert ours.mean() > 60 and np.abs(ours - theirs).mean() < 4  # the same, lit frame

@@ -1,5 +1,7 @@
 """transcode(): one decode pass to faststart H.264/AAC renditions, or a clear refusal."""
 
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -248,3 +250,38 @@ def test_audio_timeline_pads_with_silence_to_the_picture_end() -> None:
     assert got.shape == (2, 3000)
     assert not got[:, :500].any() and not got[:, 1500:].any()
     assert np.allclose(got[:, 500:1500], 0.5)
+
+
+_FULL_DISK = """
+import resource, signal, sys, threading
+from pathlib import Path
+from shortstack.media.errors import TranscodeError
+from shortstack.media.transcode import transcode
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[3]), resource.RLIM_INFINITY))
+try:
+    transcode(Path(sys.argv[1]), Path(sys.argv[2]), (240,), preset="ultrafast")
+except TranscodeError as exc:
+    print("TranscodeError", threading.active_count(), exc)
+"""
+
+
+def test_a_write_failing_on_an_encoder_thread_is_a_transcode_error_and_cleans_up(
+    tmp_path: Path,
+) -> None:
+    # the renditions are muxed on worker threads: a write that fails there (a file-size
+    # limit, like a full disk) must come back to the caller, stop every thread, leave no file
+    src = fixture_clips.write_test_video(tmp_path / "a.mp4", width=640, height=360, duration_s=2)
+    out = tmp_path / "out"
+    out.mkdir()
+    limit = 40_000  # the source is far bigger; a 2 s 240p rendition too
+    assert src.stat().st_size > limit
+    proc = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK, str(src), str(out), str(limit)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("TranscodeError 1 "), proc.stdout + proc.stderr
+    assert list(out.iterdir()) == []
