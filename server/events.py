@@ -148,7 +148,7 @@ class EventsController(Controller):
                     except TimeoutError:
                         if token is not None and await user_for_token(db, token, life) is None:
                             return  # revoked some other way than this server's logout
-                        yield ServerSentEventMessage(comment="keep-alive")
+                        yield ServerSentEventMessage(comment="keep-alive", data=None)
                         continue
                     if msg is REVOKED:
                         return

@@ -574,7 +574,10 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_refit(args: argparse.Namespace) -> int:
     from shortstack.server.maintenance import refit_model
 
-    result = refit_model(_existing_data_dir(args), _config(args))
+    config = _config(args)
+    # on Postgres (a worker's machine) the data dir holds no database, only scratch space
+    data_dir = _data_dir(args) if config.database.url else _existing_data_dir(args)
+    result = refit_model(data_dir, config)
     told = result["announced_to"]
     lines = [
         f"model {result['version']}: {result['videos']} videos, {result['users']} users,"

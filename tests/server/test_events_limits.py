@@ -70,6 +70,10 @@ def test_heartbeats_come_and_an_idle_stream_ends(make_server):
     took = time.monotonic() - started
     assert 1.2 < took < 4.0, took
     assert sum(line.startswith(": keep-alive") for line in lines) >= 2, lines
+    # a heartbeat is a comment alone: with a `data:` line an EventSource would dispatch an
+    # empty "message" event to the page at every heartbeat
+    blocks = "\n".join(lines).split("\n\n")
+    assert all("data:" not in b for b in blocks if b.startswith(": keep-alive")), blocks
 
 
 def test_logout_ends_the_tokens_stream(make_server):
