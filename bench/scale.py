@@ -386,7 +386,7 @@ def media_main(args: argparse.Namespace) -> int:
         print(f"making {args.clips} clips ...", flush=True)
         clips = [
             write_test_video(
-                root / f"clip{n}.mp4", width=360, height=640, duration_s=4.0, fps=25 + n % 5
+                root / f"clip{n}.mp4", width=360, height=640, duration_s=4.0 + 0.04 * n
             )
             for n in range(args.clips)
         ]
