@@ -80,6 +80,7 @@ class Cluster:
         redis_url: str,
         jobs: dict | None = None,
         feed: dict | None = None,
+        database_url: str = "",
         **media: object,
     ) -> None:
         self.tmp = tmp
@@ -94,7 +95,9 @@ class Cluster:
             | (jobs or {}),
             "media": {"job_lease_s": 6.0, **media},
             "feed": feed or {},
+            "database": {"url": database_url},
         }
+        self.db_location: Path | str = database_url or self.data / "shortstack.db"
         self.config.write_text(
             "".join(
                 f"[{name}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items())
@@ -168,7 +171,7 @@ class Cluster:
         return video
 
     def rows(self, sql: str, params: tuple = ()) -> list[tuple]:
-        conn = db_connect(self.data / "shortstack.db")
+        conn = db_connect(self.db_location)
         try:
             return [tuple(r) for r in conn.execute(sql, params).fetchall()]
         finally:
@@ -194,8 +197,10 @@ def redis_url(tmp_path):
 def cluster(tmp_path, redis_url):
     made: list[Cluster] = []
 
-    def make(jobs: dict | None = None, feed: dict | None = None, **media: object) -> Cluster:
-        made.append(Cluster(tmp_path, redis_url, jobs, feed, **media))
+    def make(
+        jobs: dict | None = None, feed: dict | None = None, database_url: str = "", **media: object
+    ) -> Cluster:
+        made.append(Cluster(tmp_path, redis_url, jobs, feed, database_url, **media))
         return made[-1]
 
     yield make
@@ -481,3 +486,21 @@ def test_workers_refit_on_their_schedule_and_the_api_swaps(cluster):
         )
     )
     assert len(runs) == len(set(runs)), runs
+
+
+@pytest.mark.slow
+def test_workers_on_postgres(cluster, pg_url, tmp_path):
+    """The same with the rows in a real Postgres (`[database] url`): the worker needs no SQLite
+    file; the upload is transcoded by it and its row ends 'done'."""
+    c = cluster(database_url=pg_url)
+    c.start_api()
+    worker = c.start_worker()
+    token = c.register("pg_maker")
+    listener = Listener(c.url, token)
+    video_id = c.upload(token, write_test_video(tmp_path / "pg.mp4", width=160, height=120), "pg")
+    assert listener.wait("video.ready", video_id, timeout=120)["video_id"] == video_id
+    assert c.rows("SELECT status, attempts FROM jobs WHERE video_id = ?", (video_id,)) == [
+        ("done", 1)
+    ]
+    assert f"of {video_id}, attempt 1/3): done" in worker.log()
+    assert not (c.data / "shortstack.db").exists()
