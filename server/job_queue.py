@@ -132,6 +132,7 @@ class Dispatcher(JobRunner):
         self._own_queue = queue is None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.page = 500  # rows looked at per database query and queue round trip
 
     def wake(self) -> None:
         """A job row was committed (an upload): hand it over now."""
@@ -190,12 +191,17 @@ class Dispatcher(JobRunner):
         """Hand over every queued row the engine does not hold (and every running row whose
         worker went quiet past its lease); fail for good a row whose engine job ended without
         it being recorded at its last attempt (a worker killed then): how many were handed."""
+        assert self.queue is not None
+        handed, after = 0, 0
+        while rows := await store.undelivered(self.db, after, self.page):
+            after = rows[-1][1].id
+            handed += await self._hand_over(rows)
+        return handed
+
+    async def _hand_over(self, rows: list[tuple[str, store.Job]]) -> int:
         from saq.job import ACTIVE_STATUSES, Status
 
         assert self.queue is not None
-        rows = await store.undelivered(self.db)
-        if not rows:
-            return 0
         held = await self.queue.jobs(job_key(job) for _, job in rows)
         handed = 0
         for (_, job), engine_job in zip(rows, held, strict=True):
