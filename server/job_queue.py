@@ -444,13 +444,18 @@ class WorkerNode:
 
     async def _interrupted(self, job: store.Job, engine_job: EngineJob, what: str) -> None:
         """The job was cancelled: a stopping worker releases it (not an attempt: the engine
-        re-queues it); else it ran past the engine's time limit (an attempt that failed)."""
+        re-queues it); else the engine stopped it (its time limit, or an abort): a failed
+        attempt."""
         if self.stopping:
             engine_job.attempts = max(0, engine_job.attempts - 1)
             await store.release(self.db, job)
             log.info("%s released: the worker is stopping", what)
             return
-        error = f"the job ran past its time limit ({attempt_limit_s(self.config, job.kind)} s)"
+        limit = attempt_limit_s(self.config, job.kind)
+        if (engine_job.duration("running") or 0) >= limit * 1000:
+            error = f"the job ran past its time limit ({limit} s)"
+        else:  # aborted: a sweep took this worker for a lost one
+            error = "the queue stopped the attempt (its heartbeat was late)"
         final = await store.fail_attempt(self.db, job, error)
         log.warning("%s: %s", what, error)
         if final:

@@ -504,3 +504,25 @@ def test_workers_on_postgres(cluster, pg_url, tmp_path):
     ]
     assert f"of {video_id}, attempt 1/3): done" in worker.log()
     assert not (c.data / "shortstack.db").exists()
+
+
+@pytest.mark.slow
+def test_the_engine_time_limit_fails_attempts_then_the_video(cluster, tmp_path):
+    """The engine's time limit of an attempt (here 1 s, below the child's own 1.9 s deadline):
+    the worker kills the transcode, removes its partial files and records the failed
+    attempt; the engine retries once, then the video fails with `video.failed`."""
+    c = cluster(jobs={"timeout_margin_s": 0}, job_timeout_s=1.9, job_max_attempts=2)
+    c.start_api()
+    worker = c.start_worker()
+    long_clip = write_test_video(tmp_path / "long.mp4", width=640, height=480, duration_s=24.0)
+    token = c.register("hasty")
+    listener = Listener(c.url, token)
+    video_id = c.upload(token, long_clip, "too long for the limit")
+    failed = listener.wait("video.failed", video_id, timeout=120)
+    assert "time limit (1 s)" in failed["error"]
+    assert c.rows("SELECT status, attempts, error FROM jobs WHERE video_id = ?", (video_id,)) == [
+        ("failed", 2, "the job ran past its time limit (1 s)")
+    ]
+    assert c.video(token, video_id)["status"] == "failed"
+    assert f"of {video_id}, attempt 2/2) started" in worker.log()
+    assert c.partials(video_id) == []
