@@ -238,14 +238,20 @@ class AttemptFailed(Exception):
 
 
 class _QuietAttempts(logging.Filter):
-    """The engine logs a failed attempt with a traceback; ours are said by the work: one line."""
+    """The engine logs a failed attempt (and one past its time limit) with a traceback; the
+    worker says why in a line of its own: one line here too."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], AttemptFailed):
-            record.msg, record.args = "%s", (str(record.exc_info[1]),)
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, AttemptFailed):
+            record.msg, record.args = "%s", (str(exc),)
             record.exc_info = record.exc_text = None
-            if "retries" in record.args[0]:  # not the last attempt
+            if "retries" in str(exc):  # not the last attempt
                 record.levelno, record.levelname = logging.WARNING, "WARNING"
+        elif isinstance(exc, TimeoutError) and str(record.msg).startswith("Error processing"):
+            record.msg, record.args = "an attempt reached the queue's time limit (see below)", ()
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
 
 
