@@ -132,6 +132,7 @@ class Dispatcher(JobRunner):
         self._own_queue = queue is None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.page = 500  # rows looked at per database query and queue round trip
 
     def wake(self) -> None:
         """A job row was committed (an upload): hand it over now."""
@@ -190,12 +191,17 @@ class Dispatcher(JobRunner):
         """Hand over every queued row the engine does not hold (and every running row whose
         worker went quiet past its lease); fail for good a row whose engine job ended without
         it being recorded at its last attempt (a worker killed then): how many were handed."""
+        assert self.queue is not None
+        handed, after = 0, 0
+        while rows := await store.undelivered(self.db, after, self.page):
+            after = rows[-1][1].id
+            handed += await self._hand_over(rows)
+        return handed
+
+    async def _hand_over(self, rows: list[tuple[str, store.Job]]) -> int:
         from saq.job import ACTIVE_STATUSES, Status
 
         assert self.queue is not None
-        rows = await store.undelivered(self.db)
-        if not rows:
-            return 0
         held = await self.queue.jobs(job_key(job) for _, job in rows)
         handed = 0
         for (_, job), engine_job in zip(rows, held, strict=True):
@@ -232,14 +238,20 @@ class AttemptFailed(Exception):
 
 
 class _QuietAttempts(logging.Filter):
-    """The engine logs a failed attempt with a traceback; ours are said by the work: one line."""
+    """The engine logs a failed attempt (and one past its time limit) with a traceback; the
+    worker says why in a line of its own: one line here too."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], AttemptFailed):
-            record.msg, record.args = "%s", (str(record.exc_info[1]),)
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, AttemptFailed):
+            record.msg, record.args = "%s", (str(exc),)
             record.exc_info = record.exc_text = None
-            if "retries" in record.args[0]:  # not the last attempt
+            if "retries" in str(exc):  # not the last attempt
                 record.levelno, record.levelname = logging.WARNING, "WARNING"
+        elif isinstance(exc, TimeoutError) and str(record.msg).startswith("Error processing"):
+            record.msg, record.args = "an attempt reached the queue's time limit (see below)", ()
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
 
 
@@ -438,13 +450,18 @@ class WorkerNode:
 
     async def _interrupted(self, job: store.Job, engine_job: EngineJob, what: str) -> None:
         """The job was cancelled: a stopping worker releases it (not an attempt: the engine
-        re-queues it); else it ran past the engine's time limit (an attempt that failed)."""
+        re-queues it); else the engine stopped it (its time limit, or an abort): a failed
+        attempt."""
         if self.stopping:
             engine_job.attempts = max(0, engine_job.attempts - 1)
             await store.release(self.db, job)
             log.info("%s released: the worker is stopping", what)
             return
-        error = f"the job ran past its time limit ({attempt_limit_s(self.config, job.kind)} s)"
+        limit = attempt_limit_s(self.config, job.kind)
+        if (engine_job.duration("running") or 0) >= limit * 1000:
+            error = f"the job ran past its time limit ({limit} s)"
+        else:  # aborted: a sweep took this worker for a lost one
+            error = "the queue stopped the attempt (its heartbeat was late)"
         final = await store.fail_attempt(self.db, job, error)
         log.warning("%s: %s", what, error)
         if final:

@@ -82,14 +82,14 @@ async def release(db: Database, job: Job) -> None:
         )
 
 
-async def undelivered(db: Database) -> list[tuple[str, Job]]:
-    """Rows a queue engine should hold: queued ones, and running ones whose lease ran out (their
-    worker is gone), oldest first, with their status."""
+async def undelivered(db: Database, after_id: int = 0, limit: int = 500) -> list[tuple[str, Job]]:
+    """Rows a queue engine should hold, with their status, by id from ``after_id`` (a page of
+    ``limit``): queued ones, and running ones whose lease ran out (their worker is gone)."""
     rows = await db.fetchall(
         "SELECT id, kind, video_id, attempts, max_attempts, payload, status FROM jobs"
-        " WHERE status = 'queued' OR (status = 'running' AND lease_until < ?)"
-        " ORDER BY created_at, id LIMIT 1000",
-        (now(),),
+        " WHERE id > ? AND (status = 'queued' OR (status = 'running' AND lease_until < ?))"
+        " ORDER BY id LIMIT ?",
+        (after_id, now(), limit),
     )
     return [(r[6], Job(r[0], r[1], r[2], r[3], r[4], json.loads(r[5] or "{}"))) for r in rows]
 

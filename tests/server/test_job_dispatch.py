@@ -127,3 +127,17 @@ async def test_start_and_release_on_both_backends(db):
     await jobs.complete(db, job)
     assert not await jobs.start(db, job, lease_s=60)  # a late second delivery: nothing to run
     assert await jobs.get(db, job.id, "another video") is None
+
+
+async def test_a_backlog_is_dispatched_page_by_page(db, queue, redis_url):
+    """Rows past the first page are looked at too: a new upload behind a backlog the queue
+    already holds is handed over."""
+    dispatcher = Dispatcher(db, Broker(), _config(redis_url), queue)
+    dispatcher.page = 3
+    user = await create_user(db, "busy", "hash")
+    for i in range(7):
+        await create_video(db, user.id, f"clip {i}")
+    assert await dispatcher.dispatch() == 7
+    await create_video(db, user.id, "one more")
+    assert await dispatcher.dispatch() == 1
+    assert await queue.count("queued") == 8

@@ -80,6 +80,7 @@ class Cluster:
         redis_url: str,
         jobs: dict | None = None,
         feed: dict | None = None,
+        database_url: str = "",
         **media: object,
     ) -> None:
         self.tmp = tmp
@@ -94,7 +95,9 @@ class Cluster:
             | (jobs or {}),
             "media": {"job_lease_s": 6.0, **media},
             "feed": feed or {},
+            "database": {"url": database_url},
         }
+        self.db_location: Path | str = database_url or self.data / "shortstack.db"
         self.config.write_text(
             "".join(
                 f"[{name}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items())
@@ -168,7 +171,7 @@ class Cluster:
         return video
 
     def rows(self, sql: str, params: tuple = ()) -> list[tuple]:
-        conn = db_connect(self.data / "shortstack.db")
+        conn = db_connect(self.db_location)
         try:
             return [tuple(r) for r in conn.execute(sql, params).fetchall()]
         finally:
@@ -194,8 +197,10 @@ def redis_url(tmp_path):
 def cluster(tmp_path, redis_url):
     made: list[Cluster] = []
 
-    def make(jobs: dict | None = None, feed: dict | None = None, **media: object) -> Cluster:
-        made.append(Cluster(tmp_path, redis_url, jobs, feed, **media))
+    def make(
+        jobs: dict | None = None, feed: dict | None = None, database_url: str = "", **media: object
+    ) -> Cluster:
+        made.append(Cluster(tmp_path, redis_url, jobs, feed, database_url, **media))
         return made[-1]
 
     yield make
@@ -481,3 +486,43 @@ def test_workers_refit_on_their_schedule_and_the_api_swaps(cluster):
         )
     )
     assert len(runs) == len(set(runs)), runs
+
+
+@pytest.mark.slow
+def test_workers_on_postgres(cluster, pg_url, tmp_path):
+    """The same with the rows in a real Postgres (`[database] url`): the worker needs no SQLite
+    file; the upload is transcoded by it and its row ends 'done'."""
+    c = cluster(database_url=pg_url)
+    c.start_api()
+    worker = c.start_worker()
+    token = c.register("pg_maker")
+    listener = Listener(c.url, token)
+    video_id = c.upload(token, write_test_video(tmp_path / "pg.mp4", width=160, height=120), "pg")
+    assert listener.wait("video.ready", video_id, timeout=120)["video_id"] == video_id
+    assert c.rows("SELECT status, attempts FROM jobs WHERE video_id = ?", (video_id,)) == [
+        ("done", 1)
+    ]
+    assert f"of {video_id}, attempt 1/3): done" in worker.log()
+    assert not (c.data / "shortstack.db").exists()
+
+
+@pytest.mark.slow
+def test_the_engine_time_limit_fails_attempts_then_the_video(cluster, tmp_path):
+    """The engine's time limit of an attempt (here 1 s, below the child's own 1.9 s deadline):
+    the worker kills the transcode, removes its partial files and records the failed
+    attempt; the engine retries once, then the video fails with `video.failed`."""
+    c = cluster(jobs={"timeout_margin_s": 0}, job_timeout_s=1.9, job_max_attempts=2)
+    c.start_api()
+    worker = c.start_worker()
+    long_clip = write_test_video(tmp_path / "long.mp4", width=640, height=480, duration_s=24.0)
+    token = c.register("hasty")
+    listener = Listener(c.url, token)
+    video_id = c.upload(token, long_clip, "too long for the limit")
+    failed = listener.wait("video.failed", video_id, timeout=120)
+    assert "time limit (1 s)" in failed["error"]
+    assert c.rows("SELECT status, attempts, error FROM jobs WHERE video_id = ?", (video_id,)) == [
+        ("failed", 2, "the job ran past its time limit (1 s)")
+    ]
+    assert c.video(token, video_id)["status"] == "failed"
+    assert f"of {video_id}, attempt 2/2) started" in worker.log()
+    assert c.partials(video_id) == []
