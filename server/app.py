@@ -33,7 +33,7 @@ from .config import Config, default_data_dir
 from .deps import DEPENDENCIES
 from .edit_preview import edit_options, edit_preview
 from .errors import http_exception_handler, internal_error_handler, problem_details_config
-from .events import EventsController, StreamGate, total_cap
+from .events import EventsController, StreamGate, end_streams_on_exit, total_cap
 from .export import ExportController, Exports
 from .feed import FeedChains, FeedController
 from .feed_engine import FeedEngine
@@ -201,9 +201,11 @@ def create_app(
         # numpy's BLAS threads, process-wide, while serving (ranking and refits); the process's
         # own setting comes back at shutdown (an embedded server shares its process)
         blas = threadpool_limits(config.server.blas_threads or None, user_api="blas")
+        restore_signals = end_streams_on_exit(broker)
         try:
             yield
         finally:
+            restore_signals()
             blas.restore_original_limits()
             sweeper.cancel()
             purger.cancel()

@@ -71,11 +71,22 @@ class Broker:
         return self._revoke_here(token_hash, user_id)
 
     def _revoke_here(self, token_hash: str | None, user_id: int | None) -> int:
+        return self._end(
+            lambda sub: (
+                (token_hash is not None and sub.token_hash == token_hash)
+                or (user_id is not None and sub.token_hash is not None and sub.user_id == user_id)
+            )
+        )
+
+    def end_all(self) -> int:
+        """End every stream of this process (it is stopping: the clients reconnect elsewhere);
+        call from the event loop."""
+        return self._end(lambda sub: True)
+
+    def _end(self, which: Callable[[Subscription], bool]) -> int:
         ended = 0
         for sub in list(self._subs):
-            if (token_hash is not None and sub.token_hash == token_hash) or (
-                user_id is not None and sub.token_hash is not None and sub.user_id == user_id
-            ):
+            if which(sub):
                 self._subs.discard(sub)
                 if sub.queue.full():
                     sub.queue.get_nowait()

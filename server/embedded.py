@@ -19,6 +19,10 @@ from .config import Config
 KEEP_ALIVE_S = 5
 
 
+#: How long `shortstack serve` lets requests in flight finish on SIGTERM (a deploy, a stop).
+SHUTDOWN_GRACE_S = 10
+
+
 def uvicorn_options(config: Config) -> dict[str, Any]:
     """The uvicorn settings every way of running the server shares: forwarded headers
     (X-Forwarded-For/-Proto) are believed only from ``server.trusted_proxies`` (none by
@@ -30,6 +34,9 @@ def uvicorn_options(config: Config) -> dict[str, Any]:
         "log_level": "warning",
         "access_log": False,
         "timeout_keep_alive": KEEP_ALIVE_S,
+        # on SIGTERM, requests in flight get this long to finish; then open connections
+        # (event streams never end by themselves) are closed and the process exits
+        "timeout_graceful_shutdown": SHUTDOWN_GRACE_S,
     }
 
 
@@ -63,9 +70,8 @@ class EmbeddedServer:
         self._server = uvicorn.Server(
             uvicorn.Config(
                 self.app,
-                **uvicorn_options(config),
+                **{**uvicorn_options(config), "timeout_graceful_shutdown": 2},
                 lifespan="on",
-                timeout_graceful_shutdown=2,
             )
         )
         self._thread = threading.Thread(

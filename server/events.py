@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import signal
+import threading
 import time
 from collections import Counter
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 
 import msgspec
 from litestar import Controller, Request, get
@@ -53,6 +55,38 @@ def publish_notification(
     refs = {"video_id": video_id, "comment_id": comment_id}
     data.update({name: ref for name, ref in refs.items() if ref is not None})
     broker.publish("notification", data, user_id=to)
+
+
+def end_streams_on_exit(broker: Broker) -> Callable[[], None]:
+    """On SIGTERM/SIGINT, end this process's event streams at once, then let the server's own
+    handler stop it (uvicorn waits for open connections, and a stream never ends by itself:
+    the stop took the whole grace period and logged a traceback per stream). Returns the
+    function that puts the previous handlers back. An embedded server (not on the main
+    thread, which alone may set signal handlers) leaves signals alone."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    previous = {sig: signal.getsignal(sig) for sig in signals}
+
+    def handler(sig: int, frame: object) -> None:
+        loop.call_soon_threadsafe(broker.end_all)
+        before = previous[signal.Signals(sig)]
+        if callable(before):
+            before(sig, frame)
+        else:  # no server handler: the default action
+            signal.signal(sig, before or signal.SIG_DFL)
+            signal.raise_signal(sig)
+
+    for sig in signals:
+        signal.signal(sig, handler)
+
+    def restore() -> None:
+        for sig, before in previous.items():
+            if signal.getsignal(sig) is handler:
+                signal.signal(sig, before)
+
+    return restore
 
 
 def total_cap(configured: int) -> int:
