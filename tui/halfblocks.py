@@ -168,6 +168,14 @@ class CellFrame:
         self.delta_offsets: np.ndarray | None = None
         #: (y, x1, x2): the cells of row y that differ from the base frame
         self.spans: list[tuple[int, int, int]] = []
+        self._keys: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def keys(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each cell's upper and lower colour packed into one integer (fast to compare)."""
+        if self._keys is None:
+            self._keys = (pack_rgb(self.top), pack_rgb(self.bottom))
+        return self._keys
 
     def __repr__(self) -> str:
         return f"<CellFrame #{self.serial} {self.width}x{self.height} {self.mode.value}>"
@@ -228,6 +236,14 @@ class CellFrame:
             return row
         cut = int(self.delta_offsets[y, max(0, end)])
         return row[:cut] + RESET if cut else ""
+
+
+def pack_rgb(rgb: np.ndarray) -> np.ndarray:
+    """(..., 3) uint8 colours as (...) uint32 ``0xRRGGBB``."""
+    packed = rgb[..., 0].astype(np.uint32) << 16
+    packed |= rgb[..., 1].astype(np.uint32) << 8
+    packed |= rgb[..., 2]
+    return packed
 
 
 def quantize(rgb: np.ndarray, bits: int) -> np.ndarray:
@@ -401,7 +417,9 @@ def render_delta(
     bottom = np.ascontiguousarray(canvas[1::2])
     frame = CellFrame(cells_w, cells_h, mode, None, None, top, bottom, pts)
     frame.base = base.serial
-    changed = (top != base.top).any(axis=2) | (bottom != base.bottom).any(axis=2)
+    fg_key, bg_key = frame.keys
+    base_fg, base_bg = base.keys
+    changed = (fg_key != base_fg) | (bg_key != base_bg)
     frame.delta_rows = [""] * cells_h
     frame.delta_offsets = offsets = np.zeros((cells_h, cells_w + 1), np.int64)
     rows_hit = np.flatnonzero(changed.any(axis=1))
@@ -426,8 +444,9 @@ def render_delta(
     if mode is ColorMode.TRUECOLOR:
         fg_vals = [fg_rgb[..., i] for i in range(3)]
         bg_vals = [bg_rgb[..., i] for i in range(3)]
-        fg_same = (fg_rgb[:, 1:] == fg_rgb[:, :-1]).all(axis=2)
-        bg_same = (bg_rgb[:, 1:] == bg_rgb[:, :-1]).all(axis=2)
+        fg_box, bg_box = fg_key[y0:y1, x0:x1], bg_key[y0:y1, x0:x1]
+        fg_same = fg_box[:, 1:] == fg_box[:, :-1]
+        bg_same = bg_box[:, 1:] == bg_box[:, :-1]
     else:
         fg_idx, bg_idx = to_xterm256(fg_rgb), to_xterm256(bg_rgb)
         fg_vals, bg_vals = [fg_idx], [bg_idx]

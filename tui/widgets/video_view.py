@@ -185,7 +185,6 @@ class VideoView(Widget):
             self._pending.clear()
             self._on_screen = frame.serial
             self._painted = True
-            self._acknowledge(frame)
             if delta:
                 self.delta_paints += 1
             else:
@@ -200,7 +199,8 @@ class VideoView(Widget):
             self.post_message(self.FrameReady())
 
     def _acknowledge(self, frame: CellFrame | None) -> None:
-        """Tell the decoder which frame is on screen: it writes the next ones over it."""
+        """Tell the decoder which frame the terminal shows before the next one is taken (None:
+        not known): the decoder writes the next frames over it."""
         playback = self.playback
         if playback is not None:
             playback.on_screen = (
@@ -247,6 +247,8 @@ class VideoView(Widget):
         self._frame = frame
         self.frames_painted += 1
         self._taken_at = time.monotonic()
+        # the next frames are written over this one: it is on screen by the time they are taken
+        self._acknowledge(frame)
         width, height = self.size
         self._delta_ok = (
             frame.delta_rows is not None
@@ -262,7 +264,6 @@ class VideoView(Widget):
         regions = [Region(x1, y, x2 - x1, 1) for y, x1, x2 in frame.spans]
         if not regions:  # the same picture as on screen
             self._on_screen = frame.serial
-            self._acknowledge(frame)
             return
         self._painted = False
         self._pending.update(r.translate(offset) for r in regions)
