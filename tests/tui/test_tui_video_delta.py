@@ -16,11 +16,11 @@ import pytest
 from screen_model import ScreenModel
 from textual._compositor import CompositorUpdate
 from textual.app import App, ComposeResult
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Label
 
 from shortstack.tui.halfblocks import ColorMode, render_delta, render_letterboxed
-from shortstack.tui.widgets.video_view import VideoView
+from shortstack.tui.widgets.video_view import HOLD_S, VideoView
 
 
 def write_moving_square(path: Path, frames: int = 40, fps: int = 20) -> Path:
@@ -200,3 +200,36 @@ def test_a_delta_over_its_base_gives_the_full_frame(mode) -> None:
         base, image = frame, changed
     # a size or mode change cannot be written over the old frame
     assert render_delta(image, cols + 1, rows, mode, bits=5, base=base).delta_rows is None
+
+
+class Cover(Screen[None]):
+    """A screen over the whole app: the video's screen is not painted while it shows."""
+
+    def compose(self) -> ComposeResult:
+        yield Label("another screen")
+
+
+async def test_frames_not_painted_are_dropped_not_queued(tmp_path) -> None:
+    clip = write_moving_square(tmp_path / "square.mp4", frames=60)
+    app = PlayerApp(clip, ColorMode.TRUECOLOR)
+    terminal = Terminal(app, 40, 14)
+    async with app.run_test(size=(40, 14)) as pilot:
+        view = app.query_one(VideoView)
+        await wait_for(pilot, lambda: view.delta_paints >= 3)
+        await app.push_screen(Cover())
+        await pilot.pause(0.2)
+        taken, skipped, decoded = (
+            view.frames_painted,
+            view.frames_skipped,
+            view.playback.frames_shown,
+        )
+        await pilot.pause(1.0)
+        decoded = view.playback.frames_shown - decoded
+        # the decoder goes on at the clip's rate; the pane takes a frame only every HOLD_S
+        assert decoded >= 12
+        assert view.frames_painted - taken <= 1.0 / HOLD_S + 2
+        assert view.frames_skipped - skipped >= decoded - (1.0 / HOLD_S + 2)
+        app.pop_screen()
+        deltas = view.delta_paints
+        await wait_for(pilot, lambda: view.delta_paints > deltas + 3)
+        await settled(pilot, view, terminal)
