@@ -68,6 +68,20 @@ def _count_tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 _COUNT_DIGITS, _COUNT_KEEP = _count_tables()
+
+
+def _as_items(table: np.ndarray, blank: bool = False) -> np.ndarray:
+    """An (n, 3) table as n 3-byte items (copied in one go); ``blank`` appends an all-zero one."""
+    rows = np.ascontiguousarray(table, dtype=np.uint8)
+    if blank:
+        rows = np.concatenate([rows, np.zeros((1, 3), np.uint8)])
+    return rows.view("V3").ravel()
+
+
+# 3-digit groups and which of their digits are written, as 3-byte items; the keep tables end
+# with an all-false item, picked for cells whose colour (or jump) is not written
+_DIGIT_ITEMS, _KEEP_ITEMS = _as_items(_DIGITS), _as_items(_KEEP, blank=True)
+_COUNT_ITEMS, _COUNT_KEEP_ITEMS = _as_items(_COUNT_DIGITS), _as_items(_COUNT_KEEP, blank=True)
 _CUBE_LEVELS = np.array([0, 95, 135, 175, 215, 255])
 
 
@@ -386,6 +400,16 @@ def render_letterboxed(
 _SKIP_TEMPLATE = np.frombuffer(b"\x1b[000C", dtype=np.uint8)
 
 
+def _digit_groups(mode: ColorMode, n_skip: int, size: int) -> np.dtype:
+    """A structured dtype over one delta cell: its jump count and colour digit groups."""
+    _, parts = _TEMPLATES[mode]
+    names = ["count"] + [n for n in parts if n[:2] in ("fg", "bg") and n[2:].isdigit()]
+    offsets = [2] + [parts[n].start + n_skip for n in names[1:]]
+    return np.dtype(
+        {"names": names, "formats": ["V3"] * len(names), "offsets": offsets, "itemsize": size}
+    )
+
+
 def render_delta(
     image: np.ndarray,
     cells_w: int,
@@ -460,15 +484,20 @@ def render_delta(
 
     cell_template, parts = _TEMPLATES[mode]
     n_skip = _SKIP_TEMPLATE.size
-    cells = np.empty((height, width, n_skip + cell_template.size), np.uint8)
+    size = n_skip + cell_template.size
+    cells = np.empty((height, width, size), np.uint8)
     cells[..., :n_skip] = _SKIP_TEMPLATE
     cells[..., n_skip:] = cell_template
     keep = np.zeros(cells.shape, bool)
-    keep[..., 0:2] = skip_start[..., None]
-    cells[..., 2:5] = _COUNT_DIGITS[counts]
-    keep[..., 2:5] = _COUNT_KEEP[counts] & skip_start[..., None]
-    keep[..., 5] = skip_start
     shifted = {name: slice(sl.start + n_skip, sl.stop + n_skip) for name, sl in parts.items()}
+    # the 3-digit groups are written as 3-byte items through a structured view of each cell
+    groups = _digit_groups(mode, n_skip, size)
+    cell_items = cells.reshape(height, width * size).view(groups)
+    keep_items = keep.view(np.uint8).reshape(height, width * size).view(groups)
+    keep[..., 0:2] = skip_start[..., None]
+    keep[..., 5] = skip_start
+    cell_items["count"] = _COUNT_ITEMS[counts]
+    keep_items["count"] = _COUNT_KEEP_ITEMS[np.where(skip_start, counts, MAX_SKIP + 1)]
     either = fg_changed | bg_changed
     keep[..., shifted["csi"]] = either[..., None]
     keep[..., shifted["end"]] = either[..., None]
@@ -477,9 +506,9 @@ def render_delta(
     for prefix, values, flags in (("fg", fg_vals, fg_changed), ("bg", bg_vals, bg_changed)):
         keep[..., shifted[f"{prefix}_head"]] = flags[..., None]
         for i, channel in enumerate(values):
-            where = shifted[f"{prefix}{i}"]
-            cells[..., where] = _DIGITS[channel]
-            keep[..., where] = _KEEP[channel] & flags[..., None]
+            name = f"{prefix}{i}"
+            cell_items[name] = _DIGIT_ITEMS[channel]
+            keep_items[name] = _KEEP_ITEMS[np.where(flags, channel, np.uint16(256))]
             if i:
                 keep[..., shifted[f"{prefix}_s{i}"]] = flags[..., None]
 
