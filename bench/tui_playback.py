@@ -5,10 +5,12 @@ and 200x60 for 10 s each, draining the terminal output like a fast terminal (or,
 ``--tmux``, in a real tmux pane whose server's CPU is counted too), and compares with decoding
 alone (PyAV decode + scale: the ceiling) and decoding + building the half-block
 rows, measured in the same run. ``--sound`` adds a run per size with the clip's sound playing
-through miniaudio's null device (the picture then follows the sound's clock).
+through miniaudio's null device (the picture then follows the sound's clock). Each run also
+reports the bytes the app wrote a frame, and how many updates sent only changed cells.
+``--clip demo`` plays a clip drawn like ``shortstack demo``'s instead of the scrolling pattern.
 
     python bench/tui_playback.py [--seconds 10] [--sizes 80x24,200x60] [--color truecolor|256]
-                                 [--sound]
+                                 [--tmux] [--clip pattern|demo] [--sound]
 """
 
 from __future__ import annotations
