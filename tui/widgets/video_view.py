@@ -260,14 +260,18 @@ class VideoView(Widget):
             self._repaint_all()
             self._painted = False
             return
-        offset = self.content_offset
-        regions = [Region(x1, y, x2 - x1, 1) for y, x1, x2 in frame.spans]
-        if not regions:  # the same picture as on screen
+        spans = frame.spans
+        if not spans:  # the same picture as on screen
             self._on_screen = frame.serial
             return
+        # one region around the changes: rows inside it with nothing changed send nothing
+        # but a cursor move (their delta rows are empty), and Textual tracks one region
+        x1 = min(span[1] for span in spans)
+        x2 = max(span[2] for span in spans)
+        region = Region(x1, spans[0][0], x2 - x1, spans[-1][0] + 1 - spans[0][0])
         self._painted = False
-        self._pending.update(r.translate(offset) for r in regions)
-        self.refresh(*regions)
+        self._pending.add(region.translate(self.content_offset))
+        self.refresh(region)
 
     def _repaint_all(self) -> None:
         """Repaint every cell of the pane (what was on screen no longer matters)."""
