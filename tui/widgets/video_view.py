@@ -264,11 +264,11 @@ class VideoView(Widget):
         if not spans:  # the same picture as on screen
             self._on_screen = frame.serial
             return
-        # one region around the changes: rows inside it with nothing changed send nothing
-        # but a cursor move (their delta rows are empty), and Textual tracks one region
+        # one region around the changes, to the pane's right edge: rows inside it with nothing
+        # changed send nothing but a cursor move (their delta rows are empty), a delta row
+        # ends at its last changed cell anyway, and whole rows are written uncut
         x1 = min(span[1] for span in spans)
-        x2 = max(span[2] for span in spans)
-        region = Region(x1, spans[0][0], x2 - x1, spans[-1][0] + 1 - spans[0][0])
+        region = Region(x1, spans[0][0], width - x1, spans[-1][0] + 1 - spans[0][0])
         self._painted = False
         self._pending.add(region.translate(self.content_offset))
         self.refresh(region)
