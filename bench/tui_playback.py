@@ -1,13 +1,16 @@
 """Benchmark: frames painted per second by the terminal client's video widget, and its CPU share.
 
 Runs the real Textual app (a VideoView playing a 360p clip) in a pseudo-terminal of 80x24
-and 200x60 for 10 s each, draining the terminal output like a fast terminal, and compares
-with decoding alone (PyAV decode + scale: the ceiling) and decoding + building the half-block
+and 200x60 for 10 s each, draining the terminal output like a fast terminal (or, with
+``--tmux``, in a real tmux pane whose server's CPU is counted too), and compares with decoding
+alone (PyAV decode + scale: the ceiling) and decoding + building the half-block
 rows, measured in the same run. ``--sound`` adds a run per size with the clip's sound playing
-through miniaudio's null device (the picture then follows the sound's clock).
+through miniaudio's null device (the picture then follows the sound's clock). Each run also
+reports the bytes the app wrote a frame, and how many updates sent only changed cells.
+``--clip demo`` plays a clip drawn like ``shortstack demo``'s instead of the scrolling pattern.
 
     python bench/tui_playback.py [--seconds 10] [--sizes 80x24,200x60] [--color truecolor|256]
-                                 [--sound]
+                                 [--tmux] [--clip pattern|demo] [--sound]
 """
 
 from __future__ import annotations
@@ -29,10 +32,45 @@ from pathlib import Path
 
 CLIP_W, CLIP_H, CLIP_FPS, CLIP_S = 360, 640, 30, 4.0
 SOUND_ENV = "SHORTSTACK_BENCH_SOUND"
+TMUX_PID_ENV = "SHORTSTACK_BENCH_TMUX_PID"
 
 
-def make_clip(directory: Path) -> Path:
-    """A 360x640 portrait clip at 30 fps (looped during the run, like the feed does)."""
+def written_bytes() -> int:
+    """Bytes this process has written so far (the terminal output, Linux only)."""
+    try:
+        for line in Path("/proc/self/io").read_text().splitlines():
+            if line.startswith("wchar:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def cpu_seconds(pid: int, tid: int | None = None) -> float:
+    """CPU seconds (user + system) a process (or one of its threads) has used so far (Linux only)."""
+    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
+    try:
+        fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def make_clip(directory: Path, kind: str = "pattern") -> Path:
+    """A 360x640 portrait clip at 30 fps (looped during the run, like the feed does).
+
+    ``pattern``: a colour pattern scrolling sideways (every cell of the picture changes every
+    frame: the worst case for sending changed cells only); ``demo``: a clip ``shortstack demo``
+    draws (shapes moving over a still background, like most real video).
+    """
+    if kind == "demo":
+        from shortstack.demo_clips import make_demo_clip
+        from shortstack.demo_topics import demo_catalogue
+
+        spec = demo_catalogue(1, seed=7)[0]
+        return make_demo_clip(
+            directory / "bench.mp4", spec, duration_s=CLIP_S, width=CLIP_W, height=CLIP_H
+        )
     from shortstack.media.fixture_clips import write_test_video
 
     return write_test_video(
@@ -46,6 +84,25 @@ def make_clip(directory: Path) -> Path:
 
 
 # -- the child: a real app in a real (pseudo) terminal ------------------------------------------
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds of each thread of this process so far, by thread name (Linux only)."""
+    import threading
+
+    seconds = {}
+    for thread in threading.enumerate():
+        if thread.native_id is not None:
+            seconds[thread.name] = cpu_seconds(os.getpid(), thread.native_id)
+    return seconds
+
+
+def counts(view) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+    """Frames dropped, updates sending changed cells only, updates sending every cell
+    (zeros for a client that does not count them, so the bench also runs on older code)."""
+    return tuple(
+        getattr(view, name, 0) for name in ("frames_skipped", "delta_paints", "full_paints")
+    )  # type: ignore[return-value]
 
 
 def child(clip: str, seconds: float, out: str) -> None:
@@ -81,6 +138,11 @@ def child(clip: str, seconds: float, out: str) -> None:
             self.c0 = time.process_time()
             self.p0 = CountingView.painted_frames
             self.d0 = self.query_one(CountingView).playback.frames_shown
+            self.w0 = written_bytes()
+            view = self.query_one(CountingView)
+            self.counts0 = counts(view)
+            self.threads0 = thread_cpu()
+            self.tmux0 = cpu_seconds(tmux_pid) if tmux_pid else float("nan")
             self.set_timer(seconds, self._done)
 
         def _done(self) -> None:
@@ -92,6 +154,15 @@ def child(clip: str, seconds: float, out: str) -> None:
                 "cpu_s": cpu,
                 "painted": CountingView.painted_frames - self.p0,
                 "decoded": view.playback.frames_shown - self.d0,
+                "dropped": counts(view)[0] - self.counts0[0],
+                "delta_paints": counts(view)[1] - self.counts0[1],
+                "full_paints": counts(view)[2] - self.counts0[2],
+                "written": written_bytes() - self.w0,
+                "threads": {
+                    name: round(cpu - self.threads0.get(name, 0.0), 3)
+                    for name, cpu in thread_cpu().items()
+                },
+                "tmux_cpu_s": (cpu_seconds(tmux_pid) if tmux_pid else float("nan")) - self.tmux0,
                 "size": [self.size.width, self.size.height],
                 "mode": view.color_mode.value,
                 "sound": bool(view.playback.sound_playing),
@@ -100,6 +171,7 @@ def child(clip: str, seconds: float, out: str) -> None:
             view.stop()
             self.exit()
 
+    tmux_pid = int(os.environ.get(TMUX_PID_ENV, "0"))
     app = BenchApp()
     if os.environ.get(SOUND_ENV):
         from shortstack.tui.sound import open_sound
@@ -164,22 +236,25 @@ def run_in_pty(
         proc.wait(10)
     result = json.loads(out.read_text())
     out.unlink()
-    result["bytes_per_s"] = written / max(time.perf_counter() - started, 1e-9)
+    result["pty_bytes_per_s"] = written / max(time.perf_counter() - started, 1e-9)
     return result
 
 
 def run_in_tmux(
     clip: Path, cols: int, rows: int, seconds: float, color: str, sound: bool = False
 ) -> dict:
-    """Run the child app in a detached tmux session of cols x rows (tmux's own CPU not counted)."""
+    """Run the child app in a detached tmux session of cols x rows, on a tmux server of its own
+    (so the server's CPU, counted by the child over the measured seconds, is the pane's alone)."""
     out = Path(tempfile.mkstemp(suffix=".json")[1])
     out.write_text("")
-    session = f"ssbench{os.getpid()}x{cols}"
+    tmux = ["tmux", "-L", f"ssbench{os.getpid()}x{cols}"]
     env = f"SHORTSTACK_COLOR={color} " + ("COLORTERM=truecolor " if color == "truecolor" else "")
     env += f"{SOUND_ENV}=1 " if sound else ""
+    # the server's pid is the second field of $TMUX inside the pane
+    env += f'{TMUX_PID_ENV}="$(echo "$TMUX" | cut -d, -f2)" '
     command = f"{env}{shlex.quote(sys.executable)} {shlex.quote(__file__)} --child {shlex.quote(str(clip))} {seconds} {shlex.quote(str(out))}"
     subprocess.run(
-        ["tmux", "new-session", "-d", "-s", session, "-x", str(cols), "-y", str(rows), command],
+        [*tmux, "-f", "/dev/null", "new-session", "-d", "-x", str(cols), "-y", str(rows), command],
         check=True,
     )
     try:
@@ -189,10 +264,9 @@ def run_in_tmux(
                 raise RuntimeError("benchmark child in tmux did not finish")
             time.sleep(0.2)
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
     result = json.loads(out.read_text())
     out.unlink()
-    result["bytes_per_s"] = float("nan")
     return result
 
 
@@ -230,6 +304,18 @@ def ceiling(
     return {"fps": frames / wall, "cpu_share": cpu / wall}
 
 
+def measured(run: dict) -> str:
+    """The app's figures of one run, as table cells."""
+    wall = run["wall_s"]
+    fps = run["painted"] / wall
+    per_frame = run["written"] / max(run["painted"], 1) / 1e3
+    return (
+        f"{fps:11.1f} {run['cpu_s'] / wall:6.0%} {run['tmux_cpu_s'] / wall:8.0%} "
+        f"{per_frame:8.1f} {run['written'] / wall / 1e6:9.2f} "
+        f"[{run['delta_paints']} delta / {run['full_paints']} full paints, {run['dropped']} dropped]"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -237,6 +323,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--sizes", default="80x24,200x60")
     parser.add_argument("--color", choices=["truecolor", "256"], default="truecolor")
+    parser.add_argument("--clip", choices=["pattern", "demo"], default="pattern")
     parser.add_argument(
         "--tmux", action="store_true", help="paint into a real tmux pane instead of a drained pty"
     )
@@ -250,16 +337,16 @@ def main() -> None:
         return
 
     with tempfile.TemporaryDirectory() as tmp:
-        clip = make_clip(Path(tmp))
+        clip = make_clip(Path(tmp), args.clip)
         terminal = "a tmux pane" if args.tmux else "a pty drained like a fast terminal"
         print(
-            f"clip: {CLIP_W}x{CLIP_H} @ {CLIP_FPS} fps, {CLIP_S:.0f} s looped; colour {args.color}; "
+            f"clip: {args.clip} {CLIP_W}x{CLIP_H} @ {CLIP_FPS} fps, {CLIP_S:.0f} s looped; colour {args.color}; "
             f"{args.seconds:.0f} s per run in {terminal}; {os.cpu_count()} cores, "
             f"load average {os.getloadavg()[0]:.1f}"
         )
         print(
-            f"{'pane':>8} | {'painted fps':>11} {'CPU':>6} {'term MB/s':>9} | "
-            f"{'decode-only fps':>15} {'CPU':>6} | {'decode+rows fps':>15} {'CPU':>6}"
+            f"{'pane':>8} | {'painted fps':>11} {'CPU':>6} {'tmux CPU':>8} {'KB/frame':>8} "
+            f"{'term MB/s':>9} | {'decode-only fps':>15} {'CPU':>6} | {'decode+rows fps':>15} {'CPU':>6}"
         )
         for size in args.sizes.split(","):
             cols, rows = (int(v) for v in size.lower().split("x"))
@@ -271,26 +358,25 @@ def main() -> None:
             rows_built = ceiling(
                 clip, cols, rows, min(args.seconds, 5.0), build_rows=True, color=args.color
             )
-            fps = app["painted"] / app["wall_s"]
             print(
-                f"{size:>8} | {fps:11.1f} {app['cpu_s'] / app['wall_s']:6.0%} "
-                f"{app['bytes_per_s'] / 1e6:9.2f} | {decode['fps']:15.0f} {decode['cpu_share']:6.0%} | "
+                f"{size:>8} | {measured(app)} | {decode['fps']:15.0f} {decode['cpu_share']:6.0%} | "
                 f"{rows_built['fps']:15.0f} {rows_built['cpu_share']:6.0%}"
             )
             if args.sound:
                 heard = runner(clip, cols, rows, args.seconds, args.color, sound=True)
                 if not heard.get("sound"):
                     raise RuntimeError("the --sound run played no sound (is miniaudio installed?)")
-                fps = heard["painted"] / heard["wall_s"]
-                print(
-                    f"{size + '+snd':>8} | {fps:11.1f} {heard['cpu_s'] / heard['wall_s']:6.0%} "
-                    f"{heard['bytes_per_s'] / 1e6:9.2f} |"
-                )
+                print(f"{size + '+snd':>8} | {measured(heard)} |")
         print(
             "painted fps: distinct frames the app rendered to the terminal per second (clip rate 30, cap 30);"
         )
         print(
-            "CPU: process CPU time / wall time (1.0 = one core). Ceilings run unpaced, as fast as possible."
+            "CPU: process CPU time / wall time (1.0 = one core); tmux CPU: the tmux server's, same "
+            "seconds (--tmux only);"
+        )
+        print(
+            "KB/frame, term MB/s: what the app wrote to the terminal. Ceilings run unpaced, as fast "
+            "as possible."
         )
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
 import os
-from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
@@ -57,6 +57,31 @@ def _digit_tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 _DIGITS, _KEEP = _digit_tables()
+MAX_SKIP = 999  # longest cursor-forward jump written in one escape (3 digits)
+
+
+def _count_tables() -> tuple[np.ndarray, np.ndarray]:
+    values = np.arange(MAX_SKIP + 1)
+    digits = np.stack([values // 100, (values // 10) % 10, values % 10], axis=1) + ord("0")
+    keep = np.stack([values >= 100, values >= 10, np.ones(values.size, bool)], axis=1)
+    return digits.astype(np.uint8), keep
+
+
+_COUNT_DIGITS, _COUNT_KEEP = _count_tables()
+
+
+def _as_items(table: np.ndarray, blank: bool = False) -> np.ndarray:
+    """An (n, 3) table as n 3-byte items (copied in one go); ``blank`` appends an all-zero one."""
+    rows = np.ascontiguousarray(table, dtype=np.uint8)
+    if blank:
+        rows = np.concatenate([rows, np.zeros((1, 3), np.uint8)])
+    return rows.view("V3").ravel()
+
+
+# 3-digit groups and which of their digits are written, as 3-byte items; the keep tables end
+# with an all-false item, picked for cells whose colour (or jump) is not written
+_DIGIT_ITEMS, _KEEP_ITEMS = _as_items(_DIGITS), _as_items(_KEEP, blank=True)
+_COUNT_ITEMS, _COUNT_KEEP_ITEMS = _as_items(_COUNT_DIGITS), _as_items(_COUNT_KEEP, blank=True)
 _CUBE_LEVELS = np.array([0, 95, 135, 175, 215, 255])
 
 
@@ -119,19 +144,76 @@ def _template(mode: ColorMode) -> tuple[np.ndarray, dict[str, slice]]:
 _TEMPLATES = {mode: _template(mode) for mode in ColorMode}
 
 
-@dataclass(eq=False)
-class CellFrame:
-    """One frame as terminal rows: ``rows[y]`` draws ``width`` cells, colours sent on change."""
+_serials = itertools.count(1)
 
-    width: int
-    height: int
-    mode: ColorMode
-    rows: list[str]
-    offsets: np.ndarray  # (height, width + 1) char offset of each cell within its row
-    top: np.ndarray  # (height, width, 3) uint8 colours of the upper pixels
-    bottom: np.ndarray  # (height, width, 3) uint8 colours of the lower pixels
-    pts: float = 0.0
-    _cell_escapes: dict[tuple[int, int], str] = field(default_factory=dict, repr=False)
+
+class CellFrame:
+    """One frame as terminal rows: ``rows[y]`` draws ``width`` cells, colours sent on change.
+
+    A frame made by :func:`render_delta` also carries ``delta_rows``: the same picture written
+    over its ``base`` frame (the one with serial ``base``), sending only the cells that differ
+    (cursor-forward escapes jump over the rest) and ``spans``, the cells each row changes.
+    Its full ``rows`` are built only when something asks for them.
+    """
+
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        mode: ColorMode,
+        rows: list[str] | None,
+        offsets: np.ndarray | None,
+        top: np.ndarray,
+        bottom: np.ndarray,
+        pts: float = 0.0,
+    ) -> None:
+        self.width = width
+        self.height = height
+        self.mode = mode
+        self._rows = rows
+        self._offsets = offsets  # (height, width + 1) char offset of each cell within its row
+        self.top = top  # (height, width, 3) uint8 colours of the upper pixels
+        self.bottom = bottom  # (height, width, 3) uint8 colours of the lower pixels
+        self.pts = pts
+        self.serial = next(_serials)
+        #: serial of the frame ``delta_rows`` are written over (None: no delta)
+        self.base: int | None = None
+        self.delta_rows: list[str] | None = None
+        self.delta_offsets: np.ndarray | None = None
+        #: (y, x1, x2): the cells of row y that differ from the base frame
+        self.spans: list[tuple[int, int, int]] = []
+        self._keys: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def keys(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each cell's upper and lower colour packed into one integer (fast to compare)."""
+        if self._keys is None:
+            self._keys = (pack_rgb(self.top), pack_rgb(self.bottom))
+        return self._keys
+
+    def __repr__(self) -> str:
+        return f"<CellFrame #{self.serial} {self.width}x{self.height} {self.mode.value}>"
+
+    def _build_rows(self) -> None:
+        rgb = np.empty((self.height * 2, self.width, 3), np.uint8)
+        rgb[0::2], rgb[1::2] = self.top, self.bottom
+        full = render_cells(rgb, self.mode)  # the colours are quantised already
+        self._rows, self._offsets = full._rows, full._offsets
+
+    @property
+    def rows(self) -> list[str]:
+        """Each row drawn in full (every cell written)."""
+        if self._rows is None:
+            self._build_rows()
+        assert self._rows is not None
+        return self._rows
+
+    @property
+    def offsets(self) -> np.ndarray:
+        if self._offsets is None:
+            self._build_rows()
+        assert self._offsets is not None
+        return self._offsets
 
     def cell_escape(self, y: int, x: int) -> str:
         """The absolute colour escape of one cell (used when a row is cropped there)."""
@@ -155,6 +237,27 @@ class CellFrame:
         offsets = self.offsets[y]
         head = self.cell_escape(y, start) + UPPER_HALF
         return head + row[int(offsets[start + 1]) : int(offsets[end])] + RESET
+
+    def delta_row(self, y: int, end: int) -> str:
+        """Cells ``0..end`` of row ``y`` written over the base frame (unchanged cells skipped).
+
+        The cursor may be left past ``end`` (a skip is not cut): the compositor moves the
+        cursor before everything it writes next.
+        """
+        assert self.delta_rows is not None and self.delta_offsets is not None
+        row = self.delta_rows[y]
+        if end >= self.width:
+            return row
+        cut = int(self.delta_offsets[y, max(0, end)])
+        return row[:cut] + RESET if cut else ""
+
+
+def pack_rgb(rgb: np.ndarray) -> np.ndarray:
+    """(..., 3) uint8 colours as (...) uint32 ``0xRRGGBB``."""
+    packed = rgb[..., 0].astype(np.uint32) << 16
+    packed |= rgb[..., 1].astype(np.uint32) << 8
+    packed |= rgb[..., 2]
+    return packed
 
 
 def quantize(rgb: np.ndarray, bits: int) -> np.ndarray:
@@ -292,6 +395,145 @@ def render_letterboxed(
     top = quantize(canvas[0::2], bits)
     bottom = quantize(canvas[1::2], bits)
     return CellFrame(cells_w, cells_h, mode, rows, offsets, top, bottom, pts)
+
+
+_SKIP_TEMPLATE = np.frombuffer(b"\x1b[000C", dtype=np.uint8)
+
+
+def _digit_groups(mode: ColorMode, n_skip: int, size: int) -> np.dtype:
+    """A structured dtype over one delta cell: its jump count and colour digit groups."""
+    _, parts = _TEMPLATES[mode]
+    names = ["count"] + [n for n in parts if n[:2] in ("fg", "bg") and n[2:].isdigit()]
+    offsets = [2] + [parts[n].start + n_skip for n in names[1:]]
+    return np.dtype(
+        {"names": names, "formats": ["V3"] * len(names), "offsets": offsets, "itemsize": size}
+    )
+
+
+def render_delta(
+    image: np.ndarray,
+    cells_w: int,
+    cells_h: int,
+    mode: ColorMode = ColorMode.TRUECOLOR,
+    *,
+    bits: int = 8,
+    pts: float = 0.0,
+    base: CellFrame | None = None,
+) -> CellFrame:
+    """The frame ``render_letterboxed`` makes, written over ``base`` (the frame on screen).
+
+    When ``base`` has the same size and colour mode, the frame carries ``delta_rows``: each
+    row sends only the cells whose colours differ from ``base`` (a cursor-forward escape
+    jumps over each run of unchanged cells, and the colours are restated after it), and
+    ``spans`` says which cells those are. Otherwise a full frame is made.
+    """
+    if (
+        base is None
+        or base.width != cells_w
+        or base.height != cells_h
+        or base.mode is not mode
+        or not 0 < cells_w <= MAX_SKIP
+        or cells_h <= 0
+    ):
+        return render_letterboxed(image, cells_w, cells_h, mode, bits=bits, pts=pts)
+    canvas = quantize(letterbox(image, cells_w, cells_h), bits)
+    top = np.ascontiguousarray(canvas[0::2])
+    bottom = np.ascontiguousarray(canvas[1::2])
+    frame = CellFrame(cells_w, cells_h, mode, None, None, top, bottom, pts)
+    frame.base = base.serial
+    fg_key, bg_key = frame.keys
+    base_fg, base_bg = base.keys
+    changed = (fg_key != base_fg) | (bg_key != base_bg)
+    frame.delta_rows = [""] * cells_h
+    frame.delta_offsets = offsets = np.zeros((cells_h, cells_w + 1), np.int64)
+    rows_hit = np.flatnonzero(changed.any(axis=1))
+    if rows_hit.size == 0:
+        return frame
+    cols_hit = np.flatnonzero(changed.any(axis=0))
+    y0, y1 = int(rows_hit[0]), int(rows_hit[-1]) + 1
+    x0, x1 = int(cols_hit[0]), int(cols_hit[-1]) + 1
+    # only the box around the changes is encoded; every row jumps to it
+    write = changed[y0:y1, x0:x1]
+    fg_rgb, bg_rgb = top[y0:y1, x0:x1], bottom[y0:y1, x0:x1]
+    height, width = write.shape
+    prev_write = np.zeros_like(write)
+    prev_write[:, 1:] = write[:, :-1]
+    columns = np.arange(width)
+    next_write = np.minimum.accumulate(np.where(write, columns, width)[:, ::-1], axis=1)[:, ::-1]
+    counts = next_write - columns  # unchanged cells from here to the next changed one
+    counts[:, 0] += x0  # the first jump also covers the columns left of the box
+    skip_start = ~write & (next_write < width)  # trailing unchanged cells are not jumped
+    skip_start[:, 1:] &= write[:, :-1]
+
+    if mode is ColorMode.TRUECOLOR:
+        fg_vals = [fg_rgb[..., i] for i in range(3)]
+        bg_vals = [bg_rgb[..., i] for i in range(3)]
+        fg_box, bg_box = fg_key[y0:y1, x0:x1], bg_key[y0:y1, x0:x1]
+        fg_same = fg_box[:, 1:] == fg_box[:, :-1]
+        bg_same = bg_box[:, 1:] == bg_box[:, :-1]
+    else:
+        fg_idx, bg_idx = to_xterm256(fg_rgb), to_xterm256(bg_rgb)
+        fg_vals, bg_vals = [fg_idx], [bg_idx]
+        fg_same = fg_idx[:, 1:] == fg_idx[:, :-1]
+        bg_same = bg_idx[:, 1:] == bg_idx[:, :-1]
+    # colours are restated on the first cell written after a jump
+    fg_changed = write & ~prev_write
+    bg_changed = fg_changed.copy()
+    fg_changed[:, 1:] |= write[:, 1:] & ~fg_same
+    bg_changed[:, 1:] |= write[:, 1:] & ~bg_same
+
+    cell_template, parts = _TEMPLATES[mode]
+    n_skip = _SKIP_TEMPLATE.size
+    size = n_skip + cell_template.size
+    cells = np.empty((height, width, size), np.uint8)
+    cells[..., :n_skip] = _SKIP_TEMPLATE
+    cells[..., n_skip:] = cell_template
+    keep = np.zeros(cells.shape, bool)
+    shifted = {name: slice(sl.start + n_skip, sl.stop + n_skip) for name, sl in parts.items()}
+    # the 3-digit groups are written as 3-byte items through a structured view of each cell
+    groups = _digit_groups(mode, n_skip, size)
+    cell_items = cells.reshape(height, width * size).view(groups)
+    keep_items = keep.view(np.uint8).reshape(height, width * size).view(groups)
+    keep[..., 0:2] = skip_start[..., None]
+    keep[..., 5] = skip_start
+    cell_items["count"] = _COUNT_ITEMS[counts]
+    keep_items["count"] = _COUNT_KEEP_ITEMS[np.where(skip_start, counts, MAX_SKIP + 1)]
+    either = fg_changed | bg_changed
+    keep[..., shifted["csi"]] = either[..., None]
+    keep[..., shifted["end"]] = either[..., None]
+    keep[..., shifted["glyph"]] = write[..., None]
+    keep[..., shifted["sep"]] = (fg_changed & bg_changed)[..., None]
+    for prefix, values, flags in (("fg", fg_vals, fg_changed), ("bg", bg_vals, bg_changed)):
+        keep[..., shifted[f"{prefix}_head"]] = flags[..., None]
+        for i, channel in enumerate(values):
+            name = f"{prefix}{i}"
+            cell_items[name] = _DIGIT_ITEMS[channel]
+            keep_items[name] = _KEEP_ITEMS[np.where(flags, channel, np.uint16(256))]
+            if i:
+                keep[..., shifted[f"{prefix}_s{i}"]] = flags[..., None]
+
+    data = cells[keep].tobytes()
+    cell_bytes = keep.sum(axis=2, dtype=np.int64)
+    row_bytes = cell_bytes.sum(axis=1).tolist()
+    chars = cell_bytes - 2 * write  # the glyph is 3 bytes, one character
+    lead = f"\x1b[{x0}C" if x0 else ""
+    pre = np.where(write[:, 0], len(lead), 0)
+    offsets[y0:y1, 1 : x0 + 1] = pre[:, None]
+    offsets[y0:y1, x0 + 1 : x1 + 1] = pre[:, None] + np.cumsum(chars, axis=1)
+    offsets[y0:y1, x1 + 1 :] = (pre + chars.sum(axis=1))[:, None]
+    first = np.argmax(write, axis=1)
+    last = width - np.argmax(write[:, ::-1], axis=1)
+    has_write = write.any(axis=1).tolist()
+    starts_written = write[:, 0].tolist()
+    rows = frame.delta_rows
+    pos = 0
+    for i, n in enumerate(row_bytes):
+        if has_write[i]:
+            text = data[pos : pos + n].decode()
+            rows[y0 + i] = (lead if starts_written[i] else "") + text + RESET
+            frame.spans.append((y0 + i, x0 + int(first[i]), x0 + int(last[i])))
+        pos += n
+    return frame
 
 
 def fit_size(src_w: int, src_h: int, cells_w: int, cells_h: int) -> tuple[int, int]:

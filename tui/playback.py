@@ -19,7 +19,7 @@ from shortstack.tui.halfblocks import (
     ColorMode,
     fit_size,
     letterbox,
-    render_letterboxed,
+    render_delta,
 )
 from shortstack.tui.sound import CHANNELS, RATE, SoundFeed, SoundOutput
 
@@ -147,6 +147,9 @@ class Playback:
         self.audio_track: bool | None = None
         #: (monotonic time, timeline second) of each frame shown, when a list is set
         self.trace: list[tuple[float, float]] | None = None
+        #: the frame the terminal shows, set by the UI: new frames are written over it (only
+        #: their changed cells are sent); None sends whole frames
+        self.on_screen: CellFrame | None = None
         self._sink = sink
         self._size = size
         self._on_error = on_error
@@ -441,8 +444,14 @@ class Playback:
         ).to_ndarray()
         if rotation:
             scaled = np.rot90(scaled, k=rotation // 90)
-        cells = render_letterboxed(
-            scaled, cells_w, cells_h, self.mode, bits=colour_bits(cells_w, cells_h), pts=t
+        cells = render_delta(
+            scaled,
+            cells_w,
+            cells_h,
+            self.mode,
+            bits=colour_bits(cells_w, cells_h),
+            pts=t,
+            base=self.on_screen,
         )
         self.frames_shown += 1
         self._sink(cells)

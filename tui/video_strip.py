@@ -20,11 +20,23 @@ class VideoStrip(Strip):
     dividing work in cells, so a toast or a modal drawn over playing video cuts the row at a
     cell boundary instead of in the middle of an escape sequence. Rich segments are only
     built when something asks for them (screenshots, snapshot tests).
+
+    A ``delta`` strip writes only the cells that differ from the frame's base (the frame on
+    screen), jumping over the rest: the widget hands these out only for a repaint of its own
+    changed cells. A delta strip cut anywhere but at its start writes its cells in full.
     """
 
-    __slots__ = ["_frame", "_y", "_start", "_end", "_lazy_segments"]
+    __slots__ = ["_frame", "_y", "_start", "_end", "_lazy_segments", "_delta"]
 
-    def __init__(self, frame: CellFrame, y: int, start: int = 0, end: int | None = None) -> None:
+    def __init__(
+        self,
+        frame: CellFrame,
+        y: int,
+        start: int = 0,
+        end: int | None = None,
+        *,
+        delta: bool = False,
+    ) -> None:
         end = frame.width if end is None else end
         super().__init__((), end - start)
         self._frame = frame
@@ -32,7 +44,7 @@ class VideoStrip(Strip):
         self._start = start
         self._end = end
         self._lazy_segments: list[Segment] | None = None
-        self._render_cache = frame.crop_row(y, start, end)
+        self._delta = delta and start == 0 and frame.delta_rows is not None
 
     @property  # type: ignore[override]
     def _segments(self) -> list[Segment]:
@@ -68,7 +80,11 @@ class VideoStrip(Strip):
         return self._end - self._start
 
     def render(self, console: Console) -> str:
-        return self._render_cache or ""
+        if self._delta:  # never cached as _render_cache: Strip.join must not reuse it
+            return self._frame.delta_row(self._y, self._end)
+        if self._render_cache is None:
+            self._render_cache = self._frame.crop_row(self._y, self._start, self._end)
+        return self._render_cache
 
     def crop(self, start: int, end: int | None = None) -> Strip:
         length = self._end - self._start
@@ -78,7 +94,9 @@ class VideoStrip(Strip):
             return self
         if end <= start:
             return Strip([], 0)
-        return VideoStrip(self._frame, self._y, self._start + start, self._start + end)
+        return VideoStrip(
+            self._frame, self._y, self._start + start, self._start + end, delta=self._delta
+        )
 
     def divide(self, cuts: Iterable[int]) -> Sequence[Strip]:
         length = self._end - self._start
