@@ -57,16 +57,22 @@ def simulate(weights: dict[str, float], users: int, steps: int, seed: int) -> di
     sizes and the seed, not on the weights, and runs do not change it, so the last one is kept:
     a class trying weight after weight waits only for the scrolling.
     """
+    from threadpoolctl import threadpool_limits
+
     from shortstack.recommender.ranking import BlendWeights
     from shortstack.recommender.simulation import SimulationConfig, make_lab_world, run_simulation
 
     config = SimulationConfig(n_users=users, n_steps=steps, seed=seed)
-    world = _worlds.get(config)
-    if world is None:
-        world = make_lab_world(config)
-        _worlds.clear()
-        _worlds[config] = world
-    result = run_simulation(BlendWeights.from_dict(weights), config, world=world)
+    # one BLAS thread, as API processes rank: the same curves whatever the machine's cores,
+    # and no BLAS worker threads spinning against a loaded machine (two lab children were
+    # seen stuck for minutes in OpenBLAS's LU under a busy test run)
+    with threadpool_limits(1, user_api="blas"):
+        world = _worlds.get(config)
+        if world is None:
+            world = make_lab_world(config)
+            _worlds.clear()
+            _worlds[config] = world
+        result = run_simulation(BlendWeights.from_dict(weights), config, world=world)
     return {
         "weights": result.weights.to_dict(),
         "items": config.n_items,
