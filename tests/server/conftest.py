@@ -55,3 +55,18 @@ def module_server(tmp_path_factory: pytest.TempPathFactory, real_media, request)
     yield live
     live.client.close()
     server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store_db(request, tmp_path):
+    """An open store Database on each backend in turn: a SQLite file, then a fresh Postgres
+    database (skipped with one line without pgserver)."""
+    from shortstack.server.store.db import Database
+
+    location = (
+        request.getfixturevalue("pg_url") if request.param == "postgres" else tmp_path / "s.db"
+    )
+    database = Database(location, readers=2)
+    await database.open()
+    yield database
+    await database.close()

@@ -19,15 +19,9 @@ from shortstack.server.store.users import create_user
 from shortstack.server.store.videos import create_video
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-async def db(request, tmp_path):
-    location = (
-        request.getfixturevalue("pg_url") if request.param == "postgres" else tmp_path / "s.db"
-    )
-    database = Database(location, readers=2)
-    await database.open()
-    yield database
-    await database.close()
+@pytest.fixture
+def db(store_db):
+    return store_db
 
 
 @pytest.fixture(scope="module")

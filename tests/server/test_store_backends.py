@@ -21,15 +21,9 @@ from shortstack.server.store.users import create_user, get_user, set_follow
 from shortstack.server.store.videos import create_video, get_video
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-async def db(request, tmp_path):
-    location = (
-        request.getfixturevalue("pg_url") if request.param == "postgres" else tmp_path / "s.db"
-    )
-    database = Database(location, readers=2)
-    await database.open()
-    yield database
-    await database.close()
+@pytest.fixture
+def db(store_db):
+    return store_db
 
 
 async def _ready(db: Database, author_id: int, caption: str) -> str:
