@@ -69,10 +69,12 @@ async def user_weights(
     config: NamedDependency[Config],
     user: NamedDependency[User] | None,
 ) -> FeedWeights:
+    return merged_weights(config, await store.get_weights(db, user.id) if user else None)
+
+
+def merged_weights(config: Config, stored: dict[str, float] | None) -> FeedWeights:
+    """The configured blend weights with what the user stored over them."""
     defaults = config.feed.weights
-    if user is None:
-        return defaults
-    stored = await store.get_weights(db, user.id)
     if not stored:
         return defaults
     return msgspec.structs.replace(
@@ -143,6 +145,7 @@ class FeedChains:
         *,
         limit: int,
         endless: bool = True,
+        rel: Relations | None = None,
     ) -> Page[FeedItemOut]:
         """One page of a ranked feed that never repeats a video within the cursor chain.
 
@@ -154,9 +157,11 @@ class FeedChains:
         few times at most, so the page is full whenever enough videos are left.
 
         An endless feed (For You) goes on while anything is left; otherwise the chain ends
-        at the first short page."""
+        at the first short page. ``rel``: the viewer's relations, when the caller read them
+        already."""
         chain_id, served = await self.load(cursor)
-        rel = await relations(db, viewer)
+        if rel is None:
+            rel = await relations(db, viewer)
         page: list[FeedItemOut] = []
         skipped: set[str] = set()
         for _ in range(REFILL_ROUNDS):
@@ -246,15 +251,23 @@ class FeedController(Controller):
         cursor: Cursor = None,
     ) -> Page[FeedItemOut]:
         engine, chains = _feed_services(state)
-        weights = await user_weights(db, state.config, viewer)
+        # the viewer's weights, blocks, mutes, recent events and marks: one read
+        reads = await engine.viewer_reads(viewer) if viewer is not None else None
+        weights = merged_weights(state.config, reads.weights if reads else None)
         return await chains.page(
             cursor,
             lambda seen, hidden: engine.for_you(
-                viewer, weights, k=limit, exclude=seen, hidden_authors=hidden
+                viewer,
+                weights,
+                k=limit,
+                exclude=seen,
+                hidden_authors=hidden,
+                reads=reads,
             ),
             db,
             viewer,
             limit=limit,
+            rel=Relations(frozenset(reads.blocked), frozenset(reads.muted)) if reads else None,
         )
 
     @get("/trending", operation_id="feed_trending", summary="Time-decayed engagement")

@@ -31,6 +31,7 @@ from .store import catalogue as store
 from .store import feeds as feeds_store
 from .store import trending as trending_store
 from .store.db import Database, connect_sync
+from .store.feeds import ViewerReads
 from .store.users import User
 
 log = logging.getLogger("shortstack.feed")
@@ -44,6 +45,52 @@ INLINE_TRENDING_ITEMS = 20_000
 #: against the visibility policy) on every request.
 TRENDING_MEMO_S = 1.0
 SYNC_FIT_MAX_VIDEOS = 5000
+#: Served For You items reach the event log this long after they were served, many pages in
+#: one transaction (``ImpressionLog``).
+IMPRESSION_FLUSH_S = 0.5
+
+
+class ImpressionLog:
+    """Served For You items, written to the event log off the request path.
+
+    A request only appends its rows; one task writes whatever piled up meanwhile, in one
+    transaction, ``IMPRESSION_FLUSH_S`` after the first. A page used to wait for its own
+    commit (three writer-thread hops), and every page's commit made the read caches keyed
+    on ``Database.data_version`` (video records, anonymous pages) read again."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._rows: list[tuple[float, int | None, str]] = []
+        self._task: asyncio.Task | None = None
+        self._lock = asyncio.Lock()  # one batch at a time: flush() waits for one in flight
+
+    def add(self, user_id: int | None, video_ids: list[str]) -> None:
+        if not video_ids:
+            return
+        ts = time.time()
+        self._rows.extend((ts, user_id, vid) for vid in video_ids)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._later(), name="impressions")
+
+    async def _later(self) -> None:
+        await asyncio.sleep(IMPRESSION_FLUSH_S)
+        await asyncio.shield(self.flush())  # a batch being written is finished, not lost
+
+    async def flush(self) -> None:
+        """Write every row added so far, now (a reader that must see them; shutdown)."""
+        async with self._lock:
+            rows, self._rows = self._rows, []
+            try:
+                await feeds_store.log_impressions(self.db, rows)
+            except Exception:  # exposure statistics: a lost batch must not break feeds
+                log.exception("could not log %d feed impressions", len(rows))
+
+    async def close(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()
 
 
 @dataclass(slots=True)
@@ -135,6 +182,7 @@ class FeedEngine:
         self._last_fit_s = 0.0
         self.fits = 0
         self._background: set[asyncio.Task] = set()
+        self.impressions = ImpressionLog(db)
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -153,6 +201,7 @@ class FeedEngine:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await self.impressions.close()
 
     def refit_soon(self) -> None:
         """Refit in the background now (an account was deleted: the model forgets it; with
@@ -317,39 +366,54 @@ class FeedEngine:
         found = np.isin(snap.model.catalogue_.creators, creators)
         return {int(i) for i in np.flatnonzero(found) if i < len(snap.item_ids)}
 
+    async def viewer_reads(self, viewer: User) -> ViewerReads:
+        """What a For You page reads about its viewer, in one thread hop."""
+        return await feeds_store.viewer_reads(
+            self.db, viewer.id, LEARNING_KINDS, limit=RECENT_EVENTS
+        )
+
     async def user_state(
         self,
         snap: Snapshot,
         viewer: User | None,
         exclude: set[str],
         hidden_authors: Set[int] = frozenset(),
+        reads: ViewerReads | None = None,
     ) -> UserState:
-        """The viewer's UserState for one request: their recent events through the same
-        signal rules as fitting (``user_state_from_events``), plus their standing
-        not-interested marks and follows; ``exclude`` (served in this chain) and the videos
-        of ``hidden_authors`` (blocked or muted: never ranked) are seen."""
+        """The viewer's UserState for one request (``_user_state``), reading what it needs
+        unless the caller already has ``reads``."""
+        if viewer is not None and reads is None:
+            reads = await self.viewer_reads(viewer)
+        return self._user_state(snap, viewer, exclude, hidden_authors, reads)
+
+    def _user_state(
+        self,
+        snap: Snapshot,
+        viewer: User | None,
+        exclude: set[str],
+        hidden_authors: Set[int],
+        reads: ViewerReads | None,
+    ) -> UserState:
+        """The viewer's recent events through the same signal rules as fitting
+        (``user_state_from_events``), plus their standing not-interested marks and follows;
+        ``exclude`` (served in this chain) and the videos of ``hidden_authors`` (blocked or
+        muted: never ranked) are seen. CPU work: callers run it off the event loop."""
         idx = snap.item_index
         seen = {idx[v] for v in exclude if v in idx} | self._author_items(snap, hidden_authors)
-        if viewer is None:
+        if viewer is None or reads is None:
             return UserState(seen=seen)
-        rows = await store.viewer_events(self.db, viewer.id, LEARNING_KINDS, limit=RECENT_EVENTS)
-        said_no, follows = await store.viewer_marks(self.db, viewer.id)
-
-        def build() -> UserState:  # CPU work: off the event loop, like ranking
-            events = events_from_rows(((viewer.id, *r) for r in rows), idx, {viewer.id: 0})
-            return user_state_from_events(
-                events,
-                0,
-                snap.model.catalogue_.duration_s,
-                self.config.feed.signals.as_dataclass(),
-                followed_creators={
-                    snap.creator_index[u] for u in follows if u in snap.creator_index
-                },
-                negatives={idx[v] for v in said_no if v in idx},
-                seen=seen,
-            )
-
-        return await asyncio.to_thread(build) if rows else build()
+        events = events_from_rows(((viewer.id, *r) for r in reads.events), idx, {viewer.id: 0})
+        return user_state_from_events(
+            events,
+            0,
+            snap.model.catalogue_.duration_s,
+            self.config.feed.signals.as_dataclass(),
+            followed_creators={
+                snap.creator_index[u] for u in reads.follows if u in snap.creator_index
+            },
+            negatives={idx[v] for v in reads.not_interested if v in idx},
+            seen=seen,
+        )
 
     async def for_you(
         self,
@@ -359,26 +423,24 @@ class FeedEngine:
         k: int,
         exclude: set[str],
         hidden_authors: Set[int] = frozenset(),
+        reads: ViewerReads | None = None,
     ) -> list[FeedItem]:
+        """The viewer's ranked page; ``reads`` (``viewer_reads``) saves the request a hop."""
         snap = self.snapshot
         if snap is None:
             return await self._sql_trending(k=k, exclude=exclude, hidden_authors=hidden_authors)
-        state = await self.user_state(snap, viewer, exclude, hidden_authors)
+        if viewer is not None and reads is None:
+            reads = await self.viewer_reads(viewer)
         user = snap.user_index.get(viewer.id) if viewer else None
         seed = zlib.crc32(",".join(sorted(exclude)).encode()) if exclude else 0
-        recs = await asyncio.to_thread(
-            snap.model.recommend,
-            user,
-            state,
-            k=k,
-            weights=weights.as_dataclass(),
-            now=time.time(),
-            seed=seed,
-        )
-        items = self._items(snap, recs)
-        await feeds_store.log_impressions(
-            self.db, viewer.id if viewer else None, [i.video_id for i in items]
-        )
+        blend = weights.as_dataclass()
+
+        def rank() -> list:  # the state and the ranking in one hop off the event loop
+            state = self._user_state(snap, viewer, exclude, hidden_authors, reads)
+            return snap.model.recommend(user, state, k=k, weights=blend, now=time.time(), seed=seed)
+
+        items = self._items(snap, await asyncio.to_thread(rank))
+        self.impressions.add(viewer.id if viewer else None, [i.video_id for i in items])
         return items
 
     async def trending(

@@ -20,6 +20,7 @@ from .config import Config
 from .errors import problem
 from .feed import WeightsIn, user_weights
 from .feed_data import events_from_rows
+from .feed_engine import FeedEngine
 from .lab_worker import LabAlreadyQueued, LabBusy, LabFailed, LabRunner
 from .store import catalogue as catalogue_store
 from .store import lab as store
@@ -163,8 +164,10 @@ class LabController(Controller):
         db: NamedDependency[Database],
         config: NamedDependency[Config],
         user: NamedDependency[User],
+        engine: NamedDependency[FeedEngine],
         limit: Annotated[int, Parameter(ge=1, le=100, description="Topics, 1..100.")] = 20,
     ) -> DietOut:
+        await engine.impressions.flush()  # the pages just served count as shown
         engaged = await engaged_videos(db, user.id, config.feed.signals.as_dataclass())
         diet = await store.feed_diet(db, user.id, engaged, limit=limit)
         shown_total = max(sum(t[1] for t in diet["topics"]), 1)

@@ -51,25 +51,39 @@ def count_events(conn: sqlite3.Connection, since_id: int, kinds: Sequence[str]) 
     )
 
 
+def read_viewer_events(
+    conn: sqlite3.Connection, user_id: int, kinds: Sequence[str], limit: int | None
+) -> list[tuple[str, str, float, float]]:
+    """A user's ``limit`` most recent events of ``kinds`` about a video (None: all), oldest
+    first, as (video_id, kind, value, ts) (sync: inside ``Database.run_read``)."""
+    rows = conn.execute(
+        "SELECT video_id, kind, value, ts FROM events"
+        f" WHERE user_id = ? AND video_id IS NOT NULL AND {_in(kinds)}"
+        " ORDER BY ts DESC, id DESC LIMIT ?",
+        (user_id, *kinds, NO_LIMIT if limit is None else limit),
+    ).fetchall()
+    return [(r[0], r[1], float(r[2]), float(r[3])) for r in reversed(rows)]
+
+
 async def viewer_events(
     db: Database, user_id: int, kinds: Sequence[str], *, limit: int | None
 ) -> list[tuple[str, str, float, float]]:
-    """A user's ``limit`` most recent events of ``kinds`` about a video (None: all), oldest
-    first, as (video_id, kind, value, ts)."""
-    rows = await db.fetchall(
-        "SELECT video_id, kind, value, ts FROM (SELECT id, video_id, kind, value, ts FROM events"
-        f" WHERE user_id = ? AND video_id IS NOT NULL AND {_in(kinds)}"
-        " ORDER BY ts DESC, id DESC LIMIT ?) AS recent ORDER BY ts, id",
-        (user_id, *kinds, NO_LIMIT if limit is None else limit),
-    )
-    return [(r[0], r[1], float(r[2]), float(r[3])) for r in rows]
+    """``read_viewer_events`` in one thread hop."""
+    return await db.run_read(read_viewer_events, user_id, tuple(kinds), limit)
+
+
+def read_viewer_marks(conn: sqlite3.Connection, user_id: int) -> tuple[list[str], list[int]]:
+    """(videos the user marked not interested, users they follow): standing marks that no
+    event window may forget (sync: inside ``Database.run_read``)."""
+    negatives = conn.execute(
+        "SELECT video_id FROM not_interested WHERE user_id = ?", (user_id,)
+    ).fetchall()
+    follows = conn.execute(
+        "SELECT followee_id FROM follows WHERE follower_id = ?", (user_id,)
+    ).fetchall()
+    return [r[0] for r in negatives], [r[0] for r in follows]
 
 
 async def viewer_marks(db: Database, user_id: int) -> tuple[list[str], list[int]]:
-    """(videos the user marked not interested, users they follow): standing marks that no
-    event window may forget."""
-    negatives = await db.fetchall(
-        "SELECT video_id FROM not_interested WHERE user_id = ?", (user_id,)
-    )
-    follows = await db.fetchall("SELECT followee_id FROM follows WHERE follower_id = ?", (user_id,))
-    return [r[0] for r in negatives], [r[0] for r in follows]
+    """``read_viewer_marks`` in one thread hop."""
+    return await db.run_read(read_viewer_marks, user_id)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
 
+from .catalogue import read_viewer_events, read_viewer_marks
 from .db import Database
-from .ids import now
+from .relations import read_relation_ids
 
 
 async def following_ids(
@@ -31,9 +35,50 @@ async def following_ids(
     return [(r[0], r[1]) for r in rows]
 
 
-async def get_weights(db: Database, user_id: int) -> dict[str, float] | None:
-    row = await db.fetchone("SELECT weights FROM feed_weights WHERE user_id = ?", (user_id,))
+def read_weights(conn: sqlite3.Connection, user_id: int) -> dict[str, float] | None:
+    """The user's stored blend weights, if any (sync: inside ``Database.run_read``)."""
+    row = conn.execute("SELECT weights FROM feed_weights WHERE user_id = ?", (user_id,)).fetchone()
     return json.loads(row[0]) if row else None
+
+
+async def get_weights(db: Database, user_id: int) -> dict[str, float] | None:
+    return await db.run_read(read_weights, user_id)
+
+
+@dataclass(frozen=True)
+class ViewerReads:
+    """Everything a For You page reads about its viewer, read in one snapshot."""
+
+    weights: dict[str, float] | None
+    blocked: set[int]
+    muted: set[int]
+    events: list[tuple[str, str, float, float]]
+    """recent events, oldest first (``catalogue.read_viewer_events``)"""
+    not_interested: list[str]
+    follows: list[int]
+
+
+def _read_viewer(
+    conn: sqlite3.Connection, user_id: int, kinds: tuple[str, ...], limit: int
+) -> ViewerReads:
+    blocked, muted = read_relation_ids(conn, user_id)
+    said_no, follows = read_viewer_marks(conn, user_id)
+    return ViewerReads(
+        read_weights(conn, user_id),
+        blocked,
+        muted,
+        read_viewer_events(conn, user_id, kinds, limit),
+        said_no,
+        follows,
+    )
+
+
+async def viewer_reads(
+    db: Database, user_id: int, kinds: Sequence[str], *, limit: int
+) -> ViewerReads:
+    """The viewer's weights, blocks and mutes, ``limit`` recent events of ``kinds`` and
+    standing marks, in one thread hop (each was a hop or two of its own)."""
+    return await db.run_read(_read_viewer, user_id, tuple(kinds), limit)
 
 
 async def put_weights(db: Database, user_id: int, weights: dict[str, float]) -> None:
@@ -45,13 +90,16 @@ async def put_weights(db: Database, user_id: int, weights: dict[str, float]) -> 
         )
 
 
-async def log_impressions(db: Database, user_id: int | None, video_ids: list[str]) -> None:
-    """Served feed items count as exposure (so exploration can find under-exposed videos)."""
-    if not video_ids:
+async def log_impressions(db: Database, rows: Sequence[tuple[float, int | None, str]]) -> None:
+    """Served feed items count as exposure (so exploration can find under-exposed videos):
+    ``(ts, user_id or None, video_id)`` rows, one transaction. Rows arrive a moment after
+    they were served (``FeedEngine`` batches them), so a video deleted or an account
+    deleted in between keeps no impression."""
+    if not rows:
         return
-    ts = now()
     async with db.write() as conn:
         await conn.executemany(
-            "INSERT INTO events (ts, user_id, video_id, kind, value) VALUES (?, ?, ?, 'impression', 1)",
-            [(ts, user_id, vid) for vid in video_ids],
+            "INSERT INTO events (ts, user_id, video_id, kind, value) SELECT ?, ?, v.id, 'impression', 1 FROM videos v"
+            " WHERE v.id = ? AND (CAST(? AS BIGINT) IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = ?))",
+            [(ts, uid, vid, uid, uid) for ts, uid, vid in rows],
         )

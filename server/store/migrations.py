@@ -794,6 +794,29 @@ CREATE TABLE captions (
 )
 
 
+@migrations(name="0013_events_user_recent")
+def m0013_events_user_recent(db: Database) -> None:
+    # Every For You request reads its viewer's most recent events (up to 1,000, newest first):
+    # an index holding the columns it reads, in (ts, id) order, answers without a table
+    # lookup per row or a sort (a heavy viewer's read: 2.5 -> 1.0 ms). It replaces
+    # events_user, which it starts with.
+    db.executescript(
+        """
+        CREATE INDEX events_user_recent ON events(user_id, ts, id, kind, video_id, value);
+        DROP INDEX events_user;
+        """
+    )
+
+
+postgres_step(
+    "0013_events_user_recent",
+    """
+CREATE INDEX events_user_recent ON events(user_id, ts, id) INCLUDE (kind, video_id, value);
+DROP INDEX events_user;
+""",
+)
+
+
 def migrate(path: str, *, stop_before: str | None = None) -> list[str]:
     """Apply pending migrations to the database file; returns the names applied.
 

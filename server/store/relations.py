@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from .db import Database
 from .events import log_event
 from .ids import now
@@ -50,15 +52,17 @@ async def set_mute(db: Database, user_id: int, muted_id: int, mute: bool) -> Non
             )
 
 
-async def relation_ids(db: Database, user_id: int) -> tuple[set[int], set[int]]:
-    """(accounts blocked by or blocking user_id, accounts user_id muted)."""
-    blocked = await db.fetchall(
-        "SELECT blocked_id FROM blocks WHERE blocker_id = ?"
-        " UNION SELECT blocker_id FROM blocks WHERE blocked_id = ?",
-        (user_id, user_id),
-    )
-    muted = await db.fetchall("SELECT muted_id FROM mutes WHERE user_id = ?", (user_id,))
+def read_relation_ids(conn: sqlite3.Connection, user_id: int) -> tuple[set[int], set[int]]:
+    """(accounts blocked by or blocking user_id, accounts user_id muted) (sync: inside
+    ``Database.run_read``)."""
+    blocked = conn.execute(*_blocks_sql(user_id)).fetchall()
+    muted = conn.execute("SELECT muted_id FROM mutes WHERE user_id = ?", (user_id,)).fetchall()
     return {r[0] for r in blocked}, {r[0] for r in muted}
+
+
+async def relation_ids(db: Database, user_id: int) -> tuple[set[int], set[int]]:
+    """``read_relation_ids`` in one thread hop."""
+    return await db.run_read(read_relation_ids, user_id)
 
 
 def _blocks_sql(user_id: int) -> tuple[str, list[object]]:

@@ -130,7 +130,8 @@ def _logged_kinds() -> set[str]:
                 }
                 assert found, f"{path}: log_event's kind is not a literal: {ast.unparse(arg)}"
                 kinds |= found
-        for sql in re.findall(r"INSERT INTO events \([^)]*\) VALUES \(([^)]*)\)", text):
+        inserts = r"INSERT INTO events \([^)]*\) (?:VALUES \(([^)]*)\)|SELECT ([^\n]*?) FROM )"
+        for sql in map("".join, re.findall(inserts, text)):
             kinds |= set(re.findall(r"'(\w+)'", sql))
     return kinds
 

@@ -101,9 +101,15 @@ async def test_comments_events_and_lab(db):
     comment, _ = await add_comment(db, video, alice.id, "50% of 'this' is fine", None)
     reply, _ = await add_comment(db, video, alice.id, "a reply", comment.id)
     assert reply.parent_id == comment.id
-    await log_impressions(db, alice.id, [video])
+    # rows arrive after serving: a video or account deleted meanwhile keeps no impression
+    await log_impressions(
+        db,
+        [(1.0, alice.id, video), (2.0, alice.id, "gone"), (3.0, 10**6, video), (4.0, None, video)],
+    )
     events = await viewer_events(db, alice.id, ["impression"], limit=None)
     assert [(e[0], e[1]) for e in events] == [(video, "impression")]
+    rows = await db.fetchall("SELECT user_id FROM events WHERE kind = 'impression' ORDER BY ts")
+    assert [r[0] for r in rows] == [alice.id, None]
     diet = await feed_diet(db, alice.id, [video], limit=10)
     assert diet["topics"] == [("cooking", 1, 1)]
     assert diet["videos_shown"] == 1 and diet["videos_engaged"] == 1
