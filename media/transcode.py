@@ -57,6 +57,11 @@ CAPPED_FPS = 30
 _SILENCE_CHUNK = 1024
 _AUDIO_TB = Fraction(1, AUDIO_RATE)
 _ONE_DECODER_THREAD = 1920 * 1088  # pixels a picture: up to 1080p one decoder thread
+#: pixels a picture: renditions up to 480p get one x264 thread each. Each rendition already
+#: encodes on its own thread beside the decoder, and x264's frame threads cost more CPU than
+#: they save at these sizes (bench/transcode.py, 360p + 240p from 1080p: 2.5 -> 2.3 s of CPU
+#: a run, and less wall time too); bigger renditions keep x264's own threading
+_ONE_ENCODER_THREAD = 854 * 480
 _BACKLOG = 8  # pictures queued per rendition's encoder at most (memory: ~2.5 MB at 360p)
 KEYFRAME_S = Fraction(2)  # keyframe interval; HLS segments (media/hls.py) cut at these marks
 
@@ -191,7 +196,10 @@ class _Output:
         vs = self.container.add_stream("libx264", rate=rate)
         vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
         vs.codec_context.time_base = time_base
-        vs.thread_type = "AUTO"
+        if width * height <= _ONE_ENCODER_THREAD:
+            vs.thread_count = 1
+        else:
+            vs.thread_type = "AUTO"
         # keyframes only where encode_video forces them (fixed times, the same in every
         # rendition): no scene-cut keyframes, and x264's own interval is kept out of the way
         gop = max(1, int(round(float(rate or 30) * float(KEYFRAME_S))))
