@@ -310,7 +310,7 @@ def measured(run: dict) -> str:
     fps = run["painted"] / wall
     per_frame = run["written"] / max(run["painted"], 1) / 1e3
     return (
-        f"{fps:11.1f} {run['cpu_s'] / wall:6.0%} {run['tmux_cpu_s'] / wall:8.0%} "
+        f"{fps:11.1f} {run['cpu_s'] / wall:6.1%} {run['tmux_cpu_s'] / wall:8.0%} "
         f"{per_frame:8.1f} {run['written'] / wall / 1e6:9.2f} "
         f"[{run['delta_paints']} delta / {run['full_paints']} full paints, {run['dropped']} dropped]"
     )
