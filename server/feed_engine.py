@@ -73,8 +73,9 @@ class ImpressionLog:
             self._task = asyncio.create_task(self._later(), name="impressions")
 
     async def _later(self) -> None:
-        await asyncio.sleep(IMPRESSION_FLUSH_S)
-        await asyncio.shield(self.flush())  # a batch being written is finished, not lost
+        while self._rows:  # rows added while a batch was being written go in the next one
+            await asyncio.sleep(IMPRESSION_FLUSH_S)
+            await asyncio.shield(self.flush())  # a batch being written is finished, not lost
 
     async def flush(self) -> None:
         """Write every row added so far, now (a reader that must see them; shutdown)."""

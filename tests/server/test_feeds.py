@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from serverkit import assert_problem, seed_video
+from serverkit import assert_problem, query, seed_video
 
 
 def _walk(live, path: str, headers=None, limit: int = 4, max_pages: int = 50) -> list[list[str]]:
@@ -180,3 +180,31 @@ def test_a_page_stays_full_when_a_ranked_video_was_just_removed(make_server):
     page = live.client.get("/api/feed/for-you", params={"limit": 5}).json()["items"]
     assert [i["video"]["id"] for i in page if i["video"]["id"] == top] == []
     assert len(page) == 5, [i["video"]["id"] for i in page]
+
+
+def _impressions(live) -> list[tuple[int | None, str]]:
+    rows = query(live, "SELECT user_id, video_id FROM events WHERE kind = 'impression' ORDER BY id")
+    return [(r[0], r[1]) for r in rows]
+
+
+def test_impressions_are_logged_after_the_page_and_at_shutdown(make_server):
+    """A page's impressions are written off the request path: a moment later, in one batch
+    with other pages', and whatever is pending when the server stops."""
+    live = make_server()
+    live.register("maker")
+    ids = {seed_video(live, "maker", f"clip {i}") for i in range(6)}
+    viewer = live.register("looker")
+    (viewer_id,) = query(live, "SELECT id FROM users WHERE handle = 'looker'")[0]
+    _await_catalogue(live, len(ids))
+    first = live.client.get("/api/feed/for-you", params={"limit": 3}, headers=live.auth(viewer))
+    shown = [item["video"]["id"] for item in first.json()["items"]]
+    assert len(shown) == 3
+    deadline = time.monotonic() + 10
+    while _impressions(live) != [(viewer_id, v) for v in shown]:
+        assert time.monotonic() < deadline, _impressions(live)
+        time.sleep(0.05)
+    # pending impressions are not lost when the server stops right after serving them
+    live.client.get("/api/feed/for-you", params={"limit": 3}, headers=live.auth(viewer))
+    live.server.stop()
+    assert len(_impressions(live)) == 6
+    assert {v for _, v in _impressions(live)} <= ids
