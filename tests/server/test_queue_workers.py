@@ -403,12 +403,15 @@ def test_dead_letter_and_a_lost_enqueue(cluster, tmp_path, redis_url):
 
     (good_job,) = c.rows("SELECT id FROM jobs WHERE video_id = ?", (good,))
 
-    async def lose(key: str) -> bool:
+    async def lose(key: str, *, wait_only: bool = False) -> bool:
         queue = RedisQueue.from_url(redis_url, name="shortstack")
         try:
-            job = await queue.job(key)
-            if job is None:
-                return False
+            # the API hands the row over just after the upload's answer: wait for it
+            deadline = time.monotonic() + 15
+            while (job := await queue.job(key)) is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            if job is None or wait_only:
+                return job is not None
             async with queue.redis.pipeline(transaction=True) as pipe:
                 pipe.lrem(queue._queued, 0, job.id).zrem(queue._incomplete, job.id).delete(job.id)
                 await pipe.execute()
@@ -416,9 +419,11 @@ def test_dead_letter_and_a_lost_enqueue(cluster, tmp_path, redis_url):
         finally:
             await queue.disconnect()
 
+    key = f"job:{good_job[0]}:{good}"
+    assert asyncio.run(lose(key, wait_only=True))  # handed over
     assert c.api is not None
     c.api.kill9()  # the API process crashed (its dispatch loop may not run again before)
-    assert asyncio.run(lose(f"job:{good_job[0]}:{good}"))
+    assert asyncio.run(lose(key))
     c.start_api()  # its start-up dispatch hands the committed row over again
     listener = Listener(c.url, token)
     worker = c.start_worker()
