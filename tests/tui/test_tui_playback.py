@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import re
 
+import tuikit
 from rich.cells import cell_len
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.screen import ModalScreen
 from textual.widgets import Label
+from tuikit import PlayerApp
 
-from shortstack.tui.halfblocks import ColorMode
 from shortstack.tui.widgets.video_view import VideoView
 
+wait_for = functools.partial(tuikit.wait_for, timeout=10.0)
+
 ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\]8;[^\x1b]*\x1b\\")
-
-
-class PlayerApp(App[None]):
-    def __init__(self, clip) -> None:
-        super().__init__()
-        self.clip = clip
-
-    def compose(self) -> ComposeResult:
-        yield VideoView(id="video", color_mode=ColorMode.TRUECOLOR)
-
-    def on_mount(self) -> None:
-        self.query_one(VideoView).play(self.clip)
 
 
 class Dialog(ModalScreen[None]):
@@ -35,14 +26,6 @@ class Dialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield Label("a modal over the video")
-
-
-async def wait_for(pilot, predicate, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "timed out"
-        await pilot.pause(0.05)
 
 
 async def test_frames_arrive_pause_and_seek(clip_file) -> None:

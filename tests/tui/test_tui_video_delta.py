@@ -7,20 +7,24 @@ repaint of the same screen.
 
 from __future__ import annotations
 
-import asyncio
+import functools
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+import tuikit
 from screen_model import ScreenModel
 from textual._compositor import CompositorUpdate
 from textual.app import App, ComposeResult
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Label
+from tuikit import PlayerApp
 
 from shortstack.tui.halfblocks import ColorMode, render_delta, render_letterboxed
 from shortstack.tui.widgets.video_view import HOLD_S, VideoView
+
+wait_for = functools.partial(tuikit.wait_for, timeout=10.0)
 
 
 def write_moving_square(path: Path, frames: int = 40, fps: int = 20) -> Path:
@@ -78,26 +82,6 @@ class Terminal:
         model = ScreenModel(self.model.width, self.model.height)
         model.feed(update.render_segments(self.app.console))
         return model
-
-
-class PlayerApp(App[None]):
-    def __init__(self, clip: Path, mode: ColorMode) -> None:
-        super().__init__()
-        self.clip, self.mode = clip, mode
-
-    def compose(self) -> ComposeResult:
-        yield VideoView(id="video", color_mode=self.mode)
-
-    def on_mount(self) -> None:
-        self.query_one(VideoView).play(self.clip)
-
-
-async def wait_for(pilot, predicate, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "timed out"
-        await pilot.pause(0.05)
 
 
 async def settled(pilot, view: VideoView, terminal: Terminal) -> None:

@@ -1,5 +1,5 @@
 """Helpers shared by the TUI pilot tests: wait for a condition, read a widget's text, store
-hostile text the server itself would refuse."""
+hostile text the server itself would refuse, an app playing one clip."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ import secrets
 import sqlite3
 import time
 
+from textual.app import App, ComposeResult
 from textual.widgets import Static
+
+from shortstack.tui.halfblocks import ColorMode
+from shortstack.tui.widgets.video_view import VideoView
 
 
 async def wait_for(pilot, predicate, timeout: float = 15.0, what: str = "condition") -> None:
@@ -23,6 +27,20 @@ async def wait_for(pilot, predicate, timeout: float = 15.0, what: str = "conditi
             pass
         assert loop.time() < deadline, f"timed out waiting for {what}"
         await pilot.pause(0.05)
+
+
+class PlayerApp(App[None]):
+    """A VideoView alone, playing ``clip`` from the start."""
+
+    def __init__(self, clip, mode: ColorMode = ColorMode.TRUECOLOR) -> None:
+        super().__init__()
+        self.clip, self.mode = clip, mode
+
+    def compose(self) -> ComposeResult:
+        yield VideoView(id="video", color_mode=self.mode)
+
+    def on_mount(self) -> None:
+        self.query_one(VideoView).play(self.clip)
 
 
 def rendered(widget: Static) -> str:
