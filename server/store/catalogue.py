@@ -82,8 +82,3 @@ def read_viewer_marks(conn: sqlite3.Connection, user_id: int) -> tuple[list[str]
         "SELECT followee_id FROM follows WHERE follower_id = ?", (user_id,)
     ).fetchall()
     return [r[0] for r in negatives], [r[0] for r in follows]
-
-
-async def viewer_marks(db: Database, user_id: int) -> tuple[list[str], list[int]]:
-    """``read_viewer_marks`` in one thread hop."""
-    return await db.run_read(read_viewer_marks, user_id)
