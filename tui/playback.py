@@ -260,11 +260,16 @@ class Playback:
             vstream.thread_type = "AUTO"
         else:  # a rendition: one thread decodes it far faster than it plays, for less CPU
             vstream.codec_context.thread_count = 1
-        cells_w, cells_h = self._size()
-        box_w, box_h = picture_box(max(cells_w, 1), max(cells_h, 1), self.max_cells)
-        if vstream.codec_context.width >= 4 * box_w and vstream.codec_context.height >= 4 * box_h:
-            # each character cell averages 4x4 pixels or more: deblocking (a quarter of the
-            # decode) changes nothing a terminal can show, and keyframes bound any drift
+        coded = (vstream.codec_context.width, vstream.codec_context.height)
+        box = picture_box(*(max(1, n) for n in self._size()), self.max_cells)
+        # each picture pixel (half a cell) averages 4x4 coded pixels or more, whichever way the
+        # clip turns out to be rotated: deblocking (a quarter of the decode) changes nothing
+        # a terminal can show, and keyframes bound any drift
+        if all(
+            sw >= 4 * fw and sh >= 4 * fh
+            for sw, sh in (coded, coded[::-1])
+            for fw, fh in [fit_size(sw, sh, *box)]
+        ):
             vstream.codec_context.options = {"skip_loop_filter": "all"}
         rate = float(vstream.average_rate or vstream.guessed_rate or 25)
         self.fps = min(rate, self.max_fps)
