@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 import httpx
-from reliakit import counter_mismatches, leftovers, make_clip, seed_video
+from reliakit import connect, counter_mismatches, leftovers, make_clip, seed_video, wait_status
 
 
 async def _many(url: str, n: int, method: str, path: str, **kwargs) -> list[int]:
@@ -64,4 +64,13 @@ def test_concurrent_duplicates(live_server, tmp_path: Path) -> None:
         )
     )
     assert sorted(codes) == [202, 409, 409, 409], codes
+    # the accepted upload's transcode writes hidden partial files until it is done: wait
+    conn = connect(live.data_dir / "shortstack.db")
+    try:
+        (accepted,) = conn.execute(
+            "SELECT id FROM videos ORDER BY created_at DESC LIMIT 1"
+        ).fetchone()
+    finally:
+        conn.close()
+    wait_status(live.url, accepted, headers=live.auth(owner))
     assert leftovers(live.data_dir) == {"tmp": [], "orphans": [], "partials": []}
