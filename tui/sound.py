@@ -28,6 +28,7 @@ RATE = 48_000
 CHANNELS = 2
 PERIOD_MS = 20  # one device callback's worth of sound
 PERIODS = 3  # periods in the device's buffer
+BUFFER_S = PERIOD_MS * PERIODS / 1000  # the most sound the device holds
 FADE_S = 0.005  # ramps at starts, stops, pauses, loop points and volume steps: no clicks
 VOLUME_STEP = 0.1
 #: ``SHORTSTACK_AUDIO_BACKEND=null`` plays through miniaudio's null device (CI, tests)
@@ -71,7 +72,8 @@ class SoundFeed:
         self._pos = 0  # timeline sample handed to the device next
         self._end = 0  # timeline sample after the last one pushed
         self._head = 0  # first sample of the last pull
-        self._plays: deque[tuple[float, int, int]] = deque(maxlen=16)  # (plays at, head, n)
+        #: (plays at, head, n): the newest pull already playing and every one still to come
+        self._plays: deque[tuple[float, int, int]] = deque()
         self._floor = 0.0  # position() never reports less (start, pause, seek)
         self._running = False
         self._stopping = False  # fade out on the next pull, then stop
@@ -163,7 +165,13 @@ class SoundFeed:
             stopping = self._stopping
             count = min(n, int(FADE_S * self.rate)) if stopping else n
             out = self._take_locked(count)
-            self._plays.append((plays_at, self._head, count))
+            plays = self._plays
+            plays.append((plays_at, self._head, count))
+            # forget the pulls a later one has taken over from on the clock (a fixed number
+            # kept would freeze it once that many are queued ahead of the present)
+            now = time.monotonic()
+            while len(plays) > 1 and plays[1][0] <= now:
+                plays.popleft()
             if stopping:
                 out[:count] *= np.linspace(1.0, 0.0, count, dtype=np.float32)[:, None]
                 self._running = self._stopping = False
@@ -307,9 +315,11 @@ class SoundOutput:
         with self._lock:
             feed, fading = self._feed, self._fading
         # the device plays what it takes in order: at once when its buffer ran dry, else when
-        # the last pull ends
+        # the last pull ends, and it never holds more than its buffer: a burst of pulls (its
+        # thread catching up after a stall) does not put the clock behind the sound for good
         now = time.monotonic()
-        plays_at = max(now + self.latency_s, self._plays_until)
+        earliest = now + self.latency_s
+        plays_at = min(max(earliest, self._plays_until), earliest + BUFFER_S)
         self._plays_until = plays_at + n / RATE
         out = None
         if fading is not None:

@@ -14,7 +14,7 @@ import pytest
 
 from shortstack.media.fixture_clips import write_test_video
 from shortstack.tui.playback import Playback
-from shortstack.tui.sound import PERIOD_MS, RATE, SoundOutput, open_sound
+from shortstack.tui.sound import BUFFER_S, PERIOD_MS, RATE, SoundOutput, open_sound
 
 miniaudio = pytest.importorskip("miniaudio", reason="miniaudio is not installed: no sound tests")
 
@@ -31,10 +31,11 @@ def sound():
 
 def playout(trace: list) -> list[tuple[float, float | None, np.ndarray]]:
     """When the device plays each pull: in order, from when it was taken if nothing was
-    queued, else when the one before ends (it tops its buffer up a period at a time)."""
+    queued, else when the one before ends (it tops its buffer up a period at a time), and
+    never more than its buffer after it was taken."""
     plays, end = [], 0.0
     for taken_at, head, pcm in trace:
-        start = max(taken_at, end)
+        start = min(max(taken_at, end), taken_at + BUFFER_S)
         end = start + len(pcm) / RATE
         plays.append((start, head, pcm))
     return plays
@@ -218,6 +219,23 @@ def wait_until(predicate, timeout: float = 10.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+def test_a_device_catching_up_after_a_stall_never_stops_the_clock(sound) -> None:
+    """A device thread that fell behind (a busy machine) takes a second of sound at once: the
+    clock used to stop for good once 16 pulls were counted as still to come."""
+    feed = sound.attach()
+    assert feed is not None
+    feed.push(0.0, np.full((RATE * 4, 2), 0.1, np.float32))
+    feed.set_running(True)
+    wait_until(lambda: feed.position() > 0.05)
+    n = RATE * PERIOD_MS // 1000
+    for _ in range(50):  # what the device's thread does when it catches up: pull after pull
+        sound.mix(n)
+    after_burst = feed.position()
+    time.sleep(0.3)
+    assert feed.position() > after_burst + 0.2  # the clock goes on at the sound's pace
+    sound.detach(feed)
 
 
 def test_mute_and_volume_scale_what_the_device_gets(tmp_path, sound) -> None:
