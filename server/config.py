@@ -196,10 +196,18 @@ class FeedConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     at once when the cache announces it, else within ``model_poll_s``)."""
     model_poll_s: float = 10.0
     """With ``refit = "external"``: how often each API process looks for a new artifact."""
+    poll_s: float = 2.0
+    """How often each API process looks for videos and events written outside it (another
+    process, ``shortstack`` commands, a restored backup), in seconds (0.05 to 60). Videos
+    its own transcodes finish join the feeds at once."""
     chain_ttl_s: float = 3600.0
     """How long a feed cursor chain remembers what it served."""
     max_chains: int = 5000
     """Most feed cursor chains remembered at once; the oldest is forgotten first."""
+
+    def __post_init__(self) -> None:
+        if not 0.05 <= self.poll_s <= 60:
+            raise ValueError("feed.poll_s must be between 0.05 and 60 seconds")
 
 
 class CacheConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

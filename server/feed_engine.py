@@ -35,7 +35,6 @@ from .store.feeds import ViewerReads
 from .store.users import User
 
 log = logging.getLogger("shortstack.feed")
-POLL_S = 2.0
 MIN_REFIT_INTERVAL_S = 10.0
 #: Up to this many videos, trending ranks on the event loop: a few array passes over the
 #: catalogue take less than the hop to a worker thread and back (issue 20).
@@ -227,7 +226,8 @@ class FeedEngine:
         await self.refresh_catalogue()
 
     async def _watch(self) -> None:
-        pause = POLL_S if self.storage is None else min(POLL_S, self.config.feed.model_poll_s)
+        feed = self.config.feed
+        pause = feed.poll_s if self.storage is None else min(feed.poll_s, feed.model_poll_s)
         while True:
             await asyncio.sleep(pause)
             try:

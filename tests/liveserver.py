@@ -21,6 +21,8 @@ def test_config(**overrides: dict) -> Config:
         "server": {"log_requests": False, "workers": 1},
         # the transcode child starts on its first job: most test servers never transcode
         "media": {"prestart_workers": False},
+        # rows a test writes straight into the database reach the feeds within 0.1 s, not 2 s
+        "feed": {"poll_s": 0.1},
         "limits": {"api_rate_per_minute": 100_000, "login_rate_per_minute": 100_000},
     }
     for section, values in overrides.items():
