@@ -111,7 +111,7 @@ def child(clip: str, seconds: float, out: str) -> None:
     from shortstack.tui.widgets.video_view import VideoView
 
     class CountingView(VideoView):
-        """Counts distinct frames the compositor actually asked to render."""
+        """Counts distinct frames painted: rendered by the compositor or sent past it."""
 
         painted_frames = 0
         _last = None
@@ -122,6 +122,14 @@ def child(clip: str, seconds: float, out: str) -> None:
                 self._last = frame
                 CountingView.painted_frames += 1
             return super().render_lines(crop)
+
+        def _paint_direct(self, frame):  # type: ignore[no-untyped-def]
+            # frames sent straight to the terminal, past the compositor (newer code only)
+            painted = super()._paint_direct(frame)
+            if painted and frame is not self._last:
+                self._last = frame
+                CountingView.painted_frames += 1
+            return painted
 
     class BenchApp(App[None]):
         sound = None

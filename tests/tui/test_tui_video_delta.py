@@ -116,24 +116,29 @@ async def test_playing_video_sends_only_changed_cells_and_the_terminal_keeps_up(
         whole = sum(len(row) for row in frame.rows)
         sizes = sorted(len(text) for text in terminal.updates[-10:])
         assert sizes[len(sizes) // 2] < whole / 4, sizes
+        # with nothing over the pane, frames go out past the compositor, as updates of their own
+        assert view.direct_paints >= 5
         await settled(pilot, view, terminal)
 
         # a toast over the video, then gone: the cells under it are repainted in full
         app.notify("toast over video", timeout=30)
         await wait_for(pilot, lambda: "toast over video" in "".join(terminal.updates[-3:]))
-        painted = view.frames_painted
+        painted, direct = view.frames_painted, view.direct_paints
         await wait_for(pilot, lambda: view.frames_painted > painted + 3)
+        assert view.direct_paints == direct  # the toast is drawn over the pane: the compositor
         await settled(pilot, view, terminal)
         app.clear_notifications()
         painted = view.frames_painted
         await wait_for(pilot, lambda: view.frames_painted > painted + 3)
         await settled(pilot, view, terminal)
+        await wait_for(pilot, lambda: view.direct_paints > direct)  # past it again
         assert not any("toast" in terminal.model.row_text(y) for y in range(20))
 
         # a modal over the video, then popped
         await app.push_screen(Dialog())
-        painted = view.frames_painted
+        painted, direct = view.frames_painted, view.direct_paints
         await wait_for(pilot, lambda: view.frames_painted > painted + 3)
+        assert view.direct_paints == direct  # never written over another screen
         app.pop_screen()
         painted, deltas = view.frames_painted, view.delta_paints
         await wait_for(pilot, lambda: view.frames_painted > painted + 3)
