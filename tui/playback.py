@@ -3,6 +3,7 @@ frames are shown against the sound's clock (the wall clock when there is no soun
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
@@ -145,6 +146,8 @@ class Playback:
         self.fps = 0.0
         self.frames_shown = 0
         self.frames_dropped = 0
+        #: the clip played to its end and does not loop (a seek back plays it on)
+        self.ended = False
         self.max_cells = max_picture_cells()
         #: None until the clip is open: then whether its sound plays (a track and a device)
         self.sound_playing: bool | None = None
@@ -206,6 +209,11 @@ class Playback:
         if paused and feed is not None:
             feed.set_running(False)
         self._commands.put(("pause" if paused else "resume", 0.0))
+
+    def set_loop(self, loop: bool) -> None:
+        """Loop the clip or play it once (a clip at its end starts again when looped)."""
+        self.loop = loop
+        self._commands.put(("loop", 0.0))
 
     def seek(self, delta_s: float) -> None:
         """Seek by ``delta_s`` seconds (clamped to the clip)."""
@@ -309,15 +317,24 @@ class Playback:
         last_frame: av.VideoFrame | None = None
         show_one = True  # even a clip started paused shows its first frame (and after a seek)
         started = False  # the clock starts with the first picture
+        taken: tuple[str, float] | None = None  # a command taken while waiting: handled first
         while not self._stop.is_set():
             while True:
-                try:
-                    command, value = self._commands.get_nowait()
-                except queue.Empty:
-                    break
+                if taken is not None:
+                    (command, value), taken = taken, None
+                else:
+                    try:
+                        command, value = self._commands.get_nowait()
+                    except queue.Empty:
+                        break
                 if command == "stop":
                     return
+                if command == "resume" and self.ended:  # played again at its end: from the start
+                    if started:
+                        clock.set_running(True)
+                    command, value = "seek", -self._position
                 if command == "seek":
+                    self.ended = False
                     target = min(max(0.0, self._position + value), max(0.0, self.duration - 0.05))
                     self._seek(container, vstream, target)
                     packets = container.demux(*streams)
@@ -335,11 +352,8 @@ class Playback:
                 elif command == "redraw" and last_frame is not None:
                     self._show(reformatter, last_frame, self._position)
             if self._paused and not show_one:
-                try:
-                    command, value = self._commands.get(timeout=0.5)
-                except queue.Empty:
-                    continue
-                self._commands.put((command, value))  # handled at the top of the loop
+                with contextlib.suppress(queue.Empty):
+                    taken = self._commands.get(timeout=0.5)
                 continue
             hungry = not pending or (
                 feed is not None and feed.ahead() < AUDIO_AHEAD_S and len(pending) < MAX_PENDING
@@ -373,8 +387,12 @@ class Playback:
                     if clock.position() < offset + pass_end and not self._paused:
                         self._stop.wait(0.01)  # let the sound play out
                         continue
-                    return
+                    # the end: the last picture stays, and a seek back plays on from there
+                    self.ended = True
+                    taken = self._commands.get()
+                    continue
                 # loop: the next pass continues the timeline where this one ends
+                self.ended = False
                 offset, pass_end = offset + pass_end, 0.0
                 self._seek(container, vstream, 0.0)
                 packets = container.demux(*streams)

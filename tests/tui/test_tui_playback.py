@@ -54,6 +54,40 @@ async def test_frames_arrive_pause_and_seek(clip_file) -> None:
         assert watched == playback.watch_ms
 
 
+async def test_a_clip_played_once_stays_at_its_end_until_sought_or_played_again(clip_file) -> None:
+    app = PlayerApp(clip_file())  # 1 s at 20 fps
+    async with app.run_test(size=(60, 20)) as pilot:
+        view = app.query_one(VideoView)
+        await wait_for(pilot, lambda: view.frames_painted >= 2)
+        playback = view.playback
+        assert playback is not None
+        playback.set_loop(False)
+        await wait_for(pilot, lambda: playback.ended, timeout=10)
+        assert playback.position > 0.8
+        shown = playback.frames_shown
+        await pilot.pause(0.3)
+        assert playback.frames_shown == shown  # the last picture stays
+        # a resize at the end fits that picture to the new pane
+        await pilot.resize_terminal(40, 12)
+        await wait_for(pilot, lambda: view._frame.width == 40 and view._frame.height == 12)
+        # a seek back plays on from there, to the end again
+        view.seek(-1)
+        await wait_for(pilot, lambda: not playback.ended and playback.frames_shown > shown + 5)
+        await wait_for(pilot, lambda: playback.ended, timeout=10)
+        # paused and played again at the end: from the start
+        shown = playback.frames_shown
+        view.toggle_pause()
+        view.toggle_pause()
+        await wait_for(pilot, lambda: playback.frames_shown > shown + 5 and not playback.ended)
+        # looped again, a clip at its end starts over
+        await wait_for(pilot, lambda: playback.ended, timeout=10)
+        shown = playback.frames_shown
+        playback.set_loop(True)
+        await wait_for(pilot, lambda: playback.frames_shown > shown + 25)  # past its end
+        assert not playback.ended
+        view.stop()
+
+
 async def test_toast_and_modal_over_playing_video_crop_at_cell_boundaries(clip_file) -> None:
     app = PlayerApp(clip_file())
     async with app.run_test(size=(50, 16), notifications=True) as pilot:

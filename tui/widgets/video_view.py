@@ -232,7 +232,7 @@ class VideoView(Widget):
         self._cells = (self.size.width, self.size.height)
         self._delta_ok = False
         self._repaint_all()
-        if self.playback is not None and self.playback.paused:
+        if self.playback is not None and (self.playback.paused or self.playback.ended):
             self.playback.redraw()
         elif self.playback is None and self._poster is not None:
             self._paint_poster()

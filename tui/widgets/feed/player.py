@@ -138,7 +138,7 @@ class FeedPlayer(VideoView):
     def toggle_loop(self) -> None:
         """Loop the video on or off."""
         if self.playback is not None:
-            self.playback.loop = not self.playback.loop
+            self.playback.set_loop(not self.playback.loop)
             self._app.toast(f"Loop {'on' if self.playback.loop else 'off'}")
 
     def status(self) -> str:
@@ -148,10 +148,11 @@ class FeedPlayer(VideoView):
             return "⚠ sensitive: v to show"
         if playback is None:
             return "⏳ loading"
-        icon = "⏸ paused" if playback.paused else "▶"
+        icon = "⏸ paused" if playback.paused else "■ ended" if playback.ended else "▶"
         return "  ·  ".join(
             [
-                f"{icon} {fmt_time(playback.position)}/{fmt_time(playback.duration)}",
+                f"{icon} {fmt_time(playback.duration if playback.ended else playback.position)}"
+                f"/{fmt_time(playback.duration)}",
                 "loop" if playback.loop else "once",
                 self.sound_status(),
             ]
