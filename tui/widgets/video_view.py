@@ -68,10 +68,12 @@ class CellsUpdate(CompositorUpdate):
 class VideoView(Widget):
     """A video pane: keeps only the newest decoded frame and paints only the cells that change.
 
-    Each frame from the decoder is written over the frame on screen: the pane asks Textual
-    to repaint just the changed cells, and hands out strips that send only those (see
-    ``VideoStrip``) when the update repaints nothing else of the pane. Any other repaint (a
-    toast, a modal, a resize, a full refresh) gets every cell. A new frame is taken only once
+    Each frame from the decoder is written over the frame on screen. When nothing is drawn
+    over the pane, its changed cells go straight to the terminal as an update of their own
+    (``_paint_direct``); otherwise the pane asks Textual to repaint just those cells, and
+    hands out strips that send only them (see ``VideoStrip``) when the update repaints nothing
+    else of the pane. Any other repaint (a toast, a modal, a resize, a full refresh) gets
+    every cell. A new frame is taken only once
     the previous one was painted, so a slow terminal drops frames instead of falling behind.
     """
 
