@@ -250,6 +250,17 @@ class Playback:
             self._watched += time.monotonic() - self._watch_started
         self._watch_started = None if self._stop.is_set() else time.monotonic()
 
+    def _set_ended(self, ended: bool) -> None:
+        """At the end of a clip played once the watch time stops; it counts again when the
+        clip plays on (a clip left on screen after its end is not being watched)."""
+        with self._lock:
+            if ended and not self.ended:
+                self._account_locked()
+                self._watch_started = None
+            elif not ended and self.ended and not self._stop.is_set():
+                self._watch_started = time.monotonic()
+            self.ended = ended
+
     # -- the decode thread --------------------------------------------------------------------
 
     def _run(self) -> None:
@@ -334,7 +345,7 @@ class Playback:
                         clock.set_running(True)
                     command, value = "seek", -self._position
                 if command == "seek":
-                    self.ended = False
+                    self._set_ended(False)
                     target = min(max(0.0, self._position + value), max(0.0, self.duration - 0.05))
                     self._seek(container, vstream, target)
                     packets = container.demux(*streams)
@@ -388,11 +399,11 @@ class Playback:
                         self._stop.wait(0.01)  # let the sound play out
                         continue
                     # the end: the last picture stays, and a seek back plays on from there
-                    self.ended = True
+                    self._set_ended(True)
                     taken = self._commands.get()
                     continue
                 # loop: the next pass continues the timeline where this one ends
-                self.ended = False
+                self._set_ended(False)
                 offset, pass_end = offset + pass_end, 0.0
                 self._seek(container, vstream, 0.0)
                 packets = container.demux(*streams)

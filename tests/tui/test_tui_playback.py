@@ -64,15 +64,17 @@ async def test_a_clip_played_once_stays_at_its_end_until_sought_or_played_again(
         playback.set_loop(False)
         await wait_for(pilot, lambda: playback.ended, timeout=10)
         assert playback.position > 0.8
-        shown = playback.frames_shown
-        await pilot.pause(0.3)
+        shown, watched = playback.frames_shown, playback.watch_ms
+        await pilot.pause(0.5)
         assert playback.frames_shown == shown  # the last picture stays
+        assert playback.watch_ms - watched < 50  # and is not being watched
         # a resize at the end fits that picture to the new pane
         await pilot.resize_terminal(40, 12)
         await wait_for(pilot, lambda: view._frame.width == 40 and view._frame.height == 12)
         # a seek back plays on from there, to the end again
         view.seek(-1)
         await wait_for(pilot, lambda: not playback.ended and playback.frames_shown > shown + 5)
+        assert playback.watch_ms > watched + 150  # played on: watched again
         await wait_for(pilot, lambda: playback.ended, timeout=10)
         # paused and played again at the end: from the start
         shown = playback.frames_shown
