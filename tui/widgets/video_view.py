@@ -73,8 +73,8 @@ class VideoView(Widget):
     (``_paint_direct``); otherwise the pane asks Textual to repaint just those cells, and
     hands out strips that send only them (see ``VideoStrip``) when the update repaints nothing
     else of the pane. Any other repaint (a toast, a modal, a resize, a full refresh) gets
-    every cell. A new frame is taken only once
-    the previous one was painted, so a slow terminal drops frames instead of falling behind.
+    every cell. A new frame is taken only once the previous one was painted, so a slow
+    terminal drops frames instead of falling behind.
     """
 
     DEFAULT_CSS = """
