@@ -116,19 +116,20 @@ def child(clip: str, seconds: float, out: str) -> None:
         painted_frames = 0
         _last = None
 
-        def render_lines(self, crop):  # type: ignore[no-untyped-def]
-            frame = self._frame
+        def _count(self, frame) -> None:  # type: ignore[no-untyped-def]
             if frame is not None and frame is not self._last:
                 self._last = frame
                 CountingView.painted_frames += 1
+
+        def render_lines(self, crop):  # type: ignore[no-untyped-def]
+            self._count(self._frame)
             return super().render_lines(crop)
 
         def _paint_direct(self, frame):  # type: ignore[no-untyped-def]
             # frames sent straight to the terminal, past the compositor (newer code only)
             painted = super()._paint_direct(frame)
-            if painted and frame is not self._last:
-                self._last = frame
-                CountingView.painted_frames += 1
+            if painted:
+                self._count(frame)
             return painted
 
     class BenchApp(App[None]):
