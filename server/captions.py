@@ -30,7 +30,7 @@ from .text_rules import blocked_terms, free_text
 from .uploads import ReceivedUpload
 from .visibility import owned_video, visible_video
 
-VTT_TYPE = "text/vtt; charset=utf-8"
+VTT_TYPE = "text/vtt"  # Litestar adds "; charset=utf-8" to every text/* type
 _LANG_RE = re.compile(r"^([a-zA-Z]{2,3})((?:-[a-zA-Z0-9]{2,8}){0,3})$")
 LangName = Annotated[
     str,

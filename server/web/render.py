@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from litestar import Request, Response
+from litestar import MediaType, Request, Response
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 from markupsafe import Markup, escape
@@ -99,13 +99,13 @@ def render(
         return Response(
             content="",
             status_code=status_code,
-            media_type="text/html; charset=utf-8",
+            media_type=MediaType.HTML,  # Litestar adds "; charset=utf-8"
             headers=out_headers,
         )
     return Response(
         content=text,
         status_code=status_code,
-        media_type="text/html; charset=utf-8",
+        media_type=MediaType.HTML,  # Litestar adds "; charset=utf-8"
         headers=out_headers,
     )
 

@@ -62,12 +62,12 @@ def test_uploaded_webvtt_round_trips_exactly_and_is_listed(live_server, owner) -
     assert r.json()["lang"] == "en" and r.json()["kind"] == "uploaded" and r.json()["cues"] == 2
     got = live_server.client.get(f"/api/videos/{vid}/captions/en.vtt")
     assert got.status_code == 200
-    assert got.headers["content-type"].startswith("text/vtt")
+    assert got.headers["content-type"] == "text/vtt; charset=utf-8"  # one charset parameter
     assert got.content == VTT.encode()
     head = live_server.client.head(f"/api/videos/{vid}/captions/en.vtt")
     assert head.status_code == 200 and head.content == b""
     assert head.headers["content-length"] == str(len(VTT.encode()))
-    assert head.headers["content-type"].startswith("text/vtt")
+    assert head.headers["content-type"] == "text/vtt; charset=utf-8"
     # a second language, case made canonical; SRT detected without a content type
     r = _put(live_server, token, vid, "PT-br", SRT, ctype="application/octet-stream")
     assert r.status_code == 200, r.text
