@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from shortstack import __version__
+from shortstack.counts import noun
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 
@@ -304,7 +305,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
     user = _call(args, lambda c: c.user(handle), auth=False)
     text = (
         f"@{user['handle']}  {_line(user['display_name'])}\n{user['bio']}\n"
-        f"{user['followers']} followers · {user['following']} following · {user['videos']} videos"
+        f"{user['followers']} {noun(user['followers'], 'follower')} · "
+        f"{user['following']} following · {user['videos']} {noun(user['videos'], 'video')}"
     )
     _print(args, user, text)
     return 0
@@ -459,7 +461,11 @@ def cmd_feed(args: argparse.Namespace) -> int:
 
 def cmd_like(args: argparse.Namespace) -> int:
     result = _call(args, lambda c: c.unlike(args.id) if args.undo else c.like(args.id))
-    _print(args, result, f"{'liked' if result['liked'] else 'not liked'} · {result['likes']} likes")
+    _print(
+        args,
+        result,
+        f"{'liked' if result['liked'] else 'not liked'} · {result['likes']} {noun(result['likes'], 'like')}",
+    )
     return 0
 
 

@@ -12,6 +12,8 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 from markupsafe import Markup, escape
 
+from shortstack.counts import counted, noun, short_count
+
 from ..config import Config
 from ..schemas import VideoOut
 from ..share import served_url
@@ -38,16 +40,6 @@ def linkify(text: str | None) -> Markup:
     return Markup("".join(out))
 
 
-def count(n: int | None) -> str:
-    """A counter as people read it: 999, 1.2K, 3.4M."""
-    n = n or 0
-    if n < 1000:
-        return str(n)
-    if n < 1_000_000:
-        return f"{n / 1000:.1f}K".replace(".0K", "K")
-    return f"{n / 1_000_000:.1f}M".replace(".0M", "M")
-
-
 def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
@@ -57,7 +49,9 @@ def environment() -> Environment:
     )
     env.globals["asset"] = asset_url
     env.filters["linkify"] = linkify
-    env.filters["count"] = count
+    env.filters["count"] = short_count  # 999, 1.2K, 3.4M
+    env.filters["counted"] = counted  # n|counted("view"): 1 view, 1.2K views
+    env.filters["noun"] = lambda word, n: noun(n, word)  # "view"|noun(n): view or views
     return env
 
 

@@ -105,7 +105,7 @@ async def test_interactions_on_the_current_video(seeded, make_app) -> None:
         info = feed.query_one(VideoInfo)
 
         await pilot.press("l")
-        await wait_for(pilot, lambda: "♥ 1 likes" in rendered(info), what="live like count")
+        await wait_for(pilot, lambda: "♥ 1 like " in rendered(info), what="live like count")
         assert seeded.get(f"/api/videos/{video_id}")["liked_by_me"] is True
 
         # comments: markup and terminal escapes are shown literally

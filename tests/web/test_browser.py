@@ -136,6 +136,26 @@ def test_unmute_and_watch_time_counts_as_a_view(site, page):
     assert page.errors == []
 
 
+def test_a_big_count_steps_from_its_exact_value_not_from_its_short_form(site, page):
+    """The comment count shows 1.9K for 1,999; a new comment makes it 2K (it made it "2":
+    the script added one to the number read back from the text "1.9K")."""
+    vid = seed_video(site, "maker", "a talked-about clip", clip="portrait")
+    query(site, "UPDATE videos SET comments = 1999 WHERE id = ?", (vid,))
+    login(page, site)
+    page.goto(f"{site.url}/v/{vid}")
+    n = page.locator(f"#v-{vid} .comments .n")
+    assert n.text_content() == "1.9K" and n.get_attribute("data-n") == "1999"
+    page.locator(f"#v-{vid} .comments").click()
+    page.fill("[data-sheet] input[name=body]", "one more")
+    page.click("[data-sheet] form button")
+    page.wait_for_selector("[data-sheet] .thread >> text=one more")
+    page.wait_for_function(
+        "sel => document.querySelector(sel).dataset.n === '2000'", arg=f"#v-{vid} .comments .n"
+    )
+    assert n.text_content() == "2K"
+    assert page.errors == []
+
+
 def test_like_and_comment_persist_through_the_api(site, page):
     login(page, site)
     page.wait_for_selector(".feed[data-kind=for-you] .card")

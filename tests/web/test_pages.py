@@ -199,6 +199,7 @@ def test_profile_hashtag_and_search_pages(site):
     assert site.client.get("/u/nobody_here", headers=BROWSER).status_code == 404
     t = site.client.get("/tag/cats", headers=BROWSER)
     assert t.status_code == 200 and site.videos[0] in t.text and site.videos[1] not in t.text
+    assert "<p>1 video</p>" in t.text  # one of a thing is singular (it said "1 videos")
     s = site.client.get("/search", params={"q": "second"}, headers=BROWSER)
     assert s.status_code == 200 and site.videos[1] in s.text
     assert site.client.get("/search", params={"q": "x" * 300}, headers=BROWSER).status_code == 400

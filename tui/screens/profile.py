@@ -10,10 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Static
 
+from shortstack.counts import counted
 from shortstack.tui.plain_text import clean, plain
 from shortstack.tui.screens.base import BaseScreen
 from shortstack.tui.widgets.status_line import StatusLine
-from shortstack.tui.widgets.video_info import count_label
 from shortstack.tui.widgets.video_list import VideoList
 
 
@@ -38,10 +38,10 @@ def profile_text(user: dict[str, Any], *, me: bool) -> Text:
     text.append(
         "   ".join(
             [
-                count_label(user.get("followers"), "followers"),
-                count_label(user.get("following"), "following"),
-                count_label(user.get("videos"), "videos"),
-                count_label(user.get("likes_received"), "likes"),
+                counted(user.get("followers"), "follower"),
+                counted(user.get("following"), "following", "following"),
+                counted(user.get("videos"), "video"),
+                counted(user.get("likes_received"), "like"),
             ]
         )
     )

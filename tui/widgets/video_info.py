@@ -7,21 +7,8 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
+from shortstack.counts import counted
 from shortstack.tui.plain_text import clean, plain
-
-
-def count_label(n: int | None, word: str) -> str:
-    """``1.2k likes`` style label."""
-    n = int(n or 0)
-    if n >= 1_000_000:
-        value = f"{n / 1_000_000:.1f}M"
-    elif n >= 10_000:
-        value = f"{n // 1000}k"
-    elif n >= 1000:
-        value = f"{n / 1000:.1f}k"
-    else:
-        value = str(n)
-    return f"{value} {word}"
 
 
 def video_text(video: dict[str, Any], *, following: bool | None = None) -> Text:
@@ -51,13 +38,13 @@ def video_text(video: dict[str, Any], *, following: bool | None = None) -> Text:
     liked = bool(video.get("liked_by_me"))
     text.append("\n\n")
     text.append("♥ " if liked else "♡ ", style="bold red" if liked else "")
-    text.append(count_label(counts.get("likes"), "likes"))
+    text.append(counted(counts.get("likes"), "like"))
     text.append("   ")
-    text.append(count_label(counts.get("comments"), "comments"))
+    text.append(counted(counts.get("comments"), "comment"))
     text.append("\n")
-    text.append(count_label(counts.get("shares"), "shares"))
+    text.append(counted(counts.get("shares"), "share"))
     text.append("   ")
-    text.append(count_label(counts.get("views"), "views"))
+    text.append(counted(counts.get("views"), "view"))
     status = video.get("status")
     if status and status != "ready":
         text.append("\n\n")

@@ -9,6 +9,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from shortstack.counts import counted, short_count
 from shortstack.tui.plain_text import clean
 
 
@@ -22,7 +23,8 @@ def video_line(video: dict[str, Any]) -> Text:
         text.append(f"[{status}] ", style="italic")
     text.append(f"@{clean(author, single_line=True)}", style="bold")
     text.append(
-        f"  ♥ {counts.get('likes', 0)} · {counts.get('comments', 0)} comments  ", style="dim"
+        f"  ♥ {short_count(counts.get('likes'))} · {counted(counts.get('comments'), 'comment')}  ",
+        style="dim",
     )
     text.append(clean(video.get("caption") or "(no caption)", single_line=True))
     return text

@@ -47,11 +47,13 @@
     return n;
   }
 
+  /* 999, 1.2K, 15K, 3.4M, rounded down: the rule of shortstack/counts.py */
   function fmt(n) {
-    n = n || 0;
+    n = Math.max(0, Math.floor(n || 0));
     if (n < 1000) return String(n);
-    if (n < 1e6) return (n / 1000).toFixed(1).replace(".0", "") + "K";
-    return (n / 1e6).toFixed(1).replace(".0", "") + "M";
+    var big = n >= 1e6, tenths = Math.floor(n * 10 / (big ? 1e6 : 1000));
+    var whole = Math.floor(tenths / 10), rest = tenths % 10;
+    return (tenths >= 100 || rest === 0 ? String(whole) : whole + "." + rest) + (big ? "M" : "K");
   }
 
   /* user text with #tag and @handle as links, built as DOM (never innerHTML) */
@@ -207,7 +209,7 @@
 
   function setCount(card, kind, n) {
     var s = $("[data-count=" + kind + "]", card);
-    if (s) s.textContent = fmt(n);
+    if (s) { s.dataset.n = String(n); s.textContent = fmt(n); }
   }
 
   function act(kind, card, btn, e) {
@@ -301,8 +303,8 @@
         input.value = ""; delete form.dataset.parent; input.placeholder = "Add a comment";
         var empty = $(".empty", list); if (empty) empty.remove();
         list.appendChild(commentItem(c, card));
-        var n = $("[data-count=comments]", card);
-        if (n && !data.parent_id) n.textContent = fmt((parseInt(n.textContent, 10) || 0) + 1);
+        var n = $("[data-count=comments]", card);  /* data-n: the exact count (text is 1.2K) */
+        if (n && !data.parent_id) setCount(card, "comments", (parseInt(n.dataset.n, 10) || 0) + 1);
       }).catch(function (err) { toast(err.message); });
     });
     body.appendChild(form);
@@ -357,7 +359,7 @@
     var info = el("div", { "class": "info" }, [
       el("a", { "class": "author", href: "/u/" + v.author.handle }, [el("strong", { text: v.author.display_name || v.author.handle }), " ", el("span", { text: "@" + v.author.handle })]),
       caption]);
-    var count = function (k) { return el("span", { "class": "n", "data-count": k, text: fmt(v.counts[k]) }); };
+    var count = function (k) { return el("span", { "class": "n", "data-count": k, "data-n": String(v.counts[k] || 0), text: fmt(v.counts[k]) }); };
     var actions = el("div", { "class": "actions", role: "group", "aria-label": "Actions" }, [
       el("button", { type: "button", "class": "act like", "data-act": "like", "aria-pressed": v.liked_by_me ? "true" : "false", "aria-label": "Like" }, [el("span", { "aria-hidden": "true", text: "♥" }), " ", count("likes")]),
       el("a", { "class": "act comments", "data-act": "comments", href: "/v/" + v.id + "#comments", "aria-label": "Comments" }, [el("span", { "aria-hidden": "true", text: "✎" }), " ", count("comments")]),
