@@ -10,31 +10,11 @@ from typing import Any
 
 import pytest
 from mediakit import seed_video
+from tuikit import make_clip, wait_ready
 
-from shortstack.media.fixture_clips import write_test_video
 from shortstack.tui.app import ShortstackApp
 
 PASSWORD = "kettle-harbor-58"
-
-
-def make_clip(path: Path, variant: int = 0) -> Path:
-    """A tiny portrait clip (64x112, 1 s), different bytes per variant."""
-    return write_test_video(
-        path, width=64, height=112, duration_s=1.0, fps=20 + variant, audio=False
-    )
-
-
-def wait_ready(live_server: Any, token: str, video_id: str, timeout: float = 60.0) -> dict:
-    """Poll until the server has transcoded the video."""
-    deadline = time.monotonic() + timeout
-    while True:
-        video = live_server.client.get(
-            f"/api/videos/{video_id}", headers=live_server.auth(token)
-        ).json()
-        if video["status"] in ("ready", "failed") or time.monotonic() > deadline:
-            assert video["status"] == "ready", video
-            return video
-        time.sleep(0.1)
 
 
 def wait_in_feed(live_server: Any, video_ids: list[str], timeout: float = 20.0) -> None:
@@ -64,18 +44,6 @@ class Seeded:
         response = self.server.client.get(path, headers=self.server.auth(self.tokens[user]))
         response.raise_for_status()
         return response.json()
-
-
-def upload(live_server: Any, token: str, path: Path, caption: str) -> dict:
-    with path.open("rb") as fh:
-        response = live_server.client.post(
-            "/api/videos",
-            files={"file": (path.name, fh, "video/mp4")},
-            data={"caption": caption},
-            headers=live_server.auth(token),
-        )
-    assert response.status_code == 202, response.text
-    return response.json()
 
 
 def seed(live_server: Any, tmp_path: Path, captions: list[str]) -> Seeded:

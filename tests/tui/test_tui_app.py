@@ -6,10 +6,18 @@ import asyncio
 import socket
 import stat
 
-from conftest import make_clip, upload, wait_ready
 from textual.events import MouseScrollUp
 from textual.widgets import Input, OptionList, ProgressBar, Static
-from tuikit import insert_comment, rendered, wait_for
+from tuikit import (
+    APP_SIZE,
+    feed_ready,
+    insert_comment,
+    make_clip,
+    rendered,
+    upload,
+    wait_for,
+    wait_ready,
+)
 
 from shortstack.tui.screens.feed import FeedScreen
 from shortstack.tui.screens.login import LoginScreen
@@ -23,14 +31,7 @@ from shortstack.tui.widgets.video_list import VideoList
 from shortstack.tui.widgets.video_view import VideoView
 from shortstack.tui.widgets.why_panel import WhyPanel
 
-SIZE = (100, 30)
-
-
-async def feed_ready(pilot) -> FeedScreen:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, FeedScreen), what="feed screen")
-    screen = pilot.app.screen
-    await wait_for(pilot, lambda: screen.current_video is not None, what="a video")
-    return screen
+SIZE = APP_SIZE
 
 
 async def test_login_then_swipe_and_watch_time(seeded, make_app, tmp_path) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from test_tui_app import SIZE, feed_ready
-from tuikit import wait_for
+from tuikit import APP_SIZE, feed_ready, wait_for
+
+SIZE = APP_SIZE
 
 
 async def test_hide_creator_binding_mutes_the_author_and_drops_their_videos(

@@ -9,9 +9,8 @@ import time
 
 import pytest
 from mediakit import db_connect, seed_video
-from test_tui_app import feed_ready
 from textual.widgets import DataTable, Input, RadioButton
-from tuikit import wait_for
+from tuikit import feed_ready, wait_for
 
 from shortstack.tui.screens.admin import AdminScreen
 from shortstack.tui.screens.delete_account import DeleteAccountScreen

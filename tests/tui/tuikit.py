@@ -7,11 +7,15 @@ import asyncio
 import secrets
 import sqlite3
 import time
+from pathlib import Path
+from typing import Any
 
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
+from shortstack.media.fixture_clips import write_test_video
 from shortstack.tui.halfblocks import ColorMode
+from shortstack.tui.screens.feed import FeedScreen
 from shortstack.tui.widgets.video_view import VideoView
 
 
@@ -64,3 +68,46 @@ def insert_comment(server, video_id: str, handle: str, body: str) -> str:
     finally:
         conn.close()
     return comment_id
+
+
+def make_clip(path: Path, variant: int = 0) -> Path:
+    """A tiny portrait clip (64x112, 1 s), different bytes per variant."""
+    return write_test_video(
+        path, width=64, height=112, duration_s=1.0, fps=20 + variant, audio=False
+    )
+
+
+def wait_ready(live_server: Any, token: str, video_id: str, timeout: float = 60.0) -> dict:
+    """Poll until the server has transcoded the video."""
+    deadline = time.monotonic() + timeout
+    while True:
+        video = live_server.client.get(
+            f"/api/videos/{video_id}", headers=live_server.auth(token)
+        ).json()
+        if video["status"] in ("ready", "failed") or time.monotonic() > deadline:
+            assert video["status"] == "ready", video
+            return video
+        time.sleep(0.1)
+
+
+def upload(live_server: Any, token: str, path: Path, caption: str) -> dict:
+    with path.open("rb") as fh:
+        response = live_server.client.post(
+            "/api/videos",
+            files={"file": (path.name, fh, "video/mp4")},
+            data={"caption": caption},
+            headers=live_server.auth(token),
+        )
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+APP_SIZE = (100, 30)  # the client's terminal in most app tests
+
+
+async def feed_ready(pilot) -> FeedScreen:
+    """Wait until the app is on its feed with a video; the feed screen."""
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, FeedScreen), what="feed screen")
+    screen = pilot.app.screen
+    await wait_for(pilot, lambda: screen.current_video is not None, what="a video")
+    return screen
