@@ -7,6 +7,7 @@ import socket
 import stat
 
 from textual.events import MouseScrollUp
+from textual.geometry import Region
 from textual.widgets import Input, OptionList, ProgressBar, Static
 from tuikit import (
     APP_SIZE,
@@ -326,6 +327,17 @@ async def test_notifications_palette_and_help(seeded, make_app) -> None:
         help_text = " ".join(text for _, text in app.screen.rows)
         for binding in FeedScreen.BINDINGS:
             assert binding.tooltip in help_text, binding.tooltip
+        # and its tables line up: every description starts in the same column
+        lines = [
+            strip.text
+            for static in app.screen.query(Static)
+            for strip in static.render_lines(Region(0, 0, static.size.width, static.size.height))
+        ]
+        starts = set()
+        for keys, text in app.screen.rows:
+            line = next(line for line in lines if keys in line and text in line)
+            starts.add(line.index(text))
+        assert len(starts) == 1, f"descriptions start at columns {sorted(starts)}"
 
 
 async def test_slow_server_shows_status_then_recovers(make_app) -> None:

@@ -18,7 +18,9 @@ def _bindings_table(
 ) -> Table:
     table = Table(title=title, title_justify="left", show_header=False, box=None, expand=True)
     table.add_column("key", style="bold", width=14)
-    table.add_column("does")
+    # ratio: only this column takes the pane's spare width (without it the keys' column grew
+    # too, by a different amount in each table, and the tables did not line up)
+    table.add_column("does", ratio=1)
     for binding in bindings:
         if not isinstance(binding, Binding) or not binding.description:
             continue
@@ -66,7 +68,7 @@ class HelpScreen(ModalScreen[None]):
                 expand=True,
             )
             commands.add_column("command", style="bold", width=30)
-            commands.add_column("does")
+            commands.add_column("does", ratio=1)
             for usage, text in COMMANDS.values():
                 commands.add_row(Text(usage), Text(text))
             yield Static(commands)
