@@ -249,6 +249,29 @@ async def test_upload_with_transcode_progress(live_server, make_app, clip_file) 
         assert mine[0]["status"] == "ready"
 
 
+async def test_an_upload_that_cannot_start_says_why_where_it_can_be_seen(
+    live_server, make_app, tmp_path
+) -> None:
+    """The status sits below the form: in a 100x30 terminal it was out of sight, so Enter on a
+    missing file seemed to do nothing."""
+    token = live_server.register("ezra")
+    app = make_app(live_server.url, token=token)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.user is not None, what="signed in")
+        await pilot.press("u")
+        await wait_for(pilot, lambda: isinstance(app.screen, UploadScreen), what="upload screen")
+        screen = app.screen
+        await pilot.press(*str(tmp_path / "nope.mp4"), "enter", *"hello", "enter")
+        status = screen.query_one("#upload-status", Static)
+        await wait_for(pilot, lambda: "No such file" in rendered(status), what="the reason")
+        box = screen.query_one("#upload-box")
+        await wait_for(
+            pilot,
+            lambda: status.region.height > 0 and box.region.contains_region(status.region),
+            what="the reason in view",
+        )
+
+
 async def test_server_down_shows_status_and_keeps_running(make_app) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -83,7 +83,10 @@ class UploadScreen(BaseScreen):
             self.start_upload()
 
     def _status(self, message: str, style: str = "") -> None:
-        self.query_one("#upload-status", Static).update(Text(clean(message), style=style))
+        status = self.query_one("#upload-status", Static)
+        status.update(Text(clean(message), style=style))
+        # it sits below the form, out of sight in a short terminal: bring it into view
+        status.scroll_visible(animate=False)
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
