@@ -203,6 +203,10 @@ def test_profile_hashtag_and_search_pages(site):
     s = site.client.get("/search", params={"q": "second"}, headers=BROWSER)
     assert s.status_code == 200 and site.videos[1] in s.text
     assert site.client.get("/search", params={"q": "x" * 300}, headers=BROWSER).status_code == 400
+    # a search that finds nothing says so (it said "No videos yet."), the words escaped
+    none = site.client.get("/search", params={"q": "zq <b>nothing</b>"}, headers=BROWSER)
+    assert "No videos found for “zq &lt;b&gt;nothing&lt;/b&gt;”." in none.text
+    assert "No videos yet" not in none.text and "<b>nothing" not in none.text
 
 
 @pytest.mark.parametrize(
