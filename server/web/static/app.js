@@ -342,6 +342,32 @@
     why.focus();
   }
 
+  /* ---- what the signed-in viewer sees on a card: the server draws its pages for nobody ---- */
+  var follows = {};  /* author handle -> is_following, asked once per author */
+  document.addEventListener("shortstack:follow", function (e) { follows[e.detail.handle] = Promise.resolve(e.detail.on); });
+  function followState(card) {
+    var handle = card.dataset.author, btn = $(".follow", card);
+    if (!token() || !btn) return;
+    if (handle === localStorage.getItem(WHO)) { btn.hidden = true; return; }
+    if (!(handle in follows)) follows[handle] = api("GET", "/api/users/" + handle).then(function (u) { return !!u.is_following; });
+    follows[handle].then(function (on) {
+      btn.setAttribute("aria-pressed", on ? "true" : "false");
+      btn.textContent = on ? "✓" : "+";
+    }).catch(function () {});
+  }
+
+  /* the viewer's like and the counts now, once per card drawn by the server (cards built here
+     come from the API, asked as the viewer: data-viewer) */
+  function viewerState(card) {
+    if (!token() || card.dataset.viewer) return;
+    card.dataset.viewer = "1";
+    api("GET", "/api/videos/" + encodeURIComponent(card.dataset.id)).then(function (v) {
+      var like = $(".like", card);
+      if (like) like.setAttribute("aria-pressed", v.liked_by_me ? "true" : "false");
+      ["likes", "comments", "shares"].forEach(function (k) { setCount(card, k, v.counts[k] || 0); });
+    }).catch(function () {});
+  }
+
   /* ---- client-built cards (For You, more pages), the same markup as the server's ---- */
   function buildCard(item) {
     var v = item.video || item;
@@ -366,7 +392,7 @@
       el("button", { type: "button", "class": "act share", "data-act": "share", "aria-label": "Share" }, [el("span", { "aria-hidden": "true", text: "↗" }), " ", count("shares")]),
       el("button", { type: "button", "class": "act follow", "data-act": "follow", "aria-label": "Follow @" + v.author.handle, text: "+" }),
       el("button", { type: "button", "class": "act more", "data-act": "more", "aria-label": "More", "aria-haspopup": "true", text: "⋯" })]);
-    var card = el("article", { "class": "card" + (v.sensitive ? " is-sensitive" : ""), id: "v-" + v.id, "data-id": v.id, "data-author": v.author.handle, "data-sources": sources, "aria-label": "Video by " + (v.author.display_name || v.author.handle) }, [stage, info, actions]);
+    var card = el("article", { "class": "card" + (v.sensitive ? " is-sensitive" : ""), id: "v-" + v.id, "data-id": v.id, "data-author": v.author.handle, "data-sources": sources, "data-viewer": "1", "aria-label": "Video by " + (v.author.display_name || v.author.handle) }, [stage, info, actions]);
     if (v.hls_url) card.dataset.hls = v.hls_url;
     if (item.explanation) card.dataset.explanation = item.explanation;
     if (item.reasons) card.dataset.reasons = JSON.stringify(item.reasons);
@@ -383,24 +409,12 @@
       });
     }, { root: feed, threshold: [0, 0.6, 1] });
 
-    var follows = {};  /* author handle -> is_following, asked once per author */
-    document.addEventListener("shortstack:follow", function (e) { follows[e.detail.handle] = Promise.resolve(e.detail.on); });
-    function followState(card) {
-      var handle = card.dataset.author, btn = $(".follow", card);
-      if (!token() || !btn) return;
-      if (handle === localStorage.getItem(WHO)) { btn.hidden = true; return; }
-      if (!(handle in follows)) follows[handle] = api("GET", "/api/users/" + handle).then(function (u) { return !!u.is_following; });
-      follows[handle].then(function (on) {
-        btn.setAttribute("aria-pressed", on ? "true" : "false");
-        btn.textContent = on ? "✓" : "+";
-      }).catch(function () {});
-    }
-
     function show(card) {
       if (current && current !== card) pause(current);
       current = card;
       play(card);
       followState(card);
+      viewerState(card);
       var next = card.nextElementSibling;
       if (next && next.classList.contains("card")) ensureSource(next, true);  /* preload the next */
       var cards = $$(".card", feed);
@@ -606,7 +620,7 @@
     var feed = $("[data-feed]");
     if (feed) setupFeed(feed);
     var single = $("[data-single] .card") || $(".embedpage .card");
-    if (single) { setupCard(single); play(single); }
+    if (single) { setupCard(single); play(single); followState(single); viewerState(single); }
     var opener = $("[data-open-sheet]");
     if (opener && single && $("[data-sheet]")) opener.addEventListener("click", function (e) { e.preventDefault(); openComments(single); });
     $$("[data-sheet] [data-close]").forEach(function (b) { b.addEventListener("click", function () { b.closest("dialog").close(); }); });
