@@ -35,7 +35,8 @@ def thread_order(comments: list[dict[str, Any]]) -> list[tuple[dict[str, Any], i
     return ordered
 
 
-HINT = Text("shift+tab: pick · enter reply · d delete", style="dim")
+# two short lines: one line wrapped mid-pair in an 80-column terminal ("· d" / "delete")
+HINT = Text("shift+tab: pick a comment\nenter: reply · d: delete", style="dim")
 
 
 class CommentItem(Static, can_focus=True):
@@ -86,7 +87,7 @@ class CommentsPanel(Vertical):
     DEFAULT_CSS = """
     CommentsPanel { height: 1fr; }
     CommentsPanel > #comments-title { height: 1; text-style: bold; padding: 0 1; }
-    CommentsPanel > VerticalScroll { height: 1fr; }
+    CommentsPanel > VerticalScroll { height: 1fr; padding-left: 1; }  /* under the title */
     CommentsPanel .comment { margin: 0 0 1 0; padding-right: 1; }
     CommentsPanel .comment:focus { background: $boost; }
     CommentsPanel > #comments-target { height: auto; color: $text-muted; padding: 0 1; }
