@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from shortstack import __version__
 from shortstack.counts import noun
@@ -42,7 +43,28 @@ def _config(args: argparse.Namespace):
 
 
 def _server_url(args: argparse.Namespace) -> str:
-    return (args.server or os.environ.get("SHORTSTACK_SERVER") or DEFAULT_SERVER).rstrip("/")
+    url = (args.server or os.environ.get("SHORTSTACK_SERVER") or DEFAULT_SERVER).rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        where = "--server" if args.server else "$SHORTSTACK_SERVER"
+        raise CliError(f"{where} must be an http:// or https:// URL, e.g. {DEFAULT_SERVER} "
+                       f"(got {url!r})")  # fmt: skip
+    return url
+
+
+def _int_from(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high`` (its error says just that)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"a whole number from {low} to {high}, not {text!r}")
+        return value
+
+    return parse
 
 
 def _token(args: argparse.Namespace, *, required: bool = True) -> str | None:
@@ -986,7 +1008,7 @@ def _sensitive_args(p: argparse.ArgumentParser) -> None:
 
 def _comments_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("id", help="video id")
-    p.add_argument("--limit", type=int, default=20, choices=range(1, 51), metavar="1..50")
+    p.add_argument("--limit", type=_int_from(1, 50), default=20, metavar="1..50")
     _client_opts(p)
 
 
@@ -997,7 +1019,7 @@ def _captions_args(p: argparse.ArgumentParser) -> None:
 
 
 def _notifications_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--limit", type=int, default=20, choices=range(1, 51), metavar="1..50")
+    p.add_argument("--limit", type=_int_from(1, 50), default=20, metavar="1..50")
     p.add_argument("--read-all", action="store_true", help="then mark every notification read")
     _client_opts(p)
 
@@ -1045,7 +1067,7 @@ def _upload_args(p: argparse.ArgumentParser) -> None:
 
 def _feed_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kind", choices=["for-you", "following", "trending"], default="for-you")
-    p.add_argument("--limit", type=int, default=10, choices=range(1, 51), metavar="1..50")
+    p.add_argument("--limit", type=_int_from(1, 50), default=10, metavar="1..50")
     _client_opts(p)
 
 
@@ -1196,7 +1218,7 @@ def _admin_args(p: argparse.ArgumentParser) -> None:
         help="open reports, grouped by target (over HTTP, admin token)",
         description="open reports, grouped by target, newest first (over HTTP, admin token)",
     )
-    reports.add_argument("--limit", type=int, default=50, choices=range(1, 201), metavar="1..200")
+    reports.add_argument("--limit", type=_int_from(1, 200), default=50, metavar="1..200")
     _client_opts(reports)
     reports.set_defaults(func=cmd_admin_reports)
     suspend = actions.add_parser(

@@ -93,6 +93,10 @@ def test_bad_input_is_exit_2_with_one_line(capsys, tmp_path):
     _one_line_error(capsys, ["like", "abc123", "--server", "http://127.0.0.1:9", "--token", "t"])
     # not logged in
     _one_line_error(capsys, ["like", "abc123", "--server", "http://127.0.0.1:9"], mentions="log")
+    # a server that is not a URL says so (not "cannot reach ... missing protocol")
+    _one_line_error(
+        capsys, ["feed", "--server", "not-a-url"], mentions="must be an http:// or https:// URL"
+    )
 
 
 def test_argparse_errors_exit_2(capsys):
@@ -102,6 +106,8 @@ def test_argparse_errors_exit_2(capsys):
         assert exc.value.code == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert err[-1].startswith("shortstack") and "error:" in err[-1]
+        if argv[:2] == ["feed", "--limit"]:  # the range, not fifty choices listed one by one
+            assert err[-1].endswith("a whole number from 1 to 50, not '99'"), err[-1]
 
 
 def test_client_commands_against_live_server(live_server, tmp_path, capsys):
