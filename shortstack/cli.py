@@ -444,7 +444,10 @@ def cmd_upload(args: argparse.Namespace) -> int:
     captions = Path(args.captions).expanduser() if args.captions else None
     if captions is not None and not captions.is_file():
         raise CliError(f"{captions}: no such file")
-    stitched = _stitched(path, args.stitch, args.crossfade) if args.stitch else None
+    if args.crossfade is not None and not args.stitch:
+        raise CliError("--crossfade is the overlap between joined clips: use it with --stitch FILE")
+    crossfade = 0.5 if args.crossfade is None else args.crossfade
+    stitched = _stitched(path, args.stitch, crossfade) if args.stitch else None
 
     async def go(client: Any) -> Any:
         video = await client.upload(
@@ -1060,7 +1063,7 @@ def _upload_args(p: argparse.ArgumentParser) -> None:
         help="append these clips (crossfaded, joined on this machine before uploading)",
     )
     edit.add_argument(
-        "--crossfade", type=float, default=0.5, metavar="S", help="crossfade seconds (0.5)"
+        "--crossfade", type=float, metavar="S", help="crossfade seconds with --stitch (0.5)"
     )
     _client_opts(p)
 

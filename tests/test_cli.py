@@ -93,6 +93,8 @@ def test_bad_input_is_exit_2_with_one_line(capsys, tmp_path):
     _one_line_error(capsys, ["like", "abc123", "--server", "http://127.0.0.1:9", "--token", "t"])
     # not logged in
     _one_line_error(capsys, ["like", "abc123", "--server", "http://127.0.0.1:9"], mentions="log")
+    clip = write_test_video(tmp_path / "c.mp4", width=32, height=32, duration_s=0.2, audio=False)
+    _one_line_error(capsys, ["upload", str(clip), "--crossfade", "1"], mentions="--stitch")
     # a server that is not a URL says so (not "cannot reach ... missing protocol")
     _one_line_error(
         capsys, ["feed", "--server", "not-a-url"], mentions="must be an http:// or https:// URL"
