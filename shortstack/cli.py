@@ -198,13 +198,9 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    import getpass
-
     from shortstack.tui.session import Session
 
-    password = (
-        sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Password: ")
-    )
+    password = _read_password(args, "Password: ")
 
     async def go(client: Any) -> Any:
         if args.register:
@@ -226,7 +222,12 @@ def _read_password(args: argparse.Namespace, prompt: str) -> str:
         if not line:
             raise CliError("expected a password on standard input")
         return line.rstrip("\n")
-    return getpass.getpass(prompt)
+    try:  # getpass asks on the terminal, else reads standard input: a script may have neither
+        return getpass.getpass(prompt)
+    except EOFError:
+        raise CliError(
+            "no password: there is no terminal to ask on; pipe it in with --password-stdin"
+        ) from None
 
 
 def cmd_logout(args: argparse.Namespace) -> int:
@@ -248,24 +249,23 @@ def cmd_logout(args: argparse.Namespace) -> int:
 def cmd_password(args: argparse.Namespace) -> int:
     current = _read_password(args, "Current password: ")
     new = _read_password(args, "New password: ")
-    if not args.password_stdin and getpass_confirm(new) is False:
+    if not args.password_stdin and _read_password(args, "New password again: ") != new:
         raise CliError("the new passwords differ")
     _call(args, lambda c: c.change_password(current, new))
     _print(args, {"changed": True}, "password changed; your other sessions are logged out")
     return 0
 
 
-def getpass_confirm(new: str) -> bool:
-    import getpass
-
-    return getpass.getpass("New password again: ") == new
-
-
 def cmd_account_delete(args: argparse.Namespace) -> int:
     from shortstack.tui.session import Session
 
     if not args.password_stdin and not args.yes:
-        answer = input("Delete your account, its videos, comments and likes for good? [y/N] ")
+        try:
+            answer = input("Delete your account, its videos, comments and likes for good? [y/N] ")
+        except EOFError:  # nothing to read the answer from (a script): --yes says it
+            raise CliError(
+                "nothing deleted: no answer to the question (--yes answers it)"
+            ) from None
         if answer.strip().lower() not in ("y", "yes"):
             raise CliError("nothing deleted")
     password = _read_password(args, "Password: ")

@@ -4,6 +4,7 @@ scriptable client commands against a live server."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -99,6 +100,29 @@ def test_bad_input_is_exit_2_with_one_line(capsys, tmp_path):
     _one_line_error(
         capsys, ["feed", "--server", "not-a-url"], mentions="must be an http:// or https:// URL"
     )
+
+
+def test_a_password_with_no_terminal_to_ask_on_is_a_clear_error(tmp_path):
+    """A script without a terminal (and without --password-stdin) got getpass's EOFError
+    traceback."""
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    for argv in (["login", "bob"], ["password"], ["account", "delete", "--yes"]):
+        r = subprocess.run(
+            [SHORTSTACK, *argv, "--server", "http://127.0.0.1:9"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            start_new_session=True,  # no controlling terminal: getpass cannot open /dev/tty
+        )
+        assert r.returncode == 2, (argv, r.stderr)
+        assert "Traceback" not in r.stderr and "--password-stdin" in r.stderr, r.stderr
+    r = subprocess.run(
+        [SHORTSTACK, "account", "delete", "--server", "http://127.0.0.1:9"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "--yes" in r.stderr, r.stderr
 
 
 def test_argparse_errors_exit_2(capsys):
