@@ -174,9 +174,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _need_terminal(instead: str) -> None:
+    """The terminal client reads keys on stdin and draws on stderr: both must be a terminal
+    (without one it drew escape codes into a file and waited for keys that never came)."""
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise CliError(f"the terminal client needs a terminal (stdin and stderr); {instead}")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from shortstack.demo import run_demo
 
+    if not args.no_tui:
+        _need_terminal("--no-tui runs the demo server alone")
     return run_demo(
         videos=args.videos,
         data_dir=Path(args.data).expanduser() if args.data else None,
@@ -189,6 +198,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_tui(args: argparse.Namespace) -> int:
     from shortstack.tui.app import run
 
+    _need_terminal("scripts use the other commands (shortstack feed --json, like, comment…)")
     run(
         _server_url(args),
         token=getattr(args, "token", None) or os.environ.get("SHORTSTACK_TOKEN"),

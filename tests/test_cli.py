@@ -125,6 +125,18 @@ def test_a_password_with_no_terminal_to_ask_on_is_a_clear_error(tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr and "--yes" in r.stderr, r.stderr
 
 
+def test_the_terminal_client_without_a_terminal_says_so(tmp_path):
+    """Run from a script it drew escape codes into the pipe and waited for keys forever."""
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    for argv, hint in ((["tui"], "feed --json"), (["demo", "--data", str(tmp_path)], "--no-tui")):
+        r = subprocess.run(
+            [SHORTSTACK, *argv], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            timeout=60, env=env,
+        )  # fmt: skip
+        assert r.returncode == 2, (argv, r.stderr[-500:])
+        assert "needs a terminal" in r.stderr and hint in r.stderr and "\x1b[" not in r.stderr
+
+
 def test_argparse_errors_exit_2(capsys):
     for argv in (["feed", "--limit", "99"], ["like"], ["no-such-command"], ["admin"]):
         with pytest.raises(SystemExit) as exc:
