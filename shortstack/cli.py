@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import os
 import sys
@@ -121,6 +122,40 @@ def _print(args: argparse.Namespace, data: Any, text: str) -> None:
 # --------------------------------------------------------------------------- commands
 
 
+def _check_data_dir(data_dir: Path) -> None:
+    """The data folder exists (made if missing) and can be written, or a one-line error."""
+    try:
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot make the data folder {data_dir}: {exc.strerror}") from None
+    if not os.access(data_dir, os.W_OK | os.X_OK):
+        raise CliError(f"the data folder {data_dir} is not writable by this user")
+
+
+def _check_listen(host: str, port: int) -> None:
+    """Fail before the app starts when the address cannot be listened on (in use, unknown
+    host): the server used to start, fit its model, then stop with uvicorn's bind error."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise CliError(f"cannot listen on {host!r}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            taken = exc.errno == errno.EADDRINUSE
+            why = (
+                "the port is in use (another server?); pick another --port"
+                if taken
+                else exc.strerror
+            )
+            raise CliError(f"cannot listen on {host}:{port}: {why}") from None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import logging
 
@@ -151,6 +186,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             migrate_database(data_dir, config.database.url)
         except MaintenanceError as exc:
             raise CliError(str(exc)) from None
+    _check_data_dir(data_dir)
+    _check_listen(host, port)
     shown = f" with {workers} API processes" if workers > 1 else ""
     print(
         f"Shortstack {__version__} serving {data_dir} on http://{host}:{port}{shown}",
@@ -909,7 +946,7 @@ def _data_opts(p: argparse.ArgumentParser) -> None:
 
 def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", help="address to bind (default from config: 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default from config: 8000)")
+    p.add_argument("--port", type=_int_from(1, 65535), help="port (default from config: 8000)")
     p.add_argument(
         "--workers",
         type=int,
@@ -924,7 +961,10 @@ def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--videos", type=int, default=40, help="demo clips to generate (default 40)")
     p.add_argument("--data", help="demo data dir (default: a 'demo' folder in the user data dir)")
     p.add_argument(
-        "--port", type=int, default=0, help="port for the embedded server (default: a free one)"
+        "--port",
+        type=_int_from(0, 65535),
+        default=0,
+        help="port for the embedded server (default: a free one)",
     )
     p.add_argument(
         "--no-tui", action="store_true", help="seed and serve only; print the URL and a token"

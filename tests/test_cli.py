@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -90,6 +91,19 @@ def test_bad_input_is_exit_2_with_one_line(capsys, tmp_path):
         capsys, ["serve", "--config", str(tmp_path / "nope.toml")], mentions="nope.toml"
     )
     _one_line_error(capsys, ["eval", "--dataset", str(tmp_path / "none.txt")])
+    # serve: a data folder that cannot be made, a port another server holds (both used to
+    # start the app first and end in a traceback or uvicorn's bind error)
+    (tmp_path / "a-file").write_text("")
+    _one_line_error(capsys, ["serve", "--data", str(tmp_path / "a-file")], mentions="a-file")
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        _one_line_error(
+            capsys,
+            ["serve", "--port", str(port), "--data", str(tmp_path / "d")],
+            mentions=f"127.0.0.1:{port}: the port is in use",
+        )
     # a client command with no server to talk to
     _one_line_error(capsys, ["like", "abc123", "--server", "http://127.0.0.1:9", "--token", "t"])
     # not logged in
@@ -138,7 +152,8 @@ def test_the_terminal_client_without_a_terminal_says_so(tmp_path):
 
 
 def test_argparse_errors_exit_2(capsys):
-    for argv in (["feed", "--limit", "99"], ["like"], ["no-such-command"], ["admin"]):
+    for argv in (["feed", "--limit", "99"], ["like"], ["no-such-command"], ["admin"],
+                 ["serve", "--port", "99999"]):  # fmt: skip
         with pytest.raises(SystemExit) as exc:
             main(argv)
         assert exc.value.code == 2
