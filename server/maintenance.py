@@ -401,8 +401,17 @@ def backup(
 
     Both the copy and its manifest are written whole or not at all (media/files.py)."""
     dest = dest.resolve()
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MaintenanceError(f"cannot make the folder {dest.parent}: {exc.strerror}") from None
     with atomic_path(dest) as tmp:
+        try:  # the folder takes a new file (sqlite would only say "unable to open database")
+            tmp.touch()
+        except OSError as exc:
+            raise MaintenanceError(
+                f"cannot write the backup into {dest.parent}: {exc.strerror}"
+            ) from None
         if database_url:
             rows = _dump_postgres(database_url, tmp)
         else:

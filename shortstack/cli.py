@@ -643,7 +643,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     _print(
         args,
         result,
-        f"backed up {result['videos']} videos to {result['file']} "
+        f"backed up {result['videos']} {noun(result['videos'], 'video')} to {result['file']} "
         f"(media manifest: {result['manifest']})",
     )
     return 0
@@ -658,7 +658,8 @@ def cmd_refit(args: argparse.Namespace) -> int:
     result = refit_model(data_dir, config)
     told = result["announced_to"]
     lines = [
-        f"model {result['version']}: {result['videos']} videos, {result['users']} users,"
+        f"model {result['version']}: {result['videos']} {noun(result['videos'], 'video')},"
+        f" {result['users']} {noun(result['users'], 'user')},"
         f" fitted in {result['seconds']} s ({result['bytes']} bytes)",
         'API processes with feed.refit = "external" '
         + (

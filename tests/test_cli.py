@@ -332,6 +332,20 @@ def test_backup_while_server_writes(live_server, tmp_path, capsys):
     assert _table_counts(after)["comments"] >= 1
     # the server kept working
     assert c.get("/api/me", headers=auth(tokens[0])).status_code == 200
+    # a destination that cannot be written is one line (it was a sqlite3 traceback), no file
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    _one_line_error(
+        capsys,
+        ["backup", str(blocker / "b.db"), "--data", str(live_server.data_dir)],
+        mentions="a-file",
+    )
+    if Path("/proc/self").is_dir():  # a folder that exists but takes no new files
+        _one_line_error(
+            capsys,
+            ["backup", "/proc/shortstack-backup.db", "--data", str(live_server.data_dir)],
+            mentions="cannot write the backup into /proc",
+        )
 
 
 def test_doctor_reports_and_fixes(live_server, capsys):
