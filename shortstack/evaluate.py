@@ -31,6 +31,11 @@ def load_dataset(path: Path, min_rating: float | None) -> InteractionData:
     """The positives of a ``user item [weight] timestamp`` file: rows with a weight > 0,
     weighted by it; with ``min_rating`` the third column is a rating and rows rated at least
     that are positives of weight 1. EvalInputError naming the rule when no row is kept."""
+    with open(path, "rb") as fh:  # a video or an archive would parse into a few junk rows
+        if b"\0" in fh.read(4096):
+            raise EvalInputError(
+                f"{path}: not a text file (expected `user item [weight] timestamp` rows)"
+            )
     has_third = len(open_first_fields(path)) >= 4
     if min_rating is None:
         data = load_interactions(path, min_rating=ANY_POSITIVE_WEIGHT, binary=False)

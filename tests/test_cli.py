@@ -91,6 +91,8 @@ def test_bad_input_is_exit_2_with_one_line(capsys, tmp_path):
         capsys, ["serve", "--config", str(tmp_path / "nope.toml")], mentions="nope.toml"
     )
     _one_line_error(capsys, ["eval", "--dataset", str(tmp_path / "none.txt")])
+    binary = write_test_video(tmp_path / "v.mp4", width=32, height=32, duration_s=0.2)
+    _one_line_error(capsys, ["eval", "--dataset", str(binary)], mentions="not a text file")
     # serve: a data folder that cannot be made, a port another server holds (both used to
     # start the app first and end in a traceback or uvicorn's bind error)
     (tmp_path / "a-file").write_text("")
