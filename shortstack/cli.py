@@ -575,12 +575,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise CliError(f"{folder}: not a folder")
     summary = import_folder(folder, _server_url(args), _token(args), caption=args.caption)
-    _print(
-        args,
-        summary,
-        f"imported {summary['uploaded']}, skipped {summary['skipped']} duplicates, "
-        f"{summary['failed']} failed",
-    )
+    skipped = summary["skipped"]
+    lines = [
+        f"imported {summary['uploaded']}, skipped {skipped} {noun(skipped, 'duplicate')}, "
+        f"{summary['failed']} failed"
+    ]
+    # which failed and why (only --json said it)
+    lines += [f"  {_line(error)}" for error in summary.get("errors", [])]
+    _print(args, summary, "\n".join(lines))
     return 0 if not summary["failed"] else 1
 
 

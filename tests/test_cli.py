@@ -281,6 +281,27 @@ def _check_consistent(db_path: Path) -> None:
         conn.close()
 
 
+def test_import_a_folder_says_what_failed_and_why(live_server, tmp_path, capsys):
+    """Videos are uploaded, copies skipped, and each failure is named with its reason (the
+    text output gave only a count: which file and why were in --json alone)."""
+    token = live_server.register("importer")
+    folder = tmp_path / "phone"
+    (folder / "trip").mkdir(parents=True)
+    write_test_video(folder / "a.mp4", width=64, height=112, duration_s=0.5)
+    shutil.copy(folder / "a.mp4", folder / "trip" / "a-copy.mov")  # the same bytes
+    (folder / "broken.mp4").write_bytes(b"not a video at all")
+    (folder / "notes.txt").write_text("not a video, not even tried")
+    argv = ["import", str(folder), "--server", live_server.url, "--token", token]
+    assert main(argv) == 1  # something failed
+    out = capsys.readouterr().out
+    assert "imported 1, skipped 1 duplicate, 1 failed" in out, out
+    assert "broken.mp4: 422" in out and "not a video we can read" in out, out
+    mine = live_server.client.get(
+        "/api/users/importer/videos", headers=live_server.auth(token)
+    ).json()["items"]
+    assert len(mine) == 1  # the owner sees it while it is still processing
+
+
 def test_backup_while_server_writes(live_server, tmp_path, capsys):
     c, auth = live_server.client, live_server.auth
     live_server.register("backed")
