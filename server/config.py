@@ -6,7 +6,7 @@ import dataclasses
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, get_type_hints
+from typing import Annotated, Any, Literal, get_type_hints
 
 import msgspec
 import platformdirs
@@ -23,8 +23,8 @@ class ConfigError(Exception):
 class ServerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     host: str = "127.0.0.1"
     """Address `shortstack serve` binds to."""
-    port: int = 8000
-    """Port `shortstack serve` listens on."""
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000
+    """Port `shortstack serve` listens on (1-65535)."""
     public_url: str = ""
     """Base URL used in share links; empty means the address the request reached."""
     trusted_proxies: list[str] = msgspec.field(default_factory=list)

@@ -72,6 +72,7 @@ def test_partial_file_keeps_other_defaults():
         ("bad_type.toml", "max_upload_mb"),
         ("bad_choice.toml", "registration"),
         ("bad_range.toml", "feed.poll_s"),
+        ("bad_port.toml", "server.port"),
         ("bad_syntax.toml", "TOML"),
     ],
 )
