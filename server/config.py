@@ -406,9 +406,25 @@ def load_config(path: Path | None = None, *, environ: dict[str, str] | None = No
         raise ConfigError(f"{path}: no such config file")
     data = _merge(data, _env_overrides(dict(os.environ if environ is None else environ)))
     try:
-        return msgspec.convert(data, Config, strict=False)
+        config = msgspec.convert(data, Config, strict=False)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"{path}: {_explain(exc)}") from None
+    _refuse_negative(config, path)
+    return config
+
+
+def _refuse_negative(config: Config, path: Path) -> None:
+    """No count, size, rate or duration of a section may be negative (the server started with
+    any of them at -1). Zero keeps the meaning its key documents (no limit, off, the library's
+    default); signed values live in nested tables ([feed.signals]), which are not checked."""
+    for section in msgspec.structs.fields(Config):
+        part = getattr(config, section.name)
+        for field in msgspec.structs.fields(type(part)):
+            value = getattr(part, field.name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+                raise ConfigError(
+                    f"{path}: {section.name}.{field.name} must not be negative (got {value})"
+                )
 
 
 def _explain(exc: msgspec.ValidationError) -> str:

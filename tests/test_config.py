@@ -73,6 +73,7 @@ def test_partial_file_keeps_other_defaults():
         ("bad_choice.toml", "registration"),
         ("bad_range.toml", "feed.poll_s"),
         ("bad_port.toml", "server.port"),
+        ("bad_negative.toml", "limits.max_upload_mb must not be negative"),
         ("bad_syntax.toml", "TOML"),
     ],
 )
