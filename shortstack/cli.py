@@ -463,8 +463,9 @@ def _edit_recipe(args: argparse.Namespace) -> dict[str, Any] | None:
         raise CliError(str(exc)) from None
 
 
-def _stitched(path: Path, others: list[str], crossfade_s: float) -> Path:
-    """Join ``path`` and ``others`` with crossfades into a temporary MP4 (made locally)."""
+def _stitched(path: Path, others: list[str], crossfade_s: float | None) -> Path:
+    """Join ``path`` and ``others`` with crossfades into a temporary MP4 (made locally);
+    ``crossfade_s`` None: stitch()'s own default."""
     import tempfile
 
     from shortstack.media.errors import MediaError
@@ -477,7 +478,8 @@ def _stitched(path: Path, others: list[str], crossfade_s: float) -> Path:
     fd, name = tempfile.mkstemp(prefix="shortstack-stitch-", suffix=".mp4")
     os.close(fd)
     try:
-        return stitch(clips, Path(name), crossfade_s=crossfade_s)
+        fade = {} if crossfade_s is None else {"crossfade_s": crossfade_s}
+        return stitch(clips, Path(name), **fade)
     except MediaError as exc:
         Path(name).unlink(missing_ok=True)
         raise CliError(f"cannot stitch: {exc}") from None
@@ -493,8 +495,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
         raise CliError(f"{captions}: no such file")
     if args.crossfade is not None and not args.stitch:
         raise CliError("--crossfade is the overlap between joined clips: use it with --stitch FILE")
-    crossfade = 0.5 if args.crossfade is None else args.crossfade
-    stitched = _stitched(path, args.stitch, crossfade) if args.stitch else None
+    stitched = _stitched(path, args.stitch, args.crossfade) if args.stitch else None
 
     async def go(client: Any) -> Any:
         video = await client.upload(
