@@ -118,10 +118,15 @@ def test_bad_input_is_exit_2_with_one_line(capsys, tmp_path):
     )
 
 
+def _own_home(tmp_path: Path) -> dict[str, str]:
+    """The environment for a console-script run that saves nothing into the real home."""
+    return {**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+
+
 def test_a_password_with_no_terminal_to_ask_on_is_a_clear_error(tmp_path):
     """A script without a terminal (and without --password-stdin) got getpass's EOFError
     traceback."""
-    env = {**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    env = _own_home(tmp_path)
     for argv in (["login", "bob"], ["password"], ["account", "delete", "--yes"]):
         r = subprocess.run(
             [SHORTSTACK, *argv, "--server", "http://127.0.0.1:9"],
@@ -143,7 +148,7 @@ def test_a_password_with_no_terminal_to_ask_on_is_a_clear_error(tmp_path):
 
 def test_the_terminal_client_without_a_terminal_says_so(tmp_path):
     """Run from a script it drew escape codes into the pipe and waited for keys forever."""
-    env = {**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    env = _own_home(tmp_path)
     for argv, hint in ((["tui"], "feed --json"), (["demo", "--data", str(tmp_path)], "--no-tui")):
         r = subprocess.run(
             [SHORTSTACK, *argv], stdin=subprocess.DEVNULL, capture_output=True, text=True,
@@ -355,7 +360,7 @@ def test_backup_while_server_writes(live_server, tmp_path, capsys):
     assert _table_counts(after)["comments"] >= 1
     # the server kept working
     assert c.get("/api/me", headers=auth(tokens[0])).status_code == 200
-    # a destination that cannot be written is one line (it was a sqlite3 traceback), no file
+    # a destination that cannot be written is one line (it was a sqlite3 traceback)
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     _one_line_error(
